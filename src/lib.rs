@@ -1,0 +1,15 @@
+//! pith cuts the context of LLM requests down to a token budget while keeping what the
+//! task needs.
+//!
+//! The pipeline (see ARCHITECTURE.md): [`segment`] a document into chunks that know their
+//! byte spans, [`score`] each chunk, [`select`] chunks under the budget, and [`render`]
+//! the kept spans in their original order with elision markers for what was dropped.
+//! [`Compressor`] ties the stages together; the budget is counted by a [`TokenCounter`]
+//! in the target model's tokens and the output never exceeds it.
+
+pub mod score;
+pub mod segment;
+pub mod select;
+pub mod tokens;
+
+pub use tokens::{Encoding, Tiktoken, TokenCounter};

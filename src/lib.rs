@@ -7,9 +7,19 @@
 //! [`Compressor`] ties the stages together; the budget is counted by a [`TokenCounter`]
 //! in the target model's tokens and the output never exceeds it.
 
+pub mod compress;
+pub mod document;
+pub mod pack;
+pub mod preset;
+pub mod render;
 pub mod score;
 pub mod segment;
 pub mod select;
 pub mod tokens;
 
+pub use compress::{CompressError, Compressed, Compressor, CompressorBuilder, Input};
+pub use document::{DocKind, Document};
+pub use preset::Preset;
+pub use render::Format;
+pub use segment::Lang;
 pub use tokens::{Encoding, Tiktoken, TokenCounter};

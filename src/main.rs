@@ -1,1 +1,361 @@
-fn main() {}
+//! The `pith` command: a thin layer over the library that parses arguments, reads and
+//! writes files, and turns errors into exit codes (0 ok, 1 runtime error, 2 usage error).
+
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pith::pack::{self, WalkOptions};
+use pith::{Compressed, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken, TokenCounter};
+
+#[derive(Parser, Debug)]
+#[command(name = "pith", version, about = "Cut LLM context down to a token budget while keeping what the task needs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Pack files or directories into one prompt that fits the budget.
+    Pack(PackArgs),
+    /// Compress one text (a file, or - for standard input).
+    Compress(CompressArgs),
+    /// Count tokens of files.
+    Count(CountArgs),
+}
+
+#[derive(Args, Debug)]
+struct TokenizerArgs {
+    /// Token encoding of the target model.
+    #[arg(long, default_value = "o200k_base", value_parser = ["o200k_base", "cl100k_base"])]
+    encoding: String,
+}
+
+impl TokenizerArgs {
+    fn counter(&self) -> Tiktoken {
+        Tiktoken::new(self.encoding.parse().unwrap_or(Encoding::O200kBase))
+    }
+}
+
+#[derive(Args, Debug)]
+struct WalkArgs {
+    /// Only files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Also read hidden files and folders.
+    #[arg(long)]
+    hidden: bool,
+    /// Do not respect .gitignore and .ignore files.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    max_file_size: u64,
+    /// Read the paths to pack from standard input, one per line.
+    #[arg(long)]
+    stdin: bool,
+}
+
+impl WalkArgs {
+    fn options(&self) -> WalkOptions {
+        WalkOptions {
+            hidden: self.hidden,
+            no_ignore: self.no_ignore,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            max_file_bytes: self.max_file_size,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct PackArgs {
+    /// Files and directories to pack.
+    paths: Vec<PathBuf>,
+    /// Most tokens the output may have.
+    #[arg(long)]
+    budget: usize,
+    /// What the prompt is for: chunks are kept by relevance to it.
+    #[arg(long, short)]
+    query: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: FormatArg,
+    /// Preset name (code, rag, chat) or path to a preset TOML file.
+    #[arg(long, default_value = "code")]
+    preset: String,
+    /// Write the output here (- for standard output).
+    #[arg(long, short, default_value = "-")]
+    output: String,
+    /// Print a per-file token table to standard error.
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    walk: WalkArgs,
+    #[command(flatten)]
+    tokenizer: TokenizerArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Markdown,
+    Xml,
+    Json,
+    Plain,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Xml => Format::Xml,
+            FormatArg::Json => Format::Json,
+            FormatArg::Plain => Format::Plain,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio"])))]
+struct CompressArgs {
+    /// The text to compress; - or nothing for standard input.
+    #[arg(default_value = "-")]
+    file: String,
+    /// Most tokens the output may have.
+    #[arg(long)]
+    budget: Option<usize>,
+    /// Compression ratio: the budget is the input's tokens divided by this.
+    #[arg(long)]
+    ratio: Option<f64>,
+    /// What the text is needed for: units are kept by relevance to it.
+    #[arg(long, short)]
+    query: Option<String>,
+    /// Language of code on standard input (python, rust, javascript, typescript, tsx, go,
+    /// java); files are recognised by their extension.
+    #[arg(long)]
+    lang: Option<String>,
+    /// Preset name (code, rag, chat) or path to a preset TOML file.
+    #[arg(long, default_value = "rag")]
+    preset: String,
+    /// Write the output here (- for standard output).
+    #[arg(long, short, default_value = "-")]
+    output: String,
+    /// Print token counts before and after to standard error.
+    #[arg(long)]
+    stats: bool,
+    #[command(flatten)]
+    tokenizer: TokenizerArgs,
+}
+
+#[derive(Args, Debug)]
+struct CountArgs {
+    /// Files and directories to count.
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    walk: WalkArgs,
+    #[command(flatten)]
+    tokenizer: TokenizerArgs,
+}
+
+/// A mistake in how pith was called: exit code 2, like clap's own usage errors.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; real mistakes exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Pack(args) => run_pack(args),
+        Command::Compress(args) => run_compress(args),
+        Command::Count(args) => run_count(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pith: {e:#}");
+            ExitCode::from(if e.is::<Usage>() { 2 } else { 1 })
+        }
+    }
+}
+
+/// A reader that went away (`pith pack . | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
+fn preset(name: &str) -> Result<Preset> {
+    Preset::resolve(name).map_err(|e| usage(e.to_string()))
+}
+
+/// Paths from the arguments, plus one per line of standard input with `--stdin`.
+fn input_paths(paths: &[PathBuf], walk: &WalkArgs) -> Result<Vec<PathBuf>> {
+    let mut all = paths.to_vec();
+    if walk.stdin {
+        for line in io::stdin().lock().lines() {
+            let line = line.context("reading paths from standard input")?;
+            if !line.trim().is_empty() {
+                all.push(PathBuf::from(line.trim()));
+            }
+        }
+    }
+    if all.is_empty() {
+        return Err(usage("no paths given (name files or directories, or use --stdin)"));
+    }
+    Ok(all)
+}
+
+/// Reads the files with a progress bar when standard error is a terminal.
+fn collect(paths: &[PathBuf], walk: &WalkArgs) -> Result<pack::Collected> {
+    let bar = if io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{spinner} reading {pos} files {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let collected = pack::collect(paths, &walk.options(), &mut |p: &Path| {
+        bar.inc(1);
+        bar.set_message(p.display().to_string());
+    });
+    bar.finish_and_clear();
+    let collected = collected.map_err(|e| match e {
+        pack::WalkError::Glob { .. } => usage(e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
+    for s in &collected.skipped {
+        eprintln!("pith: skipped {}: {}", s.path, s.reason);
+    }
+    Ok(collected)
+}
+
+fn write_output(output: &str, text: &str) -> Result<()> {
+    if output == "-" {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    } else {
+        std::fs::write(output, text).with_context(|| format!("writing {output}"))?;
+    }
+    Ok(())
+}
+
+fn run_pack(args: PackArgs) -> Result<()> {
+    let preset = preset(&args.preset)?;
+    let paths = input_paths(&args.paths, &args.walk)?;
+    let collected = collect(&paths, &args.walk)?;
+    let compressor = Compressor::builder()
+        .preset(preset)
+        .counter(args.tokenizer.counter())
+        .boxed_layout(Format::from(args.format).layout())
+        .build();
+    let mut input = Input::documents(collected.documents);
+    input.query = args.query;
+    let spinner = if io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+    spinner.set_message("selecting");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = compressor.compress(input, args.budget);
+    spinner.finish_and_clear();
+    let out = result?;
+    if args.stats {
+        print_stats(&out);
+    }
+    write_output(&args.output, &out.text)
+}
+
+fn run_compress(args: CompressArgs) -> Result<()> {
+    let preset = preset(&args.preset)?;
+    let lang = match &args.lang {
+        Some(name) => Some(Lang::from_name(name).ok_or_else(|| usage(format!("unknown language {name:?}")))?),
+        None => None,
+    };
+    let (text, path) = if args.file == "-" {
+        let mut text = String::new();
+        io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        (text, None)
+    } else {
+        let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?;
+        (text, Some(args.file.clone()))
+    };
+    let kind = match (lang, &path) {
+        (Some(lang), _) => DocKind::Code(lang),
+        (None, Some(p)) => DocKind::from_path(Path::new(p)),
+        (None, None) => DocKind::Prose,
+    };
+    let counter = args.tokenizer.counter();
+    let budget = match (args.budget, args.ratio) {
+        (Some(b), _) => b,
+        (None, Some(r)) if r >= 1.0 && r.is_finite() => (counter.count(&text) as f64 / r).floor() as usize,
+        (None, Some(r)) => bail!(usage(format!("--ratio must be at least 1 (got {r})"))),
+        (None, None) => bail!(usage("give --budget or --ratio")),
+    };
+    let compressor = Compressor::builder().preset(preset).counter(counter).build();
+    let mut doc = Document::new(text, kind);
+    doc.path = path;
+    let mut input = Input::documents(vec![doc]);
+    input.query = args.query;
+    let out = compressor.compress(input, budget)?;
+    if args.stats {
+        print_stats(&out);
+    }
+    write_output(&args.output, &out.text)
+}
+
+fn run_count(args: CountArgs) -> Result<()> {
+    let paths = input_paths(&args.paths, &args.walk)?;
+    let collected = collect(&paths, &args.walk)?;
+    let counter = args.tokenizer.counter();
+    let mut out = String::new();
+    let mut total = 0;
+    for doc in &collected.documents {
+        let n = counter.count(&doc.text);
+        total += n;
+        out.push_str(&format!("{n:>9}  {}\n", doc.path.as_deref().unwrap_or("")));
+    }
+    out.push_str(&format!("{total:>9}  total ({} files, {})\n", collected.documents.len(), counter.name()));
+    write_output("-", &out)
+}
+
+fn print_stats(out: &Compressed) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{:>9}   {:>9}  file", "before", "after");
+    for d in &out.documents {
+        let _ = writeln!(
+            err,
+            "{:>9} → {:>9}  {}",
+            d.tokens_before,
+            d.tokens_after,
+            d.path.as_deref().unwrap_or("(text)")
+        );
+    }
+    let _ = writeln!(
+        err,
+        "{:>9} → {:>9}  total, {:.1}x, budget {} {} tokens",
+        out.tokens_before,
+        out.tokens_after,
+        out.ratio(),
+        out.budget,
+        out.tokenizer
+    );
+}

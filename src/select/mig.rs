@@ -38,3 +38,9 @@ impl Selector for MigGreedy {
         Selection { order, kept }
     }
 }
+
+impl MigGreedy {
+    pub fn new(redundancy: f64) -> Self {
+        Self { redundancy }
+    }
+}

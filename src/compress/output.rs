@@ -1,0 +1,57 @@
+//! What a compression returns: the text, and an account of what was kept and dropped.
+
+use serde::Serialize;
+
+use crate::segment::ChunkKind;
+
+/// The result of [`crate::Compressor::compress`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Compressed {
+    /// The compressed text; at most `budget` tokens.
+    pub text: String,
+    /// Tokens of the input as rendered with nothing dropped.
+    pub tokens_before: usize,
+    /// Tokens of `text`.
+    pub tokens_after: usize,
+    pub budget: usize,
+    /// The tokenizer the counts are in.
+    pub tokenizer: String,
+    /// One report per input document, in input order.
+    pub documents: Vec<DocReport>,
+}
+
+impl Compressed {
+    /// tokens_before / tokens_after (1.0 when nothing was dropped).
+    pub fn ratio(&self) -> f64 {
+        self.tokens_before as f64 / self.tokens_after.max(1) as f64
+    }
+
+    /// Every dropped chunk of every document.
+    pub fn dropped(&self) -> impl Iterator<Item = (&DocReport, &Dropped)> {
+        self.documents.iter().flat_map(|d| d.dropped.iter().map(move |x| (d, x)))
+    }
+}
+
+/// What happened to one document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocReport {
+    pub path: Option<String>,
+    /// Tokens of the document's section of the output, before and after.
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    pub chunks: usize,
+    pub kept: usize,
+    pub dropped: Vec<Dropped>,
+}
+
+/// One dropped chunk.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dropped {
+    pub kind: ChunkKind,
+    pub name: Option<String>,
+    /// 1-based first and last line.
+    pub lines: (usize, usize),
+    /// Byte span in the document.
+    pub start: usize,
+    pub end: usize,
+}

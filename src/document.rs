@@ -1,0 +1,127 @@
+//! Documents: the texts a compression works on, and how each is segmented.
+
+use std::path::Path;
+
+use crate::preset::{ProseUnit, SegmentConfig};
+use crate::segment::{Chunk, ChunkKind, Chunker, CodeChunker, Lang, LineChunker, ProseChunker};
+
+/// How a document is segmented and how its elision markers look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// Source code in a language with a grammar: function-level chunks.
+    Code(Lang),
+    /// Plain text or markdown: headings, sentences, fences, tables.
+    Prose,
+    /// Anything else line-oriented (config, other languages): blocks of lines, with the
+    /// line-comment prefix for markers when one is known.
+    Lines(Option<&'static str>),
+}
+
+impl DocKind {
+    /// The kind a file's name suggests.
+    pub fn from_path(path: &Path) -> DocKind {
+        if let Some(lang) = Lang::from_path(path) {
+            return DocKind::Code(lang);
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        match ext.as_str() {
+            "md" | "markdown" | "mdx" | "txt" | "text" | "rst" | "adoc" | "org" => DocKind::Prose,
+            "" if matches!(name, "README" | "LICENSE" | "CHANGELOG" | "NOTICE" | "AUTHORS") => {
+                DocKind::Prose
+            }
+            "sh" | "bash" | "zsh" | "toml" | "yaml" | "yml" | "rb" | "pl" | "r" | "cfg" | "ini"
+            | "conf" | "mk" | "cmake" | "dockerfile" | "tf" => DocKind::Lines(Some("#")),
+            "c" | "h" | "cc" | "cpp" | "hpp" | "cxx" | "cs" | "kt" | "kts" | "swift" | "scala"
+            | "dart" | "php" | "proto" | "zig" | "css" | "scss" | "less" | "groovy" | "gradle" => {
+                DocKind::Lines(Some("//"))
+            }
+            "sql" | "lua" | "hs" | "elm" => DocKind::Lines(Some("--")),
+            _ if name == "Makefile" || name == "Dockerfile" => DocKind::Lines(Some("#")),
+            _ => DocKind::Lines(None),
+        }
+    }
+
+    /// The markdown fence tag for this kind.
+    pub fn fence_tag(self, path: Option<&str>) -> &'static str {
+        match self {
+            DocKind::Code(lang) => lang.name(),
+            DocKind::Prose => "",
+            DocKind::Lines(_) => {
+                match path.and_then(|p| Path::new(p).extension()).and_then(|e| e.to_str()) {
+                    Some("toml") => "toml",
+                    Some("yaml" | "yml") => "yaml",
+                    Some("json") => "json",
+                    Some("sh" | "bash") => "bash",
+                    Some("c" | "h") => "c",
+                    Some("cpp" | "cc" | "hpp") => "cpp",
+                    Some("html") => "html",
+                    Some("css") => "css",
+                    Some("sql") => "sql",
+                    _ => "",
+                }
+            }
+        }
+    }
+
+    /// Segments `text` into chunks that tile it.
+    pub fn chunk(self, text: &str, config: &SegmentConfig) -> Vec<Chunk> {
+        match self {
+            DocKind::Code(lang) => CodeChunker::new(lang).chunk(text),
+            DocKind::Prose => {
+                let sentences = ProseChunker.chunk(text);
+                match config.prose {
+                    ProseUnit::Sentence => sentences,
+                    ProseUnit::Paragraph => paragraphs(text, sentences),
+                }
+            }
+            DocKind::Lines(_) => LineChunker { max_lines: config.max_block_lines }.chunk(text),
+        }
+    }
+}
+
+/// One text to compress, with an optional path that names it in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub path: Option<String>,
+    pub text: String,
+    pub kind: DocKind,
+}
+
+impl Document {
+    /// A document whose kind follows from its path.
+    pub fn from_path_text(path: impl Into<String>, text: impl Into<String>) -> Self {
+        let path = path.into();
+        let kind = DocKind::from_path(Path::new(&path));
+        Self { path: Some(path), text: text.into(), kind }
+    }
+
+    /// An unnamed document of the given kind.
+    pub fn new(text: impl Into<String>, kind: DocKind) -> Self {
+        Self { path: None, text: text.into(), kind }
+    }
+}
+
+/// Merges consecutive sentences into paragraphs: a paragraph ends at a blank line or where
+/// a chunk of another kind (heading, fence, table) begins. Tiling is preserved.
+fn paragraphs(text: &str, chunks: Vec<Chunk>) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::with_capacity(chunks.len());
+    let mut open = false;
+    for c in chunks {
+        let is_sentence = c.kind == ChunkKind::Sentence;
+        let ends_paragraph = {
+            let t = c.text(text);
+            t[t.trim_end().len()..].matches('\n').count() >= 2
+        };
+        match out.last_mut() {
+            Some(last) if open && is_sentence => last.span.end = c.span.end,
+            _ => out.push(c),
+        }
+        open = is_sentence && !ends_paragraph;
+    }
+    out
+}

@@ -1,0 +1,212 @@
+//! Presets: named, serializable pipeline settings, kept as TOML files in `compressors/`.
+//!
+//! The built-in presets are compiled in, so the binary works from anywhere; a path to a
+//! TOML file of the same shape selects a user's own. Unknown keys are errors, so a typo
+//! never silently falls back to a default.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Built-in presets: name and TOML source.
+const BUILTIN: [(&str, &str); 3] = [
+    ("code", include_str!("../compressors/code.toml")),
+    ("rag", include_str!("../compressors/rag.toml")),
+    ("chat", include_str!("../compressors/chat.toml")),
+];
+
+/// A preset could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    #[error("unknown preset {0:?} (built in: code, rag, chat; or give a path to a .toml file)")]
+    Unknown(String),
+    #[error("cannot read preset {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("invalid preset {name}: {message}")]
+    Invalid { name: String, message: String },
+}
+
+/// The whole pipeline configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub score: ScoreConfig,
+    #[serde(default)]
+    pub select: SelectConfig,
+    #[serde(default)]
+    pub segment: SegmentConfig,
+    #[serde(default)]
+    pub render: RenderConfig,
+}
+
+/// Which scorer gives relevance to a query, and which values units when there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreConfig {
+    pub relevance: Relevance,
+    pub query_less: QueryLess,
+    #[serde(default = "default_k1")]
+    pub bm25_k1: f64,
+    #[serde(default = "default_b")]
+    pub bm25_b: f64,
+}
+
+fn default_k1() -> f64 {
+    1.2
+}
+fn default_b() -> f64 {
+    0.75
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        Self {
+            relevance: Relevance::Bm25,
+            query_less: QueryLess::SelfInformation,
+            bm25_k1: default_k1(),
+            bm25_b: default_b(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relevance {
+    Bm25,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryLess {
+    SelfInformation,
+}
+
+/// How units are chosen under the budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectConfig {
+    pub method: SelectMethod,
+    /// Weight of the redundancy penalty in marginal information gain (0 = none).
+    #[serde(default)]
+    pub redundancy: f64,
+    /// Relative error bound of the knapsack approximation on large inputs.
+    #[serde(default = "default_epsilon")]
+    pub epsilon: f64,
+}
+
+fn default_epsilon() -> f64 {
+    0.05
+}
+
+impl Default for SelectConfig {
+    fn default() -> Self {
+        Self { method: SelectMethod::Mig, redundancy: 0.3, epsilon: default_epsilon() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectMethod {
+    /// Greedy marginal information gain (relevance minus redundancy).
+    Mig,
+    /// 0/1 knapsack on value and token cost.
+    Knapsack,
+}
+
+/// How documents are cut into units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentConfig {
+    /// Prose unit: sentences, or whole paragraphs.
+    pub prose: ProseUnit,
+    /// Most lines in one block of a file without a grammar.
+    pub max_block_lines: usize,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        Self { prose: ProseUnit::Sentence, max_block_lines: 40 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProseUnit {
+    Sentence,
+    Paragraph,
+}
+
+/// What replaces dropped text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenderConfig {
+    pub prose_marker: String,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self { prose_marker: "[…]".into() }
+    }
+}
+
+impl Default for Preset {
+    fn default() -> Self {
+        // The `code` preset is the default: it is the one every other is a variation of.
+        Self::named("code").unwrap_or_else(|_| Self {
+            description: String::new(),
+            score: ScoreConfig::default(),
+            select: SelectConfig::default(),
+            segment: SegmentConfig::default(),
+            render: RenderConfig::default(),
+        })
+    }
+}
+
+impl Preset {
+    /// Names of the built-in presets.
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN.iter().map(|(n, _)| *n)
+    }
+
+    /// A built-in preset by name.
+    pub fn named(name: &str) -> Result<Self, PresetError> {
+        let (_, src) = BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| PresetError::Unknown(name.into()))?;
+        Self::from_toml(name, src)
+    }
+
+    /// A built-in name, or else a path to a TOML file.
+    pub fn resolve(name_or_path: &str) -> Result<Self, PresetError> {
+        if BUILTIN.iter().any(|(n, _)| *n == name_or_path) {
+            return Self::named(name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+            let src = std::fs::read_to_string(path)
+                .map_err(|source| PresetError::Io { path: name_or_path.into(), source })?;
+            return Self::from_toml(name_or_path, &src);
+        }
+        Err(PresetError::Unknown(name_or_path.into()))
+    }
+
+    /// Parses and validates a preset.
+    pub fn from_toml(name: &str, src: &str) -> Result<Self, PresetError> {
+        let invalid = |message: String| PresetError::Invalid { name: name.into(), message };
+        let preset: Preset = toml::from_str(src).map_err(|e| invalid(e.to_string()))?;
+        if !(0.0..=10.0).contains(&preset.select.redundancy) {
+            return Err(invalid("select.redundancy must be within 0..=10".into()));
+        }
+        if !(preset.select.epsilon > 0.0 && preset.select.epsilon < 1.0) {
+            return Err(invalid("select.epsilon must be within (0, 1)".into()));
+        }
+        if preset.segment.max_block_lines == 0 {
+            return Err(invalid("segment.max_block_lines must be at least 1".into()));
+        }
+        Ok(preset)
+    }
+}

@@ -1,0 +1,119 @@
+//! Elision markers: what replaces a run of dropped chunks.
+//!
+//! Code gets one comment in the file's own syntax naming what was dropped and where
+//! (`# … 3 functions omitted (lines 120–188)`), indented like the code it replaces, so the
+//! output still reads as the language. Prose gets a short marker followed by the
+//! whitespace the dropped run ended with, so paragraphs stay paragraphs.
+
+use std::ops::Range;
+
+use super::View;
+use crate::document::DocKind;
+use crate::segment::{ChunkKind, Lang};
+
+/// Line numbers of byte offsets in one document.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { starts }
+    }
+
+    /// 1-based line of the byte at `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+/// The marker for the dropped chunks `run` of `view`.
+pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {
+    match view.doc.kind {
+        DocKind::Code(lang) => code_marker(view, run, Some(lang.line_comment()), Some(lang)),
+        DocKind::Lines(comment) => code_marker(view, run, comment, None),
+        DocKind::Prose => prose(view, run, prose_marker),
+    }
+}
+
+fn code_marker(view: &View<'_>, run: Range<usize>, comment: Option<&str>, lang: Option<Lang>) -> String {
+    let text = &view.doc.text;
+    let first = &view.chunks[run.start];
+    let last = &view.chunks[run.end - 1];
+    let indent = indentation(first.text(text));
+    let from = view.lines.line(first.span.start);
+    // The last line is the one holding the run's last non-newline byte.
+    let to = view.lines.line(trim_end_newline(text, last.span.clone()).max(first.span.start));
+    let what = summary(view, run, lang);
+    let lines = if from == to { format!("line {from}") } else { format!("lines {from}–{to}") };
+    let prefix = comment.map(|c| format!("{c} ")).unwrap_or_default();
+    // A marker always sits on its own line: start one if the kept text before it did not.
+    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') { "\n" } else { "" };
+    format!("{lead}{indent}{prefix}… {what} omitted ({lines})\n")
+}
+
+/// Leading spaces/tabs of the first non-blank line.
+fn indentation(text: &str) -> &str {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    &line[..line.len() - line.trim_start().len()]
+}
+
+/// Offset of the last byte of `span` that is not a trailing newline.
+fn trim_end_newline(text: &str, span: Range<usize>) -> usize {
+    let s = &text[span.clone()];
+    let trimmed = s.trim_end_matches(['\n', '\r', ' ', '\t']);
+    span.start + trimmed.len().saturating_sub(1)
+}
+
+/// "3 functions, 1 class" — what a run holds, counting a container once.
+fn summary(view: &View<'_>, run: Range<usize>, lang: Option<Lang>) -> String {
+    let (mut functions, mut types, mut containers, mut other) = (0, 0, 0, false);
+    for i in run.clone() {
+        let c = &view.chunks[i];
+        // Members of a container that is dropped in the same run are counted as that
+        // container, not one by one.
+        if c.parent.is_some_and(|p| run.contains(&p)) {
+            continue;
+        }
+        match c.kind {
+            ChunkKind::Function => functions += 1,
+            ChunkKind::Type => types += 1,
+            ChunkKind::Header => containers += 1,
+            _ => other = true,
+        }
+    }
+    let container = match lang {
+        Some(Lang::Rust) => "block",
+        _ => "class",
+    };
+    let mut parts = Vec::new();
+    for (n, one) in [(functions, "function"), (containers, container), (types, "type")] {
+        match n {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {one}{}", if one.ends_with('s') { "es" } else { "s" })),
+        }
+    }
+    if parts.is_empty() || (other && parts.len() == 1 && functions + types + containers == 0) {
+        return "code".into();
+    }
+    parts.join(", ")
+}
+
+fn prose(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {
+    let text = &view.doc.text;
+    let last = view.chunks[run.end - 1].text(text);
+    let trailing = &last[last.trim_end().len()..];
+    // Keep the paragraph structure the run ended with, in at most two newlines.
+    let sep = match trailing.matches('\n').count() {
+        0 if trailing.is_empty() && run.end < view.chunks.len() => " ",
+        0 if trailing.is_empty() => "",
+        0 => " ",
+        1 => "\n",
+        _ => "\n\n",
+    };
+    format!("{prose_marker}{sep}")
+}

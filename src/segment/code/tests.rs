@@ -193,3 +193,4 @@ fn leading_whitespace_joins_the_first_chunk() {
     );
     assert!(chunks(Lang::Python, "").is_empty());
 }
+

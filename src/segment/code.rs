@@ -45,10 +45,12 @@ impl CodeChunker {
         let mut parser = Parser::new();
         parser.set_language(&self.lang.language()).ok()?;
         let tree = parser.parse(text, None)?;
-        if mostly_errors(&tree, text.len()) {
+        let defs = defs::find(self.lang, &tree, text)?;
+        // Clean definitions are worth keeping even in a broken file; without any, a tree
+        // that is mostly error recovery is a guess, and line blocks are more honest.
+        if defs.is_empty() && mostly_errors(&tree, text.len()) {
             return None;
         }
-        let defs = defs::find(self.lang, &tree, text)?;
         let mut out = Tiler {
             text,
             chunks: Vec::new(),
@@ -108,17 +110,32 @@ impl Tiler<'_> {
     /// container (`parent` is its header) the code after the last member is the footer.
     fn scope(&mut self, range: Range<usize>, defs: &[Def], parent: Option<usize>, prefix: &str) {
         let mut cursor = range.start;
-        for def in defs {
+        let mut i = 0;
+        while i < defs.len() {
+            let def = &defs[i];
             let start = self.line_start(def.span.start).max(cursor);
-            let end = self.line_end(def.span.end).min(range.end);
-            // A definition sharing its first line with the previous one is already in
-            // that chunk.
+            let mut end = self.line_end(def.span.end).min(range.end);
+            // Definitions that follow on the line this one ends on join its chunk, so that
+            // no chunk starts mid-line (`function a() {} function b() {}`).
+            let mut last = i;
+            while last + 1 < defs.len() && self.same_line(end, defs[last + 1].span.start) {
+                last += 1;
+                end = self.line_end(defs[last].span.end).clamp(end, range.end);
+            }
+            let joined = last > i;
+            i = last + 1;
+            // A definition sharing its first line with the previous chunk is already in it.
             if end <= start {
                 continue;
             }
             let start = self.gap(cursor..start, parent);
             let name = qualify(prefix, def.name.as_deref());
-            self.definition(start..end, def, parent, name);
+            if joined {
+                // Several definitions in one chunk: named and kinded after the first.
+                self.push(start..end, whole_kind(def.role), name, parent);
+            } else {
+                self.definition(start..end, def, parent, name);
+            }
             cursor = end;
         }
         let tail = cursor..range.end;
@@ -142,10 +159,6 @@ impl Tiler<'_> {
         parent: Option<usize>,
         name: Option<String>,
     ) {
-        let kind = match def.role {
-            Role::Function => ChunkKind::Function,
-            Role::Type | Role::Container => ChunkKind::Type,
-        };
         let header_end = def
             .members
             .first()
@@ -157,7 +170,7 @@ impl Tiler<'_> {
                 self.scope(header_end..span.end, &def.members, Some(header), &prefix);
             }
             _ => {
-                self.push(span, kind, name, parent);
+                self.push(span, whole_kind(def.role), name, parent);
             }
         }
     }
@@ -237,6 +250,14 @@ impl Tiler<'_> {
         self.chunks.len() - 1
     }
 
+    /// True if `end` is mid-line and `next` lies on that same line.
+    fn same_line(&self, end: usize, next: usize) -> bool {
+        if end == 0 || self.text.as_bytes().get(end - 1) == Some(&b'\n') || next < end {
+            return false;
+        }
+        !self.text.get(end..next).is_some_and(|s| s.contains('\n'))
+    }
+
     /// `pos` moved back to the start of its line if only whitespace precedes it there.
     fn line_start(&self, pos: usize) -> usize {
         let pos = floor_char_boundary(self.text, pos);
@@ -257,6 +278,14 @@ impl Tiler<'_> {
             "" | ";" | "," => pos + line,
             _ => pos,
         }
+    }
+}
+
+/// The kind of a definition kept as one chunk.
+fn whole_kind(role: Role) -> ChunkKind {
+    match role {
+        Role::Function => ChunkKind::Function,
+        Role::Type | Role::Container => ChunkKind::Type,
     }
 }
 

@@ -194,3 +194,48 @@ fn leading_whitespace_joins_the_first_chunk() {
     assert!(chunks(Lang::Python, "").is_empty());
 }
 
+#[test]
+fn clean_definitions_survive_errors_elsewhere() {
+    let src = "def good(a):\n    return a\n\n\ndef bad(:\n    return )\n\n\nclass K:\n    def m(self):\n        pass\n\n\ndef tail():\n    pass\n";
+    let c = chunks(Lang::Python, src);
+    assert_eq!(named(&c, "good").kind, ChunkKind::Function);
+    assert_eq!(named(&c, "tail").kind, ChunkKind::Function);
+    assert_eq!(named(&c, "K.m").kind, ChunkKind::Function);
+    assert!(
+        !c.iter().any(|x| x.name.as_deref() == Some("bad")),
+        "{c:#?}"
+    );
+    let js = "function ok() {\n  return 1;\n}\n\nfunction broken( {\n  return ;\n}\n\nclass C {\n  m() {}\n}\n";
+    let c = chunks(Lang::JavaScript, js);
+    assert_eq!(named(&c, "ok").kind, ChunkKind::Function);
+}
+
+#[test]
+fn containers_without_members_are_types() {
+    let c = chunks(
+        Lang::Python,
+        "class E(Exception):\n    \"\"\"Doc.\"\"\"\n\n    code = 1\n",
+    );
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (c[0].kind, c[0].name.as_deref()),
+        (ChunkKind::Type, Some("E"))
+    );
+    let c = chunks(
+        Lang::Rust,
+        "impl Marker for S {}\n\ntrait T {\n    const N: usize;\n}\n",
+    );
+    assert_eq!(named(&c, "S").kind, ChunkKind::Type);
+    assert_eq!(named(&c, "T").kind, ChunkKind::Type);
+}
+
+#[test]
+fn same_line_definitions_share_a_chunk() {
+    // Two functions on one line cannot be cut at a line start: the second stays with
+    // the first rather than starting mid-line.
+    let src = "function a() {} function b() {}\nfunction c() {}\n";
+    let c = chunks(Lang::JavaScript, src);
+    assert_eq!(c.len(), 2, "{c:#?}");
+    assert_eq!(c[0].text(src), "function a() {} function b() {}\n");
+    assert_eq!(c[1].name.as_deref(), Some("c"));
+}

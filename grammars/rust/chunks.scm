@@ -22,3 +22,5 @@
 (trait_item name: (type_identifier) @name) @container
 ; Only inline modules; `mod foo;` has no body and stays top-level code.
 (mod_item name: (identifier) @name body: (declaration_list)) @container
+; Any other implementing type (`impl Trait for &T`, tuples, ...): named by its text.
+(impl_item type: (_) @name) @container

@@ -83,17 +83,18 @@ fn mostly_errors(tree: &Tree, len: usize) -> bool {
     error_bytes(root) * 2 > len
 }
 
-/// Bytes covered by outermost `ERROR` nodes under `node`; only descends where errors are.
-fn error_bytes(node: Node) -> usize {
-    if node.is_error() {
-        return node.byte_range().len();
-    }
+/// Bytes covered by outermost `ERROR` nodes under `root`; only descends where errors
+/// are, and iteratively, since broken input can nest deeply.
+fn error_bytes(root: Node) -> usize {
     let mut total = 0;
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        if child.has_error() {
-            total += error_bytes(child);
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_error() {
+            total += node.byte_range().len();
+            continue;
         }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor).filter(|c| c.has_error()));
     }
     total
 }

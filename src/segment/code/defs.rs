@@ -79,6 +79,7 @@ pub(super) fn compile_error(lang: Lang) -> Option<String> {
 struct Found<'t> {
     node: Node<'t>,
     role: Role,
+    name_node: Option<Node<'t>>,
     name: Option<String>,
     has_receiver: bool,
 }
@@ -91,14 +92,11 @@ pub(super) fn find(lang: Lang, tree: &Tree, text: &str) -> Option<Vec<Def>> {
     Some(nest(found, text))
 }
 
-/// Runs the query; keeps, per name node, only the outermost definition (so `export` and
-/// decorator wrappers win over the bare declaration they wrap).
+/// Runs the query and removes duplicates (see [`dedup`]).
 fn matches<'t>(cq: &ChunkQuery, tree: &'t Tree, text: &str) -> Vec<Found<'t>> {
     let mut cursor = QueryCursor::new();
     let mut it = cursor.matches(&cq.query, tree.root_node(), text.as_bytes());
     let mut found: Vec<Found<'t>> = Vec::new();
-    // Key: the name node's id (or the definition node's, if it has no name).
-    let mut by_key: HashMap<usize, usize> = HashMap::new();
     while let Some(m) = it.next() {
         let mut def = None;
         let mut name = None;
@@ -130,30 +128,57 @@ fn matches<'t>(cq: &ChunkQuery, tree: &'t Tree, text: &str) -> Vec<Found<'t>> {
                 Some(r) => format!("{r}.{n}"),
                 None => n,
             });
-        let key = name.unwrap_or(node).id();
-        let new = Found {
+        found.push(Found {
             node,
             role,
+            name_node: name,
             name: name_text,
             has_receiver: receiver.is_some(),
-        };
-        match by_key.get(&key) {
-            Some(&j) => {
-                let old = &found[j];
-                let (old_len, new_len) = (old.node.byte_range().len(), new.node.byte_range().len());
-                if new_len > old_len
-                    || (new_len == old_len && new.has_receiver && !old.has_receiver)
-                {
-                    found[j] = new;
-                }
-            }
+        });
+    }
+    dedup(found)
+}
+
+/// Keeps one match per definition node — the most specific: named, with a receiver,
+/// shortest name (a specific pattern before a catch-all) — and then one per name node,
+/// the outermost (so `export` and decorator wrappers win over what they wrap).
+fn dedup(mut found: Vec<Found<'_>>) -> Vec<Found<'_>> {
+    let specificity = |f: &Found| {
+        (
+            f.name.is_some(),
+            f.has_receiver,
+            std::cmp::Reverse(f.name.as_ref().map_or(0, String::len)),
+        )
+    };
+    let mut by_node: HashMap<usize, usize> = HashMap::new();
+    let mut kept: Vec<Found<'_>> = Vec::new();
+    for f in found.drain(..) {
+        match by_node.get(&f.node.id()) {
+            Some(&j) if specificity(&f) > specificity(&kept[j]) => kept[j] = f,
+            Some(_) => {}
             None => {
-                by_key.insert(key, found.len());
-                found.push(new);
+                by_node.insert(f.node.id(), kept.len());
+                kept.push(f);
             }
         }
     }
-    found
+    let mut by_name: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Found<'_>> = Vec::new();
+    for f in kept {
+        let Some(key) = f.name_node.map(|n| n.id()) else {
+            out.push(f);
+            continue;
+        };
+        match by_name.get(&key) {
+            Some(&j) if f.node.byte_range().len() > out[j].node.byte_range().len() => out[j] = f,
+            Some(_) => {}
+            None => {
+                by_name.insert(key, out.len());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// Arranges definitions by containment. A definition inside a container becomes its

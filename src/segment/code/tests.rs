@@ -239,3 +239,21 @@ fn same_line_definitions_share_a_chunk() {
     assert_eq!(c[0].text(src), "function a() {} function b() {}\n");
     assert_eq!(c[1].name.as_deref(), Some("c"));
 }
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let deep = format!("x = {}1{} +\n", "(".repeat(20_000), ")".repeat(20_000));
+    for lang in [Lang::Python, Lang::JavaScript] {
+        chunks(lang, &deep);
+    }
+}
+
+#[test]
+fn unusual_impl_types_still_hold_their_members() {
+    let src = "impl<T: Show> Show for &T {\n    fn show(&self) {}\n}\n\nimpl<T> Show for Vec<T> {\n    fn show(&self) {}\n}\n";
+    let c = chunks(Lang::Rust, src);
+    assert_eq!(named(&c, "&T").kind, ChunkKind::Header);
+    assert_eq!(named(&c, "&T.show").kind, ChunkKind::Function);
+    assert_eq!(named(&c, "Vec").kind, ChunkKind::Header);
+    assert_eq!(named(&c, "Vec.show").kind, ChunkKind::Function);
+}

@@ -23,9 +23,22 @@ const MAX_GAP_LINES: usize = 40;
 
 /// Splits source code at function / method / class level.
 ///
+/// - A function or method is one `Function` chunk with its decorators, attributes and
+///   the comments directly above it (no blank line between); a struct, enum, interface
+///   or alias, or a container without members, is one `Type` chunk. Definitions nested
+///   in a function stay inside its chunk.
+/// - A container (class, impl, trait, inline module, namespace) is a `Header` up to its
+///   first member, the members (nested containers recurse), code between members as
+///   `TopLevel`, and a `Footer` for the code after the last member, only if there is
+///   any (a closing `}`; usually none in Python). All of these point at the header.
+/// - Code between definitions is `TopLevel`, or `Lines` blocks beyond 40 lines;
+///   whitespace between chunks joins the chunk before it.
+/// - Text that mostly fails to parse and has no clean definition becomes `Lines`.
+///
 /// Names are qualified by the enclosing containers with `.`: `Flask.make_response`; a
 /// Rust `impl Trait for Type<T>` is named `Type` and so are its members' prefixes
-/// (`Type.method`); Go methods are `Recv.Method`.
+/// (`Type.method`); Go methods are `Recv.Method`. A footer carries its header's name;
+/// code between definitions has none.
 #[derive(Debug, Clone)]
 pub struct CodeChunker {
     lang: Lang,

@@ -75,4 +75,31 @@ impl Lang {
             _ => "//",
         }
     }
+
+    /// The tree-sitter grammar.
+    pub fn language(self) -> tree_sitter::Language {
+        match self {
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Lang::Go => tree_sitter_go::LANGUAGE.into(),
+            Lang::Java => tree_sitter_java::LANGUAGE.into(),
+        }
+    }
+
+    /// The chunk query (`grammars/<lang>/chunks.scm`), embedded so the binary is
+    /// self-contained.
+    pub fn chunk_query(self) -> &'static str {
+        match self {
+            Lang::Python => include_str!("../../grammars/python/chunks.scm"),
+            Lang::Rust => include_str!("../../grammars/rust/chunks.scm"),
+            Lang::JavaScript => include_str!("../../grammars/javascript/chunks.scm"),
+            Lang::TypeScript => include_str!("../../grammars/typescript/chunks.scm"),
+            Lang::Tsx => include_str!("../../grammars/tsx/chunks.scm"),
+            Lang::Go => include_str!("../../grammars/go/chunks.scm"),
+            Lang::Java => include_str!("../../grammars/java/chunks.scm"),
+        }
+    }
 }

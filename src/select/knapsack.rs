@@ -349,8 +349,8 @@ impl Bits {
 /// decreasing value (companions right after their unit), each charged its *current*
 /// delta and skipped if that no longer fits, so the result stays within the budget
 /// even for costs that are not additive. Budget left over (e.g. shared headers that
-/// were charged once per unit) is filled by density with units that still fit; those
-/// come last in `order`. With [`super::Additive`] costs the result has the value
+/// were charged once per unit) is filled by density with units that still fit, until
+/// no unit of positive value fits; those come last in `order`. With [`super::Additive`] costs the result has the value
 /// guarantee of [`solve`].
 #[derive(Debug, Clone)]
 pub struct Knapsack {
@@ -389,9 +389,12 @@ impl Selector for Knapsack {
             .filter(|&i| !tally.kept[i] && values[i].is_finite() && values[i] > 0.0)
             .collect();
         rest.sort_by(|&a, &b| density(b).total_cmp(&density(a)).then(a.cmp(&b)));
-        for i in rest {
-            if !tally.kept[i] {
-                tally.try_keep(costs, i);
+        // Repeat until a pass keeps nothing: keeping a unit can make others cheaper.
+        while rest.iter().any(|&i| !tally.kept[i] && tally.fits(costs, i)) {
+            for &i in &rest {
+                if !tally.kept[i] {
+                    tally.try_keep(costs, i);
+                }
             }
         }
         tally.finish()

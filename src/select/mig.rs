@@ -110,6 +110,12 @@ impl Selector for MigGreedy {
                 if tally.kept[i] {
                     continue; // kept meanwhile as a companion
                 }
+                // Checking the fit first keeps the tail cheap: once the budget is spent,
+                // the rest are set aside without comparing them with everything kept.
+                if !tally.fits(costs, i) {
+                    aside.push(i);
+                    continue;
+                }
                 let kept_now = tally.order.len();
                 if seen[i] < kept_now {
                     for &j in &tally.order[seen[i]..] {
@@ -126,13 +132,13 @@ impl Selector for MigGreedy {
                 if self.min_gain.is_some_and(|m| bound < m) {
                     return tally.finish();
                 }
-                if !tally.try_keep(costs, i) {
-                    aside.push(i);
-                }
+                let kept = tally.try_keep(costs, i);
+                debug_assert!(kept, "fit was checked on this pop");
             }
             // Second chance for the set-aside units whose cost has since shrunk. Each
-            // round keeps at least one unit (the first fresh pop still fits), so this
-            // ends; with non-shrinking costs it is one pass that finds nothing.
+            // round keeps at least one unit (nothing is kept between the check above
+            // and the first pop that reaches `try_keep`), so this ends; with costs that
+            // never shrink it is one pass that finds nothing.
             let (retry, still): (Vec<usize>, Vec<usize>) = aside
                 .into_iter()
                 .filter(|&i| !tally.kept[i])

@@ -363,6 +363,39 @@ proptest! {
         prop_assert!(value_of(&set, &v) >= (1.0 - eps) * opt - 1e-9);
     }
 
+    /// Near-equal densities and a coarse epsilon: here rounding in the scaled values
+    /// really costs value, so a scale even 2× too coarse breaks the bound.
+    #[test]
+    fn approx_is_within_epsilon_when_rounding_bites(
+        w in prop::collection::vec(1usize..20, 2..=12),
+        noise in prop::collection::vec(0.0f64..0.05, 12),
+        base in 1.0f64..100.0,
+        cap in 0usize..60,
+        eps in 0.3f64..0.95,
+    ) {
+        let v: Vec<f64> = w.iter().zip(&noise).map(|(&w, e)| base * w as f64 * (1.0 + e)).collect();
+        let opt = brute_force(&w, &v, cap);
+        let set = solve_approx(&w, &v, cap, eps);
+        assert_feasible(&set, &w, cap);
+        prop_assert!(value_of(&set, &v) >= (1.0 - eps) * opt - 1e-9);
+    }
+
+    /// The FPTAS loses at most ε·LB (LB = the greedy value); with integer values and
+    /// ε·LB < 1 that loss is below one unit, so the answer must be optimal.
+    #[test]
+    fn approx_is_exact_when_the_loss_is_below_one(
+        w in prop::collection::vec(1usize..20, 1..=12),
+        v in prop::collection::vec(1u32..40, 12),
+        cap in 0usize..80,
+    ) {
+        let v: Vec<f64> = v[..w.len()].iter().map(|&v| f64::from(v)).collect();
+        let lower = value_of(&solve_greedy(&w, &v, cap), &v);
+        prop_assume!(lower > 0.0);
+        let set = solve_approx(&w, &v, cap, 0.99 / lower);
+        assert_feasible(&set, &w, cap);
+        prop_assert_eq!(value_of(&set, &v), brute_force(&w, &v, cap));
+    }
+
     #[test]
     fn greedy_is_within_half((w, v, cap) in instance()) {
         let opt = brute_force(&w, &v, cap);

@@ -11,7 +11,7 @@ pub mod similarity;
 
 pub use knapsack::Knapsack;
 pub use mig::MigGreedy;
-pub use similarity::{MinHash, Similarity};
+pub use similarity::{Jaccard, MinHash, Similarity};
 
 /// What keeping a unit costs, in tokens of the target tokenizer.
 pub trait Costs {
@@ -54,4 +54,57 @@ pub trait Selector {
         costs: &dyn Costs,
         budget: usize,
     ) -> Selection;
+}
+
+/// Bookkeeping shared by the selectors: what is kept, in what order, at what cost.
+///
+/// Keeping a unit charges its current `delta` and marks its companions kept right after
+/// it, so every selector honours the [`Costs`] contract in the same way.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    pub(crate) kept: Vec<bool>,
+    pub(crate) order: Vec<usize>,
+    pub(crate) used: usize,
+    pub(crate) budget: usize,
+}
+
+impl Tally {
+    pub(crate) fn new(n: usize, budget: usize) -> Self {
+        Self {
+            kept: vec![false; n],
+            order: Vec::new(),
+            used: 0,
+            budget,
+        }
+    }
+
+    /// Whether keeping `i` now would stay within the budget.
+    pub(crate) fn fits(&self, costs: &dyn Costs, i: usize) -> bool {
+        self.used.saturating_add(costs.delta(&self.kept, i)) <= self.budget
+    }
+
+    /// Keeps `i` and its companions if its current delta fits; says whether it did.
+    pub(crate) fn try_keep(&mut self, costs: &dyn Costs, i: usize) -> bool {
+        let total = self.used.saturating_add(costs.delta(&self.kept, i));
+        if self.kept[i] || total > self.budget {
+            return false;
+        }
+        self.used = total;
+        self.kept[i] = true;
+        self.order.push(i);
+        for &c in costs.companions(i) {
+            if !self.kept[c] {
+                self.kept[c] = true;
+                self.order.push(c);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn finish(self) -> Selection {
+        Selection {
+            order: self.order,
+            kept: self.kept,
+        }
+    }
 }

@@ -1,25 +1,198 @@
-//! Similarity between units for redundancy (stub).
+//! Similarity between units, for the redundancy term of marginal information gain.
+//!
+//! Units are compared as sets of word shingles: lowercased runs of alphanumeric
+//! characters, taken three at a time (units of one or two words fall back to single
+//! words, so short lines still compare). [`Jaccard`] computes the exact set similarity;
+//! [`MinHash`] estimates it from 64 minima per unit, so a comparison costs 64 word
+//! compares however long the units are.
+//!
+//! Hashing is our own (FNV-1a, then a murmur3 finaliser with fixed seeds) so that
+//! signatures, and therefore selections, are identical across runs and platforms.
 
-/// Pairwise similarity in 0..=1 between units.
+/// Pairwise similarity between units.
+///
+/// Contract: values lie in `0..=1`, `similarity(i, j) == similarity(j, i)`, and a
+/// non-empty unit has similarity 1 to itself.
 pub trait Similarity {
     fn similarity(&self, i: usize, j: usize) -> f64;
 }
 
+/// Number of hash functions in a [`MinHash`] signature; the standard error of the
+/// estimate is at most `sqrt(J (1 − J) / 64) ≤ 0.0625`.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// Words per shingle for units long enough to have one.
+const SHINGLE: usize = 3;
+
+/// Lowercased maximal runs of alphanumeric characters.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The shingles of a unit as word windows: 3-word windows, or single words when the
+/// unit has fewer than three words, or none for a unit without words.
+fn windows(words: &[String]) -> impl Iterator<Item = &[String]> {
+    let size = if words.len() >= SHINGLE { SHINGLE } else { 1 };
+    words.windows(size)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+/// FNV-1a over the words of a shingle, separated by 0xFF (never a byte of UTF-8, so
+/// different word splits cannot collide by concatenation), then mixed.
+fn shingle_hash(shingle: &[String]) -> u64 {
+    let mut h = FNV_OFFSET;
+    for (k, w) in shingle.iter().enumerate() {
+        if k > 0 {
+            h = (h ^ 0xFF).wrapping_mul(FNV_PRIME);
+        }
+        for &b in w.as_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+    }
+    fmix64(h)
+}
+
+/// murmur3's 64-bit finaliser: a bijection with full avalanche.
+const fn fmix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// Fixed per-function seeds from a splitmix64 stream, computed at compile time.
+const SEEDS: [u64; SIGNATURE_LEN] = {
+    let mut seeds = [0u64; SIGNATURE_LEN];
+    let mut state: u64 = 0x9d2c_5680_1b87_3f2a;
+    let mut k = 0;
+    while k < SIGNATURE_LEN {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        seeds[k] = z ^ (z >> 31);
+        k += 1;
+    }
+    seeds
+};
+
 /// MinHash estimate of the Jaccard similarity of word shingles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinHash {
-    n: usize,
+    /// `SIGNATURE_LEN` minima per unit, unit after unit.
+    signatures: Vec<u64>,
+    /// Units without words: similarity 0 to everything, themselves included.
+    empty: Vec<bool>,
 }
 
 impl MinHash {
     pub fn new(units: &[&str]) -> Self {
-        Self { n: units.len() }
+        let mut signatures = vec![u64::MAX; units.len() * SIGNATURE_LEN];
+        let mut empty = vec![true; units.len()];
+        for (u, text) in units.iter().enumerate() {
+            let ws = words(text);
+            let sig = &mut signatures[u * SIGNATURE_LEN..(u + 1) * SIGNATURE_LEN];
+            for shingle in windows(&ws) {
+                empty[u] = false;
+                let h = shingle_hash(shingle);
+                for (slot, seed) in sig.iter_mut().zip(SEEDS) {
+                    *slot = (*slot).min(fmix64(h ^ seed));
+                }
+            }
+        }
+        Self { signatures, empty }
+    }
+
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.empty.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.empty.is_empty()
+    }
+
+    fn signature(&self, i: usize) -> &[u64] {
+        &self.signatures[i * SIGNATURE_LEN..(i + 1) * SIGNATURE_LEN]
     }
 }
 
 impl Similarity for MinHash {
     fn similarity(&self, i: usize, j: usize) -> f64 {
-        debug_assert!(i < self.n && j < self.n);
-        if i == j { 1.0 } else { 0.0 }
+        if self.empty[i] || self.empty[j] {
+            return 0.0;
+        }
+        if i == j {
+            return 1.0;
+        }
+        let same = self
+            .signature(i)
+            .iter()
+            .zip(self.signature(j))
+            .filter(|(a, b)| a == b)
+            .count();
+        same as f64 / SIGNATURE_LEN as f64
+    }
+}
+
+/// Exact Jaccard similarity of the same shingles MinHash estimates; memory grows with
+/// the text, so it is the reference for tests and small inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jaccard {
+    /// Sorted, deduplicated shingles of each unit (words joined by a space).
+    sets: Vec<Vec<String>>,
+}
+
+impl Jaccard {
+    pub fn new(units: &[&str]) -> Self {
+        let sets = units
+            .iter()
+            .map(|text| {
+                let ws = words(text);
+                let mut set: Vec<String> = windows(&ws).map(|s| s.join(" ")).collect();
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        Self { sets }
+    }
+
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+}
+
+impl Similarity for Jaccard {
+    fn similarity(&self, i: usize, j: usize) -> f64 {
+        let (a, b) = (&self.sets[i], &self.sets[j]);
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        // Merge the two sorted sets to count the intersection.
+        let (mut x, mut y, mut common) = (0, 0, 0usize);
+        while x < a.len() && y < b.len() {
+            match a[x].cmp(&b[y]) {
+                std::cmp::Ordering::Less => x += 1,
+                std::cmp::Ordering::Greater => y += 1,
+                std::cmp::Ordering::Equal => {
+                    common += 1;
+                    x += 1;
+                    y += 1;
+                }
+            }
+        }
+        common as f64 / (a.len() + b.len() - common) as f64
     }
 }

@@ -79,8 +79,14 @@ fn splits_snake_camel_pascal_and_acronyms() {
     assert_eq!(t("snake_case"), ["snake_case", "snake", "case"]);
     assert_eq!(t("camelCase"), ["camelcase", "camel", "case"]);
     assert_eq!(t("PascalCase"), ["pascalcase", "pascal", "case"]);
-    assert_eq!(t("HTTPServerError"), ["httpservererror", "http", "server", "error"]);
-    assert_eq!(t("XMLHttpRequest"), ["xmlhttprequest", "xml", "http", "request"]);
+    assert_eq!(
+        t("HTTPServerError"),
+        ["httpservererror", "http", "server", "error"]
+    );
+    assert_eq!(
+        t("XMLHttpRequest"),
+        ["xmlhttprequest", "xml", "http", "request"]
+    );
     assert_eq!(t("IOError"), ["ioerror", "io", "error"]);
     assert_eq!(t("SCREAMING_CASE"), ["screaming_case", "scream", "case"]);
     assert_eq!(t("__init__"), ["__init__", "init"]);
@@ -177,8 +183,19 @@ fn reference_bm25(units: &[&str], query: &str, k1: f64, b: f64) -> Vec<f64> {
 /// Small-vocabulary text so random units and queries actually share terms.
 fn small_vocab_text(max_words: usize) -> impl Strategy<Value = String> {
     let words = vec![
-        "alpha", "beta", "gamma", "delta", "get_value", "setValue", "HTTPServer", "os.path",
-        "the", "of", "parse", "parsing", "42",
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "get_value",
+        "setValue",
+        "HTTPServer",
+        "os.path",
+        "the",
+        "of",
+        "parse",
+        "parsing",
+        "42",
     ];
     prop::collection::vec(prop::sample::select(words), 0..max_words).prop_map(|w| w.join(" "))
 }
@@ -318,7 +335,10 @@ fn bm25_scales_to_twenty_thousand_units() {
 
 /// The definition written out: add-one smoothed unit frequencies, distinct terms.
 fn reference_selfinfo(units: &[&str]) -> Vec<f64> {
-    let sets: Vec<HashSet<String>> = units.iter().map(|u| terms(u).into_iter().collect()).collect();
+    let sets: Vec<HashSet<String>> = units
+        .iter()
+        .map(|u| terms(u).into_iter().collect())
+        .collect();
     let mut c: HashMap<&String, f64> = HashMap::new();
     for s in &sets {
         for t in s {
@@ -327,7 +347,12 @@ fn reference_selfinfo(units: &[&str]) -> Vec<f64> {
     }
     let total: f64 = c.values().sum::<f64>() + c.len() as f64;
     sets.iter()
-        .map(|s| s.iter().map(|t| -((c[t] + 1.0) / total).log2()).sum::<f64>().max(0.0))
+        .map(|s| {
+            s.iter()
+                .map(|t| -((c[t] + 1.0) / total).log2())
+                .sum::<f64>()
+                .max(0.0)
+        })
         .collect()
 }
 
@@ -389,7 +414,10 @@ struct FuncItem {
 }
 
 fn load_funcret() -> Vec<FuncItem> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/code/funcret-dev.jsonl");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/eval/code/funcret-dev.jsonl"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!("evaluation data missing at {path} ({e}); the shared/ folder must sit beside the repository")
     });
@@ -449,7 +477,10 @@ fn bm25_finds_functions_from_their_docstring_summary() {
     let mut packages: Vec<&str> = items.iter().map(|i| i.package.as_str()).collect();
     packages.sort_unstable();
     packages.dedup();
-    assert!(packages.len() >= 2, "expected several packages, got {packages:?}");
+    assert!(
+        packages.len() >= 2,
+        "expected several packages, got {packages:?}"
+    );
 
     for package in packages {
         let items: Vec<&FuncItem> = items.iter().filter(|i| i.package == package).collect();
@@ -474,7 +505,11 @@ fn bm25_finds_functions_from_their_docstring_summary() {
         assert!(a.top1 > 0.8, "{package}: variant A top-1 {}", a.top1);
         // Without it, only identifiers and code words link query and unit: still far
         // better than chance (random top-5 is 5/units, a few percent).
-        assert!(b.mean_rank < random_rank / 3.0, "{package}: mean rank {}", b.mean_rank);
+        assert!(
+            b.mean_rank < random_rank / 3.0,
+            "{package}: mean rank {}",
+            b.mean_rank
+        );
         assert!(b.top5 > 0.4, "{package}: variant B top-5 {}", b.top5);
     }
 }
@@ -483,7 +518,11 @@ fn bm25_finds_functions_from_their_docstring_summary() {
 fn terms_tokenize_a_large_source_tree_quickly() {
     // All functions of the evaluation set, repeated to ~1.7 MB of Python.
     let items = load_funcret();
-    let corpus: String = items.iter().map(|i| i.code.as_str()).collect::<Vec<_>>().join("\n");
+    let corpus: String = items
+        .iter()
+        .map(|i| i.code.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let corpus = corpus.repeat(2);
     let start = Instant::now();
     let n = term_counts(&corpus).values().sum::<u32>();

@@ -42,8 +42,16 @@ impl Bm25 {
     /// Parameters made safe for the formula (see the type's documentation).
     fn sanitized(&self) -> (f64, f64) {
         let d = Self::default();
-        let k1 = if self.k1.is_finite() { self.k1.max(0.0) } else { d.k1 };
-        let b = if self.b.is_finite() { self.b.clamp(0.0, 1.0) } else { d.b };
+        let k1 = if self.k1.is_finite() {
+            self.k1.max(0.0)
+        } else {
+            d.k1
+        };
+        let b = if self.b.is_finite() {
+            self.b.clamp(0.0, 1.0)
+        } else {
+            d.b
+        };
         (k1, b)
     }
 }

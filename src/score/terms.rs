@@ -74,9 +74,7 @@ fn is_word_char(c: char) -> bool {
 fn compound_len(s: &str) -> usize {
     let mut end = 0;
     loop {
-        end += s[end..]
-            .find(|c| !is_word_char(c))
-            .unwrap_or(s.len() - end);
+        end += s[end..].find(|c| !is_word_char(c)).unwrap_or(s.len() - end);
         let tail = &s[end..];
         let joiner = if tail.starts_with("::") {
             2
@@ -215,6 +213,7 @@ fn for_each_part(run: &str, mut f: impl FnMut(&str)) {
 
 /// Function words that carry no topic, plus contraction tails (`don't` → `don`, `t`).
 /// Sorted for binary search.
+#[rustfmt::skip]
 const STOPWORDS: &[&str] = &[
     "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
     "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
@@ -222,8 +221,8 @@ const STOPWORDS: &[&str] = &[
     "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he",
     "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in",
     "into", "is", "it", "its", "itself", "just", "ll", "m", "me", "more", "most", "my",
-    "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
-    "ourselves", "out", "over", "own", "re", "s", "same", "she", "should", "so", "some",
+    "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our",
+    "ours", "ourselves", "out", "over", "own", "re", "s", "same", "she", "should", "so", "some",
     "such", "t", "than", "that", "the", "their", "theirs", "them", "themselves", "then",
     "there", "these", "they", "this", "those", "through", "to", "too", "under", "until",
     "up", "ve", "very", "was", "we", "were", "what", "when", "where", "which", "while",

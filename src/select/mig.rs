@@ -154,9 +154,3 @@ impl Selector for MigGreedy {
         }
     }
 }
-
-impl MigGreedy {
-    pub fn new(redundancy: f64) -> Self {
-        Self { redundancy }
-    }
-}

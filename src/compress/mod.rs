@@ -173,10 +173,8 @@ impl Compressor {
             if tokens <= budget {
                 return Ok(self.report(&prepared, &kept, &full, &out, tokens_before, budget));
             }
-            if order.is_empty() {
-                return Err(CompressError::BudgetTooSmall { budget, minimum: tokens });
-            }
             let mut freed = 0;
+            let mut gave_back = false;
             while freed < tokens - budget {
                 let Some(u) = pop_droppable(&mut order, &kept, &costs) else { break };
                 for j in std::iter::once(u).chain(costs.units[u].footer) {
@@ -185,6 +183,11 @@ impl Compressor {
                         freed += costs.units[j].tokens.max(1);
                     }
                 }
+                gave_back = true;
+            }
+            if !gave_back {
+                // Nothing is kept any more: this is the smallest output there is.
+                return Err(CompressError::BudgetTooSmall { budget, minimum: tokens });
             }
         }
     }

@@ -97,10 +97,11 @@ fn summary(view: &View<'_>, run: Range<usize>, lang: Option<Lang>) -> String {
             n => parts.push(format!("{n} {one}{}", if one.ends_with('s') { "es" } else { "s" })),
         }
     }
-    if parts.is_empty() || (other && parts.len() == 1 && functions + types + containers == 0) {
-        return "code".into();
+    match (parts.is_empty(), other) {
+        (true, _) => "code".into(),
+        (false, false) => parts.join(", "),
+        (false, true) => format!("{} and other code", parts.join(", ")),
     }
-    parts.join(", ")
 }
 
 fn prose(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {

@@ -93,7 +93,10 @@ fn split_long(text: &str, start: usize, end: usize, max: usize, out: &mut Vec<Ch
             // Cut after the whole whitespace run, so the next piece starts with text.
             Some(ws) => ws + leading_ws(&text[ws..content_end]),
             None if limit > body => limit,
-            None => first,
+            // The first char alone reaches the limit: cut right after it, unless it
+            // is all that is left.
+            None if first < content_end => first + leading_ws(&text[first..content_end]),
+            None => break,
         };
         out.push(Chunk::new(from..next, ChunkKind::Sentence));
         from = next;

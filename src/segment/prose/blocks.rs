@@ -43,10 +43,15 @@ pub(super) fn block_starts(text: &str) -> Vec<Start> {
 enum Mode {
     Normal,
     /// Inside a fenced block opened by `len` copies of `ch`.
-    Fence { ch: u8, len: usize },
+    Fence {
+        ch: u8,
+        len: usize,
+    },
     /// Inside a table; `pipeless` tables (`a | b` over `--|--`) continue while lines hold
     /// a `|`, the others while lines start with one.
-    Table { pipeless: bool },
+    Table {
+        pipeless: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +135,21 @@ impl Scanner<'_> {
         }
         if let Some(quote) = quote_prefix(line) {
             let rest = &line[quote..];
+            let in_quote = self
+                .para
+                .as_ref()
+                .is_some_and(|p| p.kind == ParaKind::Quote);
             if rest.trim().is_empty() {
-                // A bare `>` is a blank line inside the quote: it ends the paragraph.
-                self.flush();
+                if in_quote {
+                    // A bare `>` is a blank line inside the quote: it ends the paragraph.
+                    self.flush();
+                } else {
+                    // A quote opening with a bare `>` starts its first paragraph there.
+                    self.open(ParaKind::Quote, start, end, line.len());
+                }
             } else if let Some(marker) = list_marker(rest) {
                 self.open(ParaKind::Quote, start, end, quote + marker.len);
-            } else if self.para.as_ref().is_some_and(|p| p.kind == ParaKind::Quote) {
+            } else if in_quote {
                 self.append(start, end, quote);
             } else {
                 self.open(ParaKind::Quote, start, end, quote);
@@ -223,13 +237,16 @@ impl Scanner<'_> {
 }
 
 fn leading_ws(line: &str) -> usize {
-    line.find(|c: char| !c.is_whitespace()).unwrap_or(line.len())
+    line.find(|c: char| !c.is_whitespace())
+        .unwrap_or(line.len())
 }
 
 /// Spaces/tabs before the first other byte; markdown lets block markup be indented by
 /// up to three spaces.
 fn indent(line: &str) -> usize {
-    line.bytes().take_while(|b| matches!(b, b' ' | b'\t')).count()
+    line.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()
 }
 
 /// The line with up to three spaces of indentation removed, or `None` if indented more.
@@ -242,7 +259,10 @@ fn block_body(line: &str) -> Option<&str> {
 /// list items are indented). A backtick fence's info string may not hold a backtick.
 fn fence_open(line: &str) -> Option<(u8, usize)> {
     let body = &line[indent(line)..];
-    let ch = *body.as_bytes().first().filter(|&&b| b == b'`' || b == b'~')?;
+    let ch = *body
+        .as_bytes()
+        .first()
+        .filter(|&&b| b == b'`' || b == b'~')?;
     let len = body.bytes().take_while(|&b| b == ch).count();
     let valid = len >= 3 && (ch == b'~' || !body[len..].contains('`'));
     valid.then_some((ch, len))
@@ -259,7 +279,11 @@ fn is_atx_heading(line: &str) -> bool {
         return false;
     };
     let hashes = body.bytes().take_while(|&b| b == b'#').count();
-    (1..=6).contains(&hashes) && body[hashes..].chars().next().is_none_or(char::is_whitespace)
+    (1..=6).contains(&hashes)
+        && body[hashes..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace)
 }
 
 fn is_pipe_row(line: &str) -> bool {
@@ -292,7 +316,9 @@ fn is_delimiter_row(line: &str) -> bool {
     let body = line.trim();
     body.contains('|')
         && body.contains('-')
-        && body.bytes().all(|b| matches!(b, b'|' | b':' | b'-' | b' ' | b'\t'))
+        && body
+            .bytes()
+            .all(|b| matches!(b, b'|' | b':' | b'-' | b' ' | b'\t'))
 }
 
 /// `***`, `- - -`, `___`: three or more of one of those, spaces allowed between.
@@ -339,7 +365,10 @@ struct ListMarker {
 fn list_marker(line: &str) -> Option<ListMarker> {
     let bytes = line.as_bytes();
     let at = indent(line);
-    let digits = bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     let (marker_end, number) = match bytes.get(at) {
         Some(b'-' | b'*' | b'+') => (at + 1, None),
         Some(b'0'..=b'9') if digits <= 9 && matches!(bytes.get(at + digits), Some(b'.' | b')')) => {

@@ -59,9 +59,7 @@ fn latin_boundary(para: &str, start: usize, run_end: usize, closed: usize) -> Op
         // Scraped text often loses the space between sentences ("it.The way"); accept
         // that only for a plain lowercase word glued to a capitalised one, which rules
         // out decimals, versions, domains, paths and most identifiers.
-        let glued = run_end - start == 1
-            && closed == run_end
-            && glued_words(para, start, closed);
+        let glued = run_end - start == 1 && closed == run_end && glued_words(para, start, closed);
         return glued.then_some(run_end);
     }
     let next = closed + para[closed..].find(|c: char| !c.is_whitespace())?;
@@ -122,6 +120,8 @@ fn starts_sentence(s: &str) -> bool {
     let body = s.trim_start_matches(is_opener);
     let opened = body.len() < s.len();
     match body.chars().next() {
+        // A lone `*` or quote with space after it is punctuation, not an opener.
+        Some(c) if c.is_whitespace() => false,
         Some(c) if c.is_alphabetic() => !c.is_lowercase(),
         Some(c) if c.is_numeric() => true,
         Some(c) => opened || matches!(c, '$' | '€' | '£' | '¥' | '#' | '@'),
@@ -146,9 +146,13 @@ fn word_before(para: &str, end: usize) -> &str {
     if end - start >= 32 {
         return "";
     }
-    let prev = para[..start].chars().next_back();
-    if prev.is_some_and(|c| !c.is_whitespace() && !is_opener(c)) {
-        return "";
+    let mut before = para[..start].chars().rev();
+    match (before.next(), before.next()) {
+        (None, _) => {}
+        (Some(c), _) if c.is_whitespace() => {}
+        // An opening quote or bracket, unless it is an apostrophe: the "t" of "don't."
+        (Some(c), prev) if is_opener(c) && !prev.is_some_and(char::is_alphanumeric) => {}
+        _ => return "",
     }
     para[start..end].trim_start_matches('.')
 }
@@ -179,7 +183,10 @@ fn glued_words(para: &str, at: usize, after: usize) -> bool {
         .map_or(para.len().min(after + 256), |(i, _)| after + i);
     let token_end = floor_boundary(para, token_end);
     let token = &para[token_start..token_end];
-    let stops = token.bytes().filter(|b| matches!(b, b'.' | b'!' | b'?')).count();
+    let stops = token
+        .bytes()
+        .filter(|b| matches!(b, b'.' | b'!' | b'?'))
+        .count();
     stops == 1 && !token.contains(['/', '@', ':', '\\', '_', '(', '=', '`', '#', '<'])
 }
 
@@ -204,24 +211,23 @@ enum Abbrev {
 /// Titles and shorthands that are always followed by the word they qualify.
 const NEVER: &[&str] = &[
     "Mr", "Mrs", "Ms", "Mx", "Messrs", "Dr", "Prof", "Rev", "Hon", "Gen", "Col", "Lt", "Capt",
-    "Sgt", "Cmdr", "Adm", "Gov", "Sen", "Rep", "Pres", "Fr", "Mt", "Ft", "vs", "Vs", "cf",
-    "Cf", "e.g", "E.g", "i.e", "I.e", "viz", "al", "No", "Nos", "Nr", "Vol", "Vols", "Fig",
-    "Figs", "fig", "figs", "Eq", "Eqs", "eq", "pp", "Pp", "Ch", "ch", "Sec", "sec", "Op",
-    "approx", "Approx", "ca", "Ref", "Refs", "ed", "eds", "Ed", "Eds", "Art",
+    "Sgt", "Cmdr", "Adm", "Gov", "Sen", "Rep", "Pres", "Fr", "Mt", "Ft", "vs", "Vs", "cf", "Cf",
+    "e.g", "E.g", "i.e", "I.e", "viz", "al", "No", "Nos", "Nr", "Vol", "Vols", "Fig", "Figs",
+    "fig", "figs", "Eq", "Eqs", "eq", "pp", "Pp", "Ch", "ch", "Sec", "sec", "Op", "approx",
+    "Approx", "ca", "Ref", "Refs", "ed", "eds", "Ed", "Eds", "Art",
 ];
 
 /// Abbreviations that often end a sentence too (suffixes, places, months).
 const AMBIGUOUS: &[&str] = &[
-    "etc", "Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "Bros", "St", "Ave", "Rd", "Blvd", "Dept",
-    "Univ", "Assn", "Est", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept",
+    "etc", "Inc", "Ltd", "Co", "Corp", "Jr", "Sr", "Bros", "St", "Ste", "Ave", "Rd", "Blvd",
+    "Dept", "Univ", "Assn", "Est", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept",
     "Oct", "Nov", "Dec", "Mon", "Tue", "Tues", "Wed", "Thu", "Thurs", "Fri", "Sat", "Sun",
 ];
 
 fn abbreviation(word: &str) -> Abbrev {
     if word.is_empty() {
         Abbrev::No
-    } else if NEVER.contains(&word) || word.len() == 1 && word.as_bytes()[0].is_ascii_lowercase()
-    {
+    } else if NEVER.contains(&word) || word.len() == 1 && word.as_bytes()[0].is_ascii_lowercase() {
         // A single lowercase letter is a shorthand: "p. 5", "c. 1900", "v. Wade".
         Abbrev::Never
     } else if AMBIGUOUS.contains(&word) || word.len() == 1 || is_dotted_acronym(word) {
@@ -240,12 +246,73 @@ fn is_dotted_acronym(word: &str) -> bool {
 
 /// Capitalised words that usually open a sentence; decides ambiguous abbreviations.
 const STARTERS: &[&str] = &[
-    "The", "A", "An", "It", "Its", "He", "She", "They", "We", "I", "You", "This", "That",
-    "These", "Those", "There", "Here", "In", "On", "At", "But", "And", "Or", "So", "If",
-    "When", "While", "As", "However", "His", "Her", "Their", "Our", "My", "After", "Before",
-    "Then", "Now", "For", "To", "What", "Why", "How", "Who", "Which", "Some", "Many", "Most",
-    "All", "Not", "One", "Both", "Each", "Since", "Although", "Though", "Also", "Yet",
-    "Still", "Thus", "Therefore", "Because", "During", "Today", "By", "From", "With",
+    "The",
+    "A",
+    "An",
+    "It",
+    "Its",
+    "He",
+    "She",
+    "They",
+    "We",
+    "I",
+    "You",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "There",
+    "Here",
+    "In",
+    "On",
+    "At",
+    "But",
+    "And",
+    "Or",
+    "So",
+    "If",
+    "When",
+    "While",
+    "As",
+    "However",
+    "His",
+    "Her",
+    "Their",
+    "Our",
+    "My",
+    "After",
+    "Before",
+    "Then",
+    "Now",
+    "For",
+    "To",
+    "What",
+    "Why",
+    "How",
+    "Who",
+    "Which",
+    "Some",
+    "Many",
+    "Most",
+    "All",
+    "Not",
+    "One",
+    "Both",
+    "Each",
+    "Since",
+    "Although",
+    "Though",
+    "Also",
+    "Yet",
+    "Still",
+    "Thus",
+    "Therefore",
+    "Because",
+    "During",
+    "Today",
+    "By",
+    "From",
+    "With",
 ];
 
 fn is_common_starter(s: &str) -> bool {
@@ -343,8 +410,16 @@ mod tests {
         assert_eq!(word_before("in 1901.", 7), "");
         assert_eq!(word_before("x2Mr.", 4), "");
         assert_eq!(word_before("Mr.", 2), "Mr");
+        assert_eq!(word_before("don't.", 5), "");
+        assert_eq!(word_before("('e.g.", 5), "e.g");
         assert_eq!(word_before("?c=d.", 4), "");
-        assert_eq!(word_before("a very long word indeed abcdefghijklmnopqrstuvwxyzabcdefgh.", 59), "");
+        assert_eq!(
+            word_before(
+                "a very long word indeed abcdefghijklmnopqrstuvwxyzabcdefgh.",
+                59
+            ),
+            ""
+        );
     }
 
     #[test]
@@ -353,7 +428,10 @@ mod tests {
             split("He lives in the U.S. The weather is fine."),
             ["He lives in the U.S.", "The weather is fine."]
         );
-        assert_eq!(split("The U.S. Army is large."), ["The U.S. Army is large."]);
+        assert_eq!(
+            split("The U.S. Army is large."),
+            ["The U.S. Army is large."]
+        );
         assert_eq!(
             split("Apples, pears, etc. These are fruit."),
             ["Apples, pears, etc.", "These are fruit."]
@@ -380,7 +458,10 @@ mod tests {
             split("He said \"Stop.\" Then he left."),
             ["He said \"Stop.\"", "Then he left."]
         );
-        assert_eq!(split("It ended (badly.) (see below)"), ["It ended (badly.) (see below)"]);
+        assert_eq!(
+            split("It ended (badly.) (see below)"),
+            ["It ended (badly.) (see below)"]
+        );
         assert_eq!(split("**Note.** Read it."), ["**Note.**", "Read it."]);
     }
 }

@@ -1,11 +1,11 @@
 //! Prose and markdown segmentation: headings, fenced code, tables, and sentences.
 //!
-//! Two passes, both linear. [`blocks`] walks the lines and finds markdown structure:
+//! Two passes, both linear. `blocks` walks the lines and finds markdown structure:
 //! an ATX (`# Title`) or setext (`Title` over `===`) heading, a fenced block (``` or
 //! `~~~`, to its closing fence or the end of the text), and a table (lines starting
 //! with `|`, or a pipe-less GFM table over a `--|--` row) are each one chunk. The other
 //! lines form paragraphs — a blank line, a list item and a block quote each start a new
-//! one — and [`sentences`] splits each paragraph into sentences.
+//! one — and `sentences` splits each paragraph into sentences.
 //!
 //! A chunk holds its text and the whitespace after it; whitespace at the very start of
 //! the document goes to the first chunk. So every chunk but the first begins with a

@@ -28,10 +28,17 @@ impl DocKind {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .unwrap_or_default();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         match ext.as_str() {
             "md" | "markdown" | "mdx" | "txt" | "text" | "rst" | "adoc" | "org" => DocKind::Prose,
-            "" if matches!(name, "README" | "LICENSE" | "CHANGELOG" | "NOTICE" | "AUTHORS") => {
+            "" if matches!(
+                name,
+                "README" | "LICENSE" | "CHANGELOG" | "NOTICE" | "AUTHORS"
+            ) =>
+            {
                 DocKind::Prose
             }
             "sh" | "bash" | "zsh" | "toml" | "yaml" | "yml" | "rb" | "pl" | "r" | "cfg" | "ini"
@@ -52,7 +59,10 @@ impl DocKind {
             DocKind::Code(lang) => lang.name(),
             DocKind::Prose => "",
             DocKind::Lines(_) => {
-                match path.and_then(|p| Path::new(p).extension()).and_then(|e| e.to_str()) {
+                match path
+                    .and_then(|p| Path::new(p).extension())
+                    .and_then(|e| e.to_str())
+                {
                     Some("toml") => "toml",
                     Some("yaml" | "yml") => "yaml",
                     Some("json") => "json",
@@ -79,7 +89,10 @@ impl DocKind {
                     ProseUnit::Paragraph => paragraphs(text, sentences),
                 }
             }
-            DocKind::Lines(_) => LineChunker { max_lines: config.max_block_lines }.chunk(text),
+            DocKind::Lines(_) => LineChunker {
+                max_lines: config.max_block_lines,
+            }
+            .chunk(text),
         }
     }
 }
@@ -97,12 +110,20 @@ impl Document {
     pub fn from_path_text(path: impl Into<String>, text: impl Into<String>) -> Self {
         let path = path.into();
         let kind = DocKind::from_path(Path::new(&path));
-        Self { path: Some(path), text: text.into(), kind }
+        Self {
+            path: Some(path),
+            text: text.into(),
+            kind,
+        }
     }
 
     /// An unnamed document of the given kind.
     pub fn new(text: impl Into<String>, kind: DocKind) -> Self {
-        Self { path: None, text: text.into(), kind }
+        Self {
+            path: None,
+            text: text.into(),
+            kind,
+        }
     }
 }
 

@@ -9,10 +9,17 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pith::pack::{self, WalkOptions};
-use pith::{Compressed, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken, TokenCounter};
+use pith::{
+    Compressed, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken,
+    TokenCounter,
+};
 
 #[derive(Parser, Debug)]
-#[command(name = "pith", version, about = "Cut LLM context down to a token budget while keeping what the task needs")]
+#[command(
+    name = "pith",
+    version,
+    about = "Cut LLM context down to a token budget while keeping what the task needs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -202,8 +209,10 @@ fn main() -> ExitCode {
 
 /// A reader that went away (`pith pack . | head`) is not an error.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -226,15 +235,24 @@ fn input_paths(paths: &[PathBuf], walk: &WalkArgs) -> Result<Vec<PathBuf>> {
         }
     }
     if all.is_empty() {
-        return Err(usage("no paths given (name files or directories, or use --stdin)"));
+        return Err(usage(
+            "no paths given (name files or directories, or use --stdin)",
+        ));
     }
     Ok(all)
 }
 
 /// Reads the files with a progress bar when standard error is a terminal.
 fn collect(paths: &[PathBuf], walk: &WalkArgs) -> Result<pack::Collected> {
-    let bar = if io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{spinner} reading {pos} files {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} reading {pos} files {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let collected = pack::collect(paths, &walk.options(), &mut |p: &Path| {
         bar.inc(1);
         bar.set_message(p.display().to_string());
@@ -272,7 +290,11 @@ fn run_pack(args: PackArgs) -> Result<()> {
         .build();
     let mut input = Input::documents(collected.documents);
     input.query = args.query;
-    let spinner = if io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
+    let spinner = if io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
     spinner.set_message("selecting");
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let result = compressor.compress(input, args.budget);
@@ -287,15 +309,20 @@ fn run_pack(args: PackArgs) -> Result<()> {
 fn run_compress(args: CompressArgs) -> Result<()> {
     let preset = preset(&args.preset)?;
     let lang = match &args.lang {
-        Some(name) => Some(Lang::from_name(name).ok_or_else(|| usage(format!("unknown language {name:?}")))?),
+        Some(name) => {
+            Some(Lang::from_name(name).ok_or_else(|| usage(format!("unknown language {name:?}")))?)
+        }
         None => None,
     };
     let (text, path) = if args.file == "-" {
         let mut text = String::new();
-        io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
         (text, None)
     } else {
-        let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file))?;
+        let text = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("reading {}", args.file))?;
         (text, Some(args.file.clone()))
     };
     let kind = match (lang, &path) {
@@ -306,11 +333,16 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     let counter = args.tokenizer.counter();
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
-        (None, Some(r)) if r >= 1.0 && r.is_finite() => (counter.count(&text) as f64 / r).floor() as usize,
+        (None, Some(r)) if r >= 1.0 && r.is_finite() => {
+            (counter.count(&text) as f64 / r).floor() as usize
+        }
         (None, Some(r)) => bail!(usage(format!("--ratio must be at least 1 (got {r})"))),
         (None, None) => bail!(usage("give --budget or --ratio")),
     };
-    let compressor = Compressor::builder().preset(preset).counter(counter).build();
+    let compressor = Compressor::builder()
+        .preset(preset)
+        .counter(counter)
+        .build();
     let mut doc = Document::new(text, kind);
     doc.path = path;
     let mut input = Input::documents(vec![doc]);
@@ -333,7 +365,11 @@ fn run_count(args: CountArgs) -> Result<()> {
         total += n;
         out.push_str(&format!("{n:>9}  {}\n", doc.path.as_deref().unwrap_or("")));
     }
-    out.push_str(&format!("{total:>9}  total ({} files, {})\n", collected.documents.len(), counter.name()));
+    out.push_str(&format!(
+        "{total:>9}  total ({} files, {})\n",
+        collected.documents.len(),
+        counter.name()
+    ));
     write_output("-", &out)
 }
 

@@ -64,13 +64,16 @@ fn globset(globs: &[String]) -> Result<Option<GlobSet>, WalkError> {
     }
     let mut builder = GlobSetBuilder::new();
     for g in globs {
-        let glob = Glob::new(g).map_err(|e| WalkError::Glob { glob: g.clone(), message: e.to_string() })?;
+        let glob = Glob::new(g).map_err(|e| WalkError::Glob {
+            glob: g.clone(),
+            message: e.to_string(),
+        })?;
         builder.add(glob);
     }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|e| WalkError::Glob { glob: globs.join(","), message: e.to_string() })
+    builder.build().map(Some).map_err(|e| WalkError::Glob {
+        glob: globs.join(","),
+        message: e.to_string(),
+    })
 }
 
 /// Walks `paths` (files or directories) and reads every text file they hold;
@@ -102,7 +105,10 @@ pub fn collect(
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    out.skipped.push(Skipped { path: root.display().to_string(), reason: e.to_string() });
+                    out.skipped.push(Skipped {
+                        path: root.display().to_string(),
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -113,7 +119,11 @@ pub fn collect(
             // Globs match the path below the root that was named, so `*.py` and
             // `src/**` mean what they say whatever the root is.
             let rel = path.strip_prefix(root).unwrap_or(path);
-            let rel = if rel.as_os_str().is_empty() { path } else { rel };
+            let rel = if rel.as_os_str().is_empty() {
+                path
+            } else {
+                rel
+            };
             if include.as_ref().is_some_and(|g| !g.is_match(rel))
                 || exclude.as_ref().is_some_and(|g| g.is_match(rel))
             {
@@ -121,8 +131,13 @@ pub fn collect(
             }
             on_file(path);
             match read_text(path, options.max_file_bytes) {
-                Ok(text) => out.documents.push(Document::from_path_text(display(path), text)),
-                Err(reason) => out.skipped.push(Skipped { path: display(path), reason }),
+                Ok(text) => out
+                    .documents
+                    .push(Document::from_path_text(display(path), text)),
+                Err(reason) => out.skipped.push(Skipped {
+                    path: display(path),
+                    reason,
+                }),
             }
         }
     }

@@ -21,7 +21,10 @@ pub enum PresetError {
     #[error("unknown preset {0:?} (built in: code, rag, chat; or give a path to a .toml file)")]
     Unknown(String),
     #[error("cannot read preset {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid preset {name}: {message}")]
     Invalid { name: String, message: String },
 }
@@ -103,7 +106,11 @@ fn default_epsilon() -> f64 {
 
 impl Default for SelectConfig {
     fn default() -> Self {
-        Self { method: SelectMethod::Mig, redundancy: 0.3, epsilon: default_epsilon() }
+        Self {
+            method: SelectMethod::Mig,
+            redundancy: 0.3,
+            epsilon: default_epsilon(),
+        }
     }
 }
 
@@ -128,7 +135,10 @@ pub struct SegmentConfig {
 
 impl Default for SegmentConfig {
     fn default() -> Self {
-        Self { prose: ProseUnit::Sentence, max_block_lines: 40 }
+        Self {
+            prose: ProseUnit::Sentence,
+            max_block_lines: 40,
+        }
     }
 }
 
@@ -148,7 +158,9 @@ pub struct RenderConfig {
 
 impl Default for RenderConfig {
     fn default() -> Self {
-        Self { prose_marker: "[…]".into() }
+        Self {
+            prose_marker: "[…]".into(),
+        }
     }
 }
 
@@ -187,8 +199,10 @@ impl Preset {
         }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            let src = std::fs::read_to_string(path)
-                .map_err(|source| PresetError::Io { path: name_or_path.into(), source })?;
+            let src = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
+                path: name_or_path.into(),
+                source,
+            })?;
             return Self::from_toml(name_or_path, &src);
         }
         Err(PresetError::Unknown(name_or_path.into()))
@@ -196,7 +210,10 @@ impl Preset {
 
     /// Parses and validates a preset.
     pub fn from_toml(name: &str, src: &str) -> Result<Self, PresetError> {
-        let invalid = |message: String| PresetError::Invalid { name: name.into(), message };
+        let invalid = |message: String| PresetError::Invalid {
+            name: name.into(),
+            message,
+        };
         let preset: Preset = toml::from_str(src).map_err(|e| invalid(e.to_string()))?;
         if !(0.0..=10.0).contains(&preset.select.redundancy) {
             return Err(invalid("select.redundancy must be within 0..=10".into()));

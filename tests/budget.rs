@@ -6,7 +6,10 @@
 use std::path::Path;
 
 use pith::render::{Bare, Layout};
-use pith::{CompressError, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken, TokenCounter};
+use pith::{
+    CompressError, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken,
+    TokenCounter,
+};
 use proptest::prelude::*;
 
 /// Real source files of every language, and real prose.
@@ -23,7 +26,10 @@ fn corpus() -> Vec<(String, String)> {
         }
     }
     files.push(("README.md".into(), include_str!("../README.md").into()));
-    files.push(("DESIGN.md".into(), include_str!("../ARCHITECTURE.md").into()));
+    files.push((
+        "DESIGN.md".into(),
+        include_str!("../ARCHITECTURE.md").into(),
+    ));
     files
 }
 
@@ -52,12 +58,23 @@ fn document() -> impl Strategy<Value = Document> {
         }),
         // Arbitrary text of each kind, including broken code.
         ("\\PC{0,400}", 0..4usize).prop_map(|(text, k)| {
-            let kind = [DocKind::Prose, DocKind::Code(Lang::Python), DocKind::Code(Lang::Rust), DocKind::Lines(Some("#"))][k];
+            let kind = [
+                DocKind::Prose,
+                DocKind::Code(Lang::Python),
+                DocKind::Code(Lang::Rust),
+                DocKind::Lines(Some("#")),
+            ][k];
             Document::new(text, kind)
         }),
         // Sentences of common words, so relevance and redundancy have something to do.
-        proptest::collection::vec(proptest::sample::select(vec!["the", "budget", "token", "is", "kept", "marker", "code", "fn", "class", "def", "x.y", "3.14", "\n", "\n\n", ". ", "é", "🙂"]), 0..200)
-            .prop_map(|w| Document::new(w.join(" "), DocKind::Prose)),
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "the", "budget", "token", "is", "kept", "marker", "code", "fn", "class", "def",
+                "x.y", "3.14", "\n", "\n\n", ". ", "é", "🙂"
+            ]),
+            0..200
+        )
+        .prop_map(|w| Document::new(w.join(" "), DocKind::Prose)),
     ]
 }
 
@@ -71,15 +88,28 @@ fn layout(i: usize) -> Box<dyn Layout> {
     }
 }
 
-fn check(docs: Vec<Document>, query: Option<String>, budget_frac: f64, layout_i: usize, preset: &str, enc: Encoding) -> Result<(), TestCaseError> {
+fn check(
+    docs: Vec<Document>,
+    query: Option<String>,
+    budget_frac: f64,
+    layout_i: usize,
+    preset: &str,
+    enc: Encoding,
+) -> Result<(), TestCaseError> {
     let counter = Tiktoken::new(enc);
     let compressor = Compressor::builder()
         .preset(Preset::named(preset).unwrap())
         .counter(counter)
         .boxed_layout(layout(layout_i))
         .build();
-    let all = Compressor::builder().counter(counter).boxed_layout(layout(layout_i)).build();
-    let before = all.compress(Input::documents(docs.clone()), usize::MAX).unwrap().tokens_before;
+    let all = Compressor::builder()
+        .counter(counter)
+        .boxed_layout(layout(layout_i))
+        .build();
+    let before = all
+        .compress(Input::documents(docs.clone()), usize::MAX)
+        .unwrap()
+        .tokens_before;
     let budget = (before as f64 * budget_frac) as usize;
     let mut input = Input::documents(docs.clone());
     input.query = query;
@@ -94,12 +124,18 @@ fn check(docs: Vec<Document>, query: Option<String>, budget_frac: f64, layout_i:
                 prop_assert_eq!(&out.text, &joined, "nothing may change when it fits");
             }
             if layout_i == 3 {
-                prop_assert!(serde_json::from_str::<serde_json::Value>(&out.text).is_ok(), "json output must parse");
+                prop_assert!(
+                    serde_json::from_str::<serde_json::Value>(&out.text).is_ok(),
+                    "json output must parse"
+                );
             }
         }
         Err(CompressError::BudgetTooSmall { budget: b, minimum }) => {
             prop_assert_eq!(b, budget);
-            prop_assert!(minimum > budget, "error although {minimum} fits in {budget}");
+            prop_assert!(
+                minimum > budget,
+                "error although {minimum} fits in {budget}"
+            );
         }
         Err(e) => return Err(TestCaseError::fail(e.to_string())),
     }
@@ -140,10 +176,21 @@ proptest! {
 fn knapsack_presets_keep_the_promise_too() {
     let preset = Preset::from_toml("k", "[select]\nmethod = \"knapsack\"\n").unwrap();
     let counter = Tiktoken::default();
-    let compressor = Compressor::builder().preset(preset).boxed_layout(Format::Markdown.layout()).build();
-    let docs: Vec<Document> = corpus().into_iter().map(|(n, t)| Document::from_path_text(n, t)).collect();
+    let compressor = Compressor::builder()
+        .preset(preset)
+        .boxed_layout(Format::Markdown.layout())
+        .build();
+    let docs: Vec<Document> = corpus()
+        .into_iter()
+        .map(|(n, t)| Document::from_path_text(n, t))
+        .collect();
     for budget in [50, 400, 3000, 20000] {
-        let out = compressor.compress(Input::documents(docs.clone()).query("error stack frame"), budget).unwrap();
+        let out = compressor
+            .compress(
+                Input::documents(docs.clone()).query("error stack frame"),
+                budget,
+            )
+            .unwrap();
         assert!(counter.count(&out.text) <= budget);
     }
 }

@@ -69,7 +69,8 @@ impl Costs for DocCosts {
         adding.dedup();
 
         let mut total: isize = 0;
-        let mut doc_shown = !self.omit_empty || kept[doc.first..doc.first + doc.len].iter().any(|&k| k);
+        let mut doc_shown =
+            !self.omit_empty || kept[doc.first..doc.first + doc.len].iter().any(|&k| k);
         let mut applied: Vec<usize> = Vec::with_capacity(adding.len());
         for &j in &adding {
             total += self.units[j].tokens as isize;

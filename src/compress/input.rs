@@ -14,17 +14,26 @@ pub struct Input {
 impl Input {
     /// One prose text.
     pub fn text(text: impl Into<String>) -> Self {
-        Self { documents: vec![Document::new(text, DocKind::Prose)], query: None }
+        Self {
+            documents: vec![Document::new(text, DocKind::Prose)],
+            query: None,
+        }
     }
 
     /// One source file in `lang`.
     pub fn code(text: impl Into<String>, lang: Lang) -> Self {
-        Self { documents: vec![Document::new(text, DocKind::Code(lang))], query: None }
+        Self {
+            documents: vec![Document::new(text, DocKind::Code(lang))],
+            query: None,
+        }
     }
 
     /// Several documents (files of a repository, retrieved passages).
     pub fn documents(documents: Vec<Document>) -> Self {
-        Self { documents, query: None }
+        Self {
+            documents,
+            query: None,
+        }
     }
 
     /// Sets the query.

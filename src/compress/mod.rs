@@ -20,7 +20,7 @@ use crate::render::{self, Bare, Layout, View};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
 use crate::select::{Knapsack, MigGreedy, MinHash, Selector};
-use crate::tokens::{TokenCounter, Tiktoken};
+use crate::tokens::{Tiktoken, TokenCounter};
 use costs::{DocCosts, DocInfo, UnitInfo};
 
 /// Compression failed.
@@ -82,7 +82,9 @@ impl CompressorBuilder {
     pub fn build(self) -> Compressor {
         Compressor {
             preset: self.preset.unwrap_or_default(),
-            counter: self.counter.unwrap_or_else(|| Arc::new(Tiktoken::default())),
+            counter: self
+                .counter
+                .unwrap_or_else(|| Arc::new(Tiktoken::default())),
             layout: self.layout.unwrap_or_else(|| Arc::new(Bare)),
         }
     }
@@ -118,7 +120,10 @@ impl Prepared<'_> {
     }
 
     fn units(&self) -> impl Iterator<Item = (usize, &Chunk)> {
-        self.chunks.iter().enumerate().flat_map(|(d, cs)| cs.iter().map(move |c| (d, c)))
+        self.chunks
+            .iter()
+            .enumerate()
+            .flat_map(|(d, cs)| cs.iter().map(move |c| (d, c)))
     }
 }
 
@@ -136,7 +141,11 @@ impl Compressor {
     }
 
     /// Compresses `input` to at most `budget` tokens of the target tokenizer.
-    pub fn compress(&self, input: impl Into<Input>, budget: usize) -> Result<Compressed, CompressError> {
+    pub fn compress(
+        &self,
+        input: impl Into<Input>,
+        budget: usize,
+    ) -> Result<Compressed, CompressError> {
         let input = input.into();
         let prepared = self.prepare(&input.documents);
         let n_units: usize = prepared.chunks.iter().map(Vec::len).sum();
@@ -160,7 +169,9 @@ impl Compressor {
         let similarity = MinHash::new(&texts);
         let selector: Box<dyn Selector> = match self.preset.select.method {
             SelectMethod::Mig => Box::new(MigGreedy::new(self.preset.select.redundancy)),
-            SelectMethod::Knapsack => Box::new(Knapsack { epsilon: self.preset.select.epsilon }),
+            SelectMethod::Knapsack => Box::new(Knapsack {
+                epsilon: self.preset.select.epsilon,
+            }),
         };
         let selection = selector.select(&values, &similarity, &costs, budget.saturating_sub(fixed));
 
@@ -176,7 +187,9 @@ impl Compressor {
             let mut freed = 0;
             let mut gave_back = false;
             while freed < tokens - budget {
-                let Some(u) = pop_droppable(&mut order, &kept, &costs) else { break };
+                let Some(u) = pop_droppable(&mut order, &kept, &costs) else {
+                    break;
+                };
                 for j in std::iter::once(u).chain(costs.units[u].footer) {
                     if kept[j] {
                         kept[j] = false;
@@ -187,7 +200,10 @@ impl Compressor {
             }
             if !gave_back {
                 // Nothing is kept any more: this is the smallest output there is.
-                return Err(CompressError::BudgetTooSmall { budget, minimum: tokens });
+                return Err(CompressError::BudgetTooSmall {
+                    budget,
+                    minimum: tokens,
+                });
             }
         }
     }
@@ -204,7 +220,12 @@ impl Compressor {
             first.push(at);
             at += c.len();
         }
-        Prepared { docs, chunks, lines, first }
+        Prepared {
+            docs,
+            chunks,
+            lines,
+            first,
+        }
     }
 
     /// Value of each unit: relevance to the query when there is one (with a small
@@ -214,7 +235,10 @@ impl Compressor {
         let query = query.filter(|q| !q.trim().is_empty());
         let mut values = match query {
             Some(q) => {
-                let bm25 = Bm25 { k1: self.preset.score.bm25_k1, b: self.preset.score.bm25_b };
+                let bm25 = Bm25 {
+                    k1: self.preset.score.bm25_k1,
+                    b: self.preset.score.bm25_b,
+                };
                 normalise(bm25.score(texts, Some(q)))
                     .into_iter()
                     .zip(&info)
@@ -280,16 +304,33 @@ impl Compressor {
                     0 => 0,
                     _ => {
                         let none = vec![false; len];
-                        let view = View { doc, chunks: &prepared.chunks[d], kept: &none, lines: &prepared.lines[d] };
-                        let m = render::marker::marker(&view, 0..len, &self.preset.render.prose_marker);
+                        let view = View {
+                            doc,
+                            chunks: &prepared.chunks[d],
+                            kept: &none,
+                            lines: &prepared.lines[d],
+                        };
+                        let m =
+                            render::marker::marker(&view, 0..len, &self.preset.render.prose_marker);
                         self.counter.count(&m) + 1
                     }
                 };
-                let frame = self.counter.count(&(layout.open(doc, 1) + &layout.close(doc, true)));
-                DocInfo { first: prepared.first[d], len, marker, frame }
+                let frame = self
+                    .counter
+                    .count(&(layout.open(doc, 1) + &layout.close(doc, true)));
+                DocInfo {
+                    first: prepared.first[d],
+                    len,
+                    marker,
+                    frame,
+                }
             })
             .collect();
-        DocCosts { units, docs, omit_empty: layout.omits_empty_documents() }
+        DocCosts {
+            units,
+            docs,
+            omit_empty: layout.omits_empty_documents(),
+        }
     }
 
     fn report(

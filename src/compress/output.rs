@@ -28,7 +28,9 @@ impl Compressed {
 
     /// Every dropped chunk of every document.
     pub fn dropped(&self) -> impl Iterator<Item = (&DocReport, &Dropped)> {
-        self.documents.iter().flat_map(|d| d.dropped.iter().map(move |x| (d, x)))
+        self.documents
+            .iter()
+            .flat_map(|d| d.dropped.iter().map(move |x| (d, x)))
     }
 }
 

@@ -18,7 +18,11 @@ impl Layout for Json {
     }
     fn open(&self, doc: &Document, index: usize) -> String {
         let sep = if index > 0 { "," } else { "" };
-        let path = doc.path.as_deref().map(quote).unwrap_or_else(|| "null".into());
+        let path = doc
+            .path
+            .as_deref()
+            .map(quote)
+            .unwrap_or_else(|| "null".into());
         format!("{sep}\n{{\"path\": {path}, \"content\": \"")
     }
     fn escape<'a>(&self, text: &'a str) -> Cow<'a, str> {

@@ -8,7 +8,12 @@ use crate::document::Document;
 pub struct Markdown;
 
 fn fence(doc: &Document) -> String {
-    let longest = doc.text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let longest = doc
+        .text
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
     "`".repeat((longest + 1).max(3))
 }
 

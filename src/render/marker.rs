@@ -39,19 +39,34 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
     }
 }
 
-fn code_marker(view: &View<'_>, run: Range<usize>, comment: Option<&str>, lang: Option<Lang>) -> String {
+fn code_marker(
+    view: &View<'_>,
+    run: Range<usize>,
+    comment: Option<&str>,
+    lang: Option<Lang>,
+) -> String {
     let text = &view.doc.text;
     let first = &view.chunks[run.start];
     let last = &view.chunks[run.end - 1];
     let indent = indentation(first.text(text));
     let from = view.lines.line(first.span.start);
     // The last line is the one holding the run's last non-newline byte.
-    let to = view.lines.line(trim_end_newline(text, last.span.clone()).max(first.span.start));
+    let to = view
+        .lines
+        .line(trim_end_newline(text, last.span.clone()).max(first.span.start));
     let what = summary(view, run, lang);
-    let lines = if from == to { format!("line {from}") } else { format!("lines {from}–{to}") };
+    let lines = if from == to {
+        format!("line {from}")
+    } else {
+        format!("lines {from}–{to}")
+    };
     let prefix = comment.map(|c| format!("{c} ")).unwrap_or_default();
     // A marker always sits on its own line: start one if the kept text before it did not.
-    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') { "\n" } else { "" };
+    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
     format!("{lead}{indent}{prefix}… {what} omitted ({lines})\n")
 }
 
@@ -90,11 +105,18 @@ fn summary(view: &View<'_>, run: Range<usize>, lang: Option<Lang>) -> String {
         _ => "class",
     };
     let mut parts = Vec::new();
-    for (n, one) in [(functions, "function"), (containers, container), (types, "type")] {
+    for (n, one) in [
+        (functions, "function"),
+        (containers, container),
+        (types, "type"),
+    ] {
         match n {
             0 => {}
             1 => parts.push(format!("1 {one}")),
-            n => parts.push(format!("{n} {one}{}", if one.ends_with('s') { "es" } else { "s" })),
+            n => parts.push(format!(
+                "{n} {one}{}",
+                if one.ends_with('s') { "es" } else { "s" }
+            )),
         }
     }
     match (parts.is_empty(), other) {

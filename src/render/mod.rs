@@ -3,8 +3,8 @@
 
 mod bare;
 mod json;
-pub mod marker;
 mod markdown;
+pub mod marker;
 mod plain;
 mod xml;
 
@@ -109,7 +109,10 @@ pub fn render(views: &[View<'_>], layout: &dyn Layout, prose_marker: &str) -> Re
         rendered += 1;
     }
     out.push_str(&layout.end(rendered, views.len() - rendered));
-    Rendered { text: out, sections }
+    Rendered {
+        text: out,
+        sections,
+    }
 }
 
 /// One document's kept text with markers for the dropped runs.

@@ -8,7 +8,9 @@ use crate::document::Document;
 pub struct Xml;
 
 fn attr(s: &str) -> String {
-    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
 }
 
 impl Layout for Xml {
@@ -16,7 +18,10 @@ impl Layout for Xml {
         "<files>\n".into()
     }
     fn open(&self, doc: &Document, _index: usize) -> String {
-        format!("<file path=\"{}\">\n", attr(doc.path.as_deref().unwrap_or("")))
+        format!(
+            "<file path=\"{}\">\n",
+            attr(doc.path.as_deref().unwrap_or(""))
+        )
     }
     fn close(&self, _doc: &Document, nl: bool) -> String {
         format!("{}</file>\n", if nl { "" } else { "\n" })

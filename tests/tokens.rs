@@ -1,0 +1,62 @@
+//! Token counters: tiktoken encodings by name, and a Hugging Face tokenizer.json.
+#![allow(clippy::unwrap_used)]
+
+use pith::tokens::HfTokenizer;
+use pith::{Compressor, Encoding, Input, Tiktoken, TokenCounter};
+
+#[test]
+fn encodings_parse_by_name_and_differ() {
+    assert_eq!(
+        "o200k_base".parse::<Encoding>().unwrap(),
+        Encoding::O200kBase
+    );
+    assert_eq!("cl100k".parse::<Encoding>().unwrap(), Encoding::Cl100kBase);
+    assert!("p50k_base".parse::<Encoding>().is_err());
+    // Special-token text is counted as text, as an API counts user content.
+    let t = Tiktoken::default();
+    assert!(t.count("<|endoftext|>") > 1);
+    assert_eq!(t.count(""), 0);
+    let text = "東京は日本の首都です。 Hello, world!";
+    assert_ne!(
+        Tiktoken::new(Encoding::O200kBase).count(text),
+        Tiktoken::new(Encoding::Cl100kBase).count(text)
+    );
+}
+
+/// A word-level tokenizer.json written here, loaded by the real `tokenizers` crate.
+fn word_level() -> tempfile::NamedTempFile {
+    let json = serde_json::json!({
+        "version": "1.0",
+        "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "the": 1, "budget": 2, "is": 3, "a": 4, "promise": 5, ".": 6}, "unk_token": "[UNK]"}
+    });
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), json.to_string()).unwrap();
+    f
+}
+
+#[test]
+fn tokenizer_json_counts_and_budgets_in_its_own_tokens() {
+    let file = word_level();
+    let hf = HfTokenizer::from_file(file.path()).unwrap();
+    assert_eq!(hf.count("The budget is a promise."), 6);
+    assert_eq!(hf.count("unknown words count too"), 4);
+    let text = "The budget is a promise. Other words are here and there. The promise is kept.";
+    let compressor = Compressor::builder()
+        .counter(HfTokenizer::from_file(file.path()).unwrap())
+        .build();
+    let out = compressor
+        .compress(Input::text(text).query("promise"), 8)
+        .unwrap();
+    assert!(hf.count(&out.text) <= 8, "{}", out.text);
+    assert_eq!(out.tokens_after, hf.count(&out.text));
+}
+
+#[test]
+fn a_missing_tokenizer_file_is_a_clear_error() {
+    let err = HfTokenizer::from_file(std::path::Path::new("/no/such/tokenizer.json")).unwrap_err();
+    assert!(err.to_string().contains("/no/such/tokenizer.json"));
+}

@@ -1,0 +1,215 @@
+//! The compressor's behaviour on real inputs: what is kept, how drops are marked, what
+//! the report says, and that results are deterministic.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use pith::segment::ChunkKind;
+use pith::{Compressor, DocKind, Document, Format, Input, Lang, Preset, Tiktoken, TokenCounter};
+
+fn fixture(rel: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/code")
+            .join(rel),
+    )
+    .unwrap()
+}
+
+#[test]
+fn dropped_code_becomes_one_comment_per_run_in_the_files_syntax() {
+    let mut python = String::from("import os\n");
+    for name in ["alpha", "beta", "delta", "epsilon", "zeta"] {
+        python.push_str(&format!("\n\ndef {name}(values):\n    total = sum(v * 2 for v in values)\n    return total - len(values)\n"));
+    }
+    python.push_str("\n\ndef gamma():\n    return os.path.join('a', 'b')\n");
+    let out = Compressor::default()
+        .compress(
+            Input::code(python, Lang::Python).query("gamma path join"),
+            45,
+        )
+        .unwrap();
+    assert!(
+        out.text
+            .contains("def gamma():\n    return os.path.join('a', 'b')\n"),
+        "{}",
+        out.text
+    );
+    assert!(out.text.contains("# … "), "{}", out.text);
+    assert!(!out.text.contains("def beta"));
+    for (rel, lang) in [
+        ("go/errors.go", Lang::Go),
+        ("java/Filesystem.java", Lang::Java),
+        ("typescript/Subject.ts", Lang::TypeScript),
+    ] {
+        let out = Compressor::default()
+            .compress(Input::code(fixture(rel), lang), 300)
+            .unwrap();
+        assert!(
+            out.text.contains("// … ") && out.text.contains(" omitted (line"),
+            "{rel}: {}",
+            out.text
+        );
+        assert!(!out.text.contains("# … "));
+    }
+}
+
+#[test]
+fn a_kept_method_brings_its_class_header_and_footer() {
+    let java = fixture("java/PendingRequests.java");
+    let out = Compressor::default()
+        .compress(
+            Input::code(java.clone(), Lang::Java).query("resolve with a callback context"),
+            250,
+        )
+        .unwrap();
+    // A method of the nested class is kept, with both enclosing class headers and both
+    // closing braces, and the dropped siblings are marked inside the class, indented.
+    assert!(
+        out.text
+            .contains("public CallbackContext getCallbackContext() {"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("class PendingRequests {") && out.text.contains("public class Request {"),
+        "{}",
+        out.text
+    );
+    assert!(out.text.trim_end().ends_with("}\n    }\n}"), "{}", out.text);
+    assert!(out.text.contains("\n        // … "), "{}", out.text);
+}
+
+#[test]
+fn relevance_decides_what_survives() {
+    let docs: Vec<Document> = [
+        "go/errors.go",
+        "go/stack.go",
+        "rust/fnv_lib.rs",
+        "javascript/ms.js",
+    ]
+    .iter()
+    .map(|rel| Document::from_path_text(*rel, fixture(rel)))
+    .collect();
+    let compressor = Compressor::builder()
+        .boxed_layout(Format::Markdown.layout())
+        .build();
+    let out = compressor
+        .compress(
+            Input::documents(docs.clone())
+                .query("parse a duration string like 2 days into milliseconds"),
+            600,
+        )
+        .unwrap();
+    assert!(out.text.contains("## javascript/ms.js"), "{}", out.text);
+    assert!(out.text.contains("function parse(str)"), "{}", out.text);
+    let out = compressor
+        .compress(Input::documents(docs).query("FNV hasher write bytes"), 600)
+        .unwrap();
+    assert!(
+        out.text.contains("fn write(&mut self, bytes: &[u8])"),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn the_report_accounts_for_every_chunk() {
+    let text = fixture("typescript/Subscription.ts");
+    let out = Compressor::default()
+        .compress(Input::code(text.clone(), Lang::TypeScript), 400)
+        .unwrap();
+    let doc = &out.documents[0];
+    assert_eq!(doc.kept + doc.dropped.len(), doc.chunks);
+    assert_eq!(out.tokens_before, Tiktoken::default().count(&text));
+    assert_eq!(out.tokens_after, Tiktoken::default().count(&out.text));
+    assert!(out.ratio() > 1.0);
+    for d in &doc.dropped {
+        assert!(d.start < d.end && d.end <= text.len());
+        assert!(d.lines.0 <= d.lines.1);
+        // What was dropped is not in the output (unless the same text is kept elsewhere).
+        let dropped = &text[d.start..d.end];
+        if dropped.trim().len() > 40 && text.matches(dropped).count() == 1 {
+            assert!(!out.text.contains(dropped), "{dropped}");
+        }
+    }
+    assert!(
+        doc.dropped
+            .iter()
+            .any(|d| d.kind == ChunkKind::Function && d.name.is_some())
+    );
+}
+
+#[test]
+fn same_input_same_output() {
+    let docs: Vec<Document> = ["go/errors.go", "tsx/SafeAreaContext.tsx"]
+        .iter()
+        .map(|rel| Document::from_path_text(*rel, fixture(rel)))
+        .collect();
+    for preset in Preset::builtin_names() {
+        let c = Compressor::builder()
+            .preset(Preset::named(preset).unwrap())
+            .boxed_layout(Format::Xml.layout())
+            .build();
+        let a = c
+            .compress(Input::documents(docs.clone()).query("insets"), 700)
+            .unwrap();
+        let b = c
+            .compress(Input::documents(docs.clone()).query("insets"), 700)
+            .unwrap();
+        assert_eq!(a.text, b.text, "{preset}");
+    }
+}
+
+#[test]
+fn prose_markers_keep_paragraphs_apart() {
+    let text = "First paragraph about cats. Cats sleep a lot.\n\nSecond paragraph about dogs. Dogs bark.\n\nThird paragraph about cats again. Cats purr.\n";
+    let out = Compressor::builder()
+        .preset(Preset::named("rag").unwrap())
+        .build()
+        .compress(Input::text(text).query("dogs bark"), 14)
+        .unwrap();
+    assert!(out.text.contains("Dogs bark."), "{}", out.text);
+    assert!(out.text.contains("[…]"), "{}", out.text);
+    assert!(!out.text.contains("Cats purr"));
+    // Paragraph breaks survive around the kept sentence.
+    assert!(out.text.contains("\n\n"), "{:?}", out.text);
+}
+
+#[test]
+fn query_less_compression_keeps_information_over_repetition() {
+    let mut text = String::new();
+    for _ in 0..20 {
+        text.push_str("The build passed. ");
+    }
+    text.push_str("Segfault in parser at offset 4096 after upgrading libfoo to 2.3.\n");
+    let out = Compressor::builder()
+        .preset(Preset::named("rag").unwrap())
+        .build()
+        .compress(Input::text(text), 30)
+        .unwrap();
+    assert!(out.text.contains("Segfault in parser"), "{}", out.text);
+}
+
+#[test]
+fn every_builtin_preset_parses_and_unknown_keys_are_rejected() {
+    for name in Preset::builtin_names() {
+        Preset::named(name).unwrap();
+    }
+    assert!(Preset::from_toml("x", "[select]\nmethod = \"mig\"\nlambda = 1\n").is_err());
+    assert!(Preset::from_toml("x", "colour = \"red\"\n").is_err());
+    assert!(Preset::from_toml("x", "[select]\nmethod = \"mig\"\nredundancy = -1\n").is_err());
+    assert!(Preset::resolve("no-such-preset").is_err());
+    // Paragraph units for chat.
+    let chat = Preset::named("chat").unwrap();
+    let out = Compressor::builder().preset(chat).build().compress(
+        Input::documents(vec![Document::new(
+            "A one. A two.\n\nB one. B two.\n",
+            DocKind::Prose,
+        )])
+        .query("B"),
+        8,
+    );
+    let out = out.unwrap();
+    assert!(out.text.contains("B one. B two."), "{}", out.text);
+}

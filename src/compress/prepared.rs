@@ -1,0 +1,273 @@
+//! Everything about an input that does not depend on the budget: its chunks and their
+//! tokens, what each unit costs, the values of the units for the query, and the input
+//! rendered whole. Prepared once, it can be compressed to many budgets (and by other
+//! value functions, for baselines) without cutting or counting anything again.
+
+use std::sync::{Arc, OnceLock};
+
+use super::cache::{ChunkCache, Segmented};
+use super::costs::{DocCosts, DocInfo, UnitInfo};
+use super::{Input, parallel};
+use crate::document::Document;
+use crate::preset::Preset;
+use crate::render::marker::LineIndex;
+use crate::render::{self, Layout, Rendered, View};
+use crate::score::{Bm25, Scorer, SelfInformation};
+use crate::segment::{Chunk, ChunkKind};
+use crate::select::MinHash;
+use crate::tokens::TokenCounter;
+
+/// Weight of query-less information in a query-aware value: it only orders the units the
+/// query says nothing about (relevance is normalised to 0..=1).
+const INFORMATION_PRIOR: f64 = 0.05;
+
+/// An input made ready for compression; see [`crate::Compressor::prepare`].
+#[derive(Debug)]
+pub struct Prepared {
+    pub(super) docs: Vec<Document>,
+    pub(super) query: Option<String>,
+    pub(super) segmented: Vec<Arc<Segmented>>,
+    pub(super) lines: Vec<LineIndex>,
+    /// Global unit index of each document's first chunk.
+    pub(super) first: Vec<usize>,
+    pub(super) costs: DocCosts,
+    pub(super) full: Rendered,
+    pub(super) tokens_before: usize,
+    pub(super) sections_before: Vec<usize>,
+    /// Tokens of the layout's begin and end, paid whatever is kept.
+    pub(super) fixed: usize,
+    pub(super) values: Vec<f64>,
+    similarity: OnceLock<MinHash>,
+}
+
+impl Prepared {
+    pub(super) fn build(
+        input: Input,
+        preset: &Preset,
+        counter: &dyn TokenCounter,
+        layout: &dyn Layout,
+        cache: &ChunkCache,
+    ) -> Self {
+        let Input {
+            documents: docs,
+            query,
+        } = input;
+        let segmented = parallel::map(&docs, |d| {
+            cache.get_or_insert(d.kind, &d.text, || {
+                let chunks = d.kind.chunk(&d.text, &preset.segment);
+                let tokens = chunks
+                    .iter()
+                    .map(|c| counter.count(c.text(&d.text)))
+                    .collect();
+                Segmented { chunks, tokens }
+            })
+        });
+        let lines: Vec<LineIndex> = docs.iter().map(|d| LineIndex::new(&d.text)).collect();
+        let mut first = Vec::with_capacity(docs.len());
+        let mut at = 0;
+        for s in &segmented {
+            first.push(at);
+            at += s.chunks.len();
+        }
+        let mut prepared = Prepared {
+            docs,
+            query: query.filter(|q| !q.trim().is_empty()),
+            segmented,
+            lines,
+            first,
+            costs: DocCosts {
+                units: Vec::new(),
+                docs: Vec::new(),
+                omit_empty: layout.omits_empty_documents(),
+            },
+            full: Rendered::default(),
+            tokens_before: 0,
+            sections_before: Vec::new(),
+            fixed: counter.count(&(layout.begin() + &layout.end(1, 1))),
+            values: Vec::new(),
+            similarity: OnceLock::new(),
+        };
+        let all = vec![true; at];
+        prepared.full = render::render(&prepared.views(&all), layout, &preset.render.prose_marker);
+        prepared.tokens_before = counter.count(&prepared.full.text);
+        prepared.sections_before = parallel::map(&prepared.full.sections, |s| {
+            counter.count(&prepared.full.text[s.clone()])
+        });
+        prepared.costs = prepared.costs(preset, counter, layout);
+        prepared.values = prepared.values(preset);
+        prepared
+    }
+
+    /// Tokens of the input rendered whole.
+    pub fn tokens_before(&self) -> usize {
+        self.tokens_before
+    }
+
+    /// The input rendered whole, as the layout frames it.
+    pub fn full_text(&self) -> &str {
+        &self.full.text
+    }
+
+    pub fn documents(&self) -> &[Document] {
+        &self.docs
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The text of every unit, in document order.
+    pub fn unit_texts(&self) -> Vec<&str> {
+        self.units()
+            .map(|(d, c)| c.text(&self.docs[d].text))
+            .collect()
+    }
+
+    /// Kind of every unit, in document order.
+    pub fn unit_kinds(&self) -> Vec<ChunkKind> {
+        self.units().map(|(_, c)| c.kind).collect()
+    }
+
+    pub(super) fn similarity(&self) -> &MinHash {
+        self.similarity
+            .get_or_init(|| MinHash::new(&self.unit_texts()))
+    }
+
+    pub(super) fn chunks(&self, d: usize) -> &[Chunk] {
+        &self.segmented[d].chunks
+    }
+
+    pub(super) fn units(&self) -> impl Iterator<Item = (usize, &Chunk)> {
+        self.segmented
+            .iter()
+            .enumerate()
+            .flat_map(|(d, s)| s.chunks.iter().map(move |c| (d, c)))
+    }
+
+    pub(super) fn views<'b>(&'b self, kept: &'b [bool]) -> Vec<View<'b>> {
+        self.docs
+            .iter()
+            .enumerate()
+            .map(|(d, doc)| View {
+                doc,
+                chunks: self.chunks(d),
+                kept: &kept[self.first[d]..self.first[d] + self.chunks(d).len()],
+                lines: &self.lines[d],
+            })
+            .collect()
+    }
+
+    /// Value of each unit: relevance to the query when there is one (with a small
+    /// information prior to order the rest), else self-information; all in 0..=1.
+    fn values(&self, preset: &Preset) -> Vec<f64> {
+        let texts = self.unit_texts();
+        let info = normalise(SelfInformation.score(&texts, None));
+        let mut values: Vec<f64> = match &self.query {
+            Some(q) => {
+                let bm25 = Bm25 {
+                    k1: preset.score.bm25_k1,
+                    b: preset.score.bm25_b,
+                };
+                normalise(bm25.score(&texts, Some(q)))
+                    .into_iter()
+                    .zip(&info)
+                    .map(|(r, i)| r + INFORMATION_PRIOR * i)
+                    .collect()
+            }
+            None => info,
+        };
+        // Footers carry nothing of their own: they come with their header.
+        for (v, (_, c)) in values.iter_mut().zip(self.units()) {
+            if c.kind == ChunkKind::Footer {
+                *v = 0.0;
+            }
+        }
+        values
+    }
+
+    fn costs(&self, preset: &Preset, counter: &dyn TokenCounter, layout: &dyn Layout) -> DocCosts {
+        let mut units = Vec::new();
+        for (d, seg) in self.segmented.iter().enumerate() {
+            let base = self.first[d];
+            let chunks = &seg.chunks;
+            // The footer of each header, to keep both together.
+            let mut footer = vec![None; chunks.len()];
+            for (i, c) in chunks.iter().enumerate() {
+                if let (ChunkKind::Footer, Some(p)) = (c.kind, c.parent) {
+                    footer[p] = Some(base + i);
+                }
+            }
+            for (i, c) in chunks.iter().enumerate() {
+                let mut companions = Vec::new();
+                let mut parent = c.parent;
+                while let Some(p) = parent {
+                    companions.push(base + p);
+                    companions.extend(footer[p]);
+                    parent = chunks[p].parent;
+                }
+                if c.kind == ChunkKind::Header {
+                    companions.extend(footer[i]);
+                }
+                units.push(UnitInfo {
+                    doc: d,
+                    tokens: seg.tokens[i],
+                    companions,
+                    footer: footer[i],
+                    is_footer: c.kind == ChunkKind::Footer,
+                    dependents: Vec::new(),
+                });
+            }
+        }
+        for i in 0..units.len() {
+            for c in units[i].companions.clone() {
+                units[c].dependents.push(i);
+            }
+        }
+        let docs = self
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(d, doc)| {
+                let len = self.chunks(d).len();
+                let marker = if len == 0 {
+                    0
+                } else {
+                    let none = vec![false; len];
+                    let view = View {
+                        doc,
+                        chunks: self.chunks(d),
+                        kept: &none,
+                        lines: &self.lines[d],
+                    };
+                    counter.count(&render::marker::marker(
+                        &view,
+                        0..len,
+                        &preset.render.prose_marker,
+                    )) + 1
+                };
+                let frame = counter.count(&(layout.open(doc, 1) + &layout.close(doc, true)));
+                DocInfo {
+                    first: self.first[d],
+                    len,
+                    marker,
+                    frame,
+                }
+            })
+            .collect();
+        DocCosts {
+            units,
+            docs,
+            omit_empty: layout.omits_empty_documents(),
+        }
+    }
+}
+
+/// Scales values into 0..=1 by the largest one.
+pub(crate) fn normalise(values: Vec<f64>) -> Vec<f64> {
+    let max = values.iter().copied().fold(0.0_f64, f64::max);
+    if max > 0.0 && max.is_finite() {
+        values.into_iter().map(|v| v / max).collect()
+    } else {
+        vec![0.0; values.len()]
+    }
+}

@@ -15,6 +15,8 @@ pub enum DocKind {
     /// Anything else line-oriented (config, other languages): blocks of lines, with the
     /// line-comment prefix for markers when one is known.
     Lines(Option<&'static str>),
+    /// Kept or dropped as one unit (a retrieved passage, a search result).
+    Whole,
 }
 
 impl DocKind {
@@ -57,7 +59,7 @@ impl DocKind {
     pub fn fence_tag(self, path: Option<&str>) -> &'static str {
         match self {
             DocKind::Code(lang) => lang.name(),
-            DocKind::Prose => "",
+            DocKind::Prose | DocKind::Whole => "",
             DocKind::Lines(_) => {
                 match path
                     .and_then(|p| Path::new(p).extension())
@@ -93,6 +95,8 @@ impl DocKind {
                 max_lines: config.max_block_lines,
             }
             .chunk(text),
+            DocKind::Whole if text.is_empty() => Vec::new(),
+            DocKind::Whole => vec![Chunk::new(0..text.len(), ChunkKind::Sentence)],
         }
     }
 }

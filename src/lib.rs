@@ -9,6 +9,7 @@
 
 pub mod compress;
 pub mod document;
+pub mod eval;
 pub mod pack;
 pub mod preset;
 pub mod render;

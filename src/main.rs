@@ -33,6 +33,44 @@ enum Command {
     Compress(CompressArgs),
     /// Count tokens of files.
     Count(CountArgs),
+    /// Measure what survives compression on the evaluation data (../shared/eval).
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// nq20, kv, niah or funcret.
+    task: String,
+    /// The data: a .jsonl(.gz) file, or the folder of essays for niah [default: the
+    /// task's dev file under ../shared/eval].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Compression ratios, comma-separated (budget = tokens / ratio).
+    #[arg(long, value_delimiter = ',')]
+    ratio: Vec<f64>,
+    /// Fixed budgets in tokens, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    budget: Vec<usize>,
+    /// Methods, comma-separated: pith, pith:PRESET, truncate, random, overlap, or all.
+    #[arg(long, value_delimiter = ',', default_value = "pith")]
+    method: Vec<String>,
+    /// Use only the first K examples (for niah: K needles per length × depth cell).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Also write the rows as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Seed of the random baseline and of generated needles.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// funcret: a keeps the target's docstring, b removes it.
+    #[arg(long, default_value = "b", value_parser = ["a", "b"])]
+    variant: String,
+    /// Print only the rows over all groups, not one per group.
+    #[arg(long)]
+    overall: bool,
+    #[command(flatten)]
+    tokenizer: TokenizerArgs,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +234,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => run_pack(args),
         Command::Compress(args) => run_compress(args),
         Command::Count(args) => run_count(args),
+        Command::Eval(args) => run_eval(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -394,4 +433,76 @@ fn print_stats(out: &Compressed) {
         out.budget,
         out.tokenizer
     );
+}
+
+fn run_eval(args: EvalArgs) -> Result<()> {
+    use pith::eval::{self, Size, Variant};
+    let variant = if args.variant == "a" {
+        Variant::A
+    } else {
+        Variant::B
+    };
+    let task = eval::task(&args.task, variant, args.seed).map_err(|e| usage(e.to_string()))?;
+    let data = args.data.clone().unwrap_or_else(|| {
+        PathBuf::from(match task.name() {
+            "nq20" => "../shared/eval/nq20/dev.jsonl.gz",
+            "kv" => "../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz",
+            "niah" => "../shared/eval/niah",
+            _ => "../shared/eval/code/funcret-dev.jsonl",
+        })
+    });
+    if let Some(r) = args.ratio.iter().find(|r| !(**r >= 1.0 && r.is_finite())) {
+        return Err(usage(format!("--ratio must be at least 1 (got {r})")));
+    }
+    let mut sizes: Vec<Size> = args.ratio.iter().map(|&r| Size::Ratio(r)).collect();
+    sizes.extend(args.budget.iter().map(|&b| Size::Budget(b)));
+    if sizes.is_empty() {
+        sizes = task.default_sizes();
+    }
+    let methods: Vec<String> = args
+        .method
+        .iter()
+        .flat_map(|m| match m.as_str() {
+            "all" => vec![
+                "pith".to_owned(),
+                "truncate".into(),
+                "random".into(),
+                "overlap".into(),
+            ],
+            _ => vec![m.clone()],
+        })
+        .collect();
+    let options = eval::Options {
+        sizes: sizes.clone(),
+        methods: methods.clone(),
+        limit: args.limit,
+        encoding: args.tokenizer.counter().encoding(),
+        seed: args.seed,
+    };
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} cases {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let outcomes = eval::run(task.as_ref(), &data, &options, &mut |n| {
+        bar.set_position(n as u64)
+    })
+    .map_err(|e| match e {
+        eval::EvalError::UnknownMethod(_) | eval::EvalError::Preset(_) => usage(e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
+    bar.finish_and_clear();
+    let mut rows = eval::report::rows(task.name(), &outcomes, &methods, &sizes);
+    if args.overall {
+        rows.retain(|r| r.group == "all");
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    write_output("-", &eval::report::table(&rows))
 }

@@ -60,3 +60,30 @@ fn a_missing_tokenizer_file_is_a_clear_error() {
     let err = HfTokenizer::from_file(std::path::Path::new("/no/such/tokenizer.json")).unwrap_err();
     assert!(err.to_string().contains("/no/such/tokenizer.json"));
 }
+
+mod prefix {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The prefix fits and ends on a char boundary, with the shortcut and the default search.
+        #[test]
+        fn prefix_len_fits_on_a_char_boundary(text in "\\PC{0,300}", max in 0usize..80) {
+            for counter in [Tiktoken::new(Encoding::O200kBase), Tiktoken::new(Encoding::Cl100kBase)] {
+                let n = counter.prefix_len(&text, max);
+                prop_assert!(text.is_char_boundary(n));
+                prop_assert!(counter.count(&text[..n]) <= max);
+                if n < text.len() {
+                    let next = text[n..].chars().next().map_or(0, char::len_utf8);
+                    // The default (binary search) and tiktoken's shortcut agree on this.
+                    struct Plain(Tiktoken);
+                    impl std::fmt::Debug for Plain { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("plain") } }
+                    impl TokenCounter for Plain { fn count(&self, t: &str) -> usize { self.0.count(t) } fn name(&self) -> &str { "plain" } }
+                    let m = Plain(counter).prefix_len(&text, max);
+                    prop_assert!(counter.count(&text[..m]) <= max);
+                    prop_assert!(next > 0);
+                }
+            }
+        }
+    }
+}

@@ -35,7 +35,7 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
     match view.doc.kind {
         DocKind::Code(lang) => code_marker(view, run, Some(lang.line_comment()), Some(lang)),
         DocKind::Lines(comment) => code_marker(view, run, comment, None),
-        DocKind::Prose => prose(view, run, prose_marker),
+        DocKind::Prose | DocKind::Whole => prose(view, run, prose_marker),
     }
 }
 

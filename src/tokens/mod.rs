@@ -13,4 +13,37 @@ pub trait TokenCounter: Send + Sync + std::fmt::Debug {
 
     /// A short name for reports (`o200k_base`, `tokenizer.json`).
     fn name(&self) -> &str;
+
+    /// Byte length of the longest prefix of `text`, ending on a char boundary, that has
+    /// at most `max` tokens.
+    fn prefix_len(&self, text: &str, max: usize) -> usize {
+        // Token counts of prefixes grow with their length (up to a token at the cut), so
+        // a binary search over the length finds the longest prefix that fits.
+        let (mut lo, mut hi) = (0, text.len());
+        while lo < hi {
+            let mid = floor_char_boundary(text, lo + (hi - lo).div_ceil(2));
+            if mid <= lo {
+                break;
+            }
+            if self.count(&text[..mid]) <= max {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
+        }
+        let mut n = floor_char_boundary(text, lo);
+        while n > 0 && self.count(&text[..n]) > max {
+            n = floor_char_boundary(text, n - 1);
+        }
+        n
+    }
+}
+
+/// The largest char boundary of `text` at or below `at`.
+pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }

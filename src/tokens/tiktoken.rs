@@ -87,4 +87,19 @@ impl TokenCounter for Tiktoken {
     fn name(&self) -> &str {
         self.encoding.name()
     }
+
+    fn prefix_len(&self, text: &str, max: usize) -> usize {
+        // The first `max` tokens of the whole text cover a prefix whose own count is
+        // almost always `max` or fewer; check, and step back a character if not.
+        let tokens = self.bpe.encode_ordinary(text);
+        if tokens.len() <= max {
+            return text.len();
+        }
+        let bytes = self.bpe.decode_bytes(&tokens[..max]).map_or(0, |b| b.len());
+        let mut n = super::floor_char_boundary(text, bytes);
+        while n > 0 && self.count(&text[..n]) > max {
+            n = super::floor_char_boundary(text, n - 1);
+        }
+        n
+    }
 }

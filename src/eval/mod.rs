@@ -1,0 +1,196 @@
+//! The measuring harness behind `pith eval`: real external data in, how much of what each
+//! task needs survives compression out, for pith's presets and simple baselines alike.
+//!
+//! A [`Task`] turns a data file into [`Case`]s (an input, a query, and [`Check`]s of what
+//! must survive); a [`Method`] compresses each case to each budget; [`report`] aggregates
+//! the results into rows of metrics (fractions in 0..1), printed as a table or JSON.
+
+mod check;
+pub mod data;
+mod funcret;
+mod kv;
+mod method;
+mod niah;
+mod nq20;
+pub mod report;
+
+use std::path::Path;
+use std::time::Instant;
+
+pub use check::Check;
+pub use funcret::{FuncRet, Variant};
+pub use kv::Kv;
+pub use method::Method;
+pub use niah::Niah;
+pub use nq20::Nq20;
+pub use report::Row;
+
+use crate::{Encoding, Format, Input};
+
+/// The harness could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {path}: {message}")]
+    Data { path: String, message: String },
+    #[error(
+        "unknown method {0:?} (pith, pith:code, pith:rag, pith:chat, pith:FILE.toml, truncate, random, overlap)"
+    )]
+    UnknownMethod(String),
+    #[error("unknown task {0:?} (nq20, kv, niah, funcret)")]
+    UnknownTask(String),
+    #[error("{0}")]
+    Preset(#[from] crate::preset::PresetError),
+}
+
+impl EvalError {
+    pub(crate) fn data(path: &Path, message: impl std::fmt::Display) -> Self {
+        EvalError::Data {
+            path: path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// How much to compress: a ratio of the input's tokens, or a fixed budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Size {
+    Ratio(f64),
+    Budget(usize),
+}
+
+impl Size {
+    /// The budget for an input of `tokens` tokens.
+    pub fn budget(self, tokens: usize) -> usize {
+        match self {
+            Size::Ratio(r) => (tokens as f64 / r).floor() as usize,
+            Size::Budget(b) => b,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Size::Ratio(r) => format!("{r}x"),
+            Size::Budget(b) if b % 1000 == 0 => format!("{}k", b / 1000),
+            Size::Budget(b) => b.to_string(),
+        }
+    }
+}
+
+/// One example: an input with its query, what must survive, and the group it is
+/// reported in (gold position, haystack length × depth, repository).
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub group: String,
+    pub input: Input,
+    pub checks: Vec<Check>,
+}
+
+/// A task of `../shared/eval/README.md`.
+pub trait Task {
+    fn name(&self) -> &'static str;
+    /// Sizes measured when none are asked for.
+    fn default_sizes(&self) -> Vec<Size>;
+    /// The preset `pith` stands for on this task.
+    fn default_preset(&self) -> &'static str;
+    /// How the documents of a case are framed (`None`: bare text, as `pith compress`).
+    fn layout(&self) -> Option<Format>;
+    /// Whether baselines keep or drop whole documents (true) or pith's chunks (false).
+    fn whole_documents(&self) -> bool;
+    /// Calls `each` with every case in a stable order, at most `limit` source examples.
+    fn cases(
+        &self,
+        data: &Path,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(Case),
+    ) -> Result<(), EvalError>;
+}
+
+/// A task by name.
+pub fn task(name: &str, variant: Variant, seed: u64) -> Result<Box<dyn Task>, EvalError> {
+    Ok(match name {
+        "nq20" => Box::new(Nq20),
+        "kv" => Box::new(Kv),
+        "niah" => Box::new(Niah { seed }),
+        "funcret" => Box::new(FuncRet { variant }),
+        other => return Err(EvalError::UnknownTask(other.into())),
+    })
+}
+
+/// What one run measures.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub sizes: Vec<Size>,
+    pub methods: Vec<String>,
+    pub limit: Option<usize>,
+    pub encoding: Encoding,
+    pub seed: u64,
+}
+
+/// One case compressed by one method to one size.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub method: String,
+    pub size: Size,
+    pub group: String,
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    pub budget: usize,
+    pub latency_ms: f64,
+    /// Metric name and whether the case passed it.
+    pub passed: Vec<(&'static str, bool)>,
+}
+
+/// Runs every method on every case at every size; `progress` is called after each case.
+pub fn run(
+    task: &dyn Task,
+    data: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<Outcome>, EvalError> {
+    let sizes = if options.sizes.is_empty() {
+        task.default_sizes()
+    } else {
+        options.sizes.clone()
+    };
+    let methods = options
+        .methods
+        .iter()
+        .map(|m| Method::new(m, task, options.encoding, options.seed))
+        .collect::<Result<Vec<_>, _>>()?;
+    let counter = crate::Tiktoken::new(options.encoding);
+    let mut outcomes = Vec::new();
+    let mut done = 0;
+    task.cases(data, options.limit, &mut |case| {
+        for method in &methods {
+            let start = Instant::now();
+            let prepared = method.prepare(&case);
+            let prepare_ms = start.elapsed().as_secs_f64() * 1e3;
+            for &size in &sizes {
+                let budget = size.budget(prepared.tokens_before());
+                let start = Instant::now();
+                // A budget no output fits counts as nothing kept.
+                let text = method.compress(&prepared, budget).unwrap_or_default();
+                let latency_ms = prepare_ms + start.elapsed().as_secs_f64() * 1e3;
+                let tokens_after = crate::TokenCounter::count(&counter, &text);
+                outcomes.push(Outcome {
+                    method: method.name().to_owned(),
+                    size,
+                    group: case.group.clone(),
+                    tokens_before: prepared.tokens_before(),
+                    tokens_after,
+                    budget,
+                    latency_ms,
+                    passed: case
+                        .checks
+                        .iter()
+                        .map(|c| (c.metric(), c.passed(&text)))
+                        .collect(),
+                });
+            }
+        }
+        done += 1;
+        progress(done);
+    })?;
+    Ok(outcomes)
+}

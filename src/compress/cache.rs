@@ -20,12 +20,14 @@ pub(crate) struct Segmented {
 #[derive(Debug, Default)]
 pub(crate) struct ChunkCache {
     map: Mutex<HashMap<(u64, usize), Arc<Segmented>>>,
+    /// Token counts of whole rendered documents.
+    counts: Mutex<HashMap<(u64, usize), usize>>,
 }
 
 /// Most documents kept; a repository of a few thousand files fits.
 const CAPACITY: usize = 8192;
 
-fn key(kind: DocKind, text: &str) -> (u64, usize) {
+fn key(kind: Option<DocKind>, text: &str) -> (u64, usize) {
     // SipHash with fixed keys: the same text gives the same key in every run.
     let mut h = std::hash::DefaultHasher::new();
     format!("{kind:?}").hash(&mut h);
@@ -40,7 +42,7 @@ impl ChunkCache {
         text: &str,
         make: impl FnOnce() -> Segmented,
     ) -> Arc<Segmented> {
-        let k = key(kind, text);
+        let k = key(Some(kind), text);
         if let Some(hit) = self.lock().get(&k) {
             return hit.clone();
         }
@@ -51,6 +53,23 @@ impl ChunkCache {
         }
         map.insert(k, value.clone());
         value
+    }
+
+    /// The token count of `text`, counted once.
+    pub fn count(&self, text: &str, count: impl FnOnce() -> usize) -> usize {
+        let k = key(None, text);
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&n) = counts.get(&k) {
+            return n;
+        }
+        drop(counts);
+        let n = count();
+        counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.len() >= CAPACITY {
+            counts.clear();
+        }
+        counts.insert(k, n);
+        n
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, usize), Arc<Segmented>>> {

@@ -146,7 +146,7 @@ impl Compressor {
                 epsilon: self.preset.select.epsilon,
             }),
         };
-        self.compress_with(prepared, budget, &prepared.values, selector.as_ref())
+        self.compress_with(prepared, budget, prepared.values(), selector.as_ref())
     }
 
     /// Compresses a prepared input with other unit values (one per unit, in the order of

@@ -36,7 +36,8 @@ pub struct Prepared {
     pub(super) sections_before: Vec<usize>,
     /// Tokens of the layout's begin and end, paid whatever is kept.
     pub(super) fixed: usize,
-    pub(super) values: Vec<f64>,
+    bm25: Bm25,
+    values: OnceLock<Vec<f64>>,
     similarity: OnceLock<MinHash>,
 }
 
@@ -84,17 +85,21 @@ impl Prepared {
             tokens_before: 0,
             sections_before: Vec::new(),
             fixed: counter.count(&(layout.begin() + &layout.end(1, 1))),
-            values: Vec::new(),
+            bm25: Bm25 {
+                k1: preset.score.bm25_k1,
+                b: preset.score.bm25_b,
+            },
+            values: OnceLock::new(),
             similarity: OnceLock::new(),
         };
         let all = vec![true; at];
         prepared.full = render::render(&prepared.views(&all), layout, &preset.render.prose_marker);
         prepared.tokens_before = counter.count(&prepared.full.text);
         prepared.sections_before = parallel::map(&prepared.full.sections, |s| {
-            counter.count(&prepared.full.text[s.clone()])
+            let section = &prepared.full.text[s.clone()];
+            cache.count(section, || counter.count(section))
         });
         prepared.costs = prepared.costs(preset, counter, layout);
-        prepared.values = prepared.values(preset);
         prepared
     }
 
@@ -128,6 +133,11 @@ impl Prepared {
         self.units().map(|(_, c)| c.kind).collect()
     }
 
+    /// The preset's value of every unit, computed on first use (baselines bring their own).
+    pub(super) fn values(&self) -> &[f64] {
+        self.values.get_or_init(|| self.compute_values())
+    }
+
     pub(super) fn similarity(&self) -> &MinHash {
         self.similarity
             .get_or_init(|| MinHash::new(&self.unit_texts()))
@@ -159,21 +169,15 @@ impl Prepared {
 
     /// Value of each unit: relevance to the query when there is one (with a small
     /// information prior to order the rest), else self-information; all in 0..=1.
-    fn values(&self, preset: &Preset) -> Vec<f64> {
+    fn compute_values(&self) -> Vec<f64> {
         let texts = self.unit_texts();
         let info = normalise(SelfInformation.score(&texts, None));
         let mut values: Vec<f64> = match &self.query {
-            Some(q) => {
-                let bm25 = Bm25 {
-                    k1: preset.score.bm25_k1,
-                    b: preset.score.bm25_b,
-                };
-                normalise(bm25.score(&texts, Some(q)))
-                    .into_iter()
-                    .zip(&info)
-                    .map(|(r, i)| r + INFORMATION_PRIOR * i)
-                    .collect()
-            }
+            Some(q) => normalise(self.bm25.score(&texts, Some(q)))
+                .into_iter()
+                .zip(&info)
+                .map(|(r, i)| r + INFORMATION_PRIOR * i)
+                .collect(),
             None => info,
         };
         // Footers carry nothing of their own: they come with their header.

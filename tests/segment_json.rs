@@ -203,9 +203,16 @@ fn a_dropped_nested_container_is_one_entry() {
     .chunk(text);
     let kinds: Vec<ChunkKind> = chunks.iter().map(|c| c.kind).collect();
     use ChunkKind::*;
-    assert_eq!(kinds, [Header, Header, Member, Member, Footer, Member, Footer]);
+    assert_eq!(
+        kinds,
+        [Header, Header, Member, Member, Footer, Member, Footer]
+    );
     assert_eq!(chunks[1].name.as_deref(), Some("big"));
-    let out = render(&doc, &chunks, &[true, false, false, false, false, true, true]);
+    let out = render(
+        &doc,
+        &chunks,
+        &[true, false, false, false, false, true, true],
+    );
     assert_eq!(out, r#"{"…": "1 entry omitted", "small": 1}"#);
     let out = render(&doc, &chunks, &[true, true, false, true, true, false, true]);
     assert_eq!(
@@ -259,7 +266,8 @@ fn a_query_keeps_the_member_it_names_and_the_output_stays_json() {
         )
         .unwrap();
     assert!(out.tokens_after <= budget);
-    let parsed: Value = serde_json::from_str(&out.text).unwrap_or_else(|e| panic!("{e}: {}", out.text));
+    let parsed: Value =
+        serde_json::from_str(&out.text).unwrap_or_else(|e| panic!("{e}: {}", out.text));
     assert_eq!(parsed["billing_gateway"]["port"], 9443, "{}", out.text);
     assert!(out.text.contains("entries omitted"), "{}", out.text);
 }
@@ -338,5 +346,54 @@ fn kv_retrieval_recall_by_ratio() {
             hits as f64 / records.len() as f64
         );
         assert!(hits > 0);
+    }
+}
+
+#[test]
+fn a_large_nested_array_is_cut_inside_and_keeps_the_queried_item() {
+    let items: Vec<Value> = (0..120)
+        .map(|i| serde_json::json!({"id": i, "sku": format!("sku-{i:04}"), "stock": i * 3}))
+        .collect();
+    let mut items = items;
+    items[77] = serde_json::json!({"id": 77, "sku": "walnut-desk", "stock": 5});
+    let value = serde_json::json!({"version": 3, "items": items, "owner": "warehouse"});
+    let text = serde_json::to_string_pretty(&value).unwrap();
+    let compressor = Compressor::default();
+    let budget = compressor.counter().count(&text) / 8;
+    let out = compressor
+        .compress(
+            Input::documents(vec![Document::new(text, DocKind::Json)]).query("walnut desk"),
+            budget,
+        )
+        .unwrap();
+    let parsed: Value =
+        serde_json::from_str(&out.text).unwrap_or_else(|e| panic!("{e}: {}", out.text));
+    let kept = parsed["items"].as_array().unwrap();
+    assert!(
+        kept.iter().any(|item| item["sku"] == "walnut-desk"),
+        "{}",
+        out.text
+    );
+    assert!(out.text.contains("items omitted"), "{}", out.text);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Through the whole compressor, at any budget it can meet, JSON stays JSON.
+    #[test]
+    fn compressed_json_always_parses(
+        (_, text) in json_document(),
+        tenths in 3usize..10,
+        query in "[a-z]{0,4}",
+    ) {
+        let compressor = Compressor::default();
+        let budget = compressor.counter().count(&text) * tenths / 10;
+        let input = Input::documents(vec![Document::new(text, DocKind::Json)]).query(query);
+        if let Ok(out) = compressor.compress(input, budget) {
+            prop_assert!(out.tokens_after <= budget);
+            let parsed = serde_json::from_str::<Value>(&out.text);
+            prop_assert!(parsed.is_ok(), "{:?}: {}", parsed.err(), out.text);
+        }
     }
 }

@@ -207,9 +207,7 @@ impl Scanner<'_> {
                 _ if stack.is_empty() => {
                     // A scalar: everything up to a delimiter.
                     while let Some(&c) = self.b.get(self.pos) {
-                        if matches!(c, b',' | b'}' | b']' | b':' | b'"' | b'{' | b'[')
-                            || is_ws(c)
-                        {
+                        if matches!(c, b',' | b'}' | b']' | b':' | b'"' | b'{' | b'[') || is_ws(c) {
                             break;
                         }
                         self.pos += 1;
@@ -305,7 +303,11 @@ mod tests {
                 (ChunkKind::Header, "[".into(), None),
                 (ChunkKind::Member, "1, ".into(), Some(0)),
                 (ChunkKind::Header, "{".into(), Some(0)),
-                (ChunkKind::Member, "\"k\": \"a long string value\", ".into(), Some(2)),
+                (
+                    ChunkKind::Member,
+                    "\"k\": \"a long string value\", ".into(),
+                    Some(2)
+                ),
                 (ChunkKind::Member, "\"j\": 2".into(), Some(2)),
                 (ChunkKind::Footer, "}, ".into(), Some(2)),
                 (ChunkKind::Member, "3".into(), Some(0)),
@@ -324,7 +326,15 @@ mod tests {
 
     #[test]
     fn scalars_and_broken_text_fall_back_to_lines() {
-        for text in ["42", "\"s\"", "{\"a\": 1", "{\"a\" 1}", "[1,,2]", "{} {}", "[1] x"] {
+        for text in [
+            "42",
+            "\"s\"",
+            "{\"a\": 1",
+            "{\"a\" 1}",
+            "[1,,2]",
+            "{} {}",
+            "[1] x",
+        ] {
             let chunks = JsonChunker::default().chunk(text);
             check_tiling(text, &chunks).expect("tiles");
             assert!(
@@ -332,6 +342,22 @@ mod tests {
                 "{text:?} gave {chunks:?}"
             );
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_split_only_to_a_bounded_depth() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let chunker = JsonChunker {
+            split_bytes: 1,
+            fallback_lines: 40,
+        };
+        let chunks = chunker.chunk(&text);
+        check_tiling(&text, &chunks).expect("tiles");
+        let headers = chunks
+            .iter()
+            .filter(|c| c.kind == ChunkKind::Header)
+            .count();
+        assert_eq!(headers, MAX_SPLIT_DEPTH);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use crate::preset::{ProseUnit, SegmentConfig};
-use crate::segment::{Chunk, ChunkKind, Chunker, CodeChunker, Lang, LineChunker, ProseChunker};
+use crate::segment::{
+    Chunk, ChunkKind, Chunker, CodeChunker, JsonChunker, Lang, LineChunker, ProseChunker,
+};
 
 /// How a document is segmented and how its elision markers look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub enum DocKind {
     Lines(Option<&'static str>),
     /// Kept or dropped as one unit (a retrieved passage, a search result).
     Whole,
+    /// A JSON object or array: one chunk per member, markers that keep it valid JSON.
+    Json,
 }
 
 impl DocKind {
@@ -35,6 +39,7 @@ impl DocKind {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         match ext.as_str() {
+            "json" => DocKind::Json,
             "md" | "markdown" | "mdx" | "txt" | "text" | "rst" | "adoc" | "org" => DocKind::Prose,
             "" if matches!(
                 name,
@@ -60,6 +65,7 @@ impl DocKind {
         match self {
             DocKind::Code(lang) => lang.name(),
             DocKind::Prose | DocKind::Whole => "",
+            DocKind::Json => "json",
             DocKind::Lines(_) => {
                 match path
                     .and_then(|p| Path::new(p).extension())
@@ -97,8 +103,20 @@ impl DocKind {
             .chunk(text),
             DocKind::Whole if text.is_empty() => Vec::new(),
             DocKind::Whole => vec![Chunk::new(0..text.len(), ChunkKind::Sentence)],
+            DocKind::Json => JsonChunker {
+                split_bytes: JsonChunker::default().split_bytes,
+                fallback_lines: config.max_block_lines,
+            }
+            .chunk(text),
         }
     }
+}
+
+/// Whether `text` is a JSON object or array: it starts with `{` or `[` (after whitespace)
+/// and parses. Used to treat JSON content as JSON whatever its file is called.
+pub fn looks_like_json(text: &str) -> bool {
+    matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 /// One text to compress, with an optional path that names it in the output.
@@ -110,13 +128,22 @@ pub struct Document {
 }
 
 impl Document {
-    /// A document whose kind follows from its path.
+    /// A document whose kind follows from its path, or — for a name that says nothing
+    /// (no known extension) — from content that is a JSON object or array. JSON Lines
+    /// stay lines even when the file holds a single record.
     pub fn from_path_text(path: impl Into<String>, text: impl Into<String>) -> Self {
         let path = path.into();
-        let kind = DocKind::from_path(Path::new(&path));
+        let text = text.into();
+        let json_lines = Path::new(&path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
+        let kind = match DocKind::from_path(Path::new(&path)) {
+            DocKind::Lines(None) if !json_lines && looks_like_json(&text) => DocKind::Json,
+            kind => kind,
+        };
         Self {
             path: Some(path),
-            text: text.into(),
+            text,
             kind,
         }
     }

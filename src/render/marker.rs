@@ -3,7 +3,8 @@
 //! Code gets one comment in the file's own syntax naming what was dropped and where
 //! (`# … 3 functions omitted (lines 120–188)`), indented like the code it replaces, so the
 //! output still reads as the language. Prose gets a short marker followed by the
-//! whitespace the dropped run ended with, so paragraphs stay paragraphs.
+//! whitespace the dropped run ended with, so paragraphs stay paragraphs. JSON gets a
+//! placeholder entry in the container the run was cut from, so the output still parses.
 
 use std::ops::Range;
 
@@ -36,6 +37,7 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
         DocKind::Code(lang) => code_marker(view, run, Some(lang.line_comment()), Some(lang)),
         DocKind::Lines(comment) => code_marker(view, run, comment, None),
         DocKind::Prose | DocKind::Whole => prose(view, run, prose_marker),
+        DocKind::Json => json(view, run),
     }
 }
 
@@ -139,4 +141,50 @@ fn prose(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {
         _ => "\n\n",
     };
     format!("{prose_marker}{sep}")
+}
+
+/// A placeholder for dropped JSON members: `"…": "3 entries omitted"` in an object,
+/// `"… 3 items omitted"` in an array, counting a dropped nested container as one entry.
+///
+/// Every member chunk carries its own trailing comma, so the placeholder takes a comma
+/// exactly when the run's last chunk had one (the run stops before the container's last
+/// member); when it does not, a kept member before the run that ends with a comma is
+/// followed by the placeholder, which makes it valid again. The renderer only sees
+/// masks where a kept member has its headers and footers kept, so a run lies within one
+/// container — or, starting at the top-level header, is the whole document.
+fn json(view: &View<'_>, run: Range<usize>) -> String {
+    let text = &view.doc.text;
+    let chunks = view.chunks;
+    let first = &chunks[run.start];
+    if first.kind == ChunkKind::Lines {
+        // Not splittable JSON: the chunker fell back to lines, and so do the markers.
+        return code_marker(view, run, None, None);
+    }
+    let (container, whole) = match first.parent {
+        Some(p) => (p, false),
+        None => (run.start, true),
+    };
+    let is_object = chunks[container].text(text).trim_end().ends_with('{');
+    let n = run
+        .clone()
+        .filter(|&i| {
+            chunks[i].parent == Some(container)
+                && matches!(chunks[i].kind, ChunkKind::Member | ChunkKind::Header)
+        })
+        .count();
+    let placeholder = match (is_object, n) {
+        (true, 1) => "\"…\": \"1 entry omitted\"".to_owned(),
+        (true, n) => format!("\"…\": \"{n} entries omitted\""),
+        (false, 1) => "\"… 1 item omitted\"".to_owned(),
+        (false, n) => format!("\"… {n} items omitted\""),
+    };
+    let last = chunks[run.end - 1].text(text);
+    let body = last.trim_end();
+    let trailing = &last[body.len()..];
+    if whole {
+        let (open, close) = if is_object { ('{', '}') } else { ('[', ']') };
+        return format!("{open}{placeholder}{close}{trailing}");
+    }
+    let comma = if body.ends_with(',') { "," } else { "" };
+    format!("{placeholder}{comma}{trailing}")
 }

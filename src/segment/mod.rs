@@ -6,6 +6,7 @@
 //! renderer can copy any kept span straight from the source.
 
 pub mod code;
+pub mod json;
 pub mod lang;
 pub mod lines;
 pub mod prose;
@@ -13,6 +14,7 @@ pub mod prose;
 use std::ops::Range;
 
 pub use code::CodeChunker;
+pub use json::JsonChunker;
 pub use lang::Lang;
 pub use lines::LineChunker;
 pub use prose::ProseChunker;
@@ -43,6 +45,9 @@ pub enum ChunkKind {
     CodeFence,
     /// A markdown table, kept or dropped whole.
     Table,
+    /// A member of a JSON object (`"key": value` with its trailing comma and whitespace;
+    /// the key is the chunk's name) or an element of a JSON array.
+    Member,
 }
 
 /// One piece of a document.

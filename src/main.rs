@@ -367,6 +367,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     let kind = match (lang, &path) {
         (Some(lang), _) => DocKind::Code(lang),
         (None, Some(p)) => DocKind::from_path(Path::new(p)),
+        (None, None) if pith::document::looks_like_json(&text) => DocKind::Json,
         (None, None) => DocKind::Prose,
     };
     let counter = args.tokenizer.counter();

@@ -6,19 +6,27 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pith::eval::{self, Options, Size, Variant};
 use pith::Encoding;
+use pith::eval::{self, Options, Size, Variant};
 
 fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval").join(rel);
-    assert!(p.exists(), "{} is missing: the evaluation data must sit beside the repository", p.display());
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/eval")
+        .join(rel);
+    assert!(
+        p.exists(),
+        "{} is missing: the evaluation data must sit beside the repository",
+        p.display()
+    );
     p
 }
 
 fn options(limit: usize, sizes: Vec<Size>) -> Options {
     Options {
         sizes,
-        methods: ["pith", "truncate", "random", "overlap"].map(String::from).to_vec(),
+        methods: ["pith", "truncate", "random", "overlap"]
+            .map(String::from)
+            .to_vec(),
         limit: Some(limit),
         encoding: Encoding::O200kBase,
         seed: 1,
@@ -28,14 +36,22 @@ fn options(limit: usize, sizes: Vec<Size>) -> Options {
 fn run(task: &str, data: &Path, opts: &Options) -> Vec<eval::Row> {
     let t = eval::task(task, Variant::B, opts.seed).unwrap();
     let outcomes = eval::run(t.as_ref(), data, opts, &mut |_| {}).unwrap();
-    let sizes = if opts.sizes.is_empty() { t.default_sizes() } else { opts.sizes.clone() };
+    let sizes = if opts.sizes.is_empty() {
+        t.default_sizes()
+    } else {
+        opts.sizes.clone()
+    };
     eval::report::rows(t.name(), &outcomes, &opts.methods, &sizes)
 }
 
 fn check_rows(rows: &[eval::Row], metric: &str) {
     assert!(!rows.is_empty());
     for r in rows {
-        assert_eq!(r.over_budget, 0, "{} {} {} went over budget", r.method, r.size, r.group);
+        assert_eq!(
+            r.over_budget, 0,
+            "{} {} {} went over budget",
+            r.method, r.size, r.group
+        );
         let v = r.metrics[metric];
         assert!((0.0..=1.0).contains(&v), "{metric} = {v}");
         assert!(r.tokens_after <= r.tokens_before);
@@ -45,7 +61,10 @@ fn check_rows(rows: &[eval::Row], metric: &str) {
 
 #[test]
 fn nq20_runs_every_method_within_budget_and_repeats_exactly() {
-    let opts = options(6, vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)]);
+    let opts = options(
+        6,
+        vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)],
+    );
     let rows = run("nq20", &shared("nq20/dev.jsonl.gz"), &opts);
     check_rows(&rows, "answer_recall");
     // 6 questions × 5 gold positions, reported overall and per position.
@@ -54,19 +73,43 @@ fn nq20_runs_every_method_within_budget_and_repeats_exactly() {
     assert!(all.iter().all(|r| r.examples == 30));
     assert!(rows.iter().any(|r| r.group == "gold@9"));
     for r in &all {
-        assert!((r.achieved_ratio - r.size.trim_end_matches('x').parse::<f64>().unwrap()).abs() < 1.5, "{r:?}");
+        assert!(
+            (r.achieved_ratio - r.size.trim_end_matches('x').parse::<f64>().unwrap()).abs() < 1.5,
+            "{r:?}"
+        );
     }
     let again = run("nq20", &shared("nq20/dev.jsonl.gz"), &opts);
-    let key = |r: &eval::Row| (r.method.clone(), r.size.clone(), r.group.clone(), r.metrics.clone(), r.tokens_after);
-    assert_eq!(rows.iter().map(key).collect::<Vec<_>>(), again.iter().map(key).collect::<Vec<_>>());
+    let key = |r: &eval::Row| {
+        (
+            r.method.clone(),
+            r.size.clone(),
+            r.group.clone(),
+            r.metrics.clone(),
+            r.tokens_after,
+        )
+    };
+    assert_eq!(
+        rows.iter().map(key).collect::<Vec<_>>(),
+        again.iter().map(key).collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn other_files_of_the_same_format_are_accepted() {
     // Lines from the end of the dev file, reordered, as a plain .jsonl: not what the
     // harness was written against.
-    let text = Command::new("gzip").args(["-dc"]).arg(shared("nq20/dev.jsonl.gz")).output().unwrap().stdout;
-    let lines: Vec<&str> = std::str::from_utf8(&text).unwrap().lines().rev().take(3).collect();
+    let text = Command::new("gzip")
+        .args(["-dc"])
+        .arg(shared("nq20/dev.jsonl.gz"))
+        .output()
+        .unwrap()
+        .stdout;
+    let lines: Vec<&str> = std::str::from_utf8(&text)
+        .unwrap()
+        .lines()
+        .rev()
+        .take(3)
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("other.jsonl");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
@@ -78,12 +121,22 @@ fn other_files_of_the_same_format_are_accepted() {
     std::fs::write(&bad, "{\"question\": 1}\n").unwrap();
     let t = eval::task("nq20", Variant::B, 1).unwrap();
     let err = eval::run(t.as_ref(), &bad, &options(1, vec![]), &mut |_| {}).unwrap_err();
-    assert!(err.to_string().contains("bad.jsonl") && err.to_string().contains("line 1"), "{err}");
+    assert!(
+        err.to_string().contains("bad.jsonl") && err.to_string().contains("line 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn kv_and_niah_keep_the_budget() {
-    check_rows(&run("kv", &shared("kv/kv-retrieval-75_keys.jsonl.gz"), &options(8, vec![])), "value_recall");
+    check_rows(
+        &run(
+            "kv",
+            &shared("kv/kv-retrieval-75_keys.jsonl.gz"),
+            &options(8, vec![]),
+        ),
+        "value_recall",
+    );
     let rows = run("niah", &shared("niah"), &options(1, vec![]));
     check_rows(&rows, "needle_recall");
     // 5 lengths × 5 depths, one needle each.
@@ -99,14 +152,38 @@ fn funcret_removes_the_docstring_and_packs_the_repository() {
     t.cases(&data, Some(3), &mut |c| cases.push(c)).unwrap();
     assert_eq!(cases.len(), 3);
     for c in &cases {
-        let eval::Check::FunctionRecall(function) = &c.checks[0] else { panic!("{:?}", c.checks) };
-        assert!(function.starts_with("def ") || function.starts_with("    def ") || function.starts_with('@'), "{function}");
-        assert!(!function.contains("\"\"\""), "variant B removes the docstring: {function}");
+        let eval::Check::FunctionRecall(function) = &c.checks[0] else {
+            panic!("{:?}", c.checks)
+        };
+        assert!(
+            function.starts_with("def ")
+                || function.starts_with("    def ")
+                || function.starts_with('@'),
+            "{function}"
+        );
+        assert!(
+            !function.contains("\"\"\""),
+            "variant B removes the docstring: {function}"
+        );
         // The function as checked is in the context, and no test file is.
-        assert!(c.input.documents.iter().any(|d| d.text.contains(function.as_str())));
-        assert!(c.input.documents.iter().all(|d| !d.path.as_deref().unwrap().contains("tests/")));
+        assert!(
+            c.input
+                .documents
+                .iter()
+                .any(|d| d.text.contains(function.as_str()))
+        );
+        assert!(
+            c.input
+                .documents
+                .iter()
+                .all(|d| !d.path.as_deref().unwrap().contains("tests/"))
+        );
     }
-    let rows = run("funcret", &data, &options(3, vec![Size::Ratio(8.0), Size::Budget(8000)]));
+    let rows = run(
+        "funcret",
+        &data,
+        &options(3, vec![Size::Ratio(8.0), Size::Budget(8000)]),
+    );
     check_rows(&rows, "function_recall");
 }
 
@@ -115,22 +192,58 @@ fn the_cli_prints_a_table_and_writes_json_rows() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("rows.json");
     let out = Command::new(env!("CARGO_BIN_EXE_pith"))
-        .args(["eval", "kv", "--limit", "5", "--ratio", "2,4", "--method", "pith,truncate", "--overall", "--json"])
+        .args([
+            "eval",
+            "kv",
+            "--limit",
+            "5",
+            "--ratio",
+            "2,4",
+            "--method",
+            "pith,truncate",
+            "--overall",
+            "--json",
+        ])
         .arg(&json)
         .arg("--data")
         .arg(shared("kv/kv-retrieval-75_keys.jsonl.gz"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8(out.stdout).unwrap();
-    assert!(table.starts_with("| method | size |") && table.contains("| truncate | 4x | all | 5 |"), "{table}");
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        table.starts_with("| method | size |") && table.contains("| truncate | 4x | all | 5 |"),
+        "{table}"
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(rows.len(), 4);
-    for key in ["value_recall", "achieved_ratio", "tokens_before", "tokens_after", "latency_ms_mean", "latency_ms_p95"] {
-        assert!(rows[0].get(key).is_some_and(|v| v.is_number()), "{key} missing: {}", rows[0]);
+    for key in [
+        "value_recall",
+        "achieved_ratio",
+        "tokens_before",
+        "tokens_after",
+        "latency_ms_mean",
+        "latency_ms_p95",
+    ] {
+        assert!(
+            rows[0].get(key).is_some_and(|v| v.is_number()),
+            "{key} missing: {}",
+            rows[0]
+        );
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_pith")).args(["eval", "kv", "--method", "magic"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(["eval", "kv", "--method", "magic"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    let bad = Command::new(env!("CARGO_BIN_EXE_pith")).args(["eval", "squad"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(["eval", "squad"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }

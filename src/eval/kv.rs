@@ -64,7 +64,7 @@ impl Task for Kv {
             each(Case {
                 id: i.to_string(),
                 group: "all".into(),
-                input: Input::documents(vec![Document::new(json, DocKind::Prose)]).query(query),
+                input: Input::documents(vec![Document::new(json, DocKind::Json)]).query(query),
                 checks: vec![Check::ValueRecall(ex.value.clone())],
             });
         }

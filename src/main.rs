@@ -444,21 +444,18 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         Variant::B
     };
     let task = eval::task(&args.task, variant, args.seed).map_err(|e| usage(e.to_string()))?;
-    let data = args.data.clone().unwrap_or_else(|| {
-        PathBuf::from(match task.name() {
-            "nq20" => "../shared/eval/nq20/dev.jsonl.gz",
-            "kv" => "../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz",
-            "niah" => "../shared/eval/niah",
-            _ => "../shared/eval/code/funcret-dev.jsonl",
-        })
-    });
+    let info = task.info();
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(info.default_data));
     if let Some(r) = args.ratio.iter().find(|r| !(**r >= 1.0 && r.is_finite())) {
         return Err(usage(format!("--ratio must be at least 1 (got {r})")));
     }
     let mut sizes: Vec<Size> = args.ratio.iter().map(|&r| Size::Ratio(r)).collect();
     sizes.extend(args.budget.iter().map(|&b| Size::Budget(b)));
     if sizes.is_empty() {
-        sizes = task.default_sizes();
+        sizes = info.default_sizes;
     }
     let methods: Vec<String> = args
         .method
@@ -497,7 +494,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         other => anyhow::Error::new(other),
     })?;
     bar.finish_and_clear();
-    let mut rows = eval::report::rows(task.name(), &outcomes, &methods, &sizes);
+    let mut rows = eval::report::rows(info.name, &outcomes, &methods, &sizes);
     if args.overall {
         rows.retain(|r| r.group == "all");
     }

@@ -37,11 +37,11 @@ fn run(task: &str, data: &Path, opts: &Options) -> Vec<eval::Row> {
     let t = eval::task(task, Variant::B, opts.seed).unwrap();
     let outcomes = eval::run(t.as_ref(), data, opts, &mut |_| {}).unwrap();
     let sizes = if opts.sizes.is_empty() {
-        t.default_sizes()
+        t.info().default_sizes
     } else {
         opts.sizes.clone()
     };
-    eval::report::rows(t.name(), &outcomes, &opts.methods, &sizes)
+    eval::report::rows(t.info().name, &outcomes, &opts.methods, &sizes)
 }
 
 fn check_rows(rows: &[eval::Row], metric: &str) {

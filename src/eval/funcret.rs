@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Case, Check, EvalError, Size, Task, data};
+use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
 use crate::{Document, Format, Input};
 
 /// Whether the target keeps its docstring (A, easy) or loses it (B).
@@ -35,26 +35,21 @@ struct Item {
 }
 
 impl Task for FuncRet {
-    fn name(&self) -> &'static str {
-        "funcret"
-    }
-    fn default_sizes(&self) -> Vec<Size> {
-        vec![
-            Size::Ratio(4.0),
-            Size::Ratio(8.0),
-            Size::Ratio(16.0),
-            Size::Budget(8_000),
-            Size::Budget(32_000),
-        ]
-    }
-    fn default_preset(&self) -> &'static str {
-        "code"
-    }
-    fn layout(&self) -> Option<Format> {
-        Some(Format::Markdown)
-    }
-    fn whole_documents(&self) -> bool {
-        false
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            name: "funcret",
+            default_data: "../shared/eval/code/funcret-dev.jsonl",
+            default_sizes: vec![
+                Size::Ratio(4.0),
+                Size::Ratio(8.0),
+                Size::Ratio(16.0),
+                Size::Budget(8_000),
+                Size::Budget(32_000),
+            ],
+            default_preset: "code",
+            layout: Some(Format::Markdown),
+            whole_documents: false,
+        }
     }
 
     fn cases(

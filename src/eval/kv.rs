@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Case, Check, EvalError, Size, Task, data};
-use crate::{DocKind, Document, Format, Input};
+use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
+use crate::{DocKind, Document, Input};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Kv;
@@ -24,20 +24,15 @@ fn quote(s: &str) -> String {
 }
 
 impl Task for Kv {
-    fn name(&self) -> &'static str {
-        "kv"
-    }
-    fn default_sizes(&self) -> Vec<Size> {
-        vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)]
-    }
-    fn default_preset(&self) -> &'static str {
-        "rag"
-    }
-    fn layout(&self) -> Option<Format> {
-        None
-    }
-    fn whole_documents(&self) -> bool {
-        false
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            name: "kv",
+            default_data: "../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz",
+            default_sizes: vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)],
+            default_preset: "rag",
+            layout: None,
+            whole_documents: false,
+        }
     }
 
     fn cases(

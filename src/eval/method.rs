@@ -40,14 +40,15 @@ impl Method {
         encoding: Encoding,
         seed: u64,
     ) -> Result<Self, EvalError> {
+        let task = task.info();
         let (kind, preset) = match name {
-            "pith" => (Kind::Pith, Preset::named(task.default_preset())?),
+            "pith" => (Kind::Pith, Preset::named(task.default_preset)?),
             _ if name.starts_with("pith:") => {
                 (Kind::Pith, Preset::resolve(&name["pith:".len()..])?)
             }
             "truncate" | "random" | "overlap" => {
                 // Baselines rank whole units and take them in order: no redundancy term.
-                let mut preset = Preset::named(task.default_preset())?;
+                let mut preset = Preset::named(task.default_preset)?;
                 preset.select.method = SelectMethod::Mig;
                 preset.select.redundancy = 0.0;
                 let kind = match name {
@@ -62,7 +63,7 @@ impl Method {
         let builder = Compressor::builder()
             .preset(preset)
             .counter(Tiktoken::new(encoding));
-        let compressor = match task.layout() {
+        let compressor = match task.layout {
             Some(format) => builder.boxed_layout(format.layout()),
             None => builder.layout(Bare),
         }
@@ -71,7 +72,7 @@ impl Method {
             name: name.to_owned(),
             kind,
             compressor,
-            whole_documents: kind != Kind::Pith && task.whole_documents(),
+            whole_documents: kind != Kind::Pith && task.whole_documents,
         })
     }
 

@@ -86,17 +86,25 @@ pub struct Case {
     pub checks: Vec<Check>,
 }
 
+/// What a task is, apart from its cases.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    pub name: &'static str,
+    /// Its dev data, relative to the repository root.
+    pub default_data: &'static str,
+    /// Sizes measured when none are asked for.
+    pub default_sizes: Vec<Size>,
+    /// The preset `pith` stands for on this task.
+    pub default_preset: &'static str,
+    /// How the documents of a case are framed (`None`: bare text, as `pith compress`).
+    pub layout: Option<Format>,
+    /// Whether baselines keep or drop whole documents (true) or pith's chunks (false).
+    pub whole_documents: bool,
+}
+
 /// A task of `../shared/eval/README.md`.
 pub trait Task {
-    fn name(&self) -> &'static str;
-    /// Sizes measured when none are asked for.
-    fn default_sizes(&self) -> Vec<Size>;
-    /// The preset `pith` stands for on this task.
-    fn default_preset(&self) -> &'static str;
-    /// How the documents of a case are framed (`None`: bare text, as `pith compress`).
-    fn layout(&self) -> Option<Format>;
-    /// Whether baselines keep or drop whole documents (true) or pith's chunks (false).
-    fn whole_documents(&self) -> bool;
+    fn info(&self) -> TaskInfo;
     /// Calls `each` with every case in a stable order, at most `limit` source examples.
     fn cases(
         &self,
@@ -149,7 +157,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<Outcome>, EvalError> {
     let sizes = if options.sizes.is_empty() {
-        task.default_sizes()
+        task.info().default_sizes
     } else {
         options.sizes.clone()
     };

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::data::SplitMix;
-use super::{Case, Check, EvalError, Size, Task};
-use crate::{DocKind, Document, Format, Input, Tiktoken, TokenCounter};
+use super::{Case, Check, EvalError, Size, Task, TaskInfo};
+use crate::{DocKind, Document, Input, Tiktoken, TokenCounter};
 
 /// Haystack lengths in o200k tokens, and needle depths in percent.
 const LENGTHS: [usize; 5] = [2_000, 4_000, 8_000, 16_000, 32_000];
@@ -39,20 +39,15 @@ pub struct Niah {
 }
 
 impl Task for Niah {
-    fn name(&self) -> &'static str {
-        "niah"
-    }
-    fn default_sizes(&self) -> Vec<Size> {
-        vec![Size::Ratio(10.0)]
-    }
-    fn default_preset(&self) -> &'static str {
-        "rag"
-    }
-    fn layout(&self) -> Option<Format> {
-        None
-    }
-    fn whole_documents(&self) -> bool {
-        false
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            name: "niah",
+            default_data: "../shared/eval/niah",
+            default_sizes: vec![Size::Ratio(10.0)],
+            default_preset: "rag",
+            layout: None,
+            whole_documents: false,
+        }
     }
 
     fn cases(

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Case, Check, EvalError, Size, Task, data};
-use crate::{DocKind, Document, Format, Input};
+use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
+use crate::{DocKind, Document, Input};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Nq20;
@@ -29,20 +29,15 @@ struct Passage {
 }
 
 impl Task for Nq20 {
-    fn name(&self) -> &'static str {
-        "nq20"
-    }
-    fn default_sizes(&self) -> Vec<Size> {
-        vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)]
-    }
-    fn default_preset(&self) -> &'static str {
-        "rag"
-    }
-    fn layout(&self) -> Option<Format> {
-        None
-    }
-    fn whole_documents(&self) -> bool {
-        true
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            name: "nq20",
+            default_data: "../shared/eval/nq20/dev.jsonl.gz",
+            default_sizes: vec![Size::Ratio(2.0), Size::Ratio(4.0), Size::Ratio(8.0)],
+            default_preset: "rag",
+            layout: None,
+            whole_documents: true,
+        }
     }
 
     fn cases(

@@ -4,11 +4,13 @@
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pith::pack::{self, WalkOptions};
+use pith::tokens::HfTokenizer;
 use pith::{
     Compressed, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken,
     TokenCounter,
@@ -78,11 +80,22 @@ struct TokenizerArgs {
     /// Token encoding of the target model.
     #[arg(long, default_value = "o200k_base", value_parser = ["o200k_base", "cl100k_base"])]
     encoding: String,
+    /// Count in the tokens of a Hugging Face tokenizer.json instead of an encoding.
+    #[arg(long, value_name = "FILE", conflicts_with = "encoding")]
+    tokenizer: Option<PathBuf>,
 }
 
 impl TokenizerArgs {
-    fn counter(&self) -> Tiktoken {
-        Tiktoken::new(self.encoding.parse().unwrap_or(Encoding::O200kBase))
+    fn encoding(&self) -> Encoding {
+        self.encoding.parse().unwrap_or_default()
+    }
+
+    /// The target model's tokenizer: a tokenizer.json if given, else the encoding.
+    fn counter(&self) -> Result<Arc<dyn TokenCounter>> {
+        Ok(match &self.tokenizer {
+            Some(path) => Arc::new(HfTokenizer::from_file(path)?),
+            None => Arc::new(Tiktoken::new(self.encoding())),
+        })
     }
 }
 
@@ -324,7 +337,7 @@ fn run_pack(args: PackArgs) -> Result<()> {
     let collected = collect(&paths, &args.walk)?;
     let compressor = Compressor::builder()
         .preset(preset)
-        .counter(args.tokenizer.counter())
+        .shared_counter(args.tokenizer.counter()?)
         .boxed_layout(Format::from(args.format).layout())
         .build();
     let mut input = Input::documents(collected.documents);
@@ -370,7 +383,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
         (None, None) if pith::document::looks_like_json(&text) => DocKind::Json,
         (None, None) => DocKind::Prose,
     };
-    let counter = args.tokenizer.counter();
+    let counter = args.tokenizer.counter()?;
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
         (None, Some(r)) if r >= 1.0 && r.is_finite() => {
@@ -381,7 +394,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     };
     let compressor = Compressor::builder()
         .preset(preset)
-        .counter(counter)
+        .shared_counter(counter)
         .build();
     let mut doc = Document::new(text, kind);
     doc.path = path;
@@ -397,7 +410,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
 fn run_count(args: CountArgs) -> Result<()> {
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
-    let counter = args.tokenizer.counter();
+    let counter = args.tokenizer.counter()?;
     let mut out = String::new();
     let mut total = 0;
     for doc in &collected.documents {
@@ -444,6 +457,11 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         Variant::B
     };
     let task = eval::task(&args.task, variant, args.seed).map_err(|e| usage(e.to_string()))?;
+    if args.tokenizer.tokenizer.is_some() {
+        return Err(usage(
+            "eval counts in an encoding (--encoding), not a tokenizer.json",
+        ));
+    }
     let info = task.info();
     let data = args
         .data
@@ -474,7 +492,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         sizes: sizes.clone(),
         methods: methods.clone(),
         limit: args.limit,
-        encoding: args.tokenizer.counter().encoding(),
+        encoding: args.tokenizer.encoding(),
         seed: args.seed,
     };
     let bar = if io::stderr().is_terminal() {

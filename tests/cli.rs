@@ -333,3 +333,44 @@ fn presets_by_path_and_unknown_keys_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown field"), "{}", stderr(&out));
 }
+
+#[test]
+fn budgets_in_a_tokenizer_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokenizer.json");
+    let json = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "keep": 1}, "unk_token": "[UNK]"}
+    });
+    std::fs::write(&file, json.to_string()).unwrap();
+    let text =
+        "Alpha beta gamma delta. Keep this sentence here. Epsilon zeta eta theta iota kappa.";
+    let out = pith(
+        &[
+            "compress",
+            "--budget",
+            "8",
+            "--query",
+            "keep",
+            "--tokenizer",
+            file.to_str().unwrap(),
+        ],
+        Some(text),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hf = pith::tokens::HfTokenizer::from_file(&file).unwrap();
+    assert!(hf.count(&stdout(&out)) <= 8, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Keep this sentence here."),
+        "{}",
+        stdout(&out)
+    );
+    let out = pith(
+        &["count", "--tokenizer", "/no/such/tokenizer.json", "."],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("/no/such/tokenizer.json"));
+}

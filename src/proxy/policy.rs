@@ -661,6 +661,7 @@ pub fn looks_like_code(text: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -101,6 +101,7 @@ fn new_text(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::proxy::policy::{Content, find_marked};

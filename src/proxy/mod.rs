@@ -1,0 +1,3 @@
+pub mod policy;
+pub mod rewrite;
+pub mod spans;

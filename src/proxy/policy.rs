@@ -1,0 +1,690 @@
+//! Which parts of an LLM API request the proxy may compress, and with what query.
+//!
+//! This is the contract in DESIGN.md §"The proxy's contract" as a pure function of the
+//! request body: [`plan`] lists the JSON string literals that may be rewritten, each with
+//! the query that scores it and a hint of what kind of text it is. It never decides *how*
+//! to compress (the caller does, see `rewrite::apply`), so it is deterministic and cheap.
+//!
+//! Compressed by default: tool results, Anthropic documents (text sources) and search
+//! results, and user text inside `<pith>…</pith>` or `<LLMLINGUA>…</LLMLINGUA>` markers.
+//! Never touched: system/developer messages and `instructions`, tool definitions, response
+//! formats (none of these are walked at all), assistant turns and tool-call arguments,
+//! thinking blocks, images and files, documents and search results with citations enabled,
+//! outputs of the tools in [`PolicyOptions::exact_tools`], anything at or before the last
+//! `cache_control` breakpoint, and the final user turn.
+//!
+//! The final user turn is the query, so its *own text* is never compressed — not even
+//! inside markers. Tool results, documents and search results that travel in that same
+//! message (an Anthropic agent loop sends every tool result in the final user message)
+//! are not the query and stay compressible.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use super::spans::{self, Node, SpanError};
+use crate::Lang;
+use crate::document::looks_like_json;
+
+/// The API a request body is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// OpenAI `POST /v1/chat/completions`.
+    ChatCompletions,
+    /// OpenAI `POST /v1/responses`.
+    Responses,
+    /// Anthropic `POST /v1/messages`.
+    Messages,
+    /// Anthropic `POST /v1/messages/count_tokens` (same body as `Messages`).
+    CountTokens,
+}
+
+/// What the policy lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOptions {
+    /// Blocks with fewer characters are left alone (marked text is exempt: the user asked).
+    pub min_chars: usize,
+    /// Tools whose output stays exact, matched case-insensitively on the tool name.
+    pub exact_tools: Vec<String>,
+    /// Whether `<pith>`/`<LLMLINGUA>` markers in user text are honoured.
+    pub compress_marked: bool,
+}
+
+/// File readers whose output an edit tool later matches exactly.
+pub const DEFAULT_EXACT_TOOLS: [&str; 6] = [
+    "Read",
+    "read_file",
+    "view",
+    "cat",
+    "str_replace_editor",
+    "Edit",
+];
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        Self {
+            min_chars: 2000,
+            exact_tools: DEFAULT_EXACT_TOOLS.iter().map(|s| s.to_string()).collect(),
+            compress_marked: true,
+        }
+    }
+}
+
+/// Where a block comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    ToolResult,
+    Document,
+    SearchResult,
+    /// User text with explicit markers; only the marked parts are compressed.
+    Marked,
+}
+
+/// What kind of text a block holds, to choose a segmenter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Content {
+    Prose,
+    Json,
+    /// Source code; the language when the tool call names a file with a known extension.
+    Code(Option<Lang>),
+}
+
+/// One marked part of a block's text: `outer` includes the tags, `inner` does not (byte
+/// ranges in [`Block::text`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marked {
+    pub outer: Range<usize>,
+    pub inner: Range<usize>,
+}
+
+/// A JSON string literal the proxy may replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// Byte range of the literal in the body, quotes included.
+    pub span: Range<usize>,
+    /// The decoded string.
+    pub text: String,
+    pub origin: Origin,
+    /// Query for query-aware scoring: the producing tool call (`name arguments`) for a tool
+    /// result, otherwise the last user text.
+    pub query: String,
+    pub content: Content,
+    /// Where it is, for headers and logs: `messages[3].content[0].content`.
+    pub label: String,
+    /// For [`Origin::Marked`]: the marked parts, in order; empty otherwise.
+    pub marked: Vec<Marked>,
+}
+
+/// The blocks of a request that may be compressed, in body order (non-overlapping).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub blocks: Vec<Block>,
+}
+
+/// The body is not a request this policy understands; the caller forwards it unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error(transparent)]
+    Json(#[from] SpanError),
+    #[error("unexpected request shape: {0}")]
+    Shape(&'static str),
+}
+
+/// Lists what may be compressed in `body`, a request to `api`.
+pub fn plan(api: Api, body: &[u8], options: &PolicyOptions) -> Result<Plan, PolicyError> {
+    let root = spans::parse(body)?;
+    if !matches!(root, Node::Object { .. }) {
+        return Err(PolicyError::Shape("the body is not a JSON object"));
+    }
+    let mut walk = Walk {
+        body,
+        options,
+        calls: HashMap::new(),
+        cands: Vec::new(),
+        last_user_text: String::new(),
+        cutoff: 0,
+    };
+    let turns = match api {
+        Api::ChatCompletions => {
+            let messages = array_field(&root, "messages")?;
+            walk.chat(messages);
+            messages
+        }
+        Api::Messages | Api::CountTokens => {
+            let messages = array_field(&root, "messages")?;
+            walk.anthropic(messages);
+            // A top-level breakpoint caches up to the last block: nothing is left.
+            if root
+                .get("cache_control")
+                .is_some_and(|c| c.raw(body) != "null")
+            {
+                walk.cutoff = usize::MAX;
+            }
+            messages
+        }
+        Api::Responses => match root.get("input") {
+            // A bare string is the final user turn and nothing else.
+            Some(Node::String { .. }) => return Ok(Plan::default()),
+            Some(Node::Array { items, .. }) => {
+                walk.responses(items);
+                items
+            }
+            _ => return Err(PolicyError::Shape("`input` is not a string or an array")),
+        },
+    };
+    for turn in turns {
+        walk.cutoff = walk.cutoff.max(last_breakpoint(turn, body));
+    }
+    Ok(walk.finish())
+}
+
+fn array_field<'a>(root: &'a Node, key: &'static str) -> Result<&'a [Node], PolicyError> {
+    root.get(key)
+        .and_then(Node::as_array)
+        .ok_or(PolicyError::Shape("`messages` is not an array"))
+}
+
+/// End of the last object in `node` carrying a non-null `cache_control` (0 if none): the
+/// cached prefix reaches there, so nothing that starts before it may change.
+fn last_breakpoint(node: &Node, body: &[u8]) -> usize {
+    match node {
+        Node::Object { span, members } => {
+            let own = match node.get("cache_control") {
+                Some(c) if c.raw(body) != "null" => span.end,
+                _ => 0,
+            };
+            members
+                .iter()
+                .map(|(_, v)| last_breakpoint(v, body))
+                .fold(own, usize::max)
+        }
+        Node::Array { items, .. } => items
+            .iter()
+            .map(|v| last_breakpoint(v, body))
+            .fold(0, usize::max),
+        _ => 0,
+    }
+}
+
+/// A tool call: its name and its arguments as JSON text.
+#[derive(Debug, Clone)]
+struct Call {
+    name: String,
+    args: String,
+}
+
+/// How a candidate finds the tool call that produced it.
+#[derive(Debug)]
+enum CallRef {
+    None,
+    Id(String),
+    Named(Call),
+}
+
+/// A string literal that may become a block, before the request-wide rules apply.
+#[derive(Debug)]
+struct Cand<'a> {
+    node: &'a Node,
+    label: String,
+    origin: Origin,
+    call: CallRef,
+}
+
+struct Walk<'a> {
+    body: &'a [u8],
+    options: &'a PolicyOptions,
+    /// Tool calls by id, from assistant turns.
+    calls: HashMap<String, Call>,
+    cands: Vec<Cand<'a>>,
+    last_user_text: String,
+    /// Blocks starting before this byte are in the cached prefix.
+    cutoff: usize,
+}
+
+impl<'a> Walk<'a> {
+    fn push(&mut self, node: &'a Node, label: String, origin: Origin, call: CallRef) {
+        if matches!(node, Node::String { .. }) {
+            self.cands.push(Cand {
+                node,
+                label,
+                origin,
+                call,
+            });
+        }
+    }
+
+    /// User text outside the final turn may carry markers.
+    fn user_text(&mut self, node: &'a Node, label: String, is_final: bool) {
+        if !is_final && self.options.compress_marked {
+            self.push(node, label, Origin::Marked, CallRef::None);
+        }
+    }
+
+    /// Remembers the text of the latest user turn that has any, for the query.
+    fn note_user_text(&mut self, parts: &[(&'a Node, String)]) {
+        let text: Vec<&str> = parts.iter().filter_map(|(n, _)| n.as_str()).collect();
+        if !text.is_empty() {
+            self.last_user_text = text.join("\n");
+        }
+    }
+
+    fn chat(&mut self, messages: &'a [Node]) {
+        let last_user = last_index_with_role(messages, "user");
+        for (i, m) in messages.iter().enumerate() {
+            let label = format!("messages[{i}].content");
+            let content = m.get("content");
+            match m.get("role").and_then(Node::as_str) {
+                Some("assistant") => {
+                    for tc in m.get("tool_calls").and_then(Node::as_array).unwrap_or(&[]) {
+                        let f = tc.get("function");
+                        let name = f.and_then(|f| f.get("name")).and_then(Node::as_str);
+                        let args = f.and_then(|f| f.get("arguments")).and_then(Node::as_str);
+                        if let (Some(id), Some(name)) = (tc.get("id").and_then(Node::as_str), name)
+                        {
+                            let call = Call {
+                                name: name.to_string(),
+                                args: args.unwrap_or("").to_string(),
+                            };
+                            self.calls.insert(id.to_string(), call);
+                        }
+                    }
+                }
+                Some(role @ ("tool" | "function")) => {
+                    // Legacy `function` messages name their function directly.
+                    let by_name = m.get("name").and_then(Node::as_str).map(|n| Call {
+                        name: n.to_string(),
+                        args: String::new(),
+                    });
+                    let id = m.get("tool_call_id").and_then(Node::as_str);
+                    for (node, label) in text_parts(content, label) {
+                        let call = match (role, id, &by_name) {
+                            ("tool", Some(id), _) => CallRef::Id(id.to_string()),
+                            (_, _, Some(call)) => CallRef::Named(call.clone()),
+                            _ => CallRef::None,
+                        };
+                        self.push(node, label, Origin::ToolResult, call);
+                    }
+                }
+                Some("user") => {
+                    let parts = text_parts(content, label);
+                    self.note_user_text(&parts);
+                    for (node, label) in parts {
+                        self.user_text(node, label, Some(i) == last_user);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn anthropic(&mut self, messages: &'a [Node]) {
+        let last_user = last_index_with_role(messages, "user");
+        for (i, m) in messages.iter().enumerate() {
+            let label = format!("messages[{i}].content");
+            let is_final = Some(i) == last_user;
+            let Some(content) = m.get("content") else {
+                continue;
+            };
+            match m.get("role").and_then(Node::as_str) {
+                Some("assistant") => {
+                    for b in content.as_array().unwrap_or(&[]) {
+                        if block_type(b) == Some("tool_use") {
+                            let id = b.get("id").and_then(Node::as_str);
+                            let name = b.get("name").and_then(Node::as_str);
+                            if let (Some(id), Some(name)) = (id, name) {
+                                let args = b.get("input").map_or("", |n| n.raw(self.body));
+                                let call = Call {
+                                    name: name.to_string(),
+                                    args: args.to_string(),
+                                };
+                                self.calls.insert(id.to_string(), call);
+                            }
+                        }
+                    }
+                }
+                Some("user") => {
+                    let texts = text_parts(Some(content), label.clone());
+                    self.note_user_text(&texts);
+                    for (node, label) in texts {
+                        self.user_text(node, label, is_final);
+                    }
+                    for (j, b) in content.as_array().unwrap_or(&[]).iter().enumerate() {
+                        let label = format!("{label}[{j}]");
+                        match block_type(b) {
+                            Some("tool_result") => self.tool_result(b, label),
+                            Some("document") => self.document(b, label),
+                            Some("search_result") => self.search_result(b, label),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// An Anthropic `tool_result`: string content, or text / document / search result
+    /// sub-blocks (images inside are left alone).
+    fn tool_result(&mut self, b: &'a Node, label: String) {
+        let id = b.get("tool_use_id").and_then(Node::as_str).unwrap_or("");
+        let label = format!("{label}.content");
+        for (node, label) in text_parts(b.get("content"), label.clone()) {
+            self.push(node, label, Origin::ToolResult, CallRef::Id(id.to_string()));
+        }
+        for (k, sub) in b
+            .get("content")
+            .and_then(Node::as_array)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            match block_type(sub) {
+                Some("document") => self.document(sub, format!("{label}[{k}]")),
+                Some("search_result") => self.search_result(sub, format!("{label}[{k}]")),
+                _ => {}
+            }
+        }
+    }
+
+    /// A document with a plain-text (or text-blocks) source and citations off.
+    fn document(&mut self, b: &'a Node, label: String) {
+        if cites(b, self.body) {
+            return;
+        }
+        let Some(source) = b.get("source") else {
+            return;
+        };
+        match source.get("type").and_then(Node::as_str) {
+            Some("text") => {
+                if let Some(data) = source.get("data") {
+                    let label = format!("{label}.source.data");
+                    self.push(data, label, Origin::Document, CallRef::None);
+                }
+            }
+            Some("content") => {
+                let label = format!("{label}.source.content");
+                for (node, label) in text_parts(source.get("content"), label) {
+                    self.push(node, label, Origin::Document, CallRef::None);
+                }
+            }
+            // base64 (PDF), url, file: not text we can see.
+            _ => {}
+        }
+    }
+
+    fn search_result(&mut self, b: &'a Node, label: String) {
+        if cites(b, self.body) {
+            return;
+        }
+        let label = format!("{label}.content");
+        for (node, label) in text_parts(b.get("content"), label) {
+            self.push(node, label, Origin::SearchResult, CallRef::None);
+        }
+    }
+
+    fn responses(&mut self, items: &'a [Node]) {
+        let last_user = items
+            .iter()
+            .rposition(|m| m.get("role").and_then(Node::as_str) == Some("user"));
+        for (i, item) in items.iter().enumerate() {
+            let kind = block_type(item).or(item.get("role").map(|_| "message"));
+            match kind {
+                Some("function_call" | "custom_tool_call") => {
+                    let id = item.get("call_id").and_then(Node::as_str);
+                    let name = item.get("name").and_then(Node::as_str);
+                    let args = item.get("arguments").or(item.get("input"));
+                    if let (Some(id), Some(name)) = (id, name) {
+                        let call = Call {
+                            name: name.to_string(),
+                            args: args.and_then(Node::as_str).unwrap_or("").to_string(),
+                        };
+                        self.calls.insert(id.to_string(), call);
+                    }
+                }
+                Some("function_call_output" | "custom_tool_call_output") => {
+                    let id = item.get("call_id").and_then(Node::as_str).unwrap_or("");
+                    let label = format!("input[{i}].output");
+                    for (node, label) in text_parts(item.get("output"), label) {
+                        self.push(node, label, Origin::ToolResult, CallRef::Id(id.to_string()));
+                    }
+                }
+                Some("message") if item.get("role").and_then(Node::as_str) == Some("user") => {
+                    let parts = text_parts(item.get("content"), format!("input[{i}].content"));
+                    self.note_user_text(&parts);
+                    for (node, label) in parts {
+                        self.user_text(node, label, Some(i) == last_user);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Applies the request-wide rules to the candidates.
+    fn finish(self) -> Plan {
+        let exact: Vec<String> = self
+            .options
+            .exact_tools
+            .iter()
+            .map(|t| t.to_lowercase())
+            .collect();
+        let mut blocks = Vec::new();
+        for cand in self.cands {
+            let Node::String { span, value } = cand.node else {
+                continue;
+            };
+            if span.start < self.cutoff {
+                continue;
+            }
+            let call = match cand.call {
+                CallRef::None => None,
+                CallRef::Id(id) => self.calls.get(&id).cloned(),
+                CallRef::Named(call) => Some(call),
+            };
+            if let Some(call) = &call
+                && cand.origin == Origin::ToolResult
+                && exact.contains(&call.name.to_lowercase())
+            {
+                continue;
+            }
+            let marked = if cand.origin == Origin::Marked {
+                let marked = find_marked(value);
+                if marked.is_empty() {
+                    continue;
+                }
+                marked
+            } else {
+                if value.chars().count() < self.options.min_chars {
+                    continue;
+                }
+                Vec::new()
+            };
+            let (query, args) = match &call {
+                Some(c) => (
+                    format!("{} {}", c.name, c.args).trim().to_string(),
+                    &c.args[..],
+                ),
+                None => (self.last_user_text.clone(), ""),
+            };
+            blocks.push(Block {
+                span: span.clone(),
+                text: value.clone(),
+                origin: cand.origin,
+                query,
+                content: classify(value, args),
+                label: cand.label,
+                marked,
+            });
+        }
+        blocks.sort_by_key(|b| b.span.start);
+        Plan { blocks }
+    }
+}
+
+fn last_index_with_role(messages: &[Node], role: &str) -> Option<usize> {
+    messages
+        .iter()
+        .rposition(|m| m.get("role").and_then(Node::as_str) == Some(role))
+}
+
+fn block_type(b: &Node) -> Option<&str> {
+    b.get("type").and_then(Node::as_str)
+}
+
+/// Whether citations are enabled: cited text must stay what the citations point into.
+fn cites(b: &Node, body: &[u8]) -> bool {
+    b.get("citations")
+        .and_then(|c| c.get("enabled"))
+        .is_some_and(|e| e.is_true(body))
+}
+
+/// The text literals of a content field: the string itself, or the `text` of each
+/// `text` / `input_text` part of an array (other parts — images, files — are skipped).
+fn text_parts(content: Option<&Node>, label: String) -> Vec<(&Node, String)> {
+    match content {
+        Some(node @ Node::String { .. }) => vec![(node, label)],
+        Some(Node::Array { items, .. }) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(block_type(p), Some("text" | "input_text")))
+            .filter_map(|(j, p)| Some((p.get("text")?, format!("{label}[{j}].text"))))
+            .filter(|(n, _)| matches!(n, Node::String { .. }))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+const MARKERS: [(&str, &str); 2] = [("<pith>", "</pith>"), ("<llmlingua>", "</llmlingua>")];
+
+/// The `<pith>…</pith>` and `<LLMLINGUA>…</LLMLINGUA>` parts of `text` (tags matched
+/// ASCII-case-insensitively, not nested; an unclosed tag marks nothing).
+pub fn find_marked(text: &str) -> Vec<Marked> {
+    // ASCII lowercasing keeps every byte offset.
+    let lower = text.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    loop {
+        let next = MARKERS
+            .iter()
+            .filter_map(|&(open, close)| Some((pos + lower[pos..].find(open)?, open, close)))
+            .min_by_key(|&(at, ..)| at);
+        let Some((start, open, close)) = next else {
+            break;
+        };
+        let inner_start = start + open.len();
+        let Some(len) = lower[inner_start..].find(close) else {
+            break;
+        };
+        let inner_end = inner_start + len;
+        let end = inner_end + close.len();
+        out.push(Marked {
+            outer: start..end,
+            inner: inner_start..inner_end,
+        });
+        pos = end;
+    }
+    out
+}
+
+/// JSON if it parses as an object or array; code if it looks like code (see
+/// [`looks_like_code`]), with the language of a file path named in the tool arguments;
+/// prose otherwise.
+pub fn classify(text: &str, tool_args: &str) -> Content {
+    if looks_like_json(text) {
+        Content::Json
+    } else if looks_like_code(text) {
+        Content::Code(path_lang(tool_args))
+    } else {
+        Content::Prose
+    }
+}
+
+/// The language of the first token of `args` that is a path with a known extension.
+fn path_lang(args: &str) -> Option<Lang> {
+    args.split(|c: char| c.is_whitespace() || "\"'`,{}[]()=:;<>|".contains(c))
+        .find_map(|tok| Lang::from_path(Path::new(tok)))
+}
+
+/// Keywords that open a line of code in the languages pith parses (and a few more).
+const CODE_STARTS: [&str; 24] = [
+    "def ",
+    "fn ",
+    "pub ",
+    "class ",
+    "import ",
+    "from ",
+    "use ",
+    "let ",
+    "const ",
+    "var ",
+    "function ",
+    "return",
+    "if (",
+    "for (",
+    "while (",
+    "#include",
+    "package ",
+    "func ",
+    "public ",
+    "private ",
+    "impl ",
+    "struct ",
+    "export ",
+    "async ",
+];
+
+/// A simple heuristic: at least three non-blank lines, and at least 30% of the first 200
+/// look like code — they end with `{`, `}`, `;`, `)` or `=>`, or start (after
+/// indentation) with a keyword such as `def`, `fn`, `class`, `import`, or a `@decorator`.
+/// Prose lines rarely do either; wrapped prose ends in words and periods.
+pub fn looks_like_code(text: &str) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(200)
+        .collect();
+    if lines.len() < 3 {
+        return false;
+    }
+    let code = lines
+        .iter()
+        .filter(|l| {
+            ["{", "}", ";", ")", "=>", "):"]
+                .iter()
+                .any(|e| l.ends_with(e))
+                || CODE_STARTS.iter().any(|k| l.starts_with(k))
+                || (l.starts_with('@') && !l.contains(' '))
+        })
+        .count();
+    code * 10 >= lines.len() * 3
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_found_case_insensitively_and_unclosed_ones_ignored() {
+        let t = "a <pith>b</pith> c <LLMLINGUA>dd</LLMLINGUA> <pith>e";
+        let m = find_marked(t);
+        assert_eq!(m.len(), 2);
+        assert_eq!(&t[m[0].inner.clone()], "b");
+        assert_eq!(&t[m[0].outer.clone()], "<pith>b</pith>");
+        assert_eq!(&t[m[1].inner.clone()], "dd");
+    }
+
+    #[test]
+    fn classify_tells_json_code_and_prose_apart() {
+        assert_eq!(classify("{\"a\": [1, 2]}", ""), Content::Json);
+        let py = "import os\n\ndef main():\n    x = 1\n    return x\n";
+        assert_eq!(
+            classify(py, r#"{"path": "src/app.py"}"#),
+            Content::Code(Some(Lang::Python))
+        );
+        assert_eq!(classify(py, "ls"), Content::Code(None));
+        let prose = "The quick brown fox.\nIt jumped over the dog.\nThen it slept.\n";
+        assert_eq!(classify(prose, r#"{"path": "a.rs"}"#), Content::Prose);
+    }
+}

@@ -1,3 +1,4 @@
+pub mod engine;
 pub mod policy;
 pub mod rewrite;
 pub mod spans;

@@ -1,0 +1,250 @@
+//! What the proxy does to a request body: plan the compressible blocks (policy), compress
+//! each with the core pipeline to its share of the budget, and splice the results into
+//! the original bytes (rewrite). Deterministic, and memoized by content hash, so an agent
+//! that resends its history gets byte-identical rewrites (and prompt-cache hits).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use lru::LruCache;
+
+use super::policy::{self, Api, Block, Content, PolicyOptions};
+use super::rewrite;
+use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
+
+/// How the engine compresses when a request does not say.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub policy: PolicyOptions,
+    /// Each block is compressed to its tokens divided by this, unless the request sets a
+    /// budget or a ratio.
+    pub default_ratio: f64,
+    /// Preset for prose blocks; code and JSON use `code` and `rag` unless the request
+    /// names one preset for all.
+    pub prose_preset: String,
+    /// Rewrites remembered (by content hash).
+    pub memo_entries: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            policy: PolicyOptions::default(),
+            default_ratio: 2.0,
+            prose_preset: "rag".into(),
+            memo_entries: 4096,
+        }
+    }
+}
+
+/// Per-request control (from `x-pith-*` headers).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Control {
+    pub bypass: bool,
+    /// Total context tokens the request should fit in.
+    pub budget: Option<usize>,
+    /// Compression ratio for each block.
+    pub ratio: Option<f64>,
+    /// One preset for every block.
+    pub preset: Option<String>,
+}
+
+/// What a rewrite did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub body: Vec<u8>,
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    /// Labels of the blocks that were compressed (`messages[3].content`).
+    pub blocks: Vec<String>,
+    pub millis: f64,
+}
+
+/// The request could not be planned or a control value is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot read the request: {0}")]
+    Policy(#[from] policy::PolicyError),
+    #[error("{0}")]
+    Preset(#[from] crate::preset::PresetError),
+    #[error("x-pith-ratio must be at least 1 (got {0})")]
+    Ratio(f64),
+}
+
+type MemoKey = (u64, usize);
+
+/// The proxy's compressor: shareable across requests and threads.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    counter: Arc<dyn TokenCounter>,
+    compressors: Mutex<HashMap<String, Compressor>>,
+    memo: Mutex<LruCache<MemoKey, Option<String>>>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, counter: Arc<dyn TokenCounter>) -> Self {
+        let entries = NonZeroUsize::new(config.memo_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            config,
+            counter,
+            compressors: Mutex::default(),
+            memo: Mutex::new(LruCache::new(entries)),
+        }
+    }
+
+    /// The rewritten body, or `None` when nothing is to change (the original bytes are
+    /// then forwarded as they are).
+    pub fn rewrite(
+        &self,
+        api: Api,
+        body: &[u8],
+        control: &Control,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if control.bypass {
+            return Ok(None);
+        }
+        if let Some(r) = control.ratio.filter(|r| !(*r >= 1.0 && r.is_finite())) {
+            return Err(EngineError::Ratio(r));
+        }
+        let start = Instant::now();
+        let plan = policy::plan(api, body, &self.config.policy)?;
+        if plan.blocks.is_empty() {
+            return Ok(None);
+        }
+        let budgets = self.block_budgets(&plan.blocks, body, control);
+        let mut tokens_before = 0;
+        let mut tokens_after = 0;
+        let mut error = None;
+        let rewritten = rewrite::apply(body, &plan, &mut |block, text| {
+            let i = plan
+                .blocks
+                .iter()
+                .position(|b| std::ptr::eq(b, block))
+                .unwrap_or(0);
+            let before = self.counter.count(text);
+            // Marked parts get the ratio; whole blocks their share of the budget.
+            let budget = if text.len() == block.text.len() {
+                budgets[i]
+            } else {
+                self.ratio_budget(before, control)
+            };
+            match self.compress(block, text, budget, control) {
+                Ok(Some(out)) => {
+                    tokens_before += before;
+                    tokens_after += self.counter.count(&out);
+                    Some(out)
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    None
+                }
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if rewritten.body == body {
+            return Ok(None);
+        }
+        Ok(Some(Outcome {
+            body: rewritten.body,
+            tokens_before,
+            tokens_after,
+            blocks: rewritten
+                .changed
+                .into_iter()
+                .map(|(label, _, _)| label)
+                .collect(),
+            millis: start.elapsed().as_secs_f64() * 1e3,
+        }))
+    }
+
+    fn ratio_budget(&self, tokens: usize, control: &Control) -> usize {
+        (tokens as f64 / control.ratio.unwrap_or(self.config.default_ratio)).floor() as usize
+    }
+
+    /// Each block's budget: by ratio, or — with a total budget — the tokens the request
+    /// must lose, taken from the blocks in proportion to their size.
+    fn block_budgets(&self, blocks: &[Block], body: &[u8], control: &Control) -> Vec<usize> {
+        let tokens: Vec<usize> = blocks.iter().map(|b| self.counter.count(&b.text)).collect();
+        let Some(total_budget) = control.budget else {
+            return tokens
+                .iter()
+                .map(|&t| self.ratio_budget(t, control))
+                .collect();
+        };
+        let total = self.counter.count(&String::from_utf8_lossy(body));
+        let excess = total.saturating_sub(total_budget);
+        let compressible: usize = tokens.iter().sum();
+        tokens
+            .iter()
+            .map(|&t| {
+                let share = (excess as f64 * t as f64 / compressible.max(1) as f64).ceil() as usize;
+                t.saturating_sub(share)
+            })
+            .collect()
+    }
+
+    /// One block's text compressed to `budget`, memoized; `None` when it stays as it is.
+    fn compress(
+        &self,
+        block: &Block,
+        text: &str,
+        budget: usize,
+        control: &Control,
+    ) -> Result<Option<String>, EngineError> {
+        let (preset, kind) = match (&control.preset, &block.content) {
+            (Some(p), Content::Json) => (p.clone(), DocKind::Json),
+            (Some(p), Content::Code(Some(lang))) => (p.clone(), DocKind::Code(*lang)),
+            (Some(p), Content::Code(None)) => (p.clone(), DocKind::Lines(None)),
+            (Some(p), Content::Prose) => (p.clone(), DocKind::Prose),
+            (None, Content::Json) => ("rag".into(), DocKind::Json),
+            (None, Content::Code(Some(lang))) => ("code".into(), DocKind::Code(*lang)),
+            (None, Content::Code(None)) => ("code".into(), DocKind::Lines(None)),
+            (None, Content::Prose) => (self.config.prose_preset.clone(), DocKind::Prose),
+        };
+        let key = {
+            let mut h = std::hash::DefaultHasher::new();
+            (&preset, format!("{kind:?}"), text, &block.query, budget).hash(&mut h);
+            (h.finish(), text.len())
+        };
+        if let Some(hit) = self
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let compressor = self.compressor(&preset)?;
+        let input = Input::documents(vec![Document::new(text, kind)]).query(block.query.clone());
+        let result = match compressor.compress(input, budget) {
+            Ok(out) if out.text.len() < text.len() => Some(out.text),
+            // Not smaller, or not even the markers fit: leave the block as it was.
+            _ => None,
+        };
+        self.memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(key, result.clone());
+        Ok(result)
+    }
+
+    fn compressor(&self, preset: &str) -> Result<Compressor, EngineError> {
+        let mut map = self.compressors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(preset) {
+            return Ok(c.clone());
+        }
+        let c = Compressor::builder()
+            .preset(Preset::resolve(preset)?)
+            .shared_counter(self.counter.clone())
+            .build();
+        map.insert(preset.to_owned(), c.clone());
+        Ok(c)
+    }
+}

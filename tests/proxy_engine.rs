@@ -1,0 +1,223 @@
+//! The proxy's rewrite of real-looking requests with the real pipeline: what changes,
+//! what stays byte-identical, determinism, and per-request control.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pith::proxy::engine::{Control, Engine, EngineConfig};
+use pith::proxy::policy::Api;
+use pith::{Tiktoken, TokenCounter};
+use serde_json::{Value, json};
+
+fn essay() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/niah/founders.txt");
+    std::fs::read_to_string(&p).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the evaluation data must sit beside the repository)",
+            p.display()
+        )
+    })
+}
+
+fn engine() -> Engine {
+    Engine::new(EngineConfig::default(), Arc::new(Tiktoken::default()))
+}
+
+fn chat_body(tool_output: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "system", "content": "You are terse. ".repeat(200)},
+            {"role": "user", "content": "Find what the essay says about determination."},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "fetch_page", "arguments": "{\"url\": \"https://example.com/founders\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": tool_output},
+            {"role": "user", "content": "Summarise the part about determination."}
+        ],
+        "tools": [{"type": "function", "function": {"name": "fetch_page", "parameters": {"type": "object"}}}]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_long_tool_result_is_compressed_and_nothing_else_changes() {
+    let body = chat_body(&essay());
+    let out = engine()
+        .rewrite(Api::ChatCompletions, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.blocks, vec!["messages[3].content".to_owned()]);
+    assert!(
+        out.tokens_after * 2 <= out.tokens_before + 1,
+        "default ratio 2: {} → {}",
+        out.tokens_before,
+        out.tokens_after
+    );
+    let before: Value = serde_json::from_slice(&body).unwrap();
+    let after: Value = serde_json::from_slice(&out.body).unwrap();
+    for i in [0, 1, 2, 4] {
+        assert_eq!(before["messages"][i], after["messages"][i]);
+    }
+    assert_eq!(before["tools"], after["tools"]);
+    let kept = after["messages"][3]["content"].as_str().unwrap();
+    assert!(kept.len() < essay().len() && kept.contains("[…]"));
+    // Byte for byte, the body is the original with that one string replaced.
+    let mut expected = before.clone();
+    expected["messages"][3]["content"] = Value::String(kept.to_owned());
+    assert_eq!(serde_json::to_vec_pretty(&expected).unwrap(), out.body);
+}
+
+#[test]
+fn the_same_request_rewrites_the_same_way() {
+    let e = engine();
+    let body = chat_body(&essay());
+    let a = e
+        .rewrite(Api::ChatCompletions, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    let b = e
+        .rewrite(Api::ChatCompletions, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    let c = engine()
+        .rewrite(Api::ChatCompletions, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.body, b.body);
+    assert_eq!(
+        a.body, c.body,
+        "a fresh engine (no memo) gives the same bytes"
+    );
+}
+
+#[test]
+fn small_requests_bypass_and_exact_tools_are_left_alone() {
+    let e = engine();
+    assert!(
+        e.rewrite(
+            Api::ChatCompletions,
+            &chat_body("short output"),
+            &Control::default()
+        )
+        .unwrap()
+        .is_none()
+    );
+    let body = chat_body(&essay());
+    let bypass = Control {
+        bypass: true,
+        ..Control::default()
+    };
+    assert!(
+        e.rewrite(Api::ChatCompletions, &body, &bypass)
+            .unwrap()
+            .is_none()
+    );
+    let read = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("fetch_page", "read_file");
+    assert!(
+        e.rewrite(Api::ChatCompletions, read.as_bytes(), &Control::default())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        e.rewrite(Api::ChatCompletions, b"{not json", &Control::default())
+            .is_err()
+    );
+    let bad = Control {
+        ratio: Some(0.5),
+        ..Control::default()
+    };
+    assert!(e.rewrite(Api::ChatCompletions, &body, &bad).is_err());
+}
+
+#[test]
+fn a_total_budget_takes_the_excess_from_the_compressible_blocks() {
+    let body = chat_body(&essay());
+    let counter = Tiktoken::default();
+    let total = counter.count(std::str::from_utf8(&body).unwrap());
+    let budget = total - 600;
+    let out = engine()
+        .rewrite(
+            Api::ChatCompletions,
+            &body,
+            &Control {
+                budget: Some(budget),
+                ..Control::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    let after = counter.count(std::str::from_utf8(&out.body).unwrap());
+    assert!(
+        after <= budget + 10,
+        "{after} tokens for a budget of {budget}"
+    );
+    assert!(out.tokens_before - out.tokens_after >= 590);
+    let ratio = Control {
+        ratio: Some(8.0),
+        ..Control::default()
+    };
+    let out8 = engine()
+        .rewrite(Api::ChatCompletions, &body, &ratio)
+        .unwrap()
+        .unwrap();
+    assert!(out8.tokens_after * 8 <= out8.tokens_before + 8);
+}
+
+#[test]
+fn anthropic_tool_results_of_code_keep_code_shape() {
+    let code = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/code/go/errors.go"),
+    )
+    .unwrap();
+    let body = serde_json::to_vec(&json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "system": "You review Go code.",
+        "messages": [
+            {"role": "user", "content": "How are errors wrapped with a stack?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "grep_repo", "input": {"pattern": "Wrap", "path": "errors.go"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": code}, {"type": "text", "text": "Explain Wrap."}]}
+        ]
+    }))
+    .unwrap();
+    let out = engine()
+        .rewrite(Api::Messages, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    let after: Value = serde_json::from_slice(&out.body).unwrap();
+    let kept = after["messages"][2]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    assert!(kept.contains("// … "), "Go elision comments: {kept}");
+    assert!(kept.contains("func Wrap("), "{kept}");
+    assert_eq!(after["messages"][2]["content"][1]["text"], "Explain Wrap.");
+    assert_eq!(after["system"], "You review Go code.");
+}
+
+#[test]
+fn marked_user_text_is_compressed_and_unmarked() {
+    let marked = format!("Background: <pith>{}</pith> That is all.", essay());
+    let body = serde_json::to_vec(&json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": marked},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "What matters most in founders?"}
+        ]
+    }))
+    .unwrap();
+    let out = engine()
+        .rewrite(Api::ChatCompletions, &body, &Control::default())
+        .unwrap()
+        .unwrap();
+    let after: Value = serde_json::from_slice(&out.body).unwrap();
+    let text = after["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        text.starts_with("Background: ") && text.ends_with(" That is all."),
+        "{text}"
+    );
+    assert!(!text.contains("<pith>") && !text.contains("</pith>"));
+    assert!(text.len() < marked.len() * 2 / 3);
+}

@@ -12,6 +12,7 @@ pub mod document;
 pub mod eval;
 pub mod pack;
 pub mod preset;
+pub mod proxy;
 pub mod render;
 pub mod score;
 pub mod segment;

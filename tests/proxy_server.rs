@@ -238,7 +238,7 @@ async fn oversized_bodies_get_413_in_the_provider_shape() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(
         (v["type"].as_str(), v["error"]["type"].as_str()),
         (Some("error"), Some("request_too_large"))
@@ -254,7 +254,7 @@ async fn oversized_bodies_get_413_in_the_provider_shape() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["error"]["code"], "request_too_large");
     assert!(openai.seen().is_empty() && anthropic.seen().is_empty());
 }
@@ -277,7 +277,7 @@ async fn proxy_key_is_required_and_stripped() {
         }
         let r = r.send().await.unwrap();
         assert_eq!(r.status(), 401);
-        let v: Value = r.json().await.unwrap();
+        let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
         assert_eq!(v["error"]["type"], "authentication_error");
     }
     let r = client()
@@ -287,7 +287,7 @@ async fn proxy_key_is_required_and_stripped() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["error"]["code"], "invalid_api_key");
     let r = client()
         .post(format!("{proxy}/v1/chat/completions"))
@@ -324,7 +324,7 @@ async fn unreachable_upstream_is_a_502_in_the_provider_shape() {
         .unwrap();
     assert_eq!(r.status(), 502);
     assert!(r.headers().contains_key("x-pith-error"));
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["error"]["type"], "api_error");
 }
 
@@ -418,7 +418,7 @@ async fn rewritten_bodies_are_forwarded_and_reported() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["error"]["type"], "invalid_request_error");
 }
 
@@ -451,7 +451,7 @@ async fn failures_fail_open_unless_fail_closed() {
         .await
         .unwrap();
     assert_eq!(r.status(), 500);
-    let v: Value = r.json().await.unwrap();
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["type"], "error");
     assert!(v["error"]["message"].as_str().unwrap().contains("boom"));
     assert!(anthropic.seen().is_empty());

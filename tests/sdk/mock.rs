@@ -66,6 +66,12 @@ struct DropGuard {
     done: bool,
 }
 
+impl DropGuard {
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
 impl Drop for DropGuard {
     fn drop(&mut self) {
         if !self.done {
@@ -256,7 +262,7 @@ fn async_stream(
         let chunks = chunks.clone();
         async move {
             if i >= chunks.len() {
-                guard.done = true;
+                guard.finish();
                 return None;
             }
             if i == 1 && slow {

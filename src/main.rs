@@ -37,6 +37,38 @@ enum Command {
     Count(CountArgs),
     /// Measure what survives compression on the evaluation data (../shared/eval).
     Eval(EvalArgs),
+    /// Run the proxy in front of OpenAI- and Anthropic-style APIs.
+    Serve(ServeArgs),
+}
+
+/// Flags override environment variables, which override the --config file.
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
+    /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs).
+    #[arg(long, env = "PITH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, env = "PITH_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Base URL of the OpenAI-style upstream.
+    #[arg(long, env = "PITH_OPENAI_UPSTREAM")]
+    openai_upstream: Option<String>,
+    /// Base URL of the Anthropic-style upstream.
+    #[arg(long, env = "PITH_ANTHROPIC_UPSTREAM")]
+    anthropic_upstream: Option<String>,
+    /// Answer with an error when compression fails instead of forwarding the original.
+    #[arg(long)]
+    fail_closed: bool,
+    /// Require clients to send this key in x-pith-key.
+    #[arg(long, env = "PITH_PROXY_KEY", hide_env_values = true)]
+    proxy_key: Option<String>,
+    /// Largest request body accepted, in bytes [default: 100 MB].
+    #[arg(long, value_name = "BYTES")]
+    max_body: Option<usize>,
+    /// Log request bodies (they may contain secrets and personal data).
+    #[arg(long)]
+    log_bodies: bool,
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +280,7 @@ fn main() -> ExitCode {
         Command::Compress(args) => run_compress(args),
         Command::Count(args) => run_count(args),
         Command::Eval(args) => run_eval(args),
+        Command::Serve(args) => run_serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -521,4 +554,37 @@ fn run_eval(args: EvalArgs) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     write_output("-", &eval::report::table(&rows))
+}
+
+fn run_serve(args: ServeArgs) -> Result<()> {
+    use pith::proxy::config::Config;
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| usage(e.to_string()))?,
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(url) = args.openai_upstream {
+        config.openai_upstream = url;
+    }
+    if let Some(url) = args.anthropic_upstream {
+        config.anthropic_upstream = url;
+    }
+    if let Some(key) = args.proxy_key {
+        config.proxy_key = Some(key);
+    }
+    if let Some(max) = args.max_body {
+        config.max_body = max;
+    }
+    config.fail_closed |= args.fail_closed;
+    config.log_bodies |= args.log_bodies;
+    config.validate().map_err(|e| usage(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let engine = Arc::new(config.engine());
+    runtime.block_on(pith::proxy::server::serve(config, engine))?;
+    Ok(())
 }

@@ -248,3 +248,21 @@ impl Engine {
         Ok(c)
     }
 }
+
+impl super::server::Rewriter for Engine {
+    fn rewrite(
+        &self,
+        api: Api,
+        control: &Control,
+        _headers: &axum::http::HeaderMap,
+        body: &bytes::Bytes,
+    ) -> Result<Option<super::server::Rewrite>, String> {
+        let outcome = Engine::rewrite(self, api, body, control).map_err(|e| e.to_string())?;
+        Ok(outcome.map(|o| super::server::Rewrite {
+            body: bytes::Bytes::from(o.body),
+            tokens_before: o.tokens_before,
+            tokens_after: o.tokens_after,
+            blocks: o.blocks,
+        }))
+    }
+}

@@ -1,0 +1,212 @@
+//! What `pith serve` is told: where to listen, which upstreams to forward to, and the
+//! limits. Read from a TOML file, then overridden by flags or environment variables (the
+//! CLI merges those in); the upstreams come only from here, never from a request.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Configuration of the proxy. Every field has a default, so an empty file is valid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Base URL of the OpenAI-style upstream (scheme, host, optional path prefix).
+    pub openai_upstream: String,
+    /// Base URL of the Anthropic-style upstream.
+    pub anthropic_upstream: String,
+    /// When compression fails, answer with an error instead of forwarding the original.
+    pub fail_closed: bool,
+    /// When set, clients must send this value in `x-pith-key`.
+    pub proxy_key: Option<String>,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body: usize,
+    /// Log request bodies (they may hold secrets and personal data: off by default).
+    pub log_bodies: bool,
+    /// Seconds to wait for a connection to an upstream.
+    pub connect_timeout_secs: u64,
+    /// Seconds an upstream exchange may take in total, streaming included.
+    pub timeout_secs: u64,
+    /// Each compressible block is cut to its tokens divided by this, unless a request
+    /// sets `x-pith-ratio` or `x-pith-budget`.
+    pub ratio: f64,
+    /// Blocks with fewer characters are left alone.
+    pub min_chars: usize,
+    /// Tools whose output stays exact (an edit tool matches it later).
+    pub exact_tools: Vec<String>,
+    /// Token encoding that budgets and savings are counted in.
+    pub encoding: crate::Encoding,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            openai_upstream: "https://api.openai.com".into(),
+            anthropic_upstream: "https://api.anthropic.com".into(),
+            fail_closed: false,
+            proxy_key: None,
+            max_body: 100 * 1024 * 1024,
+            log_bodies: false,
+            connect_timeout_secs: 10,
+            timeout_secs: 600,
+            ratio: 2.0,
+            min_chars: 2000,
+            exact_tools: super::policy::DEFAULT_EXACT_TOOLS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            encoding: crate::Encoding::default(),
+        }
+    }
+}
+
+/// The configuration could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("ratio must be at least 1 (got {0})")]
+    Ratio(f64),
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("parsing {path}: {source}")]
+    Parse {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{name} must be an http:// or https:// URL without query or fragment (got {value:?})")]
+    Upstream { name: &'static str, value: String },
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl Config {
+    /// Reads a TOML file; missing keys keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Parses TOML text; missing keys keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Checks what serde cannot: upstream URLs and non-zero limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_upstream("openai_upstream", &self.openai_upstream)?;
+        check_upstream("anthropic_upstream", &self.anthropic_upstream)?;
+        if self.max_body == 0 {
+            return Err(ConfigError::Zero("max_body"));
+        }
+        if self.connect_timeout_secs == 0 {
+            return Err(ConfigError::Zero("connect_timeout_secs"));
+        }
+        if self.timeout_secs == 0 {
+            return Err(ConfigError::Zero("timeout_secs"));
+        }
+        if !(self.ratio >= 1.0 && self.ratio.is_finite()) {
+            return Err(ConfigError::Ratio(self.ratio));
+        }
+        Ok(())
+    }
+
+    /// The compression engine this configuration asks for.
+    pub fn engine(&self) -> super::engine::Engine {
+        let config = super::engine::EngineConfig {
+            policy: super::policy::PolicyOptions {
+                min_chars: self.min_chars,
+                exact_tools: self.exact_tools.clone(),
+                compress_marked: true,
+            },
+            default_ratio: self.ratio,
+            ..Default::default()
+        };
+        super::engine::Engine::new(
+            config,
+            std::sync::Arc::new(crate::Tiktoken::new(self.encoding)),
+        )
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+/// An upstream base must be a plain http(s) URL: the request's path and query are
+/// appended to it, so a query or fragment of its own would corrupt every request.
+fn check_upstream(name: &'static str, value: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::Upstream {
+        name,
+        value: value.to_owned(),
+    };
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || value.contains(['?', '#', ' ']) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_default() {
+        assert_eq!(Config::from_toml("").ok(), Some(Config::default()));
+    }
+
+    #[test]
+    fn keys_override_defaults_and_unknown_keys_are_rejected() {
+        let c = Config::from_toml(
+            "listen = \"0.0.0.0:9000\"\nopenai_upstream = \"http://localhost:1/x\"\nmax_body = 5\n",
+        )
+        .expect("valid");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.openai_upstream, "http://localhost:1/x");
+        assert_eq!(c.max_body, 5);
+        assert!(c.validate().is_ok());
+        assert!(Config::from_toml("upstream = \"http://x\"").is_err());
+    }
+
+    #[test]
+    fn upstreams_must_be_plain_http_urls() {
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://x/?a=1",
+            "x.com",
+            "https://x#f",
+        ] {
+            let c = Config {
+                anthropic_upstream: bad.into(),
+                ..Config::default()
+            };
+            assert!(c.validate().is_err(), "{bad} accepted");
+        }
+        let zero = Config {
+            max_body: 0,
+            ..Config::default()
+        };
+        assert!(zero.validate().is_err());
+    }
+}

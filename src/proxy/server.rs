@@ -1,0 +1,560 @@
+//! The HTTP server of `pith serve`: receives a provider-style request, lets the
+//! [`Rewriter`] shrink its body on the compressible routes, forwards it to the configured
+//! upstream, and relays the answer byte-for-byte as it arrives.
+//!
+//! Everything that decides *what* to compress lives behind [`Rewriter`]; this file only
+//! moves bytes, enforces limits, and reports what happened (headers, metrics, one log
+//! line per request).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use super::config::{Config, ConfigError};
+use super::forward::{self, ErrorKind, Provider};
+use super::metrics::Metrics;
+
+pub use super::policy::Api;
+
+impl Api {
+    /// The API a request is for, if it is on a compressible route.
+    pub fn for_route(method: &Method, path: &str) -> Option<Api> {
+        if method != Method::POST {
+            return None;
+        }
+        match path {
+            "/v1/chat/completions" => Some(Api::ChatCompletions),
+            "/v1/responses" => Some(Api::Responses),
+            "/v1/messages" => Some(Api::Messages),
+            "/v1/messages/count_tokens" => Some(Api::CountTokens),
+            _ => None,
+        }
+    }
+
+    pub fn provider(self) -> Provider {
+        match self {
+            Api::ChatCompletions | Api::Responses => Provider::OpenAi,
+            Api::Messages | Api::CountTokens => Provider::Anthropic,
+        }
+    }
+
+    /// The `route` label of the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Api::ChatCompletions => "chat_completions",
+            Api::Responses => "responses",
+            Api::Messages => "messages",
+            Api::CountTokens => "count_tokens",
+        }
+    }
+}
+
+pub use super::engine::Control;
+
+impl Control {
+    /// Reads the control headers; a malformed value is the client's mistake (400).
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, String> {
+        let get = |name: &str| -> Result<Option<&str>, String> {
+            headers
+                .get(name)
+                .map(|v| {
+                    v.to_str()
+                        .map(str::trim)
+                        .map_err(|_| format!("{name} is not text"))
+                })
+                .transpose()
+        };
+        let bypass = match get("x-pith-bypass")? {
+            None => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => return Err(format!("x-pith-bypass must be true or false, got {v:?}")),
+            },
+        };
+        let budget = get("x-pith-budget")?
+            .map(|v| {
+                v.parse::<usize>()
+                    .map_err(|_| format!("x-pith-budget must be a token count, got {v:?}"))
+            })
+            .transpose()?;
+        let ratio = get("x-pith-ratio")?
+            .map(|v| match v.parse::<f64>() {
+                Ok(r) if r >= 1.0 && r.is_finite() => Ok(r),
+                _ => Err(format!(
+                    "x-pith-ratio must be a number of at least 1, got {v:?}"
+                )),
+            })
+            .transpose()?;
+        let preset = get("x-pith-preset")?
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        Ok(Control {
+            bypass,
+            budget,
+            ratio,
+            preset,
+        })
+    }
+}
+
+/// A rewritten request body and what it saved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rewrite {
+    /// The body to forward instead of the original.
+    pub body: Bytes,
+    /// Tokens of the compressed blocks before and after.
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    /// Labels of the blocks that were compressed (reported in `x-pith-compressed`).
+    pub blocks: Vec<String>,
+}
+
+/// Decides whether and how to rewrite a request body. Called on a blocking thread (it is
+/// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` is a failure that
+/// fails open (the original is forwarded) unless the proxy runs fail-closed.
+pub trait Rewriter: Send + Sync {
+    fn rewrite(
+        &self,
+        api: Api,
+        control: &Control,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Option<Rewrite>, String>;
+}
+
+/// The rewriter that never rewrites: pith as a transparent proxy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Identity;
+
+impl Rewriter for Identity {
+    fn rewrite(
+        &self,
+        _: Api,
+        _: &Control,
+        _: &HeaderMap,
+        _: &Bytes,
+    ) -> Result<Option<Rewrite>, String> {
+        Ok(None)
+    }
+}
+
+/// The proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("building the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What every request handler shares: configuration, one pooled upstream client, the
+/// rewriter and the metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    config: Arc<Config>,
+    client: reqwest::Client,
+    rewriter: Arc<dyn Rewriter>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Validates the configuration and builds the upstream client.
+    pub fn new(config: Config, rewriter: Arc<dyn Rewriter>) -> Result<Self, ServeError> {
+        config.validate()?;
+        // reqwest is built without a bundled crypto provider; ring is ours. Installing
+        // fails only when a provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout())
+            .timeout(config.timeout())
+            // Redirects are the client's business: relay them, do not follow them.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(ServeError::Client)?;
+        Ok(Self {
+            config: Arc::new(config),
+            client,
+            rewriter,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+/// The proxy's routes; serve it with any listener, or call it in tests without one.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .fallback(proxy)
+        .with_state(state)
+}
+
+/// Binds `config.listen` and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config, rewriter: Arc<dyn Rewriter>) -> Result<(), ServeError> {
+    let addr = config.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    serve_on(listener, config, rewriter).await
+}
+
+/// Serves on a bound listener (port 0 in tests); prints the address it listens on.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Config,
+    rewriter: Arc<dyn Rewriter>,
+) -> Result<(), ServeError> {
+    let state = AppState::new(config, rewriter)?;
+    let local = listener.local_addr()?;
+    eprintln!(
+        "pith: listening on http://{local} (openai → {}, anthropic → {})",
+        state.config.openai_upstream, state.config.anthropic_upstream
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// What the log line and metrics need to know about one request.
+#[derive(Debug, Default)]
+struct Outcome {
+    saved: usize,
+    error: Option<String>,
+    body_log: Option<String>,
+}
+
+async fn proxy(State(state): State<AppState>, request: Request) -> Response {
+    let start = Instant::now();
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let api = Api::for_route(&parts.method, &path);
+    let provider = api.map_or_else(
+        || Provider::for_request(&path, &parts.headers),
+        Api::provider,
+    );
+    let route = match api {
+        Some(api) => api.label(),
+        None if path.starts_with("/v1/") => "passthrough",
+        None => "other",
+    };
+    let method = parts.method.clone();
+    let mut outcome = Outcome::default();
+    let response = handle(&state, parts, body, api, provider, &mut outcome).await;
+    let status = response.status().as_u16();
+    state.metrics.request(route, status);
+    // Path only: queries may carry keys; headers and bodies never appear unless asked.
+    let mut line = format!(
+        "pith: {method} {path} {status} {}ms saved={}",
+        start.elapsed().as_millis(),
+        outcome.saved
+    );
+    if let Some(e) = &outcome.error {
+        line.push_str(&format!(" error={e:?}"));
+    }
+    if let Some(b) = &outcome.body_log {
+        line.push_str(&format!(" body={b:?}"));
+    }
+    eprintln!("{line}");
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    parts: Parts,
+    body: Body,
+    api: Option<Api>,
+    provider: Provider,
+    outcome: &mut Outcome,
+) -> Response {
+    let config = &state.config;
+    if !parts.uri.path().starts_with("/v1/") {
+        return forward::error_response(provider, ErrorKind::NotFound, "pith serves only /v1/*");
+    }
+    if let Some(key) = &config.proxy_key {
+        let given = parts.headers.get("x-pith-key").map(HeaderValue::as_bytes);
+        if !given.is_some_and(|g| constant_time_eq(g, key.as_bytes())) {
+            return forward::error_response(
+                provider,
+                ErrorKind::Authentication,
+                "pith: missing or wrong x-pith-key",
+            );
+        }
+    }
+    let control = match Control::from_headers(&parts.headers) {
+        Ok(c) => c,
+        Err(e) => return forward::error_response(provider, ErrorKind::InvalidRequest, &e),
+    };
+    let bytes = match read_body(body, &parts.headers, config.max_body).await {
+        Ok(b) => b,
+        Err(kind) => {
+            let message = match kind {
+                ErrorKind::TooLarge => format!(
+                    "pith: request body exceeds the limit of {} bytes",
+                    config.max_body
+                ),
+                _ => "pith: could not read the request body".to_owned(),
+            };
+            return forward::error_response(provider, kind, &message);
+        }
+    };
+    let headers = forward::request_headers(&parts.headers);
+    let mut pith_headers: Vec<(&'static str, String)> = Vec::new();
+    let mut send = bytes.clone();
+    if let Some(api) = api.filter(|_| !control.bypass) {
+        let started = Instant::now();
+        let result = run_rewriter(state, api, control, &headers, &bytes).await;
+        let elapsed = started.elapsed();
+        state.metrics.compress_time(elapsed);
+        pith_headers.push(("x-pith-compress-ms", elapsed.as_millis().to_string()));
+        match result {
+            Ok(None) => {}
+            Ok(Some(rw)) => {
+                state.metrics.tokens(rw.tokens_before, rw.tokens_after);
+                outcome.saved = rw.tokens_before.saturating_sub(rw.tokens_after);
+                pith_headers.push(("x-pith-tokens-before", rw.tokens_before.to_string()));
+                pith_headers.push(("x-pith-tokens-after", rw.tokens_after.to_string()));
+                pith_headers.push(("x-pith-tokens-saved", outcome.saved.to_string()));
+                pith_headers.push(("x-pith-compressed", rw.blocks.join(",")));
+                send = rw.body;
+            }
+            Err(e) => {
+                state.metrics.failure();
+                outcome.error = Some(e.clone());
+                if config.fail_closed {
+                    return forward::error_response(
+                        provider,
+                        ErrorKind::Internal,
+                        &format!("pith could not compress the request: {e}"),
+                    );
+                }
+                pith_headers.push(("x-pith-error", format!("compression failed: {e}")));
+            }
+        }
+    }
+    if config.log_bodies {
+        outcome.body_log = Some(String::from_utf8_lossy(&send).into_owned());
+    }
+    let base = match provider {
+        Provider::OpenAi => &config.openai_upstream,
+        Provider::Anthropic => &config.anthropic_upstream,
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let mut request = state
+        .client
+        .request(
+            parts.method.clone(),
+            forward::upstream_url(base, path_and_query),
+        )
+        .headers(headers);
+    // A bodiless GET stays bodiless; anything that came with a body (even an empty one
+    // with Content-Length: 0) is sent with one.
+    if !send.is_empty() || parts.headers.contains_key(header::CONTENT_LENGTH) {
+        request = request.body(send);
+    }
+    let upstream = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            state.metrics.upstream_error();
+            let kind = if e.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Upstream
+            };
+            outcome.error = Some(e.to_string());
+            return forward::error_response(
+                provider,
+                kind,
+                &format!("pith: {} upstream failed: {e}", provider.name()),
+            );
+        }
+    };
+    let status = upstream.status();
+    let mut out_headers = forward::response_headers(upstream.headers());
+    for (name, value) in pith_headers {
+        let clean: String = value
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(1000)
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&clean) {
+            out_headers.insert(name, v);
+        }
+    }
+    // Dropping this body (the client went away) drops the upstream stream, which closes
+    // the upstream connection: nothing keeps generating tokens nobody reads.
+    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
+    *response.status_mut() = status;
+    *response.headers_mut() = out_headers;
+    response
+}
+
+/// Runs the rewriter off the async threads; a panic in it counts as a failure.
+async fn run_rewriter(
+    state: &AppState,
+    api: Api,
+    control: Control,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Option<Rewrite>, String> {
+    let rewriter = Arc::clone(&state.rewriter);
+    let (headers, body) = (headers.clone(), body.clone());
+    tokio::task::spawn_blocking(move || rewriter.rewrite(api, &control, &headers, &body))
+        .await
+        .unwrap_or_else(|e| Err(format!("rewriter panicked: {e}")))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (early when Content-Length
+/// already says so).
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ErrorKind> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ErrorKind::TooLarge);
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return ErrorKind::TooLarge;
+            }
+            source = s.source();
+        }
+        ErrorKind::InvalidRequest
+    })
+}
+
+/// Compares secrets without an early exit that would leak the matching prefix length.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn control_headers_parse_and_reject_nonsense() {
+        let c = Control::from_headers(&headers(&[
+            ("x-pith-bypass", "TRUE"),
+            ("x-pith-budget", "500"),
+            ("x-pith-ratio", " 4 "),
+            ("x-pith-preset", "chat"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c,
+            Control {
+                bypass: true,
+                budget: Some(500),
+                ratio: Some(4.0),
+                preset: Some("chat".into())
+            }
+        );
+        assert_eq!(
+            Control::from_headers(&HeaderMap::new()),
+            Ok(Control::default())
+        );
+        for (k, v) in [
+            ("x-pith-bypass", "maybe"),
+            ("x-pith-budget", "-1"),
+            ("x-pith-ratio", "0.5"),
+            ("x-pith-ratio", "NaN"),
+        ] {
+            assert!(
+                Control::from_headers(&headers(&[(k, v)])).is_err(),
+                "{k}: {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_post_on_the_four_routes_is_compressible() {
+        assert_eq!(
+            Api::for_route(&Method::POST, "/v1/messages/count_tokens"),
+            Some(Api::CountTokens)
+        );
+        assert_eq!(Api::for_route(&Method::GET, "/v1/messages"), None);
+        assert_eq!(
+            Api::for_route(&Method::POST, "/v1/chat/completions/x"),
+            None
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

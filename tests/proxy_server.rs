@@ -1,0 +1,592 @@
+//! `pith serve` against a real mock upstream on 127.0.0.1:0: bytes, headers, streaming,
+//! cancellation, limits and auth through real sockets, and the official Python SDKs
+//! (tests/sdk/*.py) run straight at the mock and through pith, which must look the same.
+#![allow(clippy::unwrap_used)]
+
+#[path = "sdk/mock.rs"]
+mod mock;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use mock::{Mock, error_answer, json_answer, sse_chunks};
+use pith::proxy::config::Config;
+use pith::proxy::server::{self, Api, AppState, Control, Identity, Rewrite, Rewriter};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+// ---- the proxy under test -----------------------------------------------------------
+
+fn config(openai: &Mock, anthropic: &Mock) -> Config {
+    Config {
+        openai_upstream: openai.url(),
+        anthropic_upstream: anthropic.url(),
+        ..Config::default()
+    }
+}
+
+/// Serves the proxy on 127.0.0.1:0 in this process and returns its base URL.
+async fn start_proxy(config: Config, rewriter: Arc<dyn Rewriter>) -> String {
+    let state = AppState::new(config, rewriter).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, server::app(state)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+const BODY: &str =
+    "{\"model\": \"gpt-test\",\n  \"messages\":[{\"role\":\"user\",\"content\":\"hi\"}] }";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unchanged_request_is_forwarded_byte_for_byte_and_the_answer_relayed() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
+    let response = client()
+        .post(format!("{proxy}/v1/chat/completions?api-version=2"))
+        .header("authorization", "Bearer sk-test")
+        .header("openai-organization", "org-1")
+        .header("x-stainless-lang", "python")
+        .header("x-custom", "a")
+        .header("accept-encoding", "gzip, br")
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "1")
+        .header("keep-alive", "timeout=5")
+        .header("x-pith-budget", "100")
+        .header("content-type", "application/json")
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-upstream"], "mock");
+    assert_eq!(response.headers()["x-request-id"], "req_1");
+    assert!(response.headers().contains_key("x-pith-compress-ms"));
+    assert!(!response.headers().contains_key("x-pith-tokens-saved"));
+    let got = response.bytes().await.unwrap();
+    let req: Value = serde_json::from_str(BODY).unwrap();
+    assert_eq!(got, json_answer("/v1/chat/completions", &req).to_string());
+
+    let seen = openai.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(anthropic.seen().is_empty());
+    let s = &seen[0];
+    assert_eq!(
+        (s.method.as_str(), s.uri.as_str()),
+        ("POST", "/v1/chat/completions?api-version=2")
+    );
+    assert_eq!(s.body, BODY.as_bytes());
+    for (k, v) in [
+        ("authorization", "Bearer sk-test"),
+        ("openai-organization", "org-1"),
+        ("x-stainless-lang", "python"),
+        ("x-custom", "a"),
+        ("accept-encoding", "gzip, br"),
+        ("content-type", "application/json"),
+    ] {
+        assert_eq!(s.headers[k], v, "{k}");
+    }
+    assert_eq!(s.headers["content-length"], BODY.len().to_string());
+    assert_eq!(s.headers["host"], openai.addr.to_string());
+    for gone in ["x-hop", "keep-alive", "x-pith-budget"] {
+        assert!(!s.headers.contains_key(gone), "{gone} was forwarded");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_errors_are_relayed_unchanged() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
+    for (path, status) in [("/v1/chat/completions", 429), ("/v1/messages", 529)] {
+        let body = format!("{{\"model\":\"status-{status}\",\"messages\":[]}}");
+        let response = client()
+            .post(format!("{proxy}{path}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["retry-after"], "7");
+        let got = response.bytes().await.unwrap();
+        assert_eq!(got, error_answer(path, status).to_string());
+    }
+    assert_eq!((openai.seen().len(), anthropic.seen().len()), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sse_is_relayed_identically_and_incrementally() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
+    let mut response = client()
+        .post(format!("{proxy}/v1/messages"))
+        .body("{\"model\":\"slow\",\"stream\":true,\"messages\":[]}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let chunks = sse_chunks("/v1/messages");
+    // The upstream holds back everything after its first chunk until released: the first
+    // chunk must reach the client before the upstream has finished.
+    let first = tokio::time::timeout(Duration::from_secs(5), response.chunk())
+        .await
+        .expect("first chunk relayed before the upstream finished")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, chunks[0].as_bytes());
+    anthropic.state.release.notify_one();
+    let mut all = first.to_vec();
+    while let Some(c) = response.chunk().await.unwrap() {
+        all.extend_from_slice(&c);
+    }
+    assert_eq!(all, chunks.concat().as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_disconnect_cancels_the_upstream_request() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
+    let closed = openai.state.closed_notify.notified();
+    tokio::pin!(closed);
+    closed.as_mut().enable();
+    let mut response = client()
+        .post(format!("{proxy}/v1/chat/completions"))
+        .body("{\"model\":\"hang\",\"stream\":true,\"messages\":[]}")
+        .send()
+        .await
+        .unwrap();
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(first.starts_with(b"data: "));
+    assert_eq!(openai.state.closed.load(Ordering::SeqCst), 0);
+    drop(response);
+    tokio::time::timeout(Duration::from_secs(5), closed)
+        .await
+        .expect("the upstream saw its connection closed");
+    assert_eq!(openai.state.closed.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_v1_paths_pass_through_to_the_upstream_the_rule_picks() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
+    let c = client();
+    let r = c
+        .get(format!("{proxy}/v1/models?limit=2&after=m%201"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    c.post(format!("{proxy}/v1/messages/batches?beta=true"))
+        .body("{\"requests\":[]}")
+        .send()
+        .await
+        .unwrap();
+    c.get(format!("{proxy}/v1/models"))
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap();
+    c.delete(format!("{proxy}/v1/files/file-1"))
+        .send()
+        .await
+        .unwrap();
+    let o: Vec<(String, String)> = openai
+        .seen()
+        .into_iter()
+        .map(|s| (s.method, s.uri))
+        .collect();
+    let a: Vec<(String, String, Bytes)> = anthropic
+        .seen()
+        .into_iter()
+        .map(|s| (s.method, s.uri, s.body))
+        .collect();
+    assert_eq!(
+        o,
+        [
+            ("GET".into(), "/v1/models?limit=2&after=m%201".into()),
+            ("DELETE".into(), "/v1/files/file-1".into())
+        ]
+    );
+    assert_eq!(a[0].1, "/v1/messages/batches?beta=true");
+    assert_eq!(a[0].2, "{\"requests\":[]}");
+    assert_eq!((a[1].0.as_str(), a[1].1.as_str()), ("GET", "/v1/models"));
+    assert!(!openai.seen()[0].headers.contains_key("content-length"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_bodies_get_413_in_the_provider_shape() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(
+        Config {
+            max_body: 1000,
+            ..config(&openai, &anthropic)
+        },
+        Arc::new(Identity),
+    )
+    .await;
+    let big = "x".repeat(2000);
+    let r = client()
+        .post(format!("{proxy}/v1/messages"))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        (v["type"].as_str(), v["error"]["type"].as_str()),
+        (Some("error"), Some("request_too_large"))
+    );
+    // Chunked, without Content-Length: the limit holds while reading.
+    let stream = futures_util::stream::iter(
+        (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from("y".repeat(400)))),
+    );
+    let r = client()
+        .post(format!("{proxy}/v1/chat/completions"))
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["code"], "request_too_large");
+    assert!(openai.seen().is_empty() && anthropic.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_key_is_required_and_stripped() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(
+        Config {
+            proxy_key: Some("s3cret".into()),
+            ..config(&openai, &anthropic)
+        },
+        Arc::new(Identity),
+    )
+    .await;
+    for key in [None, Some("wrong")] {
+        let mut r = client().post(format!("{proxy}/v1/messages")).body("{}");
+        if let Some(k) = key {
+            r = r.header("x-pith-key", k);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(v["error"]["type"], "authentication_error");
+    }
+    let r = client()
+        .post(format!("{proxy}/v1/chat/completions"))
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["code"], "invalid_api_key");
+    let r = client()
+        .post(format!("{proxy}/v1/chat/completions"))
+        .header("x-pith-key", "s3cret")
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(openai.seen().len(), 1);
+    assert!(!openai.seen()[0].headers.contains_key("x-pith-key"));
+    assert!(anthropic.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_upstream_is_a_502_in_the_provider_shape() {
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let proxy = start_proxy(
+        Config {
+            openai_upstream: dead.clone(),
+            anthropic_upstream: dead,
+            ..Config::default()
+        },
+        Arc::new(Identity),
+    )
+    .await;
+    let r = client()
+        .post(format!("{proxy}/v1/messages"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers().contains_key("x-pith-error"));
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["type"], "api_error");
+}
+
+// ---- the rewrite hook -------------------------------------------------------------------
+
+/// Replaces the body with a fixed one, or fails, and records the control it was given.
+struct TestRewriter {
+    fail: bool,
+    calls: std::sync::Mutex<Vec<(Api, Control)>>,
+}
+
+impl Rewriter for TestRewriter {
+    fn rewrite(
+        &self,
+        api: Api,
+        control: &Control,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Option<Rewrite>, String> {
+        assert!(!headers.keys().any(|k| k.as_str().starts_with("x-pith-")));
+        self.calls.lock().unwrap().push((api, control.clone()));
+        if self.fail {
+            return Err("boom".into());
+        }
+        let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+        Ok(Some(Rewrite {
+            body: Bytes::from(text.replace("hi", "h")),
+            tokens_before: 10,
+            tokens_after: 4,
+            blocks: vec!["messages[0]".into(), "messages[2].content".into()],
+        }))
+    }
+}
+
+fn test_rewriter(fail: bool) -> Arc<TestRewriter> {
+    Arc::new(TestRewriter {
+        fail,
+        calls: std::sync::Mutex::new(Vec::new()),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rewritten_bodies_are_forwarded_and_reported() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let rewriter = test_rewriter(false);
+    let proxy = start_proxy(config(&openai, &anthropic), rewriter.clone()).await;
+    let r = client()
+        .post(format!("{proxy}/v1/chat/completions"))
+        .header("x-pith-budget", "50")
+        .header("x-pith-preset", "chat")
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers();
+    assert_eq!(h["x-pith-tokens-before"], "10");
+    assert_eq!(h["x-pith-tokens-after"], "4");
+    assert_eq!(h["x-pith-tokens-saved"], "6");
+    assert_eq!(h["x-pith-compressed"], "messages[0],messages[2].content");
+    let seen = openai.seen();
+    assert_eq!(seen[0].body, BODY.replace("hi", "h"));
+    assert_eq!(
+        seen[0].headers["content-length"],
+        BODY.replace("hi", "h").len().to_string()
+    );
+    let calls = rewriter.calls.lock().unwrap().clone();
+    assert_eq!(calls[0].0, Api::ChatCompletions);
+    assert_eq!(
+        (calls[0].1.budget, calls[0].1.preset.as_deref()),
+        (Some(50), Some("chat"))
+    );
+
+    // Bypass: the rewriter is not asked and the original goes through.
+    client()
+        .post(format!("{proxy}/v1/messages"))
+        .header("x-pith-bypass", "1")
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anthropic.seen()[0].body, BODY);
+    assert_eq!(rewriter.calls.lock().unwrap().len(), 1);
+
+    // A malformed control header is the client's mistake.
+    let r = client()
+        .post(format!("{proxy}/v1/messages"))
+        .header("x-pith-ratio", "0.5")
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_fail_open_unless_fail_closed() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let open = start_proxy(config(&openai, &anthropic), test_rewriter(true)).await;
+    let r = client()
+        .post(format!("{open}/v1/responses"))
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-pith-error"], "compression failed: boom");
+    assert_eq!(openai.seen()[0].body, BODY);
+
+    let closed = start_proxy(
+        Config {
+            fail_closed: true,
+            ..config(&openai, &anthropic)
+        },
+        test_rewriter(true),
+    )
+    .await;
+    let r = client()
+        .post(format!("{closed}/v1/messages/count_tokens"))
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["type"], "error");
+    assert!(v["error"]["message"].as_str().unwrap().contains("boom"));
+    assert!(anthropic.seen().is_empty());
+}
+
+// ---- without a socket -----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_metrics_and_non_v1_paths() {
+    let state = AppState::new(Config::default(), Arc::new(Identity)).unwrap();
+    state.metrics().request("messages", 200);
+    state.metrics().tokens(30, 10);
+    let app = server::app(state);
+    let call = |uri: &str, body: &'static str| {
+        let request = Request::builder()
+            .uri(uri)
+            .header("content-length", body.len())
+            .body(Body::from(body))
+            .unwrap();
+        app.clone().oneshot(request)
+    };
+    let r = call("/healthz", "").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = call("/metrics", "").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4");
+    let text = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = std::str::from_utf8(&text).unwrap();
+    assert!(text.contains("pith_requests_total{route=\"messages\",status=\"200\"} 1\n"));
+    assert!(text.contains("pith_tokens_saved_total 20\n"));
+    let r = call("/v2/whatever", "").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = call("/metrics", "").await.unwrap();
+    let text = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(
+        std::str::from_utf8(&text)
+            .unwrap()
+            .contains("route=\"other\",status=\"404\"} 1")
+    );
+}
+
+// ---- the official SDKs through the `pith serve` binary ----------------------------------
+
+/// `pith serve` as a child process, killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pith_serve(openai: &Mock, anthropic: &Mock) -> Served {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--openai-upstream"])
+        .arg(openai.url())
+        .arg("--anthropic-upstream")
+        .arg(anthropic.url())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    // Keep draining the log so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Served { child, url }
+}
+
+/// Runs an SDK script against `base`; returns its standard output.
+async fn run_sdk(script: &str, base: String) -> String {
+    let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(path)
+            .env("PITH_BASE_URL", base)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_ne!(
+        out.status.code(),
+        Some(3),
+        "{stderr}: run scripts/setup to install the SDKs"
+    );
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+/// The SDK sees the same answers, errors and exceptions through pith as straight from
+/// the upstream, and the upstream sees the same requests.
+async fn sdk_same_through_pith(script: &str, anthropic_sdk: bool) {
+    let (direct_mock, openai, anthropic) = (
+        Mock::start().await,
+        Mock::start().await,
+        Mock::start().await,
+    );
+    let served = pith_serve(&openai, &anthropic);
+    let suffix = if anthropic_sdk { "" } else { "/v1" };
+    let direct = run_sdk(script, format!("{}{suffix}", direct_mock.url())).await;
+    let proxied = run_sdk(script, format!("{}{suffix}", served.url)).await;
+    assert_eq!(direct, proxied);
+    assert!(direct.ends_with("ok\n"), "{direct}");
+    let upstream = if anthropic_sdk { &anthropic } else { &openai };
+    let other = if anthropic_sdk { &openai } else { &anthropic };
+    let key = |s: mock::Seen| (s.method, s.uri, s.body);
+    let expected: Vec<_> = direct_mock.seen().into_iter().map(key).collect();
+    let got: Vec<_> = upstream.seen().into_iter().map(key).collect();
+    assert_eq!(got, expected);
+    assert!(other.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openai_sdk_through_pith() {
+    sdk_same_through_pith("openai_client.py", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_sdk_through_pith() {
+    sdk_same_through_pith("anthropic_client.py", true).await;
+}

@@ -590,3 +590,95 @@ async fn openai_sdk_through_pith() {
 async fn anthropic_sdk_through_pith() {
     sdk_same_through_pith("anthropic_client.py", true).await;
 }
+
+/// A long tool result sent by each SDK through `pith serve` reaches the upstream
+/// compressed; every other byte of the request is what the SDK sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn sdk_tool_results_arrive_compressed_and_the_rest_byte_identical() {
+    let essay =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/niah/founders.txt");
+    assert!(essay.exists(), "{} is missing", essay.display());
+    for (sdk, anthropic_sdk) in [("openai", false), ("anthropic", true)] {
+        let (direct_mock, openai, anthropic) = (
+            Mock::start().await,
+            Mock::start().await,
+            Mock::start().await,
+        );
+        let served = pith_serve(&openai, &anthropic);
+        let suffix = if anthropic_sdk { "" } else { "/v1" };
+        let run = |base: String| {
+            let essay = essay.clone();
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new("python3")
+                    .arg(format!(
+                        "{}/tests/sdk/compress_client.py",
+                        env!("CARGO_MANIFEST_DIR")
+                    ))
+                    .arg(sdk)
+                    .env("PITH_BASE_URL", base)
+                    .env("PITH_TOOL_TEXT", essay)
+                    .output()
+                    .expect("python3 runs")
+            })
+        };
+        let direct = run(format!("{}{suffix}", direct_mock.url())).await.unwrap();
+        let proxied = run(format!("{}{suffix}", served.url)).await.unwrap();
+        for out in [&direct, &proxied] {
+            assert_ne!(
+                out.status.code(),
+                Some(3),
+                "run scripts/setup to install the SDKs"
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let proxied_out = String::from_utf8_lossy(&proxied.stdout);
+        assert!(
+            proxied_out.contains("saved: ") && !proxied_out.contains("saved: None"),
+            "{proxied_out}"
+        );
+        let sent = direct_mock.seen().pop().unwrap().body;
+        let got = if anthropic_sdk {
+            anthropic.seen()
+        } else {
+            openai.seen()
+        }
+        .pop()
+        .unwrap()
+        .body;
+        assert!(
+            got.len() < sent.len() * 3 / 4,
+            "{} → {} bytes",
+            sent.len(),
+            got.len()
+        );
+        // The bytes that differ lie inside the tool result's JSON string.
+        let prefix = sent
+            .iter()
+            .zip(got.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let suffix = sent
+            .iter()
+            .rev()
+            .zip(got.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let changed = String::from_utf8_lossy(&sent[prefix..sent.len() - suffix]).into_owned();
+        let literal = serde_json::to_string(&std::fs::read_to_string(&essay).unwrap()).unwrap();
+        assert!(
+            literal.contains(&changed),
+            "{sdk}: bytes outside the tool result changed: {changed:.200}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+        let text = if anthropic_sdk {
+            &v["messages"][2]["content"][0]["content"]
+        } else {
+            &v["messages"][3]["content"]
+        };
+        assert!(text.as_str().unwrap().contains("[…]"), "{sdk}: {text}");
+    }
+}

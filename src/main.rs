@@ -45,7 +45,8 @@ enum Command {
 #[derive(Args, Debug)]
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
-    /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs).
+    /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
+    /// ratio, min_chars, exact_tools, encoding).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].

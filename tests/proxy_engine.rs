@@ -221,3 +221,48 @@ fn marked_user_text_is_compressed_and_unmarked() {
     assert!(!text.contains("<pith>") && !text.contains("</pith>"));
     assert!(text.len() < marked.len() * 2 / 3);
 }
+
+#[test]
+fn the_config_file_sets_ratio_size_threshold_and_exact_tools() {
+    use pith::proxy::config::Config;
+    let config = Config::from_toml("ratio = 4.0\nmin_chars = 500\nexact_tools = [\"fetch_page\"]\nencoding = \"cl100k_base\"\n").unwrap();
+    config.validate().unwrap();
+    // fetch_page is now exact: nothing to do.
+    assert!(
+        config
+            .engine()
+            .rewrite(
+                Api::ChatCompletions,
+                &chat_body(&essay()),
+                &Control::default()
+            )
+            .unwrap()
+            .is_none()
+    );
+    let config = Config::from_toml("ratio = 4.0\nmin_chars = 500\n").unwrap();
+    let out = config
+        .engine()
+        .rewrite(
+            Api::ChatCompletions,
+            &chat_body(&essay()),
+            &Control::default(),
+        )
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.tokens_after * 4 <= out.tokens_before + 4,
+        "{} → {}",
+        out.tokens_before,
+        out.tokens_after
+    );
+    assert!(
+        Config::from_toml("ratio = 0.5\n")
+            .unwrap()
+            .validate()
+            .is_err()
+    );
+    assert!(
+        Config::from_toml("ratio_x = 2\n").is_err(),
+        "unknown keys are rejected"
+    );
+}

@@ -682,3 +682,70 @@ async fn sdk_tool_results_arrive_compressed_and_the_rest_byte_identical() {
         assert!(text.as_str().unwrap().contains("[…]"), "{sdk}: {text}");
     }
 }
+
+/// The log says what happened to a request, never its credentials or (without
+/// `--log-bodies`) its content.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_hold_no_keys_and_no_bodies() {
+    use std::io::BufRead;
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--openai-upstream"])
+        .arg(openai.url())
+        .arg("--anthropic-upstream")
+        .arg(anthropic.url())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    // Killed when dropped, even if an assertion fails first.
+    let served = Served {
+        child,
+        url: url.clone(),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let body = r#"{"model":"gpt-test","messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#;
+    let r = client
+        .post(format!("{url}/v1/chat/completions"))
+        .header("authorization", "Bearer sk-SECRET-KEY-123")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .post(format!("{url}/v1/messages"))
+        .header("x-api-key", "sk-ant-SECRET-456")
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(r#"{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(served);
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("POST /v1/chat/completions 200")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.contains("POST /v1/messages 200")),
+        "{log:?}"
+    );
+    for secret in ["SECRET-KEY", "sk-ant-SECRET", "SECRET-BODY-TEXT"] {
+        assert!(
+            log.iter().all(|l| !l.contains(secret)),
+            "{secret} in the log: {log:?}"
+        );
+    }
+}

@@ -502,6 +502,19 @@ async fn healthz_metrics_and_non_v1_paths() {
 struct Served {
     child: std::process::Child,
     url: String,
+    log: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl Served {
+    /// Stops the server and returns what it logged.
+    fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for Served {
@@ -528,9 +541,14 @@ fn pith_serve(openai: &Mock, anthropic: &Mock) -> Served {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_owned();
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Served { child, url }
+    // Keep draining the log so the child never blocks on a full pipe; the lines after
+    // the first are what the thread returns once the child is gone.
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    Served {
+        child,
+        url,
+        log: Some(log),
+    }
 }
 
 /// Runs an SDK script against `base`; returns its standard output.
@@ -687,28 +705,9 @@ async fn sdk_tool_results_arrive_compressed_and_the_rest_byte_identical() {
 /// `--log-bodies`) its content.
 #[tokio::test(flavor = "multi_thread")]
 async fn logs_hold_no_keys_and_no_bodies() {
-    use std::io::BufRead;
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--openai-upstream"])
-        .arg(openai.url())
-        .arg("--anthropic-upstream")
-        .arg(anthropic.url())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    // Killed when dropped, even if an assertion fails first.
-    let served = Served {
-        child,
-        url: url.clone(),
-    };
+    let served = pith_serve(&openai, &anthropic);
+    let url = served.url.clone();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let body = r#"{"model":"gpt-test","messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#;
@@ -731,8 +730,7 @@ async fn logs_hold_no_keys_and_no_bodies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    drop(served);
-    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    let log = served.stop();
     assert!(
         log.iter()
             .any(|l| l.contains("POST /v1/chat/completions 200")),

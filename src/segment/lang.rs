@@ -96,8 +96,8 @@ impl Lang {
             Lang::Python => include_str!("../../grammars/python/chunks.scm"),
             Lang::Rust => include_str!("../../grammars/rust/chunks.scm"),
             Lang::JavaScript => include_str!("../../grammars/javascript/chunks.scm"),
-            Lang::TypeScript => include_str!("../../grammars/typescript/chunks.scm"),
-            Lang::Tsx => include_str!("../../grammars/tsx/chunks.scm"),
+            // TSX's grammar names its definitions as TypeScript's does: one query serves both.
+            Lang::TypeScript | Lang::Tsx => include_str!("../../grammars/typescript/chunks.scm"),
             Lang::Go => include_str!("../../grammars/go/chunks.scm"),
             Lang::Java => include_str!("../../grammars/java/chunks.scm"),
         }

@@ -115,7 +115,12 @@ impl Engine {
         if plan.blocks.is_empty() {
             return Ok(None);
         }
-        let budgets = self.block_budgets(&plan.blocks, body, control);
+        let tokens: Vec<usize> = plan
+            .blocks
+            .iter()
+            .map(|b| self.counter.count(&b.text))
+            .collect();
+        let budgets = self.block_budgets(&tokens, body, control);
         let mut tokens_before = 0;
         let mut tokens_after = 0;
         let mut error = None;
@@ -125,12 +130,12 @@ impl Engine {
                 .iter()
                 .position(|b| std::ptr::eq(b, block))
                 .unwrap_or(0);
-            let before = self.counter.count(text);
-            // Marked parts get the ratio; whole blocks their share of the budget.
-            let budget = if text.len() == block.text.len() {
-                budgets[i]
+            // Whole blocks get their share of the budget; marked parts the ratio.
+            let (before, budget) = if text.len() == block.text.len() {
+                (tokens[i], budgets[i])
             } else {
-                self.ratio_budget(before, control)
+                let before = self.counter.count(text);
+                (before, self.ratio_budget(before, control))
             };
             match self.compress(block, text, budget, control) {
                 Ok(Some(out)) => {
@@ -170,8 +175,7 @@ impl Engine {
 
     /// Each block's budget: by ratio, or — with a total budget — the tokens the request
     /// must lose, taken from the blocks in proportion to their size.
-    fn block_budgets(&self, blocks: &[Block], body: &[u8], control: &Control) -> Vec<usize> {
-        let tokens: Vec<usize> = blocks.iter().map(|b| self.counter.count(&b.text)).collect();
+    fn block_budgets(&self, tokens: &[usize], body: &[u8], control: &Control) -> Vec<usize> {
         let Some(total_budget) = control.budget else {
             return tokens
                 .iter()
@@ -198,16 +202,18 @@ impl Engine {
         budget: usize,
         control: &Control,
     ) -> Result<Option<String>, EngineError> {
-        let (preset, kind) = match (&control.preset, &block.content) {
-            (Some(p), Content::Json) => (p.clone(), DocKind::Json),
-            (Some(p), Content::Code(Some(lang))) => (p.clone(), DocKind::Code(*lang)),
-            (Some(p), Content::Code(None)) => (p.clone(), DocKind::Lines(None)),
-            (Some(p), Content::Prose) => (p.clone(), DocKind::Prose),
-            (None, Content::Json) => ("rag".into(), DocKind::Json),
-            (None, Content::Code(Some(lang))) => ("code".into(), DocKind::Code(*lang)),
-            (None, Content::Code(None)) => ("code".into(), DocKind::Lines(None)),
-            (None, Content::Prose) => (self.config.prose_preset.clone(), DocKind::Prose),
+        // The kind follows the content; the preset too, unless the request names one.
+        let (default_preset, kind) = match block.content {
+            Content::Json => ("rag", DocKind::Json),
+            Content::Code(Some(lang)) => ("code", DocKind::Code(lang)),
+            Content::Code(None) => ("code", DocKind::Lines(None)),
+            Content::Prose => (self.config.prose_preset.as_str(), DocKind::Prose),
         };
+        let preset = control
+            .preset
+            .as_deref()
+            .unwrap_or(default_preset)
+            .to_owned();
         let key = {
             let mut h = std::hash::DefaultHasher::new();
             (&preset, format!("{kind:?}"), text, &block.query, budget).hash(&mut h);

@@ -74,7 +74,7 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct EvalArgs {
-    /// nq20, kv, niah or funcret.
+    /// nq20, nq20-null, kv, niah or funcret.
     task: String,
     /// The data: a .jsonl(.gz) file, or the folder of essays for niah [default: the
     /// task's dev file under ../shared/eval].

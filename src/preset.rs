@@ -9,16 +9,18 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Built-in presets: name and TOML source.
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 5] = [
     ("code", include_str!("../compressors/code.toml")),
     ("rag", include_str!("../compressors/rag.toml")),
     ("chat", include_str!("../compressors/chat.toml")),
+    ("code-neural", include_str!("../compressors/code-neural.toml")),
+    ("rag-neural", include_str!("../compressors/rag-neural.toml")),
 ];
 
 /// A preset could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
-    #[error("unknown preset {0:?} (built in: code, rag, chat; or give a path to a .toml file)")]
+    #[error("unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural; or give a path to a .toml file)")]
     Unknown(String),
     #[error("cannot read preset {path}: {source}")]
     Io {
@@ -55,6 +57,19 @@ pub struct ScoreConfig {
     pub bm25_k1: f64,
     #[serde(default = "default_b")]
     pub bm25_b: f64,
+    /// The installed embedding model that `embedding` and `hybrid` relevance use.
+    #[serde(default = "default_embedder")]
+    pub embedder: String,
+    /// Share of the embedding signal in `hybrid` relevance (the rest is BM25).
+    #[serde(default = "default_hybrid_weight")]
+    pub hybrid_weight: f64,
+}
+
+fn default_embedder() -> String {
+    "minilm".into()
+}
+fn default_hybrid_weight() -> f64 {
+    0.5
 }
 
 fn default_k1() -> f64 {
@@ -71,6 +86,8 @@ impl Default for ScoreConfig {
             query_less: QueryLess::SelfInformation,
             bm25_k1: default_k1(),
             bm25_b: default_b(),
+            embedder: default_embedder(),
+            hybrid_weight: default_hybrid_weight(),
         }
     }
 }
@@ -78,7 +95,19 @@ impl Default for ScoreConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Relevance {
+    /// Lexical: BM25 with code-aware terms. Needs no model.
     Bm25,
+    /// Cosine similarity of sentence embeddings to the query.
+    Embedding,
+    /// A weighted sum of both, each scaled to 0..=1.
+    Hybrid,
+}
+
+impl Relevance {
+    /// Whether this relevance needs the embedding model.
+    pub fn needs_embedder(self) -> bool {
+        !matches!(self, Relevance::Bm25)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +127,36 @@ pub struct SelectConfig {
     /// Relative error bound of the knapsack approximation on large inputs.
     #[serde(default = "default_epsilon")]
     pub epsilon: f64,
+    /// How redundancy between units is measured.
+    #[serde(default)]
+    pub similarity: SimilarityKind,
+    /// Embedding similarity below this counts as no redundancy at all: related sentences
+    /// of one text are not repeats (scaled so the floor maps to 0 and 1 to 1).
+    #[serde(default = "default_similarity_floor")]
+    pub similarity_floor: f64,
+    /// COMI's coarse step: documents get budget shares ∝ softmax(group MIG / this
+    /// temperature) before units are chosen inside them. Absent: one global selection.
+    #[serde(default)]
+    pub group_temperature: Option<f64>,
+    /// RECOMP's selective augmentation: when no unit's embedding similarity to the
+    /// query reaches this, the output is empty (and says so). Absent: always fill.
+    #[serde(default)]
+    pub selective_threshold: Option<f64>,
+}
+
+fn default_similarity_floor() -> f64 {
+    0.5
+}
+
+/// How redundancy between units is measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimilarityKind {
+    /// Word-shingle Jaccard, estimated by MinHash. Needs no model.
+    #[default]
+    Minhash,
+    /// Cosine of sentence embeddings.
+    Embedding,
 }
 
 fn default_epsilon() -> f64 {
@@ -110,6 +169,10 @@ impl Default for SelectConfig {
             method: SelectMethod::Mig,
             redundancy: 0.3,
             epsilon: default_epsilon(),
+            similarity: SimilarityKind::Minhash,
+            similarity_floor: default_similarity_floor(),
+            group_temperature: None,
+            selective_threshold: None,
         }
     }
 }
@@ -178,6 +241,13 @@ impl Default for Preset {
 }
 
 impl Preset {
+    /// Whether this preset needs the embedding model (relevance or similarity).
+    pub fn needs_embedder(&self) -> bool {
+        self.score.relevance.needs_embedder()
+            || self.select.similarity == SimilarityKind::Embedding
+            || self.select.selective_threshold.is_some()
+    }
+
     /// Names of the built-in presets.
     pub fn builtin_names() -> impl Iterator<Item = &'static str> {
         BUILTIN.iter().map(|(n, _)| *n)
@@ -220,6 +290,26 @@ impl Preset {
         }
         if !(preset.select.epsilon > 0.0 && preset.select.epsilon < 1.0) {
             return Err(invalid("select.epsilon must be within (0, 1)".into()));
+        }
+        if !(0.0..=1.0).contains(&preset.score.hybrid_weight) {
+            return Err(invalid("score.hybrid_weight must be within 0..=1".into()));
+        }
+        if !(0.0..1.0).contains(&preset.select.similarity_floor) {
+            return Err(invalid("select.similarity_floor must be within 0..1".into()));
+        }
+        if preset
+            .select
+            .group_temperature
+            .is_some_and(|t| !(t > 0.0 && t.is_finite()))
+        {
+            return Err(invalid("select.group_temperature must be positive".into()));
+        }
+        if preset
+            .select
+            .selective_threshold
+            .is_some_and(|t| !(-1.0..=1.0).contains(&t))
+        {
+            return Err(invalid("select.selective_threshold must be within -1..=1".into()));
         }
         if preset.segment.max_block_lines == 0 {
             return Err(invalid("segment.max_block_lines must be at least 1".into()));

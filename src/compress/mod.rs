@@ -17,9 +17,10 @@ pub use input::Input;
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
+use crate::neural::{Embedder, dot};
 use crate::preset::{Preset, SelectMethod};
 use crate::render::{self, Bare, Layout};
-use crate::select::{Knapsack, MigGreedy, Selector};
+use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
 use crate::tokens::{Tiktoken, TokenCounter};
 use cache::ChunkCache;
 use costs::DocCosts;
@@ -41,6 +42,7 @@ pub struct Compressor {
     counter: Arc<dyn TokenCounter>,
     layout: Arc<dyn Layout>,
     cache: Arc<ChunkCache>,
+    embedder: Option<Arc<Embedder>>,
 }
 
 /// Configures a [`Compressor`].
@@ -49,6 +51,7 @@ pub struct CompressorBuilder {
     preset: Option<Preset>,
     counter: Option<Arc<dyn TokenCounter>>,
     layout: Option<Arc<dyn Layout>>,
+    embedder: Option<Arc<Embedder>>,
 }
 
 impl CompressorBuilder {
@@ -83,6 +86,13 @@ impl CompressorBuilder {
         self
     }
 
+    /// The sentence embedder for presets that use embeddings. Without one such a
+    /// preset falls back to lexical scores, with a warning in every result.
+    pub fn embedder(mut self, embedder: Arc<Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
     pub fn build(self) -> Compressor {
         Compressor {
             preset: self.preset.unwrap_or_default(),
@@ -91,6 +101,7 @@ impl CompressorBuilder {
                 .unwrap_or_else(|| Arc::new(Tiktoken::default())),
             layout: self.layout.unwrap_or_else(|| Arc::new(Bare)),
             cache: Arc::default(),
+            embedder: self.embedder,
         }
     }
 }
@@ -131,7 +142,13 @@ impl Compressor {
             self.counter.as_ref(),
             self.layout.as_ref(),
             &self.cache,
+            self.embedder.as_deref(),
         )
+    }
+
+    /// The embedder, if one was given.
+    pub fn embedder_ref(&self) -> Option<&Arc<Embedder>> {
+        self.embedder.as_ref()
     }
 
     /// Compresses a prepared input with the preset's values and selector.
@@ -140,13 +157,69 @@ impl Compressor {
         prepared: &Prepared,
         budget: usize,
     ) -> Result<Compressed, CompressError> {
-        let selector: Box<dyn Selector> = match self.preset.select.method {
-            SelectMethod::Mig => Box::new(MigGreedy::new(self.preset.select.redundancy)),
-            SelectMethod::Knapsack => Box::new(Knapsack {
-                epsilon: self.preset.select.epsilon,
+        let select = &self.preset.select;
+        // RECOMP's selective augmentation: nothing relevant enough, nothing returned.
+        if let (Some(threshold), Some(best)) = (select.selective_threshold, prepared.best_relevance())
+            && f64::from(best) < threshold
+            && prepared.query().is_some()
+        {
+            return Ok(self.nothing_relevant(prepared, budget));
+        }
+        let mig = MigGreedy::new(select.redundancy);
+        let selector: Box<dyn Selector> = match (select.method, select.group_temperature) {
+            (SelectMethod::Mig, Some(t)) if prepared.docs.len() > 1 => {
+                Box::new(self.grouped(prepared, mig, t, budget.saturating_sub(prepared.fixed)))
+            }
+            (SelectMethod::Mig, _) => Box::new(mig),
+            (SelectMethod::Knapsack, _) => Box::new(Knapsack {
+                epsilon: select.epsilon,
             }),
         };
         self.compress_with(prepared, budget, prepared.values(), selector.as_ref())
+    }
+
+    /// COMI's coarse step: each document's gain is its best unit value minus the
+    /// redundancy of its mean vector with the documents ranked above it; budget shares
+    /// follow the softmax of the gains.
+    fn grouped(&self, prepared: &Prepared, mig: MigGreedy, temperature: f64, budget: usize) -> GroupedMig {
+        let values = prepared.values();
+        let costs = &prepared.costs;
+        let group: Vec<usize> = costs.units.iter().map(|u| u.doc).collect();
+        let mut best = vec![0.0f64; prepared.docs.len()];
+        for (i, &g) in group.iter().enumerate() {
+            best[g] = best[g].max(values[i]);
+        }
+        let mut gains = best.clone();
+        if let Some(e) = &prepared.embeddings {
+            let floor = self.preset.select.similarity_floor;
+            let mut rank: Vec<usize> = (0..best.len()).collect();
+            rank.sort_by(|&a, &b| best[b].total_cmp(&best[a]).then(a.cmp(&b)));
+            for (k, &d) in rank.iter().enumerate() {
+                let redundancy = rank[..k]
+                    .iter()
+                    .map(|&h| f64::from(dot(&e.docs[d], &e.docs[h])))
+                    .map(|c| ((c - floor) / (1.0 - floor)).clamp(0.0, 1.0))
+                    .fold(0.0, f64::max);
+                gains[d] = best[d] - mig.redundancy * redundancy;
+            }
+        }
+        let caps = group_shares(&gains, temperature)
+            .into_iter()
+            .map(|s| (s * budget as f64).floor() as usize)
+            .collect();
+        GroupedMig { mig, group, caps }
+    }
+
+    /// The empty result of selective augmentation.
+    fn nothing_relevant(&self, prepared: &Prepared, budget: usize) -> Compressed {
+        let none = vec![false; prepared.costs.units.len()];
+        let empty = render::Rendered {
+            text: String::new(),
+            sections: vec![0..0; prepared.docs.len()],
+        };
+        let mut out = self.report(prepared, &none, &empty, 0, budget);
+        out.nothing_relevant = true;
+        out
     }
 
     /// Compresses a prepared input with other unit values (one per unit, in the order of
@@ -263,6 +336,9 @@ impl Compressor {
             budget,
             tokenizer: self.counter.name().to_owned(),
             documents,
+            nothing_relevant: false,
+            best_relevance: prepared.best_relevance(),
+            warnings: prepared.warnings.clone(),
         }
     }
 }

@@ -18,6 +18,15 @@ pub struct Compressed {
     pub tokenizer: String,
     /// One report per input document, in input order.
     pub documents: Vec<DocReport>,
+    /// RECOMP's selective augmentation: nothing in the input reached the preset's
+    /// relevance threshold, so the output is empty on purpose.
+    pub nothing_relevant: bool,
+    /// The best embedding similarity of any unit to the query, when embeddings scored
+    /// this input.
+    pub best_relevance: Option<f32>,
+    /// What the caller should know, e.g. that the embedder failed and lexical scores
+    /// were used instead.
+    pub warnings: Vec<String>,
 }
 
 impl Compressed {

@@ -9,12 +9,14 @@ use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
 use super::{Input, parallel};
 use crate::document::Document;
-use crate::preset::Preset;
+use crate::neural::cache::Vector;
+use crate::neural::{Embedder, dot, normalize};
+use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
-use crate::select::MinHash;
+use crate::select::{Cosine, MinHash, Similarity};
 use crate::tokens::TokenCounter;
 
 /// Weight of query-less information in a query-aware value: it only orders the units the
@@ -37,8 +39,36 @@ pub struct Prepared {
     /// Tokens of the layout's begin and end, paid whatever is kept.
     pub(super) fixed: usize,
     bm25: Bm25,
+    preset: Preset,
+    /// Unit and query vectors, when the preset uses embeddings and they could be made.
+    pub(super) embeddings: Option<Embeddings>,
+    pub(super) warnings: Vec<String>,
     values: OnceLock<Vec<f64>>,
-    similarity: OnceLock<MinHash>,
+    similarity: OnceLock<Box<dyn UnitSimilarity>>,
+}
+
+/// A similarity a `Prepared` can hold (and print).
+trait UnitSimilarity: Similarity + std::fmt::Debug + Send + Sync {}
+impl<T: Similarity + std::fmt::Debug + Send + Sync> UnitSimilarity for T {}
+
+/// Sentence embeddings of an input.
+#[derive(Debug)]
+pub(super) struct Embeddings {
+    /// One unit vector per unit (zero for units without text).
+    pub units: Vec<Vector>,
+    pub query: Option<Vector>,
+    /// Per document: the normalised mean of its units' vectors.
+    pub docs: Vec<Vec<f32>>,
+}
+
+impl Embeddings {
+    /// Cosine of each unit to the query (0 without a query).
+    pub fn relevance(&self) -> Vec<f64> {
+        match &self.query {
+            Some(q) => self.units.iter().map(|u| f64::from(dot(u, q))).collect(),
+            None => vec![0.0; self.units.len()],
+        }
+    }
 }
 
 impl Prepared {
@@ -48,6 +78,7 @@ impl Prepared {
         counter: &dyn TokenCounter,
         layout: &dyn Layout,
         cache: &ChunkCache,
+        embedder: Option<&Embedder>,
     ) -> Self {
         let Input {
             documents: docs,
@@ -89,6 +120,9 @@ impl Prepared {
                 k1: preset.score.bm25_k1,
                 b: preset.score.bm25_b,
             },
+            preset: preset.clone(),
+            embeddings: None,
+            warnings: Vec::new(),
             values: OnceLock::new(),
             similarity: OnceLock::new(),
         };
@@ -100,7 +134,56 @@ impl Prepared {
             cache.count(section, || counter.count(section))
         });
         prepared.costs = prepared.costs(preset, counter, layout);
+        if preset.needs_embedder() {
+            match embedder {
+                Some(e) => match prepared.embed(e) {
+                    Ok(emb) => prepared.embeddings = Some(emb),
+                    Err(err) => prepared
+                        .warnings
+                        .push(format!("{err}; lexical scores used instead")),
+                },
+                None => prepared.warnings.push(
+                    "the preset uses embeddings but no embedder was given; lexical scores used instead"
+                        .into(),
+                ),
+            }
+        }
         prepared
+    }
+
+    /// Embeds every unit with text, and the query.
+    fn embed(&self, embedder: &Embedder) -> Result<Embeddings, crate::neural::NeuralError> {
+        let texts = self.unit_texts();
+        let with_text: Vec<usize> = (0..texts.len())
+            .filter(|&i| !texts[i].trim().is_empty())
+            .collect();
+        let mut batch: Vec<&str> = with_text.iter().map(|&i| texts[i]).collect();
+        if let Some(q) = &self.query {
+            batch.push(q);
+        }
+        let mut vectors = embedder.embed(&batch)?;
+        let query = self.query.as_ref().and_then(|_| vectors.pop());
+        let zero: Vector = vec![0.0; embedder.dim()].into();
+        let mut units = vec![zero; texts.len()];
+        for (&i, v) in with_text.iter().zip(vectors) {
+            units[i] = v;
+        }
+        let docs = (0..self.docs.len())
+            .map(|d| {
+                let mut mean = vec![0.0f32; embedder.dim()];
+                let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                for u in &units[range] {
+                    mean.iter_mut().zip(u.iter()).for_each(|(m, x)| *m += x);
+                }
+                normalize(&mut mean);
+                mean
+            })
+            .collect();
+        Ok(Embeddings {
+            units,
+            query,
+            docs,
+        })
     }
 
     /// Tokens of the input rendered whole.
@@ -138,9 +221,31 @@ impl Prepared {
         self.values.get_or_init(|| self.compute_values())
     }
 
-    pub(super) fn similarity(&self) -> &MinHash {
+    pub(super) fn similarity(&self) -> &dyn Similarity {
         self.similarity
-            .get_or_init(|| MinHash::new(&self.unit_texts()))
+            .get_or_init(|| match (&self.embeddings, self.preset.select.similarity) {
+                (Some(e), SimilarityKind::Embedding) => Box::new(Cosine {
+                    vectors: e.units.clone(),
+                    floor: self.preset.select.similarity_floor,
+                }),
+                _ => Box::new(MinHash::new(&self.unit_texts())),
+            })
+            .as_ref() as &dyn Similarity
+    }
+
+    /// Warnings about how this input was scored.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The best embedding similarity of any unit to the query.
+    pub fn best_relevance(&self) -> Option<f32> {
+        let e = self.embeddings.as_ref()?;
+        e.query.as_ref()?;
+        e.relevance()
+            .into_iter()
+            .map(|r| r as f32)
+            .reduce(f32::max)
     }
 
     pub(super) fn chunks(&self, d: usize) -> &[Chunk] {
@@ -173,11 +278,25 @@ impl Prepared {
         let texts = self.unit_texts();
         let info = normalise(SelfInformation.score(&texts, None));
         let mut values: Vec<f64> = match &self.query {
-            Some(q) => normalise(self.bm25.score(&texts, Some(q)))
-                .into_iter()
-                .zip(&info)
-                .map(|(r, i)| r + INFORMATION_PRIOR * i)
-                .collect(),
+            Some(q) => {
+                let relevance = match (&self.embeddings, self.preset.score.relevance) {
+                    (Some(e), Relevance::Embedding) => clip_normalise(e.relevance()),
+                    (Some(e), Relevance::Hybrid) => {
+                        let w = self.preset.score.hybrid_weight;
+                        clip_normalise(e.relevance())
+                            .into_iter()
+                            .zip(normalise(self.bm25.score(&texts, Some(q))))
+                            .map(|(n, l)| w * n + (1.0 - w) * l)
+                            .collect()
+                    }
+                    _ => normalise(self.bm25.score(&texts, Some(q))),
+                };
+                relevance
+                    .into_iter()
+                    .zip(&info)
+                    .map(|(r, i)| r + INFORMATION_PRIOR * i)
+                    .collect()
+            }
             None => info,
         };
         // Footers carry nothing of their own: they come with their header.
@@ -264,6 +383,11 @@ impl Prepared {
             omit_empty: layout.omits_empty_documents(),
         }
     }
+}
+
+/// Cosines below zero say nothing: clip them, then scale by the largest.
+fn clip_normalise(values: Vec<f64>) -> Vec<f64> {
+    normalise(values.into_iter().map(|v| v.max(0.0)).collect())
 }
 
 /// Scales values into 0..=1 by the largest one.

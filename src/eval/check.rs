@@ -15,6 +15,9 @@ pub enum Check {
     NeedleRecall(String),
     /// The whole target function survives verbatim.
     FunctionRecall(String),
+    /// Nothing is returned: the context was not about the query (RECOMP's selective
+    /// augmentation should give an empty output).
+    NothingReturned,
 }
 
 /// Share of the gold passage's words that must survive for `gold_kept`.
@@ -28,6 +31,7 @@ impl Check {
             Check::ValueRecall(_) => "value_recall",
             Check::NeedleRecall(_) => "needle_recall",
             Check::FunctionRecall(_) => "function_recall",
+            Check::NothingReturned => "nothing_returned",
         }
     }
 
@@ -58,6 +62,7 @@ impl Check {
             Check::ValueRecall(s) | Check::NeedleRecall(s) | Check::FunctionRecall(s) => {
                 output.contains(s.as_str())
             }
+            Check::NothingReturned => output.trim().is_empty(),
         }
     }
 }

@@ -22,7 +22,7 @@ pub use funcret::{FuncRet, Variant};
 pub use kv::Kv;
 pub use method::Method;
 pub use niah::Niah;
-pub use nq20::Nq20;
+pub use nq20::{Nq20, Nq20Null};
 pub use report::Row;
 
 use crate::{Encoding, Format, Input};
@@ -36,7 +36,7 @@ pub enum EvalError {
         "unknown method {0:?} (pith, pith:code, pith:rag, pith:chat, pith:FILE.toml, truncate, random, overlap)"
     )]
     UnknownMethod(String),
-    #[error("unknown task {0:?} (nq20, kv, niah, funcret)")]
+    #[error("unknown task {0:?} (nq20, nq20-null, kv, niah, funcret)")]
     UnknownTask(String),
     #[error("{0}")]
     Preset(#[from] crate::preset::PresetError),
@@ -118,6 +118,7 @@ pub trait Task {
 pub fn task(name: &str, variant: Variant, seed: u64) -> Result<Box<dyn Task>, EvalError> {
     Ok(match name {
         "nq20" => Box::new(Nq20),
+        "nq20-null" => Box::new(Nq20Null),
         "kv" => Box::new(Kv),
         "niah" => Box::new(Niah { seed }),
         "funcret" => Box::new(FuncRet { variant }),

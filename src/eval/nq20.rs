@@ -12,6 +12,13 @@ use crate::{DocKind, Document, Input};
 #[derive(Debug, Clone, Copy)]
 pub struct Nq20;
 
+/// NQ-20 with the wrong context: each question gets the 20 distractors of the next
+/// question in the file, none of which is about it. What a compressor should return is
+/// nothing (RECOMP's selective augmentation); `nothing_returned` measures how often it
+/// does, and the same threshold's cost on the real task shows in `nq20`'s recall.
+#[derive(Debug, Clone, Copy)]
+pub struct Nq20Null;
+
 #[derive(Debug, Deserialize)]
 struct Example {
     id: serde_json::Value,
@@ -50,16 +57,7 @@ impl Task for Nq20 {
             for &pos in &ex.gold_positions {
                 let mut passages = ex.distractors.clone();
                 passages.insert(pos.min(passages.len()), ex.gold.clone());
-                let documents = passages
-                    .iter()
-                    .enumerate()
-                    .map(|(k, p)| {
-                        Document::new(
-                            format!("Document [{}] (Title: {}) {}\n\n", k + 1, p.title, p.text),
-                            DocKind::Prose,
-                        )
-                    })
-                    .collect();
+                let documents = render(&passages);
                 each(Case {
                     id: format!("{}@{pos}", ex.id),
                     group: format!("gold@{pos}"),
@@ -70,6 +68,51 @@ impl Task for Nq20 {
                     ],
                 });
             }
+        }
+        Ok(())
+    }
+}
+
+/// Passages as `Document [k] (Title: TITLE) TEXT`, one document each.
+fn render(passages: &[Passage]) -> Vec<Document> {
+    passages
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            Document::new(
+                format!("Document [{}] (Title: {}) {}\n\n", k + 1, p.title, p.text),
+                DocKind::Prose,
+            )
+        })
+        .collect()
+}
+
+impl Task for Nq20Null {
+    fn info(&self) -> TaskInfo {
+        TaskInfo {
+            name: "nq20-null",
+            ..Nq20.info()
+        }
+    }
+
+    fn cases(
+        &self,
+        data: &Path,
+        limit: Option<usize>,
+        each: &mut dyn FnMut(Case),
+    ) -> Result<(), EvalError> {
+        let examples = data::read_jsonl::<Example>(data, limit)?;
+        for (i, ex) in examples.iter().enumerate() {
+            let other = &examples[(i + 1) % examples.len()];
+            if examples.len() < 2 || other.question == ex.question {
+                continue;
+            }
+            each(Case {
+                id: format!("{}", ex.id),
+                group: "mismatched".into(),
+                input: Input::documents(render(&other.distractors)).query(ex.question.clone()),
+                checks: vec![Check::NothingReturned],
+            });
         }
         Ok(())
     }

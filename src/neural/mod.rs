@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod embed;
 pub mod runtime;
+pub mod shared;
 
 pub use cache::EmbeddingCache;
 pub use embed::{Embedder, EmbedderConfig, ForwardStats};
@@ -29,6 +30,9 @@ pub enum NeuralError {
     /// Tokenizing the input failed.
     #[error("tokenizer failed: {0}")]
     Tokenizer(String),
+    /// A model is needed but not installed, or the installer failed.
+    #[error(transparent)]
+    Store(#[from] crate::models::ModelError),
 }
 
 /// Cosine similarity of two unit vectors: their dot product.

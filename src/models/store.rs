@@ -1,0 +1,305 @@
+//! The models folder: where installed models live and how pith finds them.
+//!
+//! Layout: `<root>/<model name>/<dest>` for every file of a manifest. The root is, in
+//! order: `--models-dir` (the caller passes it to [`ModelStore::at`]), `$PITH_MODELS_DIR`,
+//! `onnx_models/cache` of the source checkout the binary was built from (so a repo-built
+//! binary and the tests find what `scripts/setup` installed), then the user's cache folder.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::ModelError;
+use super::manifest::{self, Manifest, Role};
+
+/// A models folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStore {
+    root: PathBuf,
+}
+
+/// A model whose files are all present.
+#[derive(Debug, Clone)]
+pub struct InstalledModel {
+    pub manifest: Manifest,
+    /// The model's folder, `<root>/<name>`.
+    pub dir: PathBuf,
+}
+
+impl InstalledModel {
+    /// Path of the file a manifest calls `dest` (e.g. `"model.onnx"`).
+    pub fn file(&self, dest: &str) -> PathBuf {
+        self.dir.join(dest)
+    }
+}
+
+/// Whether a model is installed, as `pith models list` shows it.
+#[derive(Debug, Clone)]
+pub struct ModelStatus {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    pub state: ModelState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelState {
+    Installed,
+    /// At least one file is missing.
+    Missing,
+    /// A file has the wrong size; the message says which.
+    Damaged(String),
+}
+
+/// What the root resolution reads from the environment, gathered so it can be tested.
+struct RootEnv {
+    models_dir: Option<OsString>,
+    manifest_dir: PathBuf,
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+}
+
+impl ModelStore {
+    /// The models folder when no `--models-dir` is given (see the module docs).
+    pub fn discover() -> Self {
+        Self::at(resolve_root(&RootEnv {
+            models_dir: std::env::var_os("PITH_MODELS_DIR"),
+            manifest_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            xdg_cache_home: std::env::var_os("XDG_CACHE_HOME"),
+            home: std::env::var_os("HOME"),
+        }))
+    }
+
+    /// A store at an explicit folder (the `--models-dir` flag); it need not exist yet.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The built-in manifests, in list order.
+    pub fn manifests() -> Vec<Manifest> {
+        manifest::builtin()
+    }
+
+    /// The built-in manifest called `name`.
+    pub fn manifest(name: &str) -> Result<Manifest, ModelError> {
+        manifest::builtin_named(name)
+    }
+
+    /// The model called `name` if all its files are present with the right sizes (a cheap
+    /// check; `verify` rehashes).
+    pub fn locate(&self, name: &str) -> Result<InstalledModel, ModelError> {
+        let manifest = Self::manifest(name)?;
+        let dir = self.root.join(&manifest.name);
+        for f in &manifest.files {
+            let path = dir.join(&f.dest);
+            let detail = match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() && meta.len() == f.size => continue,
+                Ok(meta) if meta.is_file() => {
+                    format!("has {} bytes, expected {}", meta.len(), f.size)
+                }
+                Ok(_) => "is not a file".to_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(ModelError::NotInstalled {
+                        label: manifest.role.label(),
+                        name: manifest.name.clone(),
+                        root: self.root.clone(),
+                        command: self.install_command(&manifest.name),
+                    });
+                }
+                Err(e) => return Err(ModelError::io("read", &path)(e)),
+            };
+            return Err(ModelError::Damaged {
+                label: manifest.role.label(),
+                name: manifest.name.clone(),
+                path,
+                detail,
+                command: self.install_command(&manifest.name),
+            });
+        }
+        Ok(InstalledModel { manifest, dir })
+    }
+
+    /// The ONNX Runtime shared library: `$ORT_DYLIB_PATH` when set, else the installed
+    /// runtime model's library.
+    pub fn runtime_library(&self) -> Result<PathBuf, ModelError> {
+        self.runtime_library_from(std::env::var_os("ORT_DYLIB_PATH"))
+    }
+
+    fn runtime_library_from(&self, env: Option<OsString>) -> Result<PathBuf, ModelError> {
+        if let Some(path) = env.filter(|p| !p.is_empty()).map(PathBuf::from) {
+            return if path.is_file() {
+                Ok(path)
+            } else {
+                Err(ModelError::RuntimePath { path })
+            };
+        }
+        let runtime = Self::manifests()
+            .into_iter()
+            .find(|m| m.role == Role::Runtime)
+            .ok_or_else(|| ModelError::UnknownModel {
+                name: "(runtime)".to_owned(),
+                known: manifest::BUILTIN.map(|(n, _)| n).join(", "),
+            })?;
+        let installed = self.locate(&runtime.name)?;
+        // A runtime manifest's first file is the library; validation keeps it non-empty.
+        let dest = installed
+            .manifest
+            .files
+            .first()
+            .map(|f| f.dest.clone())
+            .unwrap_or_default();
+        Ok(installed.file(&dest))
+    }
+
+    /// Every built-in model and whether it is installed here.
+    pub fn list(&self) -> Result<Vec<ModelStatus>, ModelError> {
+        Self::manifests()
+            .into_iter()
+            .map(|manifest| {
+                let dir = self.root.join(&manifest.name);
+                let state = match self.locate(&manifest.name) {
+                    Ok(_) => ModelState::Installed,
+                    Err(ModelError::NotInstalled { .. }) => ModelState::Missing,
+                    Err(ModelError::Damaged { path, detail, .. }) => {
+                        ModelState::Damaged(format!("{} {detail}", path.display()))
+                    }
+                    Err(e) => return Err(e),
+                };
+                Ok(ModelStatus {
+                    manifest,
+                    dir,
+                    state,
+                })
+            })
+            .collect()
+    }
+
+    /// The command that installs `name` into this store: with `--models-dir` unless this
+    /// is the folder pith finds by itself.
+    pub(crate) fn install_command(&self, name: &str) -> String {
+        if self.root == Self::discover().root {
+            format!("pith models install {name}")
+        } else {
+            let dir = self.root.display().to_string();
+            let dir = if dir.contains(char::is_whitespace) {
+                format!("'{dir}'")
+            } else {
+                dir
+            };
+            format!("pith models install --models-dir {dir} {name}")
+        }
+    }
+}
+
+/// The root when no flag is given: the variable, the source checkout, the cache folder.
+fn resolve_root(env: &RootEnv) -> PathBuf {
+    if let Some(dir) = env.models_dir.as_ref().filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let checkout = env.manifest_dir.join("onnx_models");
+    if checkout.is_dir() {
+        return checkout.join("cache");
+    }
+    // XDG says a relative XDG_CACHE_HOME is invalid and must be ignored.
+    if let Some(xdg) = env
+        .xdg_cache_home
+        .as_ref()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return xdg.join("pith").join("models");
+    }
+    match env.home.as_ref().filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home)
+            .join(".cache")
+            .join("pith")
+            .join("models"),
+        None => PathBuf::from(".cache").join("pith").join("models"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(models_dir: Option<&str>, manifest_dir: &Path, xdg: Option<&str>) -> RootEnv {
+        RootEnv {
+            models_dir: models_dir.map(OsString::from),
+            manifest_dir: manifest_dir.to_path_buf(),
+            xdg_cache_home: xdg.map(OsString::from),
+            home: Some(OsString::from("/home/u")),
+        }
+    }
+
+    #[test]
+    fn root_resolution_order() {
+        let checkout = tempfile::tempdir().unwrap();
+        let nowhere = checkout.path().join("gone");
+        // The variable wins over everything.
+        assert_eq!(
+            resolve_root(&env(Some("/m"), checkout.path(), Some("/x"))),
+            PathBuf::from("/m")
+        );
+        // A checkout without onnx_models/ falls through to XDG, then HOME.
+        assert_eq!(
+            resolve_root(&env(Some(""), &nowhere, Some("/x"))),
+            PathBuf::from("/x/pith/models")
+        );
+        assert_eq!(
+            resolve_root(&env(None, &nowhere, Some("relative"))),
+            PathBuf::from("/home/u/.cache/pith/models")
+        );
+        // With onnx_models/ present the checkout's cache is used.
+        std::fs::create_dir(checkout.path().join("onnx_models")).unwrap();
+        assert_eq!(
+            resolve_root(&env(None, checkout.path(), Some("/x"))),
+            checkout.path().join("onnx_models/cache")
+        );
+    }
+
+    #[test]
+    fn ort_dylib_path_comes_first_and_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ModelStore::at(dir.path());
+        let lib = dir.path().join("libonnxruntime.so");
+        std::fs::write(&lib, b"not really").unwrap();
+        assert_eq!(
+            store
+                .runtime_library_from(Some(lib.clone().into()))
+                .unwrap(),
+            lib
+        );
+        let missing = dir.path().join("nope.so");
+        let err = store
+            .runtime_library_from(Some(missing.into()))
+            .unwrap_err();
+        assert!(matches!(err, ModelError::RuntimePath { .. }), "{err}");
+        // Without the variable, the (absent) installed runtime is asked for.
+        let err = store.runtime_library_from(None).unwrap_err();
+        assert!(
+            err.to_string().contains("pith models install")
+                && err.to_string().contains("onnxruntime"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_folder_pith_finds_needs_no_flag_in_the_command() {
+        let store = ModelStore::discover();
+        assert_eq!(
+            store.install_command("minilm"),
+            "pith models install minilm"
+        );
+        let other = ModelStore::at(store.root().join("elsewhere"));
+        assert_eq!(
+            other.install_command("minilm"),
+            format!(
+                "pith models install --models-dir {} minilm",
+                other.root().display()
+            )
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! `pith models verify`: rehash every installed file against its manifest.
+//!
+//! A model none of whose files is present is simply not installed, which is fine; a model
+//! with some files present must have all of them, each with the right size and sha256.
+
+use std::path::PathBuf;
+
+use super::manifest::Role;
+use super::store::ModelStore;
+use super::{ModelError, sha256_file};
+
+/// The check of one model's files.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub model: String,
+    pub role: Role,
+    pub dir: PathBuf,
+    pub files: Vec<FileCheck>,
+    /// The command that repairs this model in this store.
+    pub repair: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileCheck {
+    pub dest: String,
+    pub path: PathBuf,
+    pub status: FileStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileStatus {
+    Ok,
+    Missing,
+    WrongSize { expected: u64, actual: u64 },
+    WrongHash { expected: String, actual: String },
+}
+
+impl FileStatus {
+    /// What is wrong, as it follows the file's path in a message ("" when nothing is).
+    pub fn detail(&self) -> String {
+        match self {
+            FileStatus::Ok => String::new(),
+            FileStatus::Missing => "is missing".to_owned(),
+            FileStatus::WrongSize { expected, actual } => {
+                format!("has {actual} bytes, expected {expected}")
+            }
+            FileStatus::WrongHash { expected, actual } => {
+                format!("has sha256 {actual}, expected {expected}")
+            }
+        }
+    }
+}
+
+impl VerifyReport {
+    /// Whether any file of the model is present.
+    pub fn installed(&self) -> bool {
+        self.files.iter().any(|f| f.status != FileStatus::Missing)
+    }
+
+    /// The first problem of an installed model, as the error the CLI reports.
+    pub fn failure(&self) -> Option<ModelError> {
+        if !self.installed() {
+            return None;
+        }
+        let bad = self.files.iter().find(|f| f.status != FileStatus::Ok)?;
+        Some(ModelError::Damaged {
+            label: self.role.label(),
+            name: self.model.clone(),
+            path: bad.path.clone(),
+            detail: bad.status.detail(),
+            command: self.repair.clone(),
+        })
+    }
+}
+
+impl ModelStore {
+    /// Rehashes the files of every built-in model found in this store.
+    pub fn verify(&self) -> Result<Vec<VerifyReport>, ModelError> {
+        let mut reports = Vec::new();
+        for m in Self::manifests() {
+            let dir = self.root().join(&m.name);
+            let mut files = Vec::new();
+            for f in &m.files {
+                let path = dir.join(&f.dest);
+                let status = match std::fs::metadata(&path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileStatus::Missing,
+                    Err(e) => return Err(ModelError::io("read", &path)(e)),
+                    Ok(meta) if meta.len() != f.size => FileStatus::WrongSize {
+                        expected: f.size,
+                        actual: meta.len(),
+                    },
+                    Ok(_) => {
+                        let actual = sha256_file(&path).map_err(ModelError::io("read", &path))?;
+                        if actual == f.sha256 {
+                            FileStatus::Ok
+                        } else {
+                            FileStatus::WrongHash {
+                                expected: f.sha256.clone(),
+                                actual,
+                            }
+                        }
+                    }
+                };
+                files.push(FileCheck {
+                    dest: f.dest.clone(),
+                    path,
+                    status,
+                });
+            }
+            reports.push(VerifyReport {
+                model: m.name.clone(),
+                role: m.role,
+                dir,
+                files,
+                repair: self.install_command(&m.name),
+            });
+        }
+        Ok(reports)
+    }
+}

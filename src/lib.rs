@@ -21,7 +21,7 @@ pub mod segment;
 pub mod select;
 pub mod tokens;
 
-pub use compress::{CompressError, Compressed, Compressor, CompressorBuilder, Input};
+pub use compress::{BuildError, CompressError, Compressed, Compressor, CompressorBuilder, Input};
 pub use document::{DocKind, Document};
 pub use preset::Preset;
 pub use render::Format;

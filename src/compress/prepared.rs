@@ -142,10 +142,8 @@ impl Prepared {
                         .warnings
                         .push(format!("{err}; lexical scores used instead")),
                 },
-                None => prepared.warnings.push(
-                    "the preset uses embeddings but no embedder was given; lexical scores used instead"
-                        .into(),
-                ),
+                // The compressor reports why it has none.
+                None => {}
             }
         }
         prepared

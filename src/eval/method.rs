@@ -67,7 +67,7 @@ impl Method {
             Some(format) => builder.boxed_layout(format.layout()),
             None => builder.layout(Bare),
         }
-        .build();
+        .try_build()?;
         Ok(Self {
             name: name.to_owned(),
             kind,

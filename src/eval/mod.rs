@@ -33,13 +33,15 @@ pub enum EvalError {
     #[error("cannot read {path}: {message}")]
     Data { path: String, message: String },
     #[error(
-        "unknown method {0:?} (pith, pith:code, pith:rag, pith:chat, pith:FILE.toml, truncate, random, overlap)"
+        "unknown method {0:?} (pith, pith:PRESET such as pith:rag-neural, pith:FILE.toml, truncate, random, overlap)"
     )]
     UnknownMethod(String),
     #[error("unknown task {0:?} (nq20, nq20-null, kv, niah, funcret)")]
     UnknownTask(String),
     #[error("{0}")]
     Preset(#[from] crate::preset::PresetError),
+    #[error("{0}")]
+    Build(#[from] crate::compress::BuildError),
 }
 
 impl EvalError {

@@ -72,6 +72,8 @@ pub enum EngineError {
     Preset(#[from] crate::preset::PresetError),
     #[error("x-pith-ratio must be at least 1 (got {0})")]
     Ratio(f64),
+    #[error("{0}")]
+    Build(#[from] crate::compress::BuildError),
 }
 
 type MemoKey = (u64, usize);
@@ -249,7 +251,7 @@ impl Engine {
         let c = Compressor::builder()
             .preset(Preset::resolve(preset)?)
             .shared_counter(self.counter.clone())
-            .build();
+            .try_build()?;
         map.insert(preset.to_owned(), c.clone());
         Ok(c)
     }

@@ -88,7 +88,7 @@ impl ModelsDirArg {
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
-    /// ratio, min_chars, exact_tools, encoding).
+    /// ratio, min_chars, exact_tools, encoding, prose_preset, code_preset).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -112,6 +112,12 @@ struct ServeArgs {
     /// Log request bodies (they may contain secrets and personal data).
     #[arg(long)]
     log_bodies: bool,
+    /// Preset for prose and JSON blocks, e.g. rag-neural [default: rag].
+    #[arg(long, env = "PITH_PROSE_PRESET")]
+    prose_preset: Option<String>,
+    /// Preset for code blocks, e.g. code-neural [default: code].
+    #[arg(long, env = "PITH_CODE_PRESET")]
+    code_preset: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -221,7 +227,7 @@ struct PackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: FormatArg,
-    /// Preset name (code, rag, chat) or path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, or a path to a preset TOML file.
     #[arg(long, default_value = "code")]
     preset: String,
     /// Write the output here (- for standard output).
@@ -274,7 +280,7 @@ struct CompressArgs {
     /// java); files are recognised by their extension.
     #[arg(long)]
     lang: Option<String>,
-    /// Preset name (code, rag, chat) or path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, or a path to a preset TOML file.
     #[arg(long, default_value = "rag")]
     preset: String,
     /// Write the output here (- for standard output).
@@ -617,6 +623,12 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(key) = args.proxy_key {
         config.proxy_key = Some(key);
+    }
+    if let Some(p) = args.prose_preset {
+        config.prose_preset = p;
+    }
+    if let Some(p) = args.code_preset {
+        config.code_preset = p;
     }
     if let Some(max) = args.max_body {
         config.max_body = max;

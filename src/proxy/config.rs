@@ -39,6 +39,10 @@ pub struct Config {
     pub exact_tools: Vec<String>,
     /// Token encoding that budgets and savings are counted in.
     pub encoding: crate::Encoding,
+    /// Preset for prose and JSON blocks (a request's `x-pith-preset` overrides it).
+    pub prose_preset: String,
+    /// Preset for code blocks.
+    pub code_preset: String,
 }
 
 impl Default for Config {
@@ -60,6 +64,8 @@ impl Default for Config {
                 .map(|s| s.to_string())
                 .collect(),
             encoding: crate::Encoding::default(),
+            prose_preset: "rag".into(),
+            code_preset: "code".into(),
         }
     }
 }
@@ -83,6 +89,16 @@ pub enum ConfigError {
     Upstream { name: &'static str, value: String },
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("{key}: {source}")]
+    Preset {
+        key: &'static str,
+        source: crate::preset::PresetError,
+    },
+    #[error("{key}: {source}")]
+    Model {
+        key: &'static str,
+        source: crate::compress::BuildError,
+    },
 }
 
 impl Config {
@@ -119,6 +135,21 @@ impl Config {
         if !(self.ratio >= 1.0 && self.ratio.is_finite()) {
             return Err(ConfigError::Ratio(self.ratio));
         }
+        // A preset that needs a model is checked now, so that a missing model stops the
+        // server at start with the command that installs it, not every request later.
+        for (key, name) in [
+            ("prose_preset", &self.prose_preset),
+            ("code_preset", &self.code_preset),
+        ] {
+            let preset = crate::Preset::resolve(name)
+                .map_err(|source| ConfigError::Preset { key, source })?;
+            if preset.needs_embedder() {
+                crate::Compressor::builder()
+                    .preset(preset)
+                    .try_build()
+                    .map_err(|source| ConfigError::Model { key, source })?;
+            }
+        }
         Ok(())
     }
 
@@ -131,6 +162,8 @@ impl Config {
                 compress_marked: true,
             },
             default_ratio: self.ratio,
+            prose_preset: self.prose_preset.clone(),
+            code_preset: self.code_preset.clone(),
             ..Default::default()
         };
         super::engine::Engine::new(

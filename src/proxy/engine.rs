@@ -22,9 +22,10 @@ pub struct EngineConfig {
     /// Each block is compressed to its tokens divided by this, unless the request sets a
     /// budget or a ratio.
     pub default_ratio: f64,
-    /// Preset for prose blocks; code and JSON use `code` and `rag` unless the request
-    /// names one preset for all.
+    /// Preset for prose and JSON blocks, unless the request names one preset for all.
     pub prose_preset: String,
+    /// Preset for code blocks, unless the request names one.
+    pub code_preset: String,
     /// Rewrites remembered (by content hash).
     pub memo_entries: usize,
 }
@@ -35,6 +36,7 @@ impl Default for EngineConfig {
             policy: PolicyOptions::default(),
             default_ratio: 2.0,
             prose_preset: "rag".into(),
+            code_preset: "code".into(),
             memo_entries: 4096,
         }
     }
@@ -206,9 +208,9 @@ impl Engine {
     ) -> Result<Option<String>, EngineError> {
         // The kind follows the content; the preset too, unless the request names one.
         let (default_preset, kind) = match block.content {
-            Content::Json => ("rag", DocKind::Json),
-            Content::Code(Some(lang)) => ("code", DocKind::Code(lang)),
-            Content::Code(None) => ("code", DocKind::Lines(None)),
+            Content::Json => (self.config.prose_preset.as_str(), DocKind::Json),
+            Content::Code(Some(lang)) => (self.config.code_preset.as_str(), DocKind::Code(lang)),
+            Content::Code(None) => (self.config.code_preset.as_str(), DocKind::Lines(None)),
             Content::Prose => (self.config.prose_preset.as_str(), DocKind::Prose),
         };
         let preset = control
@@ -248,8 +250,13 @@ impl Engine {
         if let Some(c) = map.get(preset) {
             return Ok(c.clone());
         }
+        let mut resolved = Preset::resolve(preset)?;
+        // Selective augmentation would drop a whole tool result whose producing call
+        // does not look like it (`read_file {"path": …}`): the proxy never loses a
+        // block, it only compresses it.
+        resolved.select.selective_threshold = None;
         let c = Compressor::builder()
-            .preset(Preset::resolve(preset)?)
+            .preset(resolved)
             .shared_counter(self.counter.clone())
             .try_build()?;
         map.insert(preset.to_owned(), c.clone());

@@ -390,3 +390,34 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     let err = String::from_utf8(serve.stderr).expect("utf-8");
     assert!(err.contains("pith models install minilm"), "{err}");
 }
+
+/// An exact identifier in the query that occurs in the input (a UUID key) is relevance
+/// enough: selective augmentation does not empty a JSON object whose key the query
+/// names, though the embedder sees UUIDs as noise (best similarity ≈ 0.3).
+#[test]
+fn selective_augmentation_respects_exact_identifiers() {
+    #[derive(Deserialize)]
+    struct Kv {
+        ordered_kv_records: Vec<(String, String)>,
+        key: String,
+        value: String,
+    }
+    let path = root("../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz");
+    let file = std::fs::File::open(&path).expect("the shared eval data");
+    let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
+    let c = neural("rag-neural");
+    for line in text.lines().take(3) {
+        let ex: Kv = serde_json::from_str(line).expect("an example");
+        let pairs: Vec<String> = ex
+            .ordered_kv_records
+            .iter()
+            .map(|(k, v)| format!("{k:?}: {v:?}"))
+            .collect();
+        let json = format!("{{{}}}", pairs.join(", "));
+        let query = format!("Extract the value of this key in the JSON object. Key: {:?}", ex.key);
+        let input = Input::documents(vec![Document::new(json.clone(), DocKind::Json)]);
+        let out = c.compress(input.clone().query(query), 600).expect("compresses");
+        assert!(!out.nothing_relevant, "best {:?}", out.best_relevance);
+        assert!(out.text.contains(&ex.value));
+    }
+}

@@ -211,9 +211,12 @@ impl Compressor {
     ) -> Result<Compressed, CompressError> {
         let select = &self.preset.select;
         // RECOMP's selective augmentation: nothing relevant enough, nothing returned.
-        if let (Some(threshold), Some(best)) = (select.selective_threshold, prepared.best_relevance())
-            && f64::from(best) < threshold
-            && prepared.query().is_some()
+        if let (Some(threshold), Some(best), Some(query)) = (
+            select.selective_threshold,
+            prepared.best_relevance(),
+            prepared.query(),
+        ) && f64::from(best) < threshold
+            && !mentions_identifier(query, prepared)
         {
             return Ok(self.nothing_relevant(prepared, budget));
         }
@@ -398,6 +401,27 @@ impl Compressor {
                 .collect(),
         }
     }
+}
+
+/// Whether the query names an identifier (a key, a version, a function name: a word
+/// with a digit, `_`, `-`, `.` or an inner capital, six characters or more) that occurs
+/// verbatim in the input. Sentence embeddings see such strings as noise, so their
+/// similarity says nothing; an exact occurrence is relevance no threshold should veto.
+fn mentions_identifier(query: &str, prepared: &Prepared) -> bool {
+    let identifiers: Vec<&str> = query
+        .split(|c: char| c.is_whitespace() || "\"'`()[]{},;:?!<>".contains(c))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| w.chars().count() >= 6)
+        .filter(|w| {
+            w.chars().any(|c| c.is_ascii_digit() || "_-.".contains(c))
+                || w.chars().skip(1).any(char::is_uppercase)
+        })
+        .collect();
+    !identifiers.is_empty()
+        && prepared
+            .docs
+            .iter()
+            .any(|d| identifiers.iter().any(|id| d.text.contains(id)))
 }
 
 /// Takes the most recently chosen unit that no kept unit depends on.

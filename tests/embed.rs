@@ -416,7 +416,7 @@ fn selective_augmentation_respects_exact_identifiers() {
         let json = format!("{{{}}}", pairs.join(", "));
         let query = format!("Extract the value of this key in the JSON object. Key: {:?}", ex.key);
         let input = Input::documents(vec![Document::new(json.clone(), DocKind::Json)]);
-        let out = c.compress(input.clone().query(query), 600).expect("compresses");
+        let out = c.compress(input.query(query), 600).expect("compresses");
         assert!(!out.nothing_relevant, "best {:?}", out.best_relevance);
         assert!(out.text.contains(&ex.value));
     }

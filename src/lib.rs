@@ -7,6 +7,7 @@
 //! [`Compressor`] ties the stages together; the budget is counted by a [`TokenCounter`]
 //! in the target model's tokens and the output never exceeds it.
 
+pub mod ann;
 pub mod compress;
 pub mod document;
 pub mod eval;

@@ -34,7 +34,10 @@ struct Passage {
 }
 
 fn main() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/nq20/dev.jsonl.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/eval/nq20/dev.jsonl.gz"
+    );
     let file = std::fs::File::open(path).expect("the shared eval data");
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     let counter = Tiktoken::default();
@@ -112,15 +115,44 @@ fn main() {
     let s = e.stats();
 
     let pct = |x: f64| format!("{:.1}%", 100.0 * x / s.seconds);
-    println!("input: {tokens} o200k tokens, {} sentences, {} model tokens in {} batches ({} positions with padding); budget {budget}", texts.len(), s.tokens, s.batches, s.positions);
+    println!(
+        "input: {tokens} o200k tokens, {} sentences, {} model tokens in {} batches ({} positions with padding); budget {budget}",
+        texts.len(),
+        s.tokens,
+        s.batches,
+        s.positions
+    );
     println!();
     println!("| measured | seconds | o200k tokens/s | vs ORT forward |");
     println!("|---|---|---|---|");
-    println!("| ORT forward (inside Session::run), rag-neural run | {:.2} | {:.0} | 100% |", s.seconds, tokens as f64 / s.seconds);
-    println!("| embedder alone (tokenize, batch, forward, pool) | {embed_s:.2} | {:.0} | {} |", tokens as f64 / embed_s, pct(embed_s));
-    println!("| rag-neural compress 4x, whole | {total_s:.2} | {:.0} | {} |", tokens as f64 / total_s, pct(total_s));
-    println!("| glue and selection on top of the forward | {:.2} | | {} |", total_s - s.seconds, pct(total_s - s.seconds));
-    println!("| rag (lexical) compress 4x, whole | {lexical_s:.2} | {:.0} | {} |", tokens as f64 / lexical_s, pct(lexical_s));
+    println!(
+        "| ORT forward (inside Session::run), rag-neural run | {:.2} | {:.0} | 100% |",
+        s.seconds,
+        tokens as f64 / s.seconds
+    );
+    println!(
+        "| embedder alone (tokenize, batch, forward, pool) | {embed_s:.2} | {:.0} | {} |",
+        tokens as f64 / embed_s,
+        pct(embed_s)
+    );
+    println!(
+        "| rag-neural compress 4x, whole | {total_s:.2} | {:.0} | {} |",
+        tokens as f64 / total_s,
+        pct(total_s)
+    );
+    println!(
+        "| glue and selection on top of the forward | {:.2} | | {} |",
+        total_s - s.seconds,
+        pct(total_s - s.seconds)
+    );
+    println!(
+        "| rag (lexical) compress 4x, whole | {lexical_s:.2} | {:.0} | {} |",
+        tokens as f64 / lexical_s,
+        pct(lexical_s)
+    );
     println!();
-    println!("embedder-alone forward: {:.2} s in {} batches", embed_stats.seconds, embed_stats.batches);
+    println!(
+        "embedder-alone forward: {:.2} s in {} batches",
+        embed_stats.seconds, embed_stats.batches
+    );
 }

@@ -40,7 +40,10 @@ fn quantile(sorted: &[f32], q: f64) -> f32 {
 
 fn main() -> anyhow::Result<()> {
     let limit: usize = std::env::args().nth(1).map_or(Ok(600), |s| s.parse())?;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/eval/nq20/dev.jsonl.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/eval/nq20/dev.jsonl.gz"
+    );
     let file = std::fs::File::open(path)?;
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file))?;
     let examples: Vec<Example> = text
@@ -56,9 +59,13 @@ fn main() -> anyhow::Result<()> {
     for (i, ex) in examples.iter().enumerate() {
         let mut own = ex.distractors.clone();
         own.insert(0, ex.gold.clone());
-        matched.push(best(Input::documents(docs(&own)).query(ex.question.clone())));
+        matched.push(best(
+            Input::documents(docs(&own)).query(ex.question.clone()),
+        ));
         let other = &examples[(i + 1) % examples.len()].distractors;
-        mismatched.push(best(Input::documents(docs(other)).query(ex.question.clone())));
+        mismatched.push(best(
+            Input::documents(docs(other)).query(ex.question.clone()),
+        ));
     }
     matched.sort_by(f32::total_cmp);
     mismatched.sort_by(f32::total_cmp);
@@ -73,7 +80,11 @@ fn main() -> anyhow::Result<()> {
     println!("threshold | empty with own passages | empty with other passages");
     for t in (20..=60).step_by(2).map(|t| t as f32 / 100.0) {
         let rate = |v: &[f32]| v.iter().filter(|&&b| b < t).count() as f64 / v.len() as f64;
-        println!("{t:.2} | {:.1}% | {:.1}%", 100.0 * rate(&matched), 100.0 * rate(&mismatched));
+        println!(
+            "{t:.2} | {:.1}% | {:.1}%",
+            100.0 * rate(&matched),
+            100.0 * rate(&mismatched)
+        );
     }
     Ok(())
 }

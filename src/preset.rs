@@ -13,14 +13,19 @@ const BUILTIN: [(&str, &str); 5] = [
     ("code", include_str!("../compressors/code.toml")),
     ("rag", include_str!("../compressors/rag.toml")),
     ("chat", include_str!("../compressors/chat.toml")),
-    ("code-neural", include_str!("../compressors/code-neural.toml")),
+    (
+        "code-neural",
+        include_str!("../compressors/code-neural.toml"),
+    ),
     ("rag-neural", include_str!("../compressors/rag-neural.toml")),
 ];
 
 /// A preset could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
-    #[error("unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural; or give a path to a .toml file)")]
+    #[error(
+        "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural; or give a path to a .toml file)"
+    )]
     Unknown(String),
     #[error("cannot read preset {path}: {source}")]
     Io {
@@ -295,7 +300,9 @@ impl Preset {
             return Err(invalid("score.hybrid_weight must be within 0..=1".into()));
         }
         if !(0.0..1.0).contains(&preset.select.similarity_floor) {
-            return Err(invalid("select.similarity_floor must be within 0..1".into()));
+            return Err(invalid(
+                "select.similarity_floor must be within 0..1".into(),
+            ));
         }
         if preset
             .select
@@ -309,7 +316,9 @@ impl Preset {
             .selective_threshold
             .is_some_and(|t| !(-1.0..=1.0).contains(&t))
         {
-            return Err(invalid("select.selective_threshold must be within -1..=1".into()));
+            return Err(invalid(
+                "select.selective_threshold must be within -1..=1".into(),
+            ));
         }
         if preset.segment.max_block_lines == 0 {
             return Err(invalid("segment.max_block_lines must be at least 1".into()));

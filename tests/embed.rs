@@ -56,7 +56,10 @@ fn embeddings_match_the_fp32_reference() {
         if ids.len() > 256 {
             // The reference truncates at 256 where pith windows: same first window.
             assert_eq!(&ids[..255], &case.tokens[..255], "{:?}", case.text);
-            eprintln!("not compared (reference truncates, pith windows): {} tokens", ids.len());
+            eprintln!(
+                "not compared (reference truncates, pith windows): {} tokens",
+                ids.len()
+            );
             continue;
         }
         assert_eq!(ids, case.tokens, "tokens of {:?}", case.text);
@@ -92,7 +95,8 @@ fn batching_and_padding_change_nothing() {
 fn long_texts_are_windowed_not_truncated() {
     let e = embedder();
     let head = "Photosynthesis converts light energy into chemical energy in plants. ".repeat(40);
-    let tail = "The stock market fell sharply after the central bank raised interest rates. ".repeat(40);
+    let tail =
+        "The stock market fell sharply after the central bank raised interest rates. ".repeat(40);
     let long = format!("{head}{tail}");
     let v = e.embed_uncached(&[&long, &head, &tail]).expect("embeds");
     // A truncating embedder would see only the head.
@@ -182,7 +186,9 @@ fn relevance_orders_real_passages() {
         d.sort_by(f32::total_cmp);
         beats_median += usize::from(gold > d[d.len() / 2]);
     }
-    eprintln!("gold above another question's passage: {beats_other}/20; above its median distractor: {beats_median}/20");
+    eprintln!(
+        "gold above another question's passage: {beats_other}/20; above its median distractor: {beats_median}/20"
+    );
     assert!(beats_other >= 19, "{beats_other}/20");
     assert!(beats_median >= 16, "{beats_median}/20");
 }
@@ -204,7 +210,9 @@ fn selective_augmentation_returns_nothing_for_irrelevant_context() {
     for (i, ex) in examples.iter().enumerate() {
         let other = &examples[(i + 1) % examples.len()];
         let docs = |ps: &[Passage]| -> Vec<Document> {
-            ps.iter().map(|p| Document::new(passage(p), DocKind::Prose)).collect()
+            ps.iter()
+                .map(|p| Document::new(passage(p), DocKind::Prose))
+                .collect()
         };
         let wrong = Input::documents(docs(&other.distractors)).query(ex.question.clone());
         let out = c.compress(wrong, 200).expect("compresses");
@@ -220,7 +228,9 @@ fn selective_augmentation_returns_nothing_for_irrelevant_context() {
         empty_right += usize::from(out.nothing_relevant);
         assert!(out.best_relevance.is_some());
     }
-    eprintln!("nothing returned: {empty_wrong}/30 with wrong context, {empty_right}/30 with the right one");
+    eprintln!(
+        "nothing returned: {empty_wrong}/30 with wrong context, {empty_right}/30 with the right one"
+    );
     assert!(empty_wrong >= 20, "{empty_wrong}/30");
     assert!(empty_right <= 1, "{empty_right}/30");
 }
@@ -265,7 +275,11 @@ fn mig_does_not_keep_near_duplicates() {
         let out = c.compress(input, budget).expect("compresses");
         let kept: Vec<bool> = out.documents.iter().map(|d| d.kept > 0).collect();
         assert!(!(kept[0] && kept[1]), "both copies kept: {:?}", out.text);
-        assert!(kept[2], "the distinct sentence was left out: {:?}", out.text);
+        assert!(
+            kept[2],
+            "the distinct sentence was left out: {:?}",
+            out.text
+        );
         checked += 1;
     }
     eprintln!("checked {checked} questions");
@@ -292,7 +306,11 @@ fn answers(limit: usize) -> Vec<Vec<String>> {
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     text.lines()
         .take(limit)
-        .map(|l| serde_json::from_str::<WithAnswers>(l).expect("an example").answers)
+        .map(|l| {
+            serde_json::from_str::<WithAnswers>(l)
+                .expect("an example")
+                .answers
+        })
         .collect()
 }
 
@@ -333,14 +351,20 @@ fn the_proxy_uses_neural_presets_from_config_and_header() {
             ]
         }))
         .expect("json");
-        for (k, (engine, control)) in [(&by_config, &config), (&by_header, &header)].into_iter().enumerate() {
+        for (k, (engine, control)) in [(&by_config, &config), (&by_header, &header)]
+            .into_iter()
+            .enumerate()
+        {
             let out = engine
                 .rewrite(Api::ChatCompletions, &body, control)
                 .expect("rewrites")
                 .expect("compressed");
             assert!(out.tokens_after * 4 <= out.tokens_before + 4);
             let v: serde_json::Value = serde_json::from_slice(&out.body).expect("valid JSON");
-            let kept = v["messages"][2]["content"].as_str().expect("a string").to_lowercase();
+            let kept = v["messages"][2]["content"]
+                .as_str()
+                .expect("a string")
+                .to_lowercase();
             found[k] += usize::from(answers.iter().any(|a| kept.contains(&a.to_lowercase())));
         }
     }
@@ -366,9 +390,22 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     let file = dir.path().join("docs.txt");
     std::fs::write(&file, nq_context(ex)).expect("writes");
     let f = file.to_str().expect("utf-8");
-    let args = ["compress", f, "--ratio", "4", "--query", &ex.question, "--preset", "rag-neural"];
+    let args = [
+        "compress",
+        f,
+        "--ratio",
+        "4",
+        "--query",
+        &ex.question,
+        "--preset",
+        "rag-neural",
+    ];
     let ok = pith_bin(&args, None);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let text = String::from_utf8(ok.stdout).expect("utf-8");
     assert!(text.contains("Röntgen"), "{text}");
 
@@ -379,11 +416,26 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     assert!(err.contains("pith models install minilm"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
-    let lexical = ["compress", f, "--ratio", "4", "--query", &ex.question, "--preset", "rag"];
+    let lexical = [
+        "compress",
+        f,
+        "--ratio",
+        "4",
+        "--query",
+        &ex.question,
+        "--preset",
+        "rag",
+    ];
     assert!(pith_bin(&lexical, Some(empty.path())).status.success());
 
     let serve = pith_bin(
-        &["serve", "--listen", "127.0.0.1:0", "--prose-preset", "rag-neural"],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--prose-preset",
+            "rag-neural",
+        ],
         Some(empty.path()),
     );
     assert!(!serve.status.success());
@@ -414,7 +466,10 @@ fn selective_augmentation_respects_exact_identifiers() {
             .map(|(k, v)| format!("{k:?}: {v:?}"))
             .collect();
         let json = format!("{{{}}}", pairs.join(", "));
-        let query = format!("Extract the value of this key in the JSON object. Key: {:?}", ex.key);
+        let query = format!(
+            "Extract the value of this key in the JSON object. Key: {:?}",
+            ex.key
+        );
         let input = Input::documents(vec![Document::new(json.clone(), DocKind::Json)]);
         let out = c.compress(input.query(query), 600).expect("compresses");
         assert!(!out.nothing_relevant, "best {:?}", out.best_relevance);

@@ -84,7 +84,7 @@ impl Grouped {
         let header: Vec<Option<usize>> = (0..n)
             .map(|i| {
                 let l = links[i % links.len()];
-                (i >= headers && headers > 0 && l % 3 != 0).then(|| l % headers)
+                (i >= headers && headers > 0 && !l.is_multiple_of(3)).then(|| l % headers)
             })
             .collect();
         let companions = header.iter().map(|h| h.iter().copied().collect()).collect();
@@ -700,8 +700,8 @@ proptest! {
             .select(values, &NoSimilarity, &Additive(costs.clone()), budget);
         let used: usize = (0..n).filter(|&i| sel.kept[i]).map(|i| costs[i]).sum();
         prop_assert!(used <= budget);
-        for i in 0..n {
-            prop_assert!(sel.kept[i] || used + costs[i] > budget, "unit {} fits but was left out", i);
+        for (i, &c) in costs.iter().enumerate() {
+            prop_assert!(sel.kept[i] || used + c > budget, "unit {} fits but was left out", i);
         }
     }
 }
@@ -723,11 +723,19 @@ fn group_caps_steer_the_first_phase() {
     let values = [0.9, 0.8, 0.7, 0.3, 0.2, 0.1];
     let group = vec![0, 0, 0, 1, 1, 1];
     let plain = MigGreedy::new(0.0).select(&values, &NoSimilarity, &costs, 30);
-    let wide = GroupedMig { mig: MigGreedy::new(0.0), group: group.clone(), caps: vec![30, 30] }
-        .select(&values, &NoSimilarity, &costs, 30);
+    let wide = GroupedMig {
+        mig: MigGreedy::new(0.0),
+        group: group.clone(),
+        caps: vec![30, 30],
+    }
+    .select(&values, &NoSimilarity, &costs, 30);
     assert_eq!(plain.kept, wide.kept);
-    let tight = GroupedMig { mig: MigGreedy::new(0.0), group, caps: vec![10, 20] }
-        .select(&values, &NoSimilarity, &costs, 30);
+    let tight = GroupedMig {
+        mig: MigGreedy::new(0.0),
+        group,
+        caps: vec![10, 20],
+    }
+    .select(&values, &NoSimilarity, &costs, 30);
     assert_eq!(tight.kept, vec![true, false, false, true, true, false]);
     assert_eq!(tight.order, vec![0, 3, 4]);
 }

@@ -28,7 +28,7 @@ use costs::DocCosts;
 /// A compressor could not be built: its preset needs a model that cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("preset needs the embedding model: {0}")]
-pub struct BuildError(#[from] pub crate::neural::NeuralError);
+pub struct BuildError(pub Box<crate::neural::NeuralError>);
 
 /// Compression failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,12 +106,12 @@ impl CompressorBuilder {
     /// [`CompressorBuilder::try_build`] to get the error instead.
     pub fn build(self) -> Compressor {
         let store = crate::models::ModelStore::discover();
-        self.build_with_store(&store)
-            .unwrap_or_else(|(builder, err)| {
-                let mut c = builder.finish();
-                c.embedder_error = Some(format!("{err}; lexical scores used instead"));
-                c
-            })
+        self.build_with_store(&store).unwrap_or_else(|failed| {
+            let (builder, err) = *failed;
+            let mut c = builder.finish();
+            c.embedder_error = Some(format!("{err}; lexical scores used instead"));
+            c
+        })
     }
 
     /// Builds, failing when the preset needs an embedding model that cannot be loaded
@@ -126,19 +126,23 @@ impl CompressorBuilder {
         self,
         store: &crate::models::ModelStore,
     ) -> Result<Compressor, BuildError> {
-        self.build_with_store(store).map_err(|(_, e)| BuildError(e))
+        self.build_with_store(store)
+            .map_err(|failed| BuildError(Box::new(failed.1)))
     }
 
     fn build_with_store(
         mut self,
         store: &crate::models::ModelStore,
-    ) -> Result<Compressor, (Self, crate::neural::NeuralError)> {
+    ) -> Result<Compressor, Box<(Self, crate::neural::NeuralError)>> {
         let needs = self.preset.as_ref().is_some_and(Preset::needs_embedder);
         if needs && self.embedder.is_none() {
-            let name = self.preset.as_ref().map_or("minilm", |p| p.score.embedder.as_str());
+            let name = self
+                .preset
+                .as_ref()
+                .map_or("minilm", |p| p.score.embedder.as_str());
             match crate::neural::shared::embedder(store, name) {
                 Ok(e) => self.embedder = Some(e),
-                Err(err) => return Err((self, err)),
+                Err(err) => return Err(Box::new((self, err))),
             }
         }
         Ok(self.finish())
@@ -236,7 +240,13 @@ impl Compressor {
     /// COMI's coarse step: each document's gain is its best unit value minus the
     /// redundancy of its mean vector with the documents ranked above it; budget shares
     /// follow the softmax of the gains.
-    fn grouped(&self, prepared: &Prepared, mig: MigGreedy, temperature: f64, budget: usize) -> GroupedMig {
+    fn grouped(
+        &self,
+        prepared: &Prepared,
+        mig: MigGreedy,
+        temperature: f64,
+        budget: usize,
+    ) -> GroupedMig {
         let values = prepared.values();
         let costs = &prepared.costs;
         let group: Vec<usize> = costs.units.iter().map(|u| u.doc).collect();

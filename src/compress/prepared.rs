@@ -135,15 +135,14 @@ impl Prepared {
         });
         prepared.costs = prepared.costs(preset, counter, layout);
         if preset.needs_embedder() {
-            match embedder {
-                Some(e) => match prepared.embed(e) {
+            // Without an embedder the compressor reports why it has none.
+            if let Some(e) = embedder {
+                match prepared.embed(e) {
                     Ok(emb) => prepared.embeddings = Some(emb),
                     Err(err) => prepared
                         .warnings
                         .push(format!("{err}; lexical scores used instead")),
-                },
-                // The compressor reports why it has none.
-                None => {}
+                }
             }
         }
         prepared
@@ -177,11 +176,7 @@ impl Prepared {
                 mean
             })
             .collect();
-        Ok(Embeddings {
-            units,
-            query,
-            docs,
-        })
+        Ok(Embeddings { units, query, docs })
     }
 
     /// Tokens of the input rendered whole.
@@ -240,10 +235,7 @@ impl Prepared {
     pub fn best_relevance(&self) -> Option<f32> {
         let e = self.embeddings.as_ref()?;
         e.query.as_ref()?;
-        e.relevance()
-            .into_iter()
-            .map(|r| r as f32)
-            .reduce(f32::max)
+        e.relevance().into_iter().map(|r| r as f32).reduce(f32::max)
     }
 
     pub(super) fn chunks(&self, d: usize) -> &[Chunk] {

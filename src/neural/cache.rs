@@ -74,7 +74,12 @@ impl EmbeddingCache {
 
     fn path(&self, key: &Key) -> Option<PathBuf> {
         let hex = key.hex();
-        Some(self.disk.as_ref()?.join(&hex[..2]).join(format!("{hex}.f32")))
+        Some(
+            self.disk
+                .as_ref()?
+                .join(&hex[..2])
+                .join(format!("{hex}.f32")),
+        )
     }
 
     /// A file of the wrong size (a partial write, another model) is a miss.

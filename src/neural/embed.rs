@@ -191,10 +191,8 @@ impl Embedder {
     /// One unit vector per text, in order. Texts seen before come from the cache.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vector>, NeuralError> {
         let keys: Vec<Key> = texts.iter().map(|t| Key::new(self.name(), t)).collect();
-        let mut out: Vec<Option<Vector>> = keys
-            .iter()
-            .map(|k| self.cache.get(k, self.dim()))
-            .collect();
+        let mut out: Vec<Option<Vector>> =
+            keys.iter().map(|k| self.cache.get(k, self.dim())).collect();
         // Each distinct missing text once.
         let mut missing: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashMap::new();

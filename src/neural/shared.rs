@@ -44,6 +44,8 @@ pub fn embedder(store: &ModelStore, name: &str) -> Result<Arc<Embedder>, NeuralE
         &model.file(EMBEDDER_TOKENIZER_FILE),
         config,
     )?);
-    shared.get_or_insert_with(HashMap::new).insert(key, e.clone());
+    shared
+        .get_or_insert_with(HashMap::new)
+        .insert(key, e.clone());
     Ok(e)
 }

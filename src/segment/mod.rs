@@ -100,10 +100,10 @@ pub fn check_tiling(text: &str, chunks: &[Chunk]) -> Result<(), String> {
         if !text.is_char_boundary(c.span.start) || !text.is_char_boundary(c.span.end) {
             return Err(format!("chunk {i} {:?} is not on char boundaries", c.span));
         }
-        if let Some(p) = c.parent {
-            if p >= chunks.len() || chunks[p].kind != ChunkKind::Header {
-                return Err(format!("chunk {i} has parent {p}, which is not a header"));
-            }
+        if let Some(p) = c.parent
+            && (p >= chunks.len() || chunks[p].kind != ChunkKind::Header)
+        {
+            return Err(format!("chunk {i} has parent {p}, which is not a header"));
         }
         at = c.span.end;
     }

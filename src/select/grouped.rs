@@ -65,7 +65,13 @@ pub fn group_shares(gains: &[f64], temperature: f64) -> Vec<f64> {
     }
     let w: Vec<f64> = gains
         .iter()
-        .map(|&g| if g.is_nan() { 0.0 } else { ((g - max) / t).exp() })
+        .map(|&g| {
+            if g.is_nan() {
+                0.0
+            } else {
+                ((g - max) / t).exp()
+            }
+        })
         .collect();
     let sum: f64 = w.iter().sum();
     w.iter().map(|x| x / sum).collect()

@@ -5,8 +5,8 @@ use std::cell::Cell;
 
 use pith::select::knapsack::{solve, solve_approx, solve_exact, solve_greedy};
 use pith::select::{
-    Additive, Costs, GroupedMig, Jaccard, Knapsack, MigGreedy, MinHash, Selection, Selector,
-    Similarity, group_shares,
+    Additive, Cosine, Costs, GroupedMig, Jaccard, Knapsack, MigGreedy, MinHash, Selection, Selector,
+    Similarity, SparseCosine, group_shares,
 };
 use proptest::prelude::*;
 
@@ -738,4 +738,77 @@ fn group_caps_steer_the_first_phase() {
     .select(&values, &NoSimilarity, &costs, 30);
     assert_eq!(tight.kept, vec![true, false, false, true, true, false]);
     assert_eq!(tight.order, vec![0, 3, 4]);
+}
+
+// ---------------------------------------------------------------- sparse redundancy
+
+fn unit_vectors(raw: &[Vec<f32>]) -> Vec<pith::neural::cache::Vector> {
+    raw.iter()
+        .map(|v| {
+            let mut v = v.clone();
+            pith::neural::normalize(&mut v);
+            v.into()
+        })
+        .collect()
+}
+
+proptest! {
+    /// With every pair in its neighbour lists, sparse MIG (similarities pushed from kept
+    /// units) chooses exactly what dense MIG (pulled lazily) chooses.
+    #[test]
+    fn sparse_mig_equals_dense_mig_with_complete_neighbours(
+        raw in prop::collection::vec(prop::collection::vec(-1.0f32..1.0, 6), 2..14),
+        values in prop::collection::vec(0.0f64..1.0, 14),
+        costs in prop::collection::vec(1usize..12, 14),
+        floor in 0.0f64..0.9,
+        budget in 0usize..60,
+    ) {
+        let n = raw.len();
+        let vectors = unit_vectors(&raw);
+        let dense = Cosine { vectors: vectors.clone(), floor };
+        let pairs = (0..n).flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| (i, j, f64::from(pith::neural::dot(&vectors[i], &vectors[j]))));
+        let sparse = SparseCosine::from_neighbours(n, pairs, floor);
+        for i in 0..n {
+            for j in 0..n {
+                prop_assert!((sparse.similarity(i, j) - dense.similarity(i, j)).abs() < 1e-12);
+            }
+        }
+        let costs = Additive(costs[..n].to_vec());
+        let mig = MigGreedy::new(1.0);
+        let a = mig.select(&values[..n], &dense, &costs, budget);
+        let b = mig.select(&values[..n], &sparse, &costs, budget);
+        prop_assert_eq!(a.kept, b.kept);
+    }
+}
+
+/// On 20k clustered unit vectors (past the HNSW threshold), sparse MIG keeps no two
+/// units of one tight cluster while units of other clusters still fit.
+#[test]
+fn sparse_mig_spreads_over_clusters_at_scale() {
+    let (n, dim, clusters) = (20_000usize, 16usize, 400usize);
+    let mut state = 7u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+    };
+    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| (0..dim).map(|_| next()).collect()).collect();
+    let raw: Vec<Vec<f32>> = (0..n)
+        .map(|i| centres[i / (n / clusters)].iter().map(|c| c + 0.01 * next()).collect())
+        .collect();
+    let vectors = unit_vectors(&raw);
+    let flat: Vec<f32> = vectors.iter().flat_map(|v| v.iter().copied()).collect();
+    let sparse = SparseCosine::new(pith::ann::Vectors::from_flat(dim, flat).unwrap(), 16, 0.9);
+    // Values fall with the index, so without redundancy the 300 kept would be the
+    // first six clusters.
+    let values: Vec<f64> = (0..n).map(|i| 1.0 - i as f64 * 1e-6).collect();
+    let sel = MigGreedy::new(1.0).select(&values, &sparse, &Additive(vec![1; n]), 300);
+    let mut seen = vec![0; clusters];
+    for (i, &k) in sel.kept.iter().enumerate() {
+        if k {
+            seen[i / (n / clusters)] += 1;
+        }
+    }
+    assert_eq!(sel.kept.iter().filter(|&&k| k).count(), 300);
+    assert!(seen.iter().all(|&s| s <= 1), "a cluster kept twice");
 }

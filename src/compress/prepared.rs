@@ -16,12 +16,17 @@ use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
-use crate::select::{Cosine, MinHash, Similarity};
+use crate::ann::{self, Vectors};
+use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
 use crate::tokens::TokenCounter;
 
 /// Weight of query-less information in a query-aware value: it only orders the units the
 /// query says nothing about (relevance is normalised to 0..=1).
 const INFORMATION_PRIOR: f64 = 0.05;
+
+/// Neighbours per unit in the sparse redundancy graph of large inputs: near-duplicates
+/// are the nearest, and a repeated passage rarely has more copies than this.
+const SPARSE_NEIGHBOURS: usize = 16;
 
 /// An input made ready for compression; see [`crate::Compressor::prepare`].
 #[derive(Debug)]
@@ -217,13 +222,29 @@ impl Prepared {
     pub(super) fn similarity(&self) -> &dyn Similarity {
         self.similarity
             .get_or_init(|| match (&self.embeddings, self.preset.select.similarity) {
-                (Some(e), SimilarityKind::Embedding) => Box::new(Cosine {
-                    vectors: e.units.clone(),
-                    floor: self.preset.select.similarity_floor,
-                }),
+                (Some(e), SimilarityKind::Embedding) if e.units.len() >= ann::HNSW_THRESHOLD => {
+                    let dim = e.units.first().map_or(1, |v| v.len());
+                    let flat: Vec<f32> = e.units.iter().flat_map(|v| v.iter().copied()).collect();
+                    match Vectors::from_flat(dim, flat) {
+                        Ok(vectors) => Box::new(SparseCosine::new(
+                            vectors,
+                            SPARSE_NEIGHBOURS,
+                            self.preset.select.similarity_floor,
+                        )),
+                        Err(_) => Box::new(self.dense(e)),
+                    }
+                }
+                (Some(e), SimilarityKind::Embedding) => Box::new(self.dense(e)),
                 _ => Box::new(MinHash::new(&self.unit_texts())),
             })
             .as_ref() as &dyn Similarity
+    }
+
+    fn dense(&self, e: &Embeddings) -> Cosine {
+        Cosine {
+            vectors: e.units.clone(),
+            floor: self.preset.select.similarity_floor,
+        }
     }
 
     /// Warnings about how this input was scored.

@@ -138,6 +138,16 @@ impl<'a> Run<'a> {
         allowed: &dyn Fn(&Tally, usize) -> bool,
     ) {
         let fits = |tally: &Tally, i: usize| tally.fits(costs, i) && allowed(tally, i);
+        // Sparse similarities are pushed from each kept unit to its neighbours; dense
+        // ones are pulled lazily from the units kept since a candidate was last seen.
+        let push = !self.values.is_empty() && similarity.neighbours(0).is_some();
+        if push {
+            for &u in &self.tally.order {
+                for &(v, s) in similarity.neighbours(u).unwrap_or(&[]) {
+                    self.max_sim[v] = self.max_sim[v].max(s);
+                }
+            }
+        }
         let mut heap: BinaryHeap<Bound> = (0..self.values.len())
             .filter(|&i| !self.values[i].is_nan() && !self.tally.kept[i])
             .map(|i| Bound {
@@ -158,7 +168,14 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 let kept_now = self.tally.order.len();
-                if self.seen[i] < kept_now {
+                if push {
+                    // Similarities were pushed as units were kept: the gain is current.
+                    let g = self.gain(i);
+                    if g < bound {
+                        heap.push(Bound { gain: g, i });
+                        continue;
+                    }
+                } else if self.seen[i] < kept_now {
                     for &j in &self.tally.order[self.seen[i]..] {
                         self.max_sim[i] = self.max_sim[i].max(similarity.similarity(i, j));
                     }
@@ -175,6 +192,13 @@ impl<'a> Run<'a> {
                 }
                 let kept = self.tally.try_keep(costs, i);
                 debug_assert!(kept, "fit was checked on this pop");
+                if push {
+                    for &u in &self.tally.order[kept_now..] {
+                        for &(v, s) in similarity.neighbours(u).unwrap_or(&[]) {
+                            self.max_sim[v] = self.max_sim[v].max(s);
+                        }
+                    }
+                }
             }
             // Second chance for the set-aside units whose cost has since shrunk. Each
             // round keeps at least one unit (nothing is kept between the check above

@@ -10,12 +10,14 @@ pub mod grouped;
 pub mod knapsack;
 pub mod mig;
 pub mod similarity;
+pub mod sparse;
 
 pub use cosine::Cosine;
 pub use grouped::{GroupedMig, group_shares};
 pub use knapsack::Knapsack;
 pub use mig::MigGreedy;
 pub use similarity::{Jaccard, MinHash, Similarity};
+pub use sparse::SparseCosine;
 
 /// What keeping a unit costs, in tokens of the target tokenizer.
 pub trait Costs {

@@ -15,6 +15,13 @@
 /// non-empty unit has similarity 1 to itself.
 pub trait Similarity {
     fn similarity(&self, i: usize, j: usize) -> f64;
+
+    /// For sparse similarities: every unit with a non-zero similarity to `i`, with it
+    /// (all others are 0). Selection then pushes similarities from kept units to their
+    /// neighbours instead of comparing candidates with everything kept.
+    fn neighbours(&self, _i: usize) -> Option<&[(usize, f64)]> {
+        None
+    }
 }
 
 /// Number of hash functions in a [`MinHash`] signature; the standard error of the

@@ -5,8 +5,8 @@ use std::cell::Cell;
 
 use pith::select::knapsack::{solve, solve_approx, solve_exact, solve_greedy};
 use pith::select::{
-    Additive, Cosine, Costs, GroupedMig, Jaccard, Knapsack, MigGreedy, MinHash, Selection, Selector,
-    Similarity, SparseCosine, group_shares,
+    Additive, Cosine, Costs, GroupedMig, Jaccard, Knapsack, MigGreedy, MinHash, Selection,
+    Selector, Similarity, SparseCosine, group_shares,
 };
 use proptest::prelude::*;
 
@@ -766,9 +766,9 @@ proptest! {
         let n = raw.len();
         let vectors = unit_vectors(&raw);
         let dense = Cosine { vectors: vectors.clone(), floor };
-        let pairs = (0..n).flat_map(|i| (0..n).map(move |j| (i, j)))
-            .map(|(i, j)| (i, j, f64::from(pith::neural::dot(&vectors[i], &vectors[j]))));
-        let sparse = SparseCosine::from_neighbours(n, pairs, floor);
+        let flat: Vec<f32> = vectors.iter().flat_map(|v| v.iter().copied()).collect();
+        // Neighbour lists as long as the input: every pair is seen.
+        let sparse = SparseCosine::new(pith::ann::Vectors::from_flat(6, flat).unwrap(), n, floor);
         for i in 0..n {
             for j in 0..n {
                 prop_assert!((sparse.similarity(i, j) - dense.similarity(i, j)).abs() < 1e-12);
@@ -782,23 +782,34 @@ proptest! {
     }
 }
 
-/// On 20k clustered unit vectors (past the HNSW threshold), sparse MIG keeps no two
-/// units of one tight cluster while units of other clusters still fit.
+/// On 20k clustered unit vectors (past the HNSW threshold; 400 clusters of 50 near-copies),
+/// sparse MIG keeps no two units of one cluster, where plain selection by value would
+/// take six clusters whole. (HNSW alone strands such near-identical points: with only
+/// its neighbours the 300 kept covered 12 clusters; the SimHash buckets catch them.)
 #[test]
 fn sparse_mig_spreads_over_clusters_at_scale() {
     let (n, dim, clusters) = (20_000usize, 16usize, 400usize);
     let mut state = 7u64;
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
     };
-    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| (0..dim).map(|_| next()).collect()).collect();
+    let centres: Vec<Vec<f32>> = (0..clusters)
+        .map(|_| (0..dim).map(|_| next()).collect())
+        .collect();
     let raw: Vec<Vec<f32>> = (0..n)
-        .map(|i| centres[i / (n / clusters)].iter().map(|c| c + 0.01 * next()).collect())
+        .map(|i| {
+            centres[i / (n / clusters)]
+                .iter()
+                .map(|c| c + 0.01 * next())
+                .collect()
+        })
         .collect();
     let vectors = unit_vectors(&raw);
     let flat: Vec<f32> = vectors.iter().flat_map(|v| v.iter().copied()).collect();
-    let sparse = SparseCosine::new(pith::ann::Vectors::from_flat(dim, flat).unwrap(), 16, 0.9);
+    let sparse = SparseCosine::new(pith::ann::Vectors::from_flat(dim, flat).unwrap(), 64, 0.9);
     // Values fall with the index, so without redundancy the 300 kept would be the
     // first six clusters.
     let values: Vec<f64> = (0..n).map(|i| 1.0 - i as f64 * 1e-6).collect();
@@ -810,5 +821,7 @@ fn sparse_mig_spreads_over_clusters_at_scale() {
         }
     }
     assert_eq!(sel.kept.iter().filter(|&&k| k).count(), 300);
-    assert!(seen.iter().all(|&s| s <= 1), "a cluster kept twice");
+    let distinct = seen.iter().filter(|&&s| s > 0).count();
+    eprintln!("300 kept units cover {distinct} clusters");
+    assert_eq!(distinct, 300, "a cluster kept twice");
 }

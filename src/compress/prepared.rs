@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
 use super::{Input, parallel};
+use crate::ann::{self, Vectors};
 use crate::document::Document;
 use crate::neural::cache::Vector;
 use crate::neural::{Embedder, dot, normalize};
@@ -16,7 +17,6 @@ use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
-use crate::ann::{self, Vectors};
 use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
 use crate::tokens::TokenCounter;
 
@@ -24,9 +24,9 @@ use crate::tokens::TokenCounter;
 /// query says nothing about (relevance is normalised to 0..=1).
 const INFORMATION_PRIOR: f64 = 0.05;
 
-/// Neighbours per unit in the sparse redundancy graph of large inputs: near-duplicates
-/// are the nearest, and a repeated passage rarely has more copies than this.
-const SPARSE_NEIGHBOURS: usize = 16;
+/// Neighbours of each kept unit that its redundancy reaches, in large inputs:
+/// near-duplicates are the nearest, and a passage rarely has more copies than this.
+const SPARSE_NEIGHBOURS: usize = 64;
 
 /// An input made ready for compression; see [`crate::Compressor::prepare`].
 #[derive(Debug)]

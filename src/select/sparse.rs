@@ -29,8 +29,11 @@ pub struct SparseCosine {
     /// Per unit, found on first use: (neighbour, scaled similarity) above the floor.
     lists: Vec<OnceLock<Vec<(usize, f64)>>>,
     /// Per SimHash table: signature → units, and each unit's signature.
-    tables: Vec<(HashMap<u16, Vec<usize>>, Vec<u16>)>,
+    tables: Vec<Table>,
 }
+
+/// One SimHash table: signature → units, and each unit's signature.
+type Table = (HashMap<u16, Vec<usize>>, Vec<u16>);
 
 /// SimHash tables and bits per table.
 const TABLES: usize = 8;
@@ -38,7 +41,7 @@ const BITS: usize = 12;
 
 /// Fixed pseudo-random hyperplanes (SplitMix64), so selections repeat across runs.
 fn planes(dim: usize) -> Vec<f32> {
-    let mut state = 0x5eed_0f_c0_5e_u64;
+    let mut state = 0x005e_ed0f_c05e_u64;
     (0..TABLES * BITS * dim)
         .map(|_| {
             state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -50,10 +53,10 @@ fn planes(dim: usize) -> Vec<f32> {
         .collect()
 }
 
-fn simhash_tables(vectors: &Vectors) -> Vec<(HashMap<u16, Vec<usize>>, Vec<u16>)> {
+fn simhash_tables(vectors: &Vectors) -> Vec<Table> {
     let dim = vectors.dim();
     let planes = planes(dim);
-    let mut tables: Vec<(HashMap<u16, Vec<usize>>, Vec<u16>)> = (0..TABLES)
+    let mut tables: Vec<Table> = (0..TABLES)
         .map(|_| (HashMap::new(), Vec::with_capacity(vectors.len())))
         .collect();
     for (i, row) in vectors.rows().enumerate() {

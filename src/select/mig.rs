@@ -169,15 +169,8 @@ impl<'a> Run<'a> {
                 }
                 let kept_now = self.tally.order.len();
                 if push {
-                    // Similarities were pushed from each kept unit to its neighbours;
-                    // the candidate's own neighbours are checked too, so a pair is seen
-                    // when either is among the other's nearest (an approximate index
-                    // can miss one direction).
-                    for &(v, s) in similarity.neighbours(i).unwrap_or(&[]) {
-                        if self.tally.kept[v] {
-                            self.max_sim[i] = self.max_sim[i].max(s);
-                        }
-                    }
+                    // Similarities were pushed from each kept unit to its neighbours:
+                    // the gain is current.
                     let g = self.gain(i);
                     if g < bound {
                         heap.push(Bound { gain: g, i });

@@ -11,6 +11,9 @@ use super::{Embedder, EmbedderConfig, NeuralError};
 use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use crate::models::{ModelError, ModelStore};
 
+/// Environment variable naming a folder that keeps embeddings across runs.
+pub const DISK_CACHE_ENV: &str = "PITH_EMBED_CACHE";
+
 type Registry = HashMap<(PathBuf, String), Arc<Embedder>>;
 
 static SHARED: Mutex<Option<Registry>> = Mutex::new(None);
@@ -36,6 +39,11 @@ pub fn embedder(store: &ModelStore, name: &str) -> Result<Arc<Embedder>, NeuralE
         name: name.to_owned(),
         max_length: spec.max_length,
         dim: spec.dim,
+        // Agents and CI runs that resend the same context across processes keep the
+        // vectors in a folder of their choosing.
+        disk_cache: std::env::var_os(DISK_CACHE_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
         ..EmbedderConfig::default()
     };
     let e = Arc::new(Embedder::load(

@@ -21,7 +21,9 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    println!("| units | kept | dense MIG (s) | sparse: index + buckets (s) | sparse: select (s) | sparse total (s) | kept sets agree |");
+    println!(
+        "| units | kept | dense MIG (s) | sparse: index + buckets (s) | sparse: select (s) | sparse total (s) | kept sets agree |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for n in sizes {
         // Clusters of 100 around random centres; a few hundred exact-ish copies too.
@@ -34,7 +36,15 @@ fn main() {
         let mig = MigGreedy::new(1.0);
 
         let t = Instant::now();
-        let dense = mig.select(&values, &Cosine { vectors: rows, floor: 0.6 }, &costs, budget);
+        let dense = mig.select(
+            &values,
+            &Cosine {
+                vectors: rows,
+                floor: 0.6,
+            },
+            &costs,
+            budget,
+        );
         let dense_s = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
@@ -44,7 +54,12 @@ fn main() {
         let sparse = mig.select(&values, &sparse_sim, &costs, budget);
         let select_s = t.elapsed().as_secs_f64();
 
-        let same = dense.kept.iter().zip(&sparse.kept).filter(|(a, b)| a == b && **a).count();
+        let same = dense
+            .kept
+            .iter()
+            .zip(&sparse.kept)
+            .filter(|(a, b)| a == b && **a)
+            .count();
         println!(
             "| {n} | {budget} | {dense_s:.2} | {build_s:.2} | {select_s:.2} | {:.2} | {:.1}% |",
             build_s + select_s,

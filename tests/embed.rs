@@ -372,6 +372,14 @@ fn the_proxy_uses_neural_presets_from_config_and_header() {
     assert!(found.iter().all(|&f| f >= 8), "{found:?}");
 }
 
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("a folder")
+        .map(|e| e.expect("an entry").path())
+        .map(|p| if p.is_dir() { walk_files(&p) } else { 1 })
+        .sum()
+}
+
 fn pith_bin(args: &[&str], models: Option<&std::path::Path>) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pith"));
     cmd.args(args);
@@ -400,12 +408,19 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
         "--preset",
         "rag-neural",
     ];
-    let ok = pith_bin(&args, None);
+    let vectors = tempfile::tempdir().expect("tempdir");
+    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(args)
+        .env("PITH_EMBED_CACHE", vectors.path())
+        .output()
+        .expect("runs");
     assert!(
         ok.status.success(),
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    let cached = walk_files(vectors.path());
+    assert!(cached > 20, "PITH_EMBED_CACHE kept {cached} vectors");
     let text = String::from_utf8(ok.stdout).expect("utf-8");
     assert!(text.contains("Röntgen"), "{text}");
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
 use super::{Input, parallel};
-use crate::ann::{self, Vectors};
+use crate::ann::Vectors;
 use crate::document::Document;
 use crate::neural::cache::Vector;
 use crate::neural::{Embedder, dot, normalize};
@@ -23,6 +23,11 @@ use crate::tokens::TokenCounter;
 /// Weight of query-less information in a query-aware value: it only orders the units the
 /// query says nothing about (relevance is normalised to 0..=1).
 const INFORMATION_PRIOR: f64 = 0.05;
+
+/// Units past which redundancy goes sparse. Measured (`cargo bench --bench sparse_mig`,
+/// BENCHMARKS.md): dense lazy MIG took 2 s at 20k units, 20–40 s at 50k and 197 s at
+/// 100k; sparse took 16 s, 53 s and 113 s, most of it building the HNSW graph.
+const SPARSE_THRESHOLD: usize = 75_000;
 
 /// Neighbours of each kept unit that its redundancy reaches, in large inputs:
 /// near-duplicates are the nearest, and a passage rarely has more copies than this.
@@ -222,7 +227,7 @@ impl Prepared {
     pub(super) fn similarity(&self) -> &dyn Similarity {
         self.similarity
             .get_or_init(|| match (&self.embeddings, self.preset.select.similarity) {
-                (Some(e), SimilarityKind::Embedding) if e.units.len() >= ann::HNSW_THRESHOLD => {
+                (Some(e), SimilarityKind::Embedding) if e.units.len() >= SPARSE_THRESHOLD => {
                     let dim = e.units.first().map_or(1, |v| v.len());
                     let flat: Vec<f32> = e.units.iter().flat_map(|v| v.iter().copied()).collect();
                     match Vectors::from_flat(dim, flat) {

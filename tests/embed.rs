@@ -398,16 +398,13 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     let file = dir.path().join("docs.txt");
     std::fs::write(&file, nq_context(ex)).expect("writes");
     let f = file.to_str().expect("utf-8");
-    let args = [
-        "compress",
-        f,
-        "--ratio",
-        "4",
-        "--query",
-        &ex.question,
-        "--preset",
-        "rag-neural",
-    ];
+    let args_for = |preset: &'static str| {
+        let q = ex.question.as_str();
+        [
+            "compress", f, "--ratio", "4", "--query", q, "--preset", preset,
+        ]
+    };
+    let args = args_for("rag-neural");
     let vectors = tempfile::tempdir().expect("tempdir");
     let ok = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
         .args(args)
@@ -431,16 +428,7 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     assert!(err.contains("pith models install minilm"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
-    let lexical = [
-        "compress",
-        f,
-        "--ratio",
-        "4",
-        "--query",
-        &ex.question,
-        "--preset",
-        "rag",
-    ];
+    let lexical = args_for("rag");
     assert!(pith_bin(&lexical, Some(empty.path())).status.success());
 
     let serve = pith_bin(

@@ -25,18 +25,6 @@ impl BruteForce {
     pub fn new(vectors: Vectors) -> Self {
         Self { vectors }
     }
-
-    /// Exact search over vectors held elsewhere (e.g. by another index, to check it).
-    pub fn search_in(vectors: &Vectors, query: &[f32], k: usize) -> Vec<Neighbour> {
-        if query.len() != vectors.dim() {
-            return Vec::new();
-        }
-        let mut top = TopK::new(k);
-        for (index, row) in vectors.rows().enumerate() {
-            top.offer(index, dot(query, row));
-        }
-        top.into_sorted()
-    }
 }
 
 impl VectorIndex for BruteForce {
@@ -49,7 +37,14 @@ impl VectorIndex for BruteForce {
     }
 
     fn search(&self, query: &[f32], k: usize) -> Vec<Neighbour> {
-        Self::search_in(&self.vectors, query, k)
+        if query.len() != self.vectors.dim() {
+            return Vec::new();
+        }
+        let mut top = TopK::new(k);
+        for (index, row) in self.vectors.rows().enumerate() {
+            top.offer(index, dot(query, row));
+        }
+        top.into_sorted()
     }
 
     fn search_many(&self, queries: &Vectors, k: usize) -> Vec<Vec<Neighbour>> {

@@ -20,6 +20,7 @@ pub use prepared::Prepared;
 use crate::neural::{Embedder, dot};
 use crate::preset::{Preset, SelectMethod};
 use crate::render::{self, Bare, Layout};
+use crate::select::cosine::above_floor;
 use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
 use crate::tokens::{Tiktoken, TokenCounter};
 use cache::ChunkCache;
@@ -202,11 +203,6 @@ impl Compressor {
         )
     }
 
-    /// The embedder, if one was given.
-    pub fn embedder_ref(&self) -> Option<&Arc<Embedder>> {
-        self.embedder.as_ref()
-    }
-
     /// Compresses a prepared input with the preset's values and selector.
     pub fn compress_prepared(
         &self,
@@ -262,8 +258,7 @@ impl Compressor {
             for (k, &d) in rank.iter().enumerate() {
                 let redundancy = rank[..k]
                     .iter()
-                    .map(|&h| f64::from(dot(&e.docs[d], &e.docs[h])))
-                    .map(|c| ((c - floor) / (1.0 - floor)).clamp(0.0, 1.0))
+                    .map(|&h| above_floor(f64::from(dot(&e.docs[d], &e.docs[h])), floor))
                     .fold(0.0, f64::max);
                 gains[d] = best[d] - mig.redundancy * redundancy;
             }

@@ -66,19 +66,10 @@ impl<T: Similarity + std::fmt::Debug + Send + Sync> UnitSimilarity for T {}
 pub(super) struct Embeddings {
     /// One unit vector per unit (zero for units without text).
     pub units: Vec<Vector>,
-    pub query: Option<Vector>,
+    /// Cosine of each unit to the query (empty without a query).
+    pub relevance: Vec<f64>,
     /// Per document: the normalised mean of its units' vectors.
     pub docs: Vec<Vec<f32>>,
-}
-
-impl Embeddings {
-    /// Cosine of each unit to the query (0 without a query).
-    pub fn relevance(&self) -> Vec<f64> {
-        match &self.query {
-            Some(q) => self.units.iter().map(|u| f64::from(dot(u, q))).collect(),
-            None => vec![0.0; self.units.len()],
-        }
-    }
 }
 
 impl Prepared {
@@ -186,7 +177,15 @@ impl Prepared {
                 mean
             })
             .collect();
-        Ok(Embeddings { units, query, docs })
+        let relevance = match &query {
+            Some(q) => units.iter().map(|u| f64::from(dot(u, q))).collect(),
+            None => Vec::new(),
+        };
+        Ok(Embeddings {
+            units,
+            relevance,
+            docs,
+        })
     }
 
     /// Tokens of the input rendered whole.
@@ -260,8 +259,7 @@ impl Prepared {
     /// The best embedding similarity of any unit to the query.
     pub fn best_relevance(&self) -> Option<f32> {
         let e = self.embeddings.as_ref()?;
-        e.query.as_ref()?;
-        e.relevance().into_iter().map(|r| r as f32).reduce(f32::max)
+        e.relevance.iter().map(|&r| r as f32).reduce(f32::max)
     }
 
     pub(super) fn chunks(&self, d: usize) -> &[Chunk] {
@@ -296,10 +294,10 @@ impl Prepared {
         let mut values: Vec<f64> = match &self.query {
             Some(q) => {
                 let relevance = match (&self.embeddings, self.preset.score.relevance) {
-                    (Some(e), Relevance::Embedding) => clip_normalise(e.relevance()),
+                    (Some(e), Relevance::Embedding) => clip_normalise(e.relevance.clone()),
                     (Some(e), Relevance::Hybrid) => {
                         let w = self.preset.score.hybrid_weight;
-                        clip_normalise(e.relevance())
+                        clip_normalise(e.relevance.clone())
                             .into_iter()
                             .zip(normalise(self.bm25.score(&texts, Some(q))))
                             .map(|(n, l)| w * n + (1.0 - w) * l)

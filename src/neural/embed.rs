@@ -197,7 +197,8 @@ impl Embedder {
         let mut missing: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for (i, k) in keys.iter().enumerate() {
-            if out[i].is_none() && seen.insert(*k, i).is_none() {
+            if out[i].is_none() && !seen.contains_key(k) {
+                seen.insert(*k, i);
                 missing.push(i);
             }
         }
@@ -208,15 +209,13 @@ impl Embedder {
                 out[i] = Some(v);
             }
         }
-        out.into_iter()
-            .zip(&keys)
-            .map(|(v, k)| match v {
-                Some(v) => Ok(v),
-                // A repeat of a text embedded just now.
-                None => seen
-                    .get(k)
-                    .and_then(|&i| self.cache.get(&keys[i], self.dim()))
-                    .ok_or_else(|| NeuralError::Inference("cache lost a vector".into())),
+        // Repeats of a text embedded just now share its first occurrence's vector.
+        (0..out.len())
+            .map(|i| {
+                out[i]
+                    .clone()
+                    .or_else(|| seen.get(&keys[i]).and_then(|&first| out[first].clone()))
+                    .ok_or_else(|| NeuralError::Inference("a text was not embedded".into()))
             })
             .collect()
     }

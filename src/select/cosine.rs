@@ -20,8 +20,15 @@ impl Similarity for Cosine {
         if i == j {
             return 1.0;
         }
-        let c = f64::from(dot(&self.vectors[i], &self.vectors[j]));
-        let floor = self.floor.clamp(0.0, 0.999);
-        ((c - floor) / (1.0 - floor)).clamp(0.0, 1.0)
+        above_floor(
+            f64::from(dot(&self.vectors[i], &self.vectors[j])),
+            self.floor,
+        )
     }
+}
+
+/// A cosine as redundancy: 0 up to `floor`, rising linearly to 1 at cosine 1.
+pub fn above_floor(cosine: f64, floor: f64) -> f64 {
+    let floor = floor.clamp(0.0, 0.999);
+    ((cosine - floor) / (1.0 - floor)).clamp(0.0, 1.0)
 }

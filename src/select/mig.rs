@@ -105,6 +105,8 @@ pub(crate) struct Run<'a> {
     /// Per candidate: max similarity to the first `seen[i]` kept units.
     max_sim: Vec<f64>,
     seen: Vec<usize>,
+    /// Kept units (a prefix of the order) whose similarities were pushed already.
+    pushed: usize,
 }
 
 impl<'a> Run<'a> {
@@ -122,7 +124,18 @@ impl<'a> Run<'a> {
             tally: Tally::new(n, budget),
             max_sim: vec![0.0; n],
             seen: vec![0; n],
+            pushed: 0,
         }
+    }
+
+    /// Pushes the similarity of every unit kept since the last push to its neighbours.
+    fn push_kept(&mut self, similarity: &dyn Similarity) {
+        for &u in &self.tally.order[self.pushed..] {
+            for &(v, s) in similarity.neighbours(u).unwrap_or(&[]) {
+                self.max_sim[v] = self.max_sim[v].max(s);
+            }
+        }
+        self.pushed = self.tally.order.len();
     }
 
     fn gain(&self, i: usize) -> f64 {
@@ -142,11 +155,7 @@ impl<'a> Run<'a> {
         // ones are pulled lazily from the units kept since a candidate was last seen.
         let push = !self.values.is_empty() && similarity.neighbours(0).is_some();
         if push {
-            for &u in &self.tally.order {
-                for &(v, s) in similarity.neighbours(u).unwrap_or(&[]) {
-                    self.max_sim[v] = self.max_sim[v].max(s);
-                }
-            }
+            self.push_kept(similarity);
         }
         let mut heap: BinaryHeap<Bound> = (0..self.values.len())
             .filter(|&i| !self.values[i].is_nan() && !self.tally.kept[i])
@@ -194,11 +203,7 @@ impl<'a> Run<'a> {
                 let kept = self.tally.try_keep(costs, i);
                 debug_assert!(kept, "fit was checked on this pop");
                 if push {
-                    for &u in &self.tally.order[kept_now..] {
-                        for &(v, s) in similarity.neighbours(u).unwrap_or(&[]) {
-                            self.max_sim[v] = self.max_sim[v].max(s);
-                        }
-                    }
+                    self.push_kept(similarity);
                 }
             }
             // Second chance for the set-aside units whose cost has since shrunk. Each

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::Similarity;
+use super::cosine::above_floor;
 use crate::ann::{self, VectorIndex, Vectors};
 use crate::neural::dot;
 
@@ -84,13 +85,13 @@ impl SparseCosine {
             tables: simhash_tables(&vectors),
             index: ann::index_for(vectors, ann::HNSW_THRESHOLD),
             k,
-            floor: floor.clamp(0.0, 0.999),
+            floor,
             lists: (0..n).map(|_| OnceLock::new()).collect(),
         }
     }
 
     fn scale(&self, cosine: f64) -> f64 {
-        ((cosine - self.floor) / (1.0 - self.floor)).clamp(0.0, 1.0)
+        above_floor(cosine, self.floor)
     }
 }
 

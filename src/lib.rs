@@ -11,6 +11,7 @@ pub mod ann;
 pub mod compress;
 pub mod document;
 pub mod eval;
+pub mod lingua;
 pub mod models;
 pub mod neural;
 pub mod pack;

@@ -262,7 +262,7 @@ impl From<FormatArg> for Format {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio"])))]
+#[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio", "rate"])))]
 struct CompressArgs {
     /// The text to compress; - or nothing for standard input.
     #[arg(default_value = "-")]
@@ -273,6 +273,21 @@ struct CompressArgs {
     /// Compression ratio: the budget is the input's tokens divided by this.
     #[arg(long)]
     ratio: Option<f64>,
+    /// Keep this share of the tokens, word by word, with the token classifier of
+    /// --model (0 < RATE ≤ 1; LLMLingua's `rate`).
+    #[arg(long, requires = "model")]
+    rate: Option<f64>,
+    /// An LLMLingua-2-style token classifier: a folder with model.onnx and
+    /// tokenizer.json. With --budget or --ratio it prunes words inside what coarse
+    /// selection keeps.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// With --model and --rate: the llmlingua package's own algorithm (parity mode).
+    #[arg(long, requires = "rate")]
+    reference: bool,
+    /// A word the token classifier must keep (repeatable; "\n" for a newline).
+    #[arg(long = "force-token", value_name = "WORD", requires = "model")]
+    force_tokens: Vec<String>,
     /// What the text is needed for: units are kept by relevance to it.
     #[arg(long, short)]
     query: Option<String>,
@@ -467,6 +482,9 @@ fn run_compress(args: CompressArgs) -> Result<()> {
         (None, None) => DocKind::Prose,
     };
     let counter = args.tokenizer.counter()?;
+    if let (Some(rate), Some(model)) = (args.rate, &args.model) {
+        return run_prune(&args, model, rate, &text, counter.as_ref());
+    }
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
         (None, Some(r)) if r >= 1.0 && r.is_finite() => {
@@ -488,6 +506,53 @@ fn run_compress(args: CompressArgs) -> Result<()> {
         print_stats(&out);
     }
     write_output(&args.output, &out.text)
+}
+
+/// `pith compress --model DIR --rate R`: word-level pruning of the whole text.
+fn run_prune(
+    args: &CompressArgs,
+    model: &Path,
+    rate: f64,
+    text: &str,
+    counter: &dyn TokenCounter,
+) -> Result<()> {
+    use pith::lingua::{self, PruneOptions, ReferenceParams, Target, TokenClassifier, TokenPruner};
+    if !(rate > 0.0 && rate <= 1.0) {
+        bail!(usage(format!("--rate must be in (0, 1] (got {rate})")));
+    }
+    let force_tokens: Vec<String> = args.force_tokens.iter().map(|t| t.replace("\\n", "\n")).collect();
+    let library = pith::models::ModelStore::discover().runtime_library()?;
+    let classifier = Arc::new(TokenClassifier::load(&library, model)?);
+    let (out, before, after) = if args.reference {
+        let params = ReferenceParams {
+            rate,
+            force_tokens,
+            ..ReferenceParams::default()
+        };
+        let r = lingua::reference::compress(&classifier, &[text], &params)?;
+        let (b, a) = (counter.count(text), counter.count(&r.compressed_prompt));
+        (r.compressed_prompt, b, a)
+    } else {
+        let options = PruneOptions {
+            force_tokens,
+            ..PruneOptions::default()
+        };
+        let p = TokenPruner::new(classifier.clone(), options)?.prune(text, Target::Rate(rate), counter)?;
+        (p.text, p.tokens_before, p.tokens_after)
+    };
+    if args.stats {
+        let f = classifier.stats();
+        eprintln!(
+            "{before:>9} → {after:>9}  total, rate {:.3}, {} tokens; model: {} tokens in {} batches, {} positions, {:.3} s forward",
+            after as f64 / before.max(1) as f64,
+            counter.name(),
+            f.tokens,
+            f.batches,
+            f.positions,
+            f.seconds
+        );
+    }
+    write_output(&args.output, &out)
 }
 
 fn run_count(args: CountArgs) -> Result<()> {

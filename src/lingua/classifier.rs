@@ -1,0 +1,321 @@
+//! The token classifier: any ONNX token-classification export (an LLMLingua-2 model, or
+//! anything shaped like one) that gives each model token a keep probability.
+//!
+//! A model folder holds `model.onnx` and `tokenizer.json` (an optimum export, or the
+//! fixtures `scripts/lingua_fixtures.py` makes); `config.json` is read when present for
+//! the position limit. Nothing is keyed on the model's name: the tokenizer's own model
+//! type says how sub-words join into words.
+//!
+//! Speed: the reference pads every window to 512 positions; here windows are sorted by
+//! length and batched with padding only up to the longest window of each batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+use tokenizers::Tokenizer;
+
+use crate::neural::{ForwardStats, NeuralError, runtime};
+
+/// How the tokenizer marks words, which decides how sub-word probabilities join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// BERT's WordPiece: a piece starting with `##` continues the word before it.
+    WordPiece,
+    /// SentencePiece (XLM-RoBERTa's Unigram with metaspace): a piece starting with `▁`
+    /// starts a word.
+    SentencePiece,
+    /// Anything else (byte-level BPE, …): words come from byte offsets only.
+    Other,
+}
+
+/// A loaded token classifier.
+#[derive(Debug)]
+pub struct TokenClassifier {
+    dir: PathBuf,
+    session: Mutex<Session>,
+    tokenizer: Tokenizer,
+    family: Family,
+    token_types: bool,
+    output: String,
+    /// Most positions in one window, the frame tokens included.
+    max_len: usize,
+    cls: u32,
+    sep: u32,
+    pad: u32,
+    /// Token strings the reference skips when joining pieces into words.
+    special: Vec<String>,
+    /// Most positions (windows × padded length) in one forward pass.
+    batch_positions: usize,
+    batches: AtomicU64,
+    tokens: AtomicU64,
+    positions: AtomicU64,
+    nanos: AtomicU64,
+}
+
+/// Where a model folder's files are.
+fn model_files(path: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    if path.is_file() {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_owned();
+        return (
+            path.to_owned(),
+            dir.join("tokenizer.json"),
+            dir.join("config.json"),
+        );
+    }
+    (
+        path.join("model.onnx"),
+        path.join("tokenizer.json"),
+        path.join("config.json"),
+    )
+}
+
+impl TokenClassifier {
+    /// Loads the ONNX Runtime `library` and the model at `path`: a folder with
+    /// `model.onnx` and `tokenizer.json`, or an `.onnx` file with `tokenizer.json` beside.
+    pub fn load(library: &Path, path: &Path) -> Result<Self, NeuralError> {
+        let (model, tokenizer_path, config) = model_files(path);
+        let model_err = |p: &Path, message: String| NeuralError::Model {
+            path: p.to_owned(),
+            message,
+        };
+        for needed in [&model, &tokenizer_path] {
+            if !needed.is_file() {
+                return Err(model_err(
+                    needed,
+                    "no such file (a token-classifier folder holds model.onnx and tokenizer.json)"
+                        .into(),
+                ));
+            }
+        }
+        let env = runtime::environment(library)?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Builder errors are not Send: keep their messages.
+        let session = Session::builder(env)
+            .map_err(|e| model_err(&model, e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| model_err(&model, e.to_string()))?
+            .with_intra_threads(threads)
+            .map_err(|e| model_err(&model, e.to_string()))?
+            .commit_from_file(&model)
+            .map_err(|e| model_err(&model, e.to_string()))?;
+        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        for needed in ["input_ids", "attention_mask"] {
+            if !names.contains(&needed) {
+                return Err(model_err(
+                    &model,
+                    format!("the graph has no input {needed:?} (inputs: {names:?})"),
+                ));
+            }
+        }
+        let token_types = names.contains(&"token_type_ids");
+        let output = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_owned())
+            .find(|n| n == "logits")
+            .or_else(|| session.outputs().first().map(|o| o.name().to_owned()))
+            .ok_or_else(|| model_err(&model, "the graph has no output".into()))?;
+
+        let mut tok = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| model_err(&tokenizer_path, e.to_string()))?;
+        tok.with_truncation(None)
+            .map_err(|e| model_err(&tokenizer_path, e.to_string()))?;
+        tok.with_padding(None);
+        let family = family_of(&tokenizer_path)?;
+        let find = |names: &[&str]| names.iter().find_map(|n| tok.token_to_id(n));
+        let missing = |what: &str| model_err(&tokenizer_path, format!("no {what} token"));
+        let cls = find(&["[CLS]", "<s>"]).ok_or_else(|| missing("[CLS] or <s>"))?;
+        let sep = find(&["[SEP]", "</s>"]).ok_or_else(|| missing("[SEP] or </s>"))?;
+        let pad = find(&["[PAD]", "<pad>"]).unwrap_or(0);
+        let special = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"]
+            .iter()
+            .chain(&["<s>", "</s>", "<pad>", "<unk>", "<mask>"])
+            .filter(|t| tok.token_to_id(t).is_some())
+            .map(|t| (*t).to_owned())
+            .collect();
+        Ok(Self {
+            dir: path.to_owned(),
+            session: Mutex::new(session),
+            tokenizer: tok,
+            family,
+            token_types,
+            output,
+            max_len: max_positions(&config, family),
+            cls,
+            sep,
+            pad,
+            special,
+            batch_positions: 8192,
+            batches: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
+            positions: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+        })
+    }
+
+    /// The folder (or file) the model was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Most positions in one window, [CLS] and [SEP] included (512 for BERT-class models).
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The ids that frame every window.
+    pub fn frame_ids(&self) -> (u32, u32) {
+        (self.cls, self.sep)
+    }
+
+    /// Whether `token` is one of the tokenizer's special tokens ([CLS], <unk>, …).
+    pub fn is_special(&self, token: &str) -> bool {
+        self.special.iter().any(|s| s == token)
+    }
+
+    /// Time spent in the model so far.
+    pub fn stats(&self) -> ForwardStats {
+        ForwardStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            tokens: self.tokens.load(Ordering::Relaxed),
+            positions: self.positions.load(Ordering::Relaxed),
+            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        }
+    }
+
+    /// The keep probability of every position of every window (frame tokens included):
+    /// softmax(logits)[1], LLMLingua-2's label "preserve".
+    pub fn keep_probs(&self, windows: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, NeuralError> {
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); windows.len()];
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        order.sort_by_key(|&w| (windows[w].len(), w));
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted by length: the last window of a batch sets its padded length.
+            let mut end = start + 1;
+            while end < order.len()
+                && (end + 1 - start) * windows[order[end]].len() <= self.batch_positions
+            {
+                end += 1;
+            }
+            let batch: Vec<&[u32]> = order[start..end]
+                .iter()
+                .map(|&w| windows[w].as_slice())
+                .collect();
+            for (&w, probs) in order[start..end].iter().zip(self.forward(&batch)?) {
+                out[w] = probs;
+            }
+            start = end;
+        }
+        Ok(out)
+    }
+
+    fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, NeuralError> {
+        let rows = batch.len();
+        let len = batch.iter().map(|w| w.len()).max().unwrap_or(0);
+        if len == 0 {
+            return Ok(vec![Vec::new(); rows]);
+        }
+        let mut ids = vec![i64::from(self.pad); rows * len];
+        let mut mask = vec![0i64; rows * len];
+        for (r, w) in batch.iter().enumerate() {
+            for (c, &id) in w.iter().enumerate() {
+                ids[r * len + c] = i64::from(id);
+                mask[r * len + c] = 1;
+            }
+        }
+        let infer = |e: ort::Error| NeuralError::Inference(e.to_string());
+        let shape = [rows, len];
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids)).map_err(infer)?,
+            "attention_mask" => Tensor::from_array((shape, mask)).map_err(infer)?,
+        ];
+        if self.token_types {
+            let types = Tensor::from_array((shape, vec![0i64; rows * len])).map_err(infer)?;
+            inputs.push(("token_type_ids".into(), types.into()));
+        }
+        let started = Instant::now();
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session.run(inputs).map_err(infer)?;
+        let forward = started.elapsed();
+        let (out_shape, logits) = outputs[self.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
+        let labels = out_shape.last().copied().unwrap_or(0) as usize;
+        if out_shape.len() != 3 || labels < 2 || logits.len() != rows * len * labels {
+            return Err(NeuralError::Inference(format!(
+                "expected logits [{rows}, {len}, 2], got {out_shape:?}"
+            )));
+        }
+        let probs = batch
+            .iter()
+            .enumerate()
+            .map(|(r, w)| {
+                (0..w.len())
+                    .map(|c| keep_prob(&logits[(r * len + c) * labels..][..labels]))
+                    .collect()
+            })
+            .collect();
+        drop(outputs);
+        drop(session);
+        self.nanos
+            .fetch_add(forward.as_nanos() as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.positions
+            .fetch_add((rows * len) as u64, Ordering::Relaxed);
+        self.tokens.fetch_add(
+            batch.iter().map(|w| w.len() as u64).sum(),
+            Ordering::Relaxed,
+        );
+        Ok(probs)
+    }
+}
+
+/// softmax(logits)[1], computed as torch does (shifted by the maximum).
+fn keep_prob(logits: &[f32]) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    (logits[1] - max).exp() / sum
+}
+
+/// The tokenizer's model type, read from the file (the crate hides it behind an enum).
+fn family_of(tokenizer: &Path) -> Result<Family, NeuralError> {
+    let text = std::fs::read_to_string(tokenizer).map_err(|e| NeuralError::Model {
+        path: tokenizer.to_owned(),
+        message: e.to_string(),
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| NeuralError::Model {
+        path: tokenizer.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(match json["model"]["type"].as_str() {
+        Some("WordPiece") => Family::WordPiece,
+        Some("Unigram") => Family::SentencePiece,
+        _ => Family::Other,
+    })
+}
+
+/// Positions one window may take: 512, or less when `config.json` says the model has
+/// fewer (XLM-R counts two offset positions in `max_position_embeddings`).
+fn max_positions(config: &Path, family: Family) -> usize {
+    let declared = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|j| j["max_position_embeddings"].as_u64())
+        .map(|n| n as usize);
+    let offset = if family == Family::SentencePiece { 2 } else { 0 };
+    declared.map_or(512, |n| n.saturating_sub(offset).clamp(3, 512))
+}

@@ -1,0 +1,45 @@
+//! Token-level pruning with an LLMLingua-2-style token classifier: a BERT-class encoder
+//! gives every token a keep probability, and the least needed words go.
+//!
+//! Two modes share the classifier ([`classifier`]):
+//! - [`reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
+//! - [`prune`]: pith's default, which keeps the original text's whitespace, hits the
+//!   target rate with one global threshold, keeps protected patterns whole, honours
+//!   `<pith …>` markers and keeps JSON valid.
+//!
+//! No registry ships Microsoft's weights: a user brings any ONNX token-classification
+//! export (README: "Token pruning"), and the tests use small models the project makes.
+
+pub mod classifier;
+pub mod markup;
+pub mod prune;
+pub mod reference;
+
+pub use classifier::{Family, TokenClassifier};
+pub use prune::{PruneOptions, Pruned, Scored, Target, TokenPruner};
+pub use reference::{ReferenceOutput, ReferenceParams, WordProb};
+
+use crate::neural::NeuralError;
+
+/// Token pruning failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinguaError {
+    /// The model could not be loaded or run.
+    #[error(transparent)]
+    Neural(#[from] NeuralError),
+    #[error("tokenizer failed: {0}")]
+    Tokenizer(String),
+    /// The model or the settings cannot do what was asked.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("bad <pith> marker at byte {at}: {message}")]
+    Marker { at: usize, message: String },
+    #[error("bad protected pattern {pattern:?}: {message}")]
+    Pattern { pattern: String, message: String },
+    #[error("rate must be a number in (0, 1], got {0}")]
+    Rate(f64),
+    /// What must be kept (pinned words, `compress=false` parts) is over the budget.
+    #[error("budget of {budget} tokens is too small: what must be kept takes {minimum}")]
+    BudgetTooSmall { budget: usize, minimum: usize },
+}

@@ -1,0 +1,647 @@
+//! pith's token pruning: LLMLingua-2's classifier with the reference's known faults fixed.
+//!
+//! - The output is cut from the original text by byte offsets, so kept words keep their
+//!   own spelling, whitespace and newlines (the reference detokenizes).
+//! - One threshold for the whole text, found on the rendered output's real token count,
+//!   so the achieved rate meets the target and a budget is never exceeded (the
+//!   reference thresholds each 512-token window on its own).
+//! - Protected patterns are kept or dropped whole; JSON keeps its syntax; `<pith …>`
+//!   markers set a part's rate or keep it verbatim (see `markup.rs`).
+//!
+//! Scoring (the forward pass) and selection are separate: one [`Scored`] text can be
+//! cut to many targets without running the model again.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::LinguaError;
+use super::classifier::TokenClassifier;
+use super::markup::{self, DEFAULT_PROTECT, Markup, MarkupOptions};
+use super::reference::WordProb;
+use crate::tokens::TokenCounter;
+
+/// How much to keep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// This share of the tokens (LLMLingua's `rate`): 0.33 keeps about a third.
+    Rate(f64),
+    /// At most this many tokens of the target tokenizer.
+    Tokens(usize),
+}
+
+/// Settings of pith's pruning mode.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PruneOptions {
+    /// Sub-word → word probability.
+    pub word_prob: WordProb,
+    /// Regular expressions whose matches are kept or dropped whole.
+    pub protect: Vec<String>,
+    /// Words always kept (e.g. `?`).
+    pub force_tokens: Vec<String>,
+    /// Words with a digit always kept.
+    pub force_digits: bool,
+    /// Honour `<pith …>` markers.
+    pub markers: bool,
+    /// Keep JSON valid: prune only inside string values.
+    pub json: bool,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        Self {
+            word_prob: WordProb::Mean,
+            protect: DEFAULT_PROTECT.iter().map(|s| (*s).to_owned()).collect(),
+            force_tokens: Vec::new(),
+            force_digits: false,
+            markers: true,
+            json: true,
+        }
+    }
+}
+
+/// The token pruner: a classifier and the settings that turn its scores into cuts.
+#[derive(Debug, Clone)]
+pub struct TokenPruner {
+    classifier: Arc<TokenClassifier>,
+    options: PruneOptions,
+    markup: MarkupOptions,
+}
+
+/// A pruned text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pruned {
+    pub text: String,
+    /// Target-tokenizer tokens of the input (marker tags left out) and of `text`.
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    /// Words the classifier scored, and how many were kept.
+    pub words: usize,
+    pub kept_words: usize,
+}
+
+/// One word: a run of model tokens with no gap and no punctuation boundary inside.
+#[derive(Debug, Clone)]
+struct Word {
+    span: Range<usize>,
+    prob: f32,
+}
+
+/// Words that are kept or dropped together.
+#[derive(Debug, Clone)]
+struct Group {
+    words: Range<usize>,
+    span: Range<usize>,
+    prob: f32,
+    pinned: bool,
+    /// Index into the segments (0: the unmarked text).
+    segment: usize,
+}
+
+/// A text the classifier has scored, ready to be cut to any target.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    text: String,
+    markup: Markup,
+    words: Vec<Word>,
+    groups: Vec<Group>,
+}
+
+impl TokenPruner {
+    pub fn new(classifier: Arc<TokenClassifier>, options: PruneOptions) -> Result<Self, LinguaError> {
+        let markup = MarkupOptions::new(options.markers, options.json, &options.protect)?;
+        Ok(Self {
+            classifier,
+            options,
+            markup,
+        })
+    }
+
+    pub fn classifier(&self) -> &TokenClassifier {
+        &self.classifier
+    }
+
+    pub fn options(&self) -> &PruneOptions {
+        &self.options
+    }
+
+    /// Scores and cuts one text.
+    pub fn prune(
+        &self,
+        text: &str,
+        target: Target,
+        counter: &dyn TokenCounter,
+    ) -> Result<Pruned, LinguaError> {
+        let scored = self.score(&[text])?;
+        scored
+            .into_iter()
+            .next()
+            .map_or_else(|| Err(LinguaError::Tokenizer("nothing scored".into())), |s| {
+                s.select(target, counter)
+            })
+    }
+
+    /// Scores texts, with all their windows in one length-sorted batch queue.
+    pub fn score(&self, texts: &[&str]) -> Result<Vec<Scored>, LinguaError> {
+        let max_inner = self.classifier.max_len() - 2;
+        let (cls, sep) = self.classifier.frame_ids();
+        let mut prepared = Vec::with_capacity(texts.len());
+        let mut windows: Vec<Vec<u32>> = Vec::new();
+        for text in texts {
+            let markup = markup::analyse(text, &self.markup)?;
+            // The model never sees the tags: blanked to spaces, so offsets stay put.
+            let mut seen = text.as_bytes().to_vec();
+            for t in &markup.tags {
+                seen[t.clone()].fill(b' ');
+            }
+            let seen = String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
+            let enc = self
+                .classifier
+                .tokenizer()
+                .encode(seen.as_str(), false)
+                .map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
+            let spans: Vec<Range<usize>> = enc
+                .get_offsets()
+                .iter()
+                .map(|&(s, e)| trim_space(text, s..e))
+                .collect();
+            let ids = enc.get_ids();
+            let first_window = windows.len();
+            for cut in cut_windows(text, &spans, max_inner) {
+                let mut w = Vec::with_capacity(cut.len() + 2);
+                w.push(cls);
+                w.extend_from_slice(&ids[cut]);
+                w.push(sep);
+                windows.push(w);
+            }
+            prepared.push((text.to_string(), markup, spans, first_window..windows.len()));
+        }
+        let probs = self.classifier.keep_probs(&windows)?;
+        Ok(prepared
+            .into_iter()
+            .map(|(text, markup, spans, ws)| {
+                // Frame positions dropped: one probability per token, in order.
+                let token_probs: Vec<f32> = probs[ws]
+                    .iter()
+                    .flat_map(|p| p[1..p.len().saturating_sub(1)].iter().copied())
+                    .collect();
+                self.build(text, markup, &spans, &token_probs)
+            })
+            .collect())
+    }
+
+    /// Joins tokens into words and words into groups.
+    fn build(&self, text: String, markup: Markup, spans: &[Range<usize>], probs: &[f32]) -> Scored {
+        let mut words: Vec<Word> = Vec::new();
+        let mut pieces: Vec<Vec<f32>> = Vec::new();
+        let mut prev: Option<&Range<usize>> = None;
+        for (span, &p) in spans.iter().zip(probs) {
+            if span.is_empty() {
+                continue;
+            }
+            let joins = prev.is_some_and(|q| {
+                q.end >= span.start && !is_punct(&text[q.clone()]) && !is_punct(&text[span.clone()])
+            });
+            match (joins, words.last_mut(), pieces.last_mut()) {
+                (true, Some(w), Some(ps)) => {
+                    w.span.end = w.span.end.max(span.end);
+                    ps.push(p);
+                }
+                _ => {
+                    words.push(Word {
+                        span: span.clone(),
+                        prob: 0.0,
+                    });
+                    pieces.push(vec![p]);
+                }
+            }
+            prev = Some(span);
+        }
+        for (w, ps) in words.iter_mut().zip(&pieces) {
+            w.prob = match self.options.word_prob {
+                WordProb::Mean => ps.iter().sum::<f32>() / ps.len() as f32,
+                WordProb::First => ps[0],
+            };
+        }
+        let groups = self.group(&text, &markup, &words);
+        Scored {
+            text,
+            markup,
+            words,
+            groups,
+        }
+    }
+
+    /// Words overlapping one protected span form one group; the group's probability is
+    /// its best word's, so an identifier is as likely kept as its most needed piece.
+    fn group(&self, text: &str, markup: &Markup, words: &[Word]) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut atomic = 0;
+        let mut pinned = 0;
+        // The atomic span the current group extends to.
+        let mut reach = 0..0;
+        for (i, w) in words.iter().enumerate() {
+            while atomic < markup.atomic.len() && markup.atomic[atomic].end <= w.span.start {
+                atomic += 1;
+            }
+            let covering = markup.atomic[atomic..]
+                .iter()
+                .take_while(|a| a.start < w.span.end)
+                .fold(None::<Range<usize>>, |acc, a| {
+                    Some(acc.map_or(a.clone(), |r| r.start.min(a.start)..r.end.max(a.end)))
+                });
+            while pinned < markup.pinned.len() && markup.pinned[pinned].end <= w.span.start {
+                pinned += 1;
+            }
+            let segment = markup
+                .segments
+                .iter()
+                .position(|s| s.span.contains(&w.span.start))
+                .map_or(0, |s| s + 1);
+            let word_text = &text[w.span.clone()];
+            let is_pinned = markup.pinned[pinned..]
+                .iter()
+                .take_while(|p| p.start < w.span.end)
+                .next()
+                .is_some()
+                || (segment > 0 && !markup.segments[segment - 1].compress)
+                || self.options.force_tokens.iter().any(|f| f == word_text)
+                || (self.options.force_digits && word_text.chars().any(|c| c.is_ascii_digit()));
+            let extends = groups.last().is_some_and(|g| {
+                g.segment == segment && w.span.start < reach.end && reach.start < w.span.end
+            });
+            match (extends, groups.last_mut()) {
+                (true, Some(g)) => {
+                    g.words.end = i + 1;
+                    g.span.end = w.span.end;
+                    g.prob = g.prob.max(w.prob);
+                    g.pinned |= is_pinned;
+                    if let Some(c) = &covering {
+                        reach = reach.start.min(c.start)..reach.end.max(c.end);
+                    }
+                }
+                _ => {
+                    groups.push(Group {
+                        words: i..i + 1,
+                        span: w.span.clone(),
+                        prob: w.prob,
+                        pinned: is_pinned,
+                        segment,
+                    });
+                    reach = covering.unwrap_or(0..0);
+                }
+            }
+        }
+        groups
+    }
+}
+
+impl Scored {
+    /// The text as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Words the classifier scored.
+    pub fn word_count(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Each word's text and keep probability, in order.
+    pub fn word_probs(&self) -> impl Iterator<Item = (&str, f32)> {
+        self.words.iter().map(|w| (&self.text[w.span.clone()], w.prob))
+    }
+
+    /// Cuts the text to `target`. With [`Target::Tokens`] the output never has more
+    /// tokens than asked; when even the words that must be kept (pinned words,
+    /// `compress=false` parts) do not fit, that is an error.
+    pub fn select(&self, target: Target, counter: &dyn TokenCounter) -> Result<Pruned, LinguaError> {
+        let all = vec![true; self.groups.len()];
+        let full = self.render(&all);
+        let before = counter.count(&full);
+        let plan = Plan::new(self, counter);
+        let result = |kept: &[bool], text: String, tokens: usize| Pruned {
+            kept_words: self
+                .groups
+                .iter()
+                .zip(kept)
+                .filter(|(_, k)| **k)
+                .map(|(g, _)| g.words.len())
+                .sum(),
+            words: self.words.len(),
+            text,
+            tokens_before: before,
+            tokens_after: tokens,
+        };
+        match target {
+            Target::Rate(r) if !(r > 0.0 && r.is_finite()) => Err(LinguaError::Rate(r)),
+            Target::Rate(r) if r >= 1.0 && self.markup.segments.iter().all(|s| s.rate.is_none()) => {
+                Ok(result(&all, full, before))
+            }
+            Target::Rate(r) => {
+                let goal = plan.goal(r);
+                // λ scales every part's allowance; find the one whose real count meets
+                // the goal, by bisection on the rendered output.
+                let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
+                let mut best: Option<(usize, Vec<bool>, String, usize)> = None;
+                let mut lambda = 1.0;
+                for _ in 0..24 {
+                    let kept = plan.keep(r, lambda);
+                    let text = self.render(&kept);
+                    let tokens = counter.count(&text);
+                    let miss = tokens.abs_diff(goal);
+                    if best.as_ref().is_none_or(|b| miss < b.0) {
+                        best = Some((miss, kept, text, tokens));
+                    }
+                    if miss as f64 <= (goal as f64 * 0.002).max(0.5) {
+                        break;
+                    }
+                    if tokens > goal {
+                        hi = lambda;
+                    } else {
+                        lo = lambda;
+                    }
+                    lambda = (lo + hi) / 2.0;
+                }
+                let (_, kept, text, tokens) = best.unwrap_or_else(|| (0, all.clone(), full.clone(), before));
+                Ok(result(&kept, text, tokens))
+            }
+            Target::Tokens(budget) if before <= budget => Ok(result(&all, full, before)),
+            Target::Tokens(budget) => {
+                let r = budget as f64 / before.max(1) as f64;
+                let floor = plan.keep(r, 0.0);
+                let floor_text = self.render(&floor);
+                let floor_tokens = counter.count(&floor_text);
+                if floor_tokens > budget {
+                    return Err(LinguaError::BudgetTooSmall {
+                        budget,
+                        minimum: floor_tokens,
+                    });
+                }
+                // The largest λ whose output fits.
+                let mut fit = (floor, floor_text, floor_tokens);
+                let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
+                for _ in 0..24 {
+                    let lambda = (lo + hi) / 2.0;
+                    let kept = plan.keep(r, lambda);
+                    let text = self.render(&kept);
+                    let tokens = counter.count(&text);
+                    if tokens <= budget {
+                        lo = lambda;
+                        let close = tokens as f64 >= budget as f64 * 0.998;
+                        fit = (kept, text, tokens);
+                        if close {
+                            break;
+                        }
+                    } else {
+                        hi = lambda;
+                    }
+                }
+                Ok(result(&fit.0, fit.1, fit.2))
+            }
+        }
+    }
+
+    /// The kept groups' text, cut from the original: kept neighbours keep the exact
+    /// text between them; where words were dropped, a newline (or two, for a paragraph
+    /// break) or a space stands in, and line indentation is kept.
+    fn render(&self, kept_groups: &[bool]) -> String {
+        let mut kept = vec![false; self.words.len()];
+        for (g, &k) in self.groups.iter().zip(kept_groups) {
+            if k {
+                kept[g.words.clone()].fill(true);
+            }
+        }
+        let text = &self.text;
+        let mut out = String::with_capacity(text.len());
+        let mut gap_start = 0;
+        let mut dropped = false;
+        for (w, &k) in self.words.iter().zip(&kept) {
+            if !k {
+                dropped = true;
+                continue;
+            }
+            let gap = self.untagged(gap_start..w.span.start);
+            if dropped {
+                out.push_str(&separator(&gap, out.chars().last(), text[w.span.clone()].chars().next()));
+            } else {
+                out.push_str(&gap);
+            }
+            out.push_str(&text[w.span.clone()]);
+            gap_start = w.span.end;
+            dropped = false;
+        }
+        let tail = self.untagged(gap_start..text.len());
+        if dropped {
+            let newlines = tail.matches('\n').count().min(2);
+            if !out.is_empty() {
+                out.push_str(&"\n".repeat(newlines));
+            }
+        } else {
+            out.push_str(&tail);
+        }
+        out
+    }
+
+    /// `range` of the text without marker tags.
+    fn untagged(&self, range: Range<usize>) -> String {
+        let mut s = String::new();
+        let mut at = range.start;
+        for t in &self.markup.tags {
+            if t.end <= at || t.start >= range.end {
+                continue;
+            }
+            if t.start > at {
+                s.push_str(&self.text[at..t.start]);
+            }
+            at = at.max(t.end);
+        }
+        if at < range.end {
+            s.push_str(&self.text[at..range.end]);
+        }
+        s
+    }
+}
+
+/// What stands in for dropped words: their newlines (at most a blank line) with the
+/// next line's indentation; else a space where the next kept word had one before it or
+/// two words would fuse; else nothing (`word.` stays `word.`).
+fn separator(gap: &str, before: Option<char>, after: Option<char>) -> String {
+    let newlines = gap.matches('\n').count();
+    if newlines > 0 {
+        let indent = gap.rsplit('\n').next().unwrap_or("");
+        let indent = if indent.chars().all(char::is_whitespace) {
+            indent
+        } else {
+            ""
+        };
+        if before.is_none() {
+            return indent.to_owned();
+        }
+        return format!("{}{indent}", "\n".repeat(newlines.min(2)));
+    }
+    let spaced = gap.ends_with(char::is_whitespace);
+    let fuse = before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric);
+    if before.is_some() && (spaced || fuse) {
+        " ".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Allowances per part, and the order in which each part's groups are kept.
+struct Plan {
+    /// Per segment (0: unmarked text): its rate override, whether it compresses, its
+    /// tokens, the tokens of its pinned groups, and its free groups best first.
+    parts: Vec<Part>,
+    costs: Vec<usize>,
+    pinned: Vec<bool>,
+}
+
+struct Part {
+    rate: Option<f64>,
+    compress: bool,
+    tokens: usize,
+    pinned_tokens: usize,
+    order: Vec<usize>,
+}
+
+impl Plan {
+    fn new(s: &Scored, counter: &dyn TokenCounter) -> Self {
+        let mut parts: Vec<Part> = std::iter::once((None, true))
+            .chain(s.markup.segments.iter().map(|seg| (seg.rate, seg.compress)))
+            .map(|(rate, compress)| Part {
+                rate,
+                compress,
+                tokens: 0,
+                pinned_tokens: 0,
+                order: Vec::new(),
+            })
+            .collect();
+        // A group's cost: its tokens with the space before it, as it mostly appears.
+        let costs: Vec<usize> = s
+            .groups
+            .iter()
+            .map(|g| {
+                let spaced = g.span.start > 0
+                    && s.text[..g.span.start].ends_with(char::is_whitespace);
+                let t = &s.text[g.span.clone()];
+                if spaced {
+                    counter.count(&format!(" {t}"))
+                } else {
+                    counter.count(t)
+                }
+            })
+            .collect();
+        let mut pinned = Vec::with_capacity(s.groups.len());
+        for (i, g) in s.groups.iter().enumerate() {
+            let part = &mut parts[g.segment];
+            part.tokens += costs[i];
+            let pin = g.pinned || !part.compress;
+            if pin {
+                part.pinned_tokens += costs[i];
+            } else {
+                part.order.push(i);
+            }
+            pinned.push(pin);
+        }
+        for part in &mut parts {
+            part.order.sort_by(|&a, &b| {
+                s.groups[b]
+                    .prob
+                    .total_cmp(&s.groups[a].prob)
+                    .then(a.cmp(&b))
+            });
+        }
+        Self {
+            parts,
+            costs,
+            pinned,
+        }
+    }
+
+    /// Tokens the output should have at `rate`.
+    fn goal(&self, rate: f64) -> usize {
+        self.parts
+            .iter()
+            .map(|p| {
+                if p.compress {
+                    (p.rate.unwrap_or(rate) * p.tokens as f64).max(p.pinned_tokens as f64)
+                } else {
+                    p.tokens as f64
+                }
+            })
+            .sum::<f64>()
+            .round() as usize
+    }
+
+    /// The λ at which every part keeps everything.
+    fn lambda_max(&self, rate: f64) -> f64 {
+        self.parts
+            .iter()
+            .filter(|p| p.compress && p.tokens > 0)
+            .map(|p| 1.0 / p.rate.unwrap_or(rate).max(1e-6))
+            .fold(1.0, f64::max)
+            * 1.01
+    }
+
+    /// Each part keeps its best groups while they fit λ × its share; a threshold on
+    /// probability per part, one for the whole unmarked text.
+    fn keep(&self, rate: f64, lambda: f64) -> Vec<bool> {
+        let mut kept = self.pinned.clone();
+        for p in self.parts.iter().filter(|p| p.compress) {
+            let allowance =
+                lambda * p.rate.unwrap_or(rate) * p.tokens as f64 - p.pinned_tokens as f64;
+            let mut spent = 0usize;
+            for &g in &p.order {
+                if (spent + self.costs[g]) as f64 > allowance {
+                    break;
+                }
+                spent += self.costs[g];
+                kept[g] = true;
+            }
+        }
+        kept
+    }
+}
+
+/// Token spans narrowed past leading and trailing whitespace (SentencePiece's `▁` and
+/// some normalizers cover the space before a word).
+fn trim_space(text: &str, span: Range<usize>) -> Range<usize> {
+    let Some(s) = text.get(span.clone()) else {
+        return span.start..span.start;
+    };
+    let start = span.start + (s.len() - s.trim_start().len());
+    let end = span.end - (s.len() - s.trim_end().len());
+    start..end.max(start)
+}
+
+/// Whether a token is punctuation only (a word of its own, as BERT splits it).
+fn is_punct(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| !c.is_alphanumeric() && !c.is_whitespace())
+}
+
+/// Windows of at most `max` tokens, each ending at the last token that ends a sentence
+/// or a line when there is one in its second half.
+fn cut_windows(text: &str, spans: &[Range<usize>], max: usize) -> Vec<Range<usize>> {
+    let ends_chunk = |i: usize| {
+        let t = &text[spans[i].clone()];
+        matches!(t, "." | "!" | "?" | ";")
+            || spans
+                .get(i + 1)
+                .is_some_and(|n| text[spans[i].end..n.start].contains('\n'))
+    };
+    let mut out = Vec::new();
+    let mut st = 0;
+    while st < spans.len() {
+        let mut ed = (st + max).min(spans.len());
+        if ed < spans.len()
+            && let Some(cut) = (st + max / 2..ed).rev().find(|&i| ends_chunk(i))
+        {
+            ed = cut + 1;
+        }
+        out.push(st..ed);
+        st = ed;
+    }
+    out
+}

@@ -78,6 +78,8 @@ pub struct Pruned {
     /// Words the classifier scored, and how many were kept.
     pub words: usize,
     pub kept_words: usize,
+    /// Per scored word, in order: whether it was kept (for agreement checks).
+    pub kept: Vec<bool>,
 }
 
 /// One word: a run of model tokens with no gap and no punctuation boundary inside.
@@ -320,18 +322,16 @@ impl Scored {
         let full = self.render(&all);
         let before = counter.count(&full);
         let plan = Plan::new(self, counter);
-        let result = |kept: &[bool], text: String, tokens: usize| Pruned {
-            kept_words: self
-                .groups
-                .iter()
-                .zip(kept)
-                .filter(|(_, k)| **k)
-                .map(|(g, _)| g.words.len())
-                .sum(),
-            words: self.words.len(),
-            text,
-            tokens_before: before,
-            tokens_after: tokens,
+        let result = |kept: &[bool], text: String, tokens: usize| {
+            let words = self.kept_words(kept);
+            Pruned {
+                kept_words: words.iter().filter(|&&k| k).count(),
+                words: self.words.len(),
+                kept: words,
+                text,
+                tokens_before: before,
+                tokens_after: tokens,
+            }
         };
         match target {
             Target::Rate(r) if !(r > 0.0 && r.is_finite()) => Err(LinguaError::Rate(r)),
@@ -406,12 +406,7 @@ impl Scored {
     /// text between them; where words were dropped, a newline (or two, for a paragraph
     /// break) or a space stands in, and line indentation is kept.
     fn render(&self, kept_groups: &[bool]) -> String {
-        let mut kept = vec![false; self.words.len()];
-        for (g, &k) in self.groups.iter().zip(kept_groups) {
-            if k {
-                kept[g.words.clone()].fill(true);
-            }
-        }
+        let kept = self.kept_words(kept_groups);
         let text = &self.text;
         let mut out = String::with_capacity(text.len());
         let mut gap_start = 0;
@@ -441,6 +436,17 @@ impl Scored {
             out.push_str(&tail);
         }
         out
+    }
+
+    /// Per word: whether its group is kept.
+    fn kept_words(&self, kept_groups: &[bool]) -> Vec<bool> {
+        let mut kept = vec![false; self.words.len()];
+        for (g, &k) in self.groups.iter().zip(kept_groups) {
+            if k {
+                kept[g.words.clone()].fill(true);
+            }
+        }
+        kept
     }
 
     /// `range` of the text without marker tags.

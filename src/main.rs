@@ -457,7 +457,15 @@ fn run_pack(args: PackArgs) -> Result<()> {
 }
 
 fn run_compress(args: CompressArgs) -> Result<()> {
-    let preset = preset(&args.preset)?;
+    let mut preset = preset(&args.preset)?;
+    if let Some(model) = &args.model {
+        // --model turns on word pruning after coarse selection, with the preset's
+        // [prune] settings when it has them.
+        let mut prune = preset.prune.take().unwrap_or_default();
+        prune.model = Some(model.clone());
+        prune.force_tokens.extend(args.force_tokens.iter().map(|t| t.replace("\\n", "\n")));
+        preset.prune = Some(prune);
+    }
     let lang = match &args.lang {
         Some(name) => {
             Some(Lang::from_name(name).ok_or_else(|| usage(format!("unknown language {name:?}")))?)

@@ -50,6 +50,68 @@ pub struct Preset {
     pub segment: SegmentConfig,
     #[serde(default)]
     pub render: RenderConfig,
+    /// LLMLingua-2 token pruning after coarse selection. Absent: whole units only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneConfig>,
+}
+
+/// Word-level pruning inside the prose units that coarse selection keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruneConfig {
+    /// The token classifier: a folder with `model.onnx` and `tokenizer.json`. Absent here,
+    /// it comes from the caller (`--model`, the builder, `PITH_PRUNE_MODEL`).
+    #[serde(default)]
+    pub model: Option<std::path::PathBuf>,
+    /// Share of the coarse selection's prose tokens the pruner keeps: coarse selection
+    /// aims at budget / rate, pruning brings it down to the budget.
+    #[serde(default = "default_prune_rate")]
+    pub rate: f64,
+    /// Sub-word → word probability: `mean` or `first`.
+    #[serde(default)]
+    pub word_prob: crate::lingua::WordProb,
+    /// Patterns kept or dropped whole (absent: identifiers, numbers, URLs, paths, code).
+    #[serde(default)]
+    pub protect: Option<Vec<String>>,
+    /// Words always kept.
+    #[serde(default)]
+    pub force_tokens: Vec<String>,
+    /// Words with a digit always kept.
+    #[serde(default)]
+    pub force_digits: bool,
+}
+
+fn default_prune_rate() -> f64 {
+    0.5
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            rate: default_prune_rate(),
+            word_prob: crate::lingua::WordProb::Mean,
+            protect: None,
+            force_tokens: Vec::new(),
+            force_digits: false,
+        }
+    }
+}
+
+impl PruneConfig {
+    /// The pruner's settings.
+    pub fn options(&self) -> crate::lingua::PruneOptions {
+        let mut o = crate::lingua::PruneOptions {
+            word_prob: self.word_prob,
+            force_tokens: self.force_tokens.clone(),
+            force_digits: self.force_digits,
+            ..Default::default()
+        };
+        if let Some(p) = &self.protect {
+            o.protect = p.clone();
+        }
+        o
+    }
 }
 
 /// Which scorer gives relevance to a query, and which values units when there is none.
@@ -241,6 +303,7 @@ impl Default for Preset {
             select: SelectConfig::default(),
             segment: SegmentConfig::default(),
             render: RenderConfig::default(),
+            prune: None,
         })
     }
 }
@@ -319,6 +382,11 @@ impl Preset {
             return Err(invalid(
                 "select.selective_threshold must be within -1..=1".into(),
             ));
+        }
+        if let Some(p) = &preset.prune
+            && !(p.rate > 0.0 && p.rate <= 1.0)
+        {
+            return Err(invalid("prune.rate must be within (0, 1]".into()));
         }
         if preset.segment.max_block_lines == 0 {
             return Err(invalid("segment.max_block_lines must be at least 1".into()));

@@ -17,8 +17,10 @@ pub use input::Input;
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
+use crate::lingua::{Target, TokenClassifier, TokenPruner};
 use crate::neural::{Embedder, dot};
-use crate::preset::{Preset, SelectMethod};
+use crate::preset::{Preset, PruneConfig, SelectMethod};
+use crate::segment::ChunkKind;
 use crate::render::{self, Bare, Layout};
 use crate::select::cosine::above_floor;
 use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
@@ -28,7 +30,7 @@ use costs::DocCosts;
 
 /// A compressor could not be built: its preset needs a model that cannot be loaded.
 #[derive(Debug, thiserror::Error)]
-#[error("preset needs the embedding model: {0}")]
+#[error("preset needs a model: {0}")]
 pub struct BuildError(pub Box<crate::neural::NeuralError>);
 
 /// Compression failed.
@@ -51,6 +53,8 @@ pub struct Compressor {
     embedder: Option<Arc<Embedder>>,
     /// Why the preset's embedder could not be loaded, reported with every result.
     embedder_error: Option<String>,
+    /// LLMLingua-2 word pruning inside the kept prose (the preset's `[prune]`).
+    pruner: Option<Arc<TokenPruner>>,
 }
 
 /// Configures a [`Compressor`].
@@ -60,6 +64,7 @@ pub struct CompressorBuilder {
     counter: Option<Arc<dyn TokenCounter>>,
     layout: Option<Arc<dyn Layout>>,
     embedder: Option<Arc<Embedder>>,
+    pruner: Option<Arc<TokenPruner>>,
 }
 
 impl CompressorBuilder {
@@ -98,6 +103,14 @@ impl CompressorBuilder {
     /// preset falls back to lexical scores, with a warning in every result.
     pub fn embedder(mut self, embedder: Arc<Embedder>) -> Self {
         self.embedder = Some(embedder);
+        self
+    }
+
+    /// The token pruner that prunes words inside kept prose after coarse selection.
+    /// Without one, a preset with a `[prune]` section loads its `model` (or the folder
+    /// in `PITH_PRUNE_MODEL`).
+    pub fn pruner(mut self, pruner: Arc<TokenPruner>) -> Self {
+        self.pruner = Some(pruner);
         self
     }
 
@@ -146,6 +159,13 @@ impl CompressorBuilder {
                 Err(err) => return Err(Box::new((self, err))),
             }
         }
+        let prune = self.preset.as_ref().and_then(|p| p.prune.clone());
+        if let (Some(config), None) = (prune, &self.pruner) {
+            match load_pruner(store, &config) {
+                Ok(p) => self.pruner = Some(p),
+                Err(err) => return Err(Box::new((self, err))),
+            }
+        }
         Ok(self.finish())
     }
 
@@ -159,8 +179,33 @@ impl CompressorBuilder {
             cache: Arc::default(),
             embedder: self.embedder,
             embedder_error: None,
+            pruner: self.pruner,
         }
     }
+}
+
+/// The preset's token classifier, from its `model` or `PITH_PRUNE_MODEL`.
+fn load_pruner(
+    store: &crate::models::ModelStore,
+    config: &PruneConfig,
+) -> Result<Arc<TokenPruner>, crate::neural::NeuralError> {
+    use crate::neural::NeuralError;
+    let dir = config
+        .model
+        .clone()
+        .or_else(|| std::env::var_os("PITH_PRUNE_MODEL").map(std::path::PathBuf::from))
+        .ok_or_else(|| NeuralError::Model {
+            path: "(none)".into(),
+            message: "the preset prunes tokens but names no model: give --model DIR, [prune] model, or PITH_PRUNE_MODEL".into(),
+        })?;
+    let library = store.runtime_library()?;
+    let classifier = Arc::new(TokenClassifier::load(&library, &dir)?);
+    TokenPruner::new(classifier, config.options())
+        .map(Arc::new)
+        .map_err(|e| NeuralError::Model {
+            path: dir,
+            message: e.to_string(),
+        })
 }
 
 impl Default for Compressor {
@@ -220,17 +265,120 @@ impl Compressor {
         {
             return Ok(self.nothing_relevant(prepared, budget));
         }
-        let mig = MigGreedy::new(select.redundancy);
-        let selector: Box<dyn Selector> = match (select.method, select.group_temperature) {
-            (SelectMethod::Mig, Some(t)) if prepared.docs.len() > 1 => {
-                Box::new(self.grouped(prepared, mig, t, budget.saturating_sub(prepared.fixed)))
+        let selector = |budget: usize| -> Box<dyn Selector> {
+            let mig = MigGreedy::new(select.redundancy);
+            match (select.method, select.group_temperature) {
+                (SelectMethod::Mig, Some(t)) if prepared.docs.len() > 1 => {
+                    Box::new(self.grouped(prepared, mig, t, budget.saturating_sub(prepared.fixed)))
+                }
+                (SelectMethod::Mig, _) => Box::new(mig),
+                (SelectMethod::Knapsack, _) => Box::new(Knapsack {
+                    epsilon: select.epsilon,
+                }),
             }
-            (SelectMethod::Mig, _) => Box::new(mig),
-            (SelectMethod::Knapsack, _) => Box::new(Knapsack {
-                epsilon: select.epsilon,
-            }),
         };
-        self.compress_with(prepared, budget, prepared.values(), selector.as_ref())
+        let mut warning = None;
+        if let Some(pruner) = &self.pruner
+            && prepared.tokens_before > budget
+        {
+            let rate = self.preset.prune.as_ref().map_or(0.5, |p| p.rate);
+            let coarse = ((budget as f64 / rate) as usize).min(prepared.tokens_before);
+            match self.compress_pruned(prepared, budget, selector(coarse).as_ref(), coarse, pruner) {
+                Ok(out) => return Ok(out),
+                Err(why) => warning = Some(why),
+            }
+        }
+        let mut out =
+            self.compress_with(prepared, budget, prepared.values(), selector(budget).as_ref())?;
+        out.warnings.extend(warning);
+        Ok(out)
+    }
+
+    /// Coarse selection to `coarse` tokens, then LLMLingua-2 word pruning inside the
+    /// kept prose, at the highest keep rate whose output fits the budget. Each run of
+    /// consecutive kept sentences is scored as one text, so the model sees context.
+    /// On failure says why, and the caller selects whole units instead.
+    fn compress_pruned(
+        &self,
+        prepared: &Prepared,
+        budget: usize,
+        selector: &dyn Selector,
+        coarse: usize,
+        pruner: &TokenPruner,
+    ) -> Result<Compressed, String> {
+        let kept = selector
+            .select(
+                prepared.values(),
+                prepared.similarity(),
+                &prepared.costs,
+                coarse.saturating_sub(prepared.fixed),
+            )
+            .kept;
+        // (document, first chunk, end chunk) of each run of kept sentences.
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for d in 0..prepared.docs.len() {
+            let (first, chunks) = (prepared.first[d], prepared.chunks(d));
+            for (i, c) in chunks.iter().enumerate() {
+                if !(kept[first + i] && c.kind == ChunkKind::Sentence) {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some(r) if r.0 == d && r.2 == i => r.2 = i + 1,
+                    _ => runs.push((d, i, i + 1)),
+                }
+            }
+        }
+        let texts: Vec<&str> = runs
+            .iter()
+            .map(|&(d, a, b)| {
+                let c = prepared.chunks(d);
+                &prepared.docs[d].text[c[a].span.start..c[b - 1].span.end]
+            })
+            .collect();
+        let scored = pruner
+            .score(&texts)
+            .map_err(|e| format!("token pruning failed ({e}); whole units selected instead"))?;
+        let layout = self.layout.as_ref();
+        let marker = self.preset.render.prose_marker.as_str();
+        let attempt = |rate: f64| -> Option<(render::Rendered, usize)> {
+            let mut replaced: Vec<Vec<Option<String>>> = (0..prepared.docs.len())
+                .map(|d| vec![None; prepared.chunks(d).len()])
+                .collect();
+            for (s, &(d, a, b)) in scored.iter().zip(&runs) {
+                let text = s.select(Target::Rate(rate), self.counter.as_ref()).ok()?.text;
+                replaced[d][a] = Some(text);
+                for r in &mut replaced[d][a + 1..b] {
+                    *r = Some(String::new());
+                }
+            }
+            let mut views = prepared.views(&kept);
+            for (v, r) in views.iter_mut().zip(&replaced) {
+                v.replaced = Some(r);
+            }
+            let out = render::render(&views, layout, marker);
+            let tokens = self.counter.count(&out.text);
+            Some((out, tokens))
+        };
+        // The highest rate that fits, by bisection; rates are tried down to 2%.
+        let mut best = None;
+        let (mut lo, mut hi) = (0.02, 1.0);
+        if let Some((out, tokens)) = attempt(lo).filter(|a| a.1 <= budget) {
+            best = Some((out, tokens));
+            for _ in 0..10 {
+                let mid = (lo + hi) / 2.0;
+                match attempt(mid) {
+                    Some((out, tokens)) if tokens <= budget => {
+                        lo = mid;
+                        best = Some((out, tokens));
+                    }
+                    _ => hi = mid,
+                }
+            }
+        }
+        let (out, tokens) = best.ok_or_else(|| {
+            "token pruning could not fit the budget; whole units selected instead".to_string()
+        })?;
+        Ok(self.report(prepared, &kept, &out, tokens, budget))
     }
 
     /// COMI's coarse step: each document's gain is its best unit value minus the

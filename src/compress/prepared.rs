@@ -282,6 +282,7 @@ impl Prepared {
                 chunks: self.chunks(d),
                 kept: &kept[self.first[d]..self.first[d] + self.chunks(d).len()],
                 lines: &self.lines[d],
+                replaced: None,
             })
             .collect()
     }
@@ -375,6 +376,7 @@ impl Prepared {
                         chunks: self.chunks(d),
                         kept: &none,
                         lines: &self.lines[d],
+                        replaced: None,
                     };
                     counter.count(&render::marker::marker(
                         &view,

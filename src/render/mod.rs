@@ -74,6 +74,8 @@ pub struct View<'a> {
     pub chunks: &'a [Chunk],
     pub kept: &'a [bool],
     pub lines: &'a LineIndex,
+    /// Per chunk, text that replaces a kept chunk's own (a token-pruned sentence).
+    pub replaced: Option<&'a [Option<String>]>,
 }
 
 impl View<'_> {
@@ -122,7 +124,10 @@ pub fn render_body(view: &View<'_>, prose_marker: &str) -> String {
     let mut i = 0;
     while i < view.chunks.len() {
         if view.kept[i] {
-            out.push_str(view.chunks[i].text(text));
+            match view.replaced.and_then(|r| r[i].as_deref()) {
+                Some(pruned) => out.push_str(pruned),
+                None => out.push_str(view.chunks[i].text(text)),
+            }
             i += 1;
             continue;
         }

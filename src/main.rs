@@ -88,7 +88,7 @@ impl ModelsDirArg {
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
-    /// ratio, min_chars, exact_tools, encoding, prose_preset, code_preset).
+    /// ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -118,6 +118,10 @@ struct ServeArgs {
     /// Preset for code blocks, e.g. code-neural [default: code].
     #[arg(long, env = "PITH_CODE_PRESET")]
     code_preset: Option<String>,
+    /// LLMLingua-2 token classifier (folder with model.onnx and tokenizer.json): prunes
+    /// words inside the prose that coarse selection keeps.
+    #[arg(long, value_name = "DIR", env = "PITH_PRUNE_MODEL")]
+    prune_model: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -705,6 +709,9 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(max) = args.max_body {
         config.max_body = max;
+    }
+    if let Some(dir) = args.prune_model {
+        config.prune_model = Some(dir);
     }
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;

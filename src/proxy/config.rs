@@ -43,6 +43,9 @@ pub struct Config {
     pub prose_preset: String,
     /// Preset for code blocks.
     pub code_preset: String,
+    /// An LLMLingua-2 token classifier (a folder with model.onnx and tokenizer.json):
+    /// words inside kept prose are pruned after coarse selection.
+    pub prune_model: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             encoding: crate::Encoding::default(),
             prose_preset: "rag".into(),
             code_preset: "code".into(),
+            prune_model: None,
         }
     }
 }
@@ -143,7 +147,17 @@ impl Config {
         ] {
             let preset = crate::Preset::resolve(name)
                 .map_err(|source| ConfigError::Preset { key, source })?;
-            if preset.needs_embedder() {
+            if let Some(model) = &self.prune_model {
+                // A bad model stops the server at start, not every request later.
+                let mut prune = preset.prune.clone().unwrap_or_default();
+                prune.model = Some(model.clone());
+                let mut p = preset.clone();
+                p.prune = Some(prune);
+                crate::Compressor::builder()
+                    .preset(p)
+                    .try_build()
+                    .map_err(|source| ConfigError::Model { key: "prune_model", source })?;
+            } else if preset.needs_embedder() || preset.prune.is_some() {
                 crate::Compressor::builder()
                     .preset(preset)
                     .try_build()
@@ -164,6 +178,7 @@ impl Config {
             default_ratio: self.ratio,
             prose_preset: self.prose_preset.clone(),
             code_preset: self.code_preset.clone(),
+            prune_model: self.prune_model.clone(),
             ..Default::default()
         };
         super::engine::Engine::new(

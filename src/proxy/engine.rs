@@ -26,6 +26,8 @@ pub struct EngineConfig {
     pub prose_preset: String,
     /// Preset for code blocks, unless the request names one.
     pub code_preset: String,
+    /// A token classifier that prunes words inside the prose every preset keeps.
+    pub prune_model: Option<std::path::PathBuf>,
     /// Rewrites remembered (by content hash).
     pub memo_entries: usize,
 }
@@ -37,6 +39,7 @@ impl Default for EngineConfig {
             default_ratio: 2.0,
             prose_preset: "rag".into(),
             code_preset: "code".into(),
+            prune_model: None,
             memo_entries: 4096,
         }
     }
@@ -255,6 +258,11 @@ impl Engine {
         // does not look like it (`read_file {"path": …}`): the proxy never loses a
         // block, it only compresses it.
         resolved.select.selective_threshold = None;
+        if let Some(model) = &self.config.prune_model {
+            let mut prune = resolved.prune.take().unwrap_or_default();
+            prune.model = Some(model.clone());
+            resolved.prune = Some(prune);
+        }
         let c = Compressor::builder()
             .preset(resolved)
             .shared_counter(self.counter.clone())

@@ -47,6 +47,7 @@ pub struct TokenClassifier {
     cls: u32,
     sep: u32,
     pad: u32,
+    unk: Option<u32>,
     /// Token strings the reference skips when joining pieces into words.
     special: Vec<String>,
     /// Most positions (windows × padded length) in one forward pass.
@@ -132,6 +133,7 @@ impl TokenClassifier {
         let cls = find(&["[CLS]", "<s>"]).ok_or_else(|| missing("[CLS] or <s>"))?;
         let sep = find(&["[SEP]", "</s>"]).ok_or_else(|| missing("[SEP] or </s>"))?;
         let pad = find(&["[PAD]", "<pad>"]).unwrap_or(0);
+        let unk = find(&["[UNK]", "<unk>"]);
         let special = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"]
             .iter()
             .chain(&["<s>", "</s>", "<pad>", "<unk>", "<mask>"])
@@ -149,6 +151,7 @@ impl TokenClassifier {
             cls,
             sep,
             pad,
+            unk,
             special,
             batch_positions: 8192,
             batches: AtomicU64::new(0),
@@ -179,6 +182,19 @@ impl TokenClassifier {
     /// The ids that frame every window.
     pub fn frame_ids(&self) -> (u32, u32) {
         (self.cls, self.sep)
+    }
+
+    /// The ids the reference frames windows with: it asks for the strings `[CLS]` and
+    /// `[SEP]` whatever the model, so an XLM-R vocabulary, which lacks them, gets its
+    /// unknown token at both ends (the Microsoft XLM-R model was run that way too).
+    pub fn reference_frame_ids(&self) -> (u32, u32) {
+        let id = |t: &str, own: u32| {
+            self.tokenizer
+                .token_to_id(t)
+                .or(self.unk)
+                .unwrap_or(own)
+        };
+        (id("[CLS]", self.cls), id("[SEP]", self.sep))
     }
 
     /// Whether `token` is one of the tokenizer's special tokens ([CLS], <unk>, …).

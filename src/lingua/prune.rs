@@ -196,12 +196,22 @@ impl TokenPruner {
     fn build(&self, text: String, markup: Markup, spans: &[Range<usize>], probs: &[f32]) -> Scored {
         let mut words: Vec<Word> = Vec::new();
         let mut pieces: Vec<Vec<f32>> = Vec::new();
-        let mut prev: Option<&Range<usize>> = None;
+        let mut prev: Option<Range<usize>> = None;
         for (span, &p) in spans.iter().zip(probs) {
             if span.is_empty() {
                 continue;
             }
-            let joins = prev.is_some_and(|q| {
+            // Tokens may overlap (a normalizer expanded a character, a lone `▁` took the
+            // next character's offsets): each byte belongs to the first token that has
+            // it, and a token left with none adds its probability to the word before.
+            let span = &(prev.as_ref().map_or(span.start, |q| span.start.max(q.end))..span.end);
+            if span.is_empty() {
+                if let Some(ps) = pieces.last_mut() {
+                    ps.push(p);
+                }
+                continue;
+            }
+            let joins = prev.as_ref().is_some_and(|q| {
                 q.end >= span.start && !is_punct(&text[q.clone()]) && !is_punct(&text[span.clone()])
             });
             match (joins, words.last_mut(), pieces.last_mut()) {
@@ -217,7 +227,7 @@ impl TokenPruner {
                     pieces.push(vec![p]);
                 }
             }
-            prev = Some(span);
+            prev = Some(span.clone());
         }
         for (w, ps) in words.iter_mut().zip(&pieces) {
             w.prob = match self.options.word_prob {
@@ -339,7 +349,7 @@ impl Scored {
                 Ok(result(&all, full, before))
             }
             Target::Rate(r) => {
-                let goal = plan.goal(r);
+                let goal = plan.goal(r, before);
                 // λ scales every part's allowance; find the one whose real count meets
                 // the goal, by bisection on the rendered output.
                 let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
@@ -524,19 +534,17 @@ impl Plan {
                 order: Vec::new(),
             })
             .collect();
-        // A group's cost: its tokens with the space before it, as it mostly appears.
+        // A group's cost: its tokens with the whitespace before it (newlines are tokens
+        // too), so that the costs add up to about the text's real count.
+        let mut prev_end = 0;
         let costs: Vec<usize> = s
             .groups
             .iter()
             .map(|g| {
-                let spaced = g.span.start > 0
-                    && s.text[..g.span.start].ends_with(char::is_whitespace);
-                let t = &s.text[g.span.clone()];
-                if spaced {
-                    counter.count(&format!(" {t}"))
-                } else {
-                    counter.count(t)
-                }
+                let gap = &s.text[prev_end.min(g.span.start)..g.span.start];
+                let lead = gap.len() - gap.trim_end_matches(char::is_whitespace).len();
+                prev_end = g.span.end;
+                counter.count(&s.text[g.span.start - lead..g.span.end])
             })
             .collect();
         let mut pinned = Vec::with_capacity(s.groups.len());
@@ -566,9 +574,13 @@ impl Plan {
         }
     }
 
-    /// Tokens the output should have at `rate`.
-    fn goal(&self, rate: f64) -> usize {
-        self.parts
+    /// Tokens the output should have at `rate`, for a text of `before` tokens (the
+    /// group costs only estimate it: BPE merges differ at their seams).
+    fn goal(&self, rate: f64, before: usize) -> usize {
+        let estimated: usize = self.parts.iter().map(|p| p.tokens).sum();
+        let scale = before as f64 / estimated.max(1) as f64;
+        let goal: f64 = self
+            .parts
             .iter()
             .map(|p| {
                 if p.compress {
@@ -577,8 +589,8 @@ impl Plan {
                     p.tokens as f64
                 }
             })
-            .sum::<f64>()
-            .round() as usize
+            .sum();
+        (goal * scale).round() as usize
     }
 
     /// The λ at which every part keeps everything.

@@ -95,6 +95,8 @@ pub struct ChunkTrace {
     pub words: Vec<String>,
     pub word_probs: Vec<f32>,
     pub threshold: f64,
+    /// How many values the threshold's percentile ran over (words × their cl100k tokens).
+    pub weighted: usize,
     pub labels: Vec<u8>,
 }
 
@@ -172,6 +174,8 @@ impl<'a> Reference<'a> {
         }
         let mut rate = p.rate;
         let mut reserved: Vec<Vec<String>> = chunked.clone();
+        // Which contexts the context filter kept, and every context's words.
+        let mut context_filter: Option<(Vec<bool>, Vec<Vec<String>>)> = None;
         if contexts.len() > 1 && p.use_context_level_filter {
             let mut level_rate = p.context_level_rate;
             let mut level_target = p.context_level_target_token;
@@ -197,17 +201,21 @@ impl<'a> Reference<'a> {
             if level_target >= 0 {
                 level_rate = (level_target as f64 / out.origin_tokens as f64).min(1.0);
             }
-            let context_probs = self.context_probs(&chunked)?;
+            let (context_probs, words) = self.context_probs(&chunked)?;
             let threshold = percentile(&context_probs, (100.0 * (1.0 - level_rate)) as i64);
+            let keep: Vec<bool> = (0..chunked.len())
+                .map(|i| {
+                    f64::from(context_probs[i]) >= threshold || p.force_context_ids.contains(&i)
+                })
+                .collect();
             reserved = chunked
                 .iter()
-                .enumerate()
-                .filter(|(i, _)| {
-                    f64::from(context_probs[*i]) >= threshold || p.force_context_ids.contains(i)
-                })
-                .map(|(_, c)| c.clone())
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c.clone())
                 .collect();
             out.context_probs = context_probs;
+            context_filter = Some((keep, words));
             let n_reserved: usize = reserved.iter().flatten().map(|c| self.cl100k.count(c)).sum();
             if p.target_token >= 0 {
                 rate = (p.target_token as f64 / n_reserved as f64).min(1.0);
@@ -221,6 +229,20 @@ impl<'a> Reference<'a> {
             0.0
         };
         let compressed = self.compress_contexts(&reserved, reduce_rate, &mut out)?;
+        if let Some((keep, words)) = context_filter {
+            // Dropped contexts are reported with their words, all labelled 0.
+            let mut kept_words = std::mem::take(&mut out.words).into_iter();
+            let mut kept_labels = std::mem::take(&mut out.labels).into_iter();
+            for (k, w) in keep.iter().zip(words) {
+                if *k {
+                    out.words.extend(kept_words.next());
+                    out.labels.extend(kept_labels.next());
+                } else {
+                    out.labels.push(vec![0; w.len()]);
+                    out.words.push(w);
+                }
+            }
+        }
         out.compressed_tokens = compressed.iter().map(|c| self.cl100k.count(c)).sum();
         out.compressed_prompt = compressed.join("\n\n");
         out.compressed_prompt_list = compressed;
@@ -265,7 +287,7 @@ impl<'a> Reference<'a> {
     /// `TokenClfDataset` and the forward pass: each chunk tokenized again, framed, cut to
     /// the model's positions; the pieces and their keep probabilities.
     fn forward(&self, chunks: &[&String]) -> Result<Vec<(Vec<String>, Vec<f32>)>, LinguaError> {
-        let (cls, sep) = self.model.frame_ids();
+        let (cls, sep) = self.model.reference_frame_ids();
         let mut windows = Vec::with_capacity(chunks.len());
         for c in chunks {
             let enc = self
@@ -296,18 +318,25 @@ impl<'a> Reference<'a> {
     }
 
     /// `__get_context_prob`: each context's mean unforced word probability.
-    fn context_probs(&self, chunked: &[Vec<String>]) -> Result<Vec<f32>, LinguaError> {
+    fn context_probs(
+        &self,
+        chunked: &[Vec<String>],
+    ) -> Result<(Vec<f32>, Vec<Vec<String>>), LinguaError> {
         let flat: Vec<&String> = chunked.iter().flatten().collect();
         let windows = self.forward(&flat)?;
         let mut per_chunk = Vec::with_capacity(windows.len());
+        let mut chunk_words = Vec::with_capacity(windows.len());
         for (tokens, probs) in &windows {
             let w = self.merge(tokens, probs);
             per_chunk.push(word_probs(&w.probs_no_force, self.params.token_to_word));
+            chunk_words.push(self.shown(&w.words));
         }
         let mut out = Vec::with_capacity(chunked.len());
+        let mut words = Vec::with_capacity(chunked.len());
         let mut next = 0;
         for c in chunked {
             let probs: Vec<f32> = per_chunk[next..next + c.len()].concat();
+            words.push(chunk_words[next..next + c.len()].concat());
             next += c.len();
             // Python's sum() over numpy float32 values stays in float32.
             let sum = probs.iter().fold(0.0f32, |a, &b| a + b);
@@ -317,7 +346,18 @@ impl<'a> Reference<'a> {
                 sum / probs.len() as f32
             });
         }
-        Ok(out)
+        Ok((out, words))
+    }
+
+    /// Words as the reference reports them: without SentencePiece's `▁`.
+    fn shown(&self, words: &[String]) -> Vec<String> {
+        match self.model.family() {
+            Family::SentencePiece => words
+                .iter()
+                .map(|w| w.trim_start_matches('▁').to_owned())
+                .collect(),
+            _ => words.to_vec(),
+        }
     }
 
     /// `__compress`: per window, words, a weighted percentile threshold, the kept words.
@@ -382,18 +422,13 @@ impl<'a> Reference<'a> {
                 }
             }
             compressed_chunks.push(self.detokenize(&keep)?);
-            let shown: Vec<String> = match self.model.family() {
-                Family::SentencePiece => words
-                    .iter()
-                    .map(|w| w.trim_start_matches('▁').to_owned())
-                    .collect(),
-                _ => words.clone(),
-            };
+            let shown = self.shown(&words);
             out.chunks.push(ChunkTrace {
                 text: (*text).clone(),
                 words: shown.clone(),
                 word_probs: probs,
                 threshold,
+                weighted: weighted.len(),
                 labels: labels.clone(),
             });
             chunk_words.push(shown);

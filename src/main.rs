@@ -467,7 +467,9 @@ fn run_compress(args: CompressArgs) -> Result<()> {
         // [prune] settings when it has them.
         let mut prune = preset.prune.take().unwrap_or_default();
         prune.model = Some(model.clone());
-        prune.force_tokens.extend(args.force_tokens.iter().map(|t| t.replace("\\n", "\n")));
+        prune
+            .force_tokens
+            .extend(args.force_tokens.iter().map(|t| t.replace("\\n", "\n")));
         preset.prune = Some(prune);
     }
     let lang = match &args.lang {
@@ -532,7 +534,11 @@ fn run_prune(
     if !(rate > 0.0 && rate <= 1.0) {
         bail!(usage(format!("--rate must be in (0, 1] (got {rate})")));
     }
-    let force_tokens: Vec<String> = args.force_tokens.iter().map(|t| t.replace("\\n", "\n")).collect();
+    let force_tokens: Vec<String> = args
+        .force_tokens
+        .iter()
+        .map(|t| t.replace("\\n", "\n"))
+        .collect();
     let library = pith::models::ModelStore::discover().runtime_library()?;
     let classifier = Arc::new(TokenClassifier::load(&library, model)?);
     let (out, before, after) = if args.reference {
@@ -549,7 +555,11 @@ fn run_prune(
             force_tokens,
             ..PruneOptions::default()
         };
-        let p = TokenPruner::new(classifier.clone(), options)?.prune(text, Target::Rate(rate), counter)?;
+        let p = TokenPruner::new(classifier.clone(), options)?.prune(
+            text,
+            Target::Rate(rate),
+            counter,
+        )?;
         (p.text, p.tokens_before, p.tokens_after)
     };
     if args.stats {

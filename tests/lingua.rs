@@ -130,7 +130,10 @@ fn check_parity(family: &str) {
         let out = reference::compress(&m, &contexts, &case.params.reference())
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let name = &case.name;
-        assert_eq!(out.origin_tokens, case.origin_tokens, "{name}: origin tokens");
+        assert_eq!(
+            out.origin_tokens, case.origin_tokens,
+            "{name}: origin tokens"
+        );
         if let Some(want) = &case.context_probs {
             assert_eq!(out.context_probs.len(), want.len(), "{name}");
             for (a, b) in out.context_probs.iter().zip(want) {
@@ -143,9 +146,15 @@ fn check_parity(family: &str) {
             assert_eq!(got.text, want.text, "{name} window {k}: text");
             assert_eq!(got.words, want.words, "{name} window {k}: words");
             for (i, (p, q)) in got.word_probs.iter().zip(&want.word_probs).enumerate() {
-                assert!((p - q).abs() < 1e-4, "{name} window {k} word {i}: p {p} vs {q}");
+                assert!(
+                    (p - q).abs() < 1e-4,
+                    "{name} window {k} word {i}: p {p} vs {q}"
+                );
             }
-            assert_eq!(got.weighted, want.n_threshold_values, "{name} window {k}: weights");
+            assert_eq!(
+                got.weighted, want.n_threshold_values,
+                "{name} window {k}: weights"
+            );
             assert!(
                 (got.threshold - want.threshold).abs() < 1e-4,
                 "{name} window {k}: threshold {} vs {}",
@@ -171,12 +180,18 @@ fn check_parity(family: &str) {
         assert_eq!(out.words, case.words, "{name}: words");
         if tied_here == 0 {
             assert_eq!(out.labels, case.labels, "{name}: labels");
-            assert_eq!(out.compressed_prompt, case.compressed_prompt, "{name}: output");
+            assert_eq!(
+                out.compressed_prompt, case.compressed_prompt,
+                "{name}: output"
+            );
             assert_eq!(out.compressed_tokens, case.compressed_tokens, "{name}");
         }
     }
     eprintln!("{family}: {words_total} words, {ties} decided differently at a tie");
-    assert!(ties * 1000 <= words_total, "{family}: {ties} ties of {words_total}");
+    assert!(
+        ties * 1000 <= words_total,
+        "{family}: {ties} ties of {words_total}"
+    );
 }
 
 #[test]
@@ -237,9 +252,13 @@ fn pith_mode_cuts_from_the_original_text() {
         // Rate 1 changes nothing, byte for byte.
         let all = p.prune(text, Target::Rate(1.0), &o200k).expect("prunes");
         let at = all.text.bytes().zip(text.bytes()).position(|(a, b)| a != b);
-        assert_eq!(all.text, text, "{family}: first difference at byte {at:?}: {:?} vs {:?}",
+        assert_eq!(
+            all.text,
+            text,
+            "{family}: first difference at byte {at:?}: {:?} vs {:?}",
             at.map(|i| &all.text[i.saturating_sub(20)..(i + 20).min(all.text.len())]),
-            at.map(|i| &text[i.saturating_sub(20)..(i + 20).min(text.len())]));
+            at.map(|i| &text[i.saturating_sub(20)..(i + 20).min(text.len())])
+        );
         let scored = p.score(&[text]).expect("scores").remove(0);
         let words: Vec<&str> = scored.word_probs().map(|(w, _)| w).collect();
         for rate in [0.2, 0.5, 0.8] {
@@ -275,7 +294,11 @@ fn achieved_rate_meets_the_target_within_one_percent() {
     let all = essays(60_000);
     for family in ["bert", "xlmr"] {
         let p = pruner(family);
-        for (size, rates) in [(6_000, [0.25, 0.5]), (20_000, [0.33, 0.7]), (50_000, [0.2, 0.6])] {
+        for (size, rates) in [
+            (6_000, [0.25, 0.5]),
+            (20_000, [0.33, 0.7]),
+            (50_000, [0.2, 0.6]),
+        ] {
             let text = cut(&all, size);
             let scored = p.score(&[text]).expect("scores").remove(0);
             for rate in rates {
@@ -330,7 +353,9 @@ fn protected_patterns_are_kept_or_dropped_whole() {
     for (i, p) in protected.iter().enumerate() {
         text.push_str(&format!(
             "In step {} we rely on {p} to finish the work. ",
-            ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][i]
+            [
+                "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"
+            ][i]
         ));
     }
     text.push_str(prose);
@@ -350,7 +375,10 @@ fn protected_patterns_are_kept_or_dropped_whole() {
                 } else {
                     let left: Vec<&&str> =
                         pieces.iter().filter(|s| out.text.contains(**s)).collect();
-                    assert!(left.is_empty(), "{family} rate {rate}: {p} split, {left:?} kept");
+                    assert!(
+                        left.is_empty(),
+                        "{family} rate {rate}: {p} split, {left:?} kept"
+                    );
                     gone += 1;
                 }
             }
@@ -367,9 +395,8 @@ fn markers_set_a_parts_rate_or_keep_it_verbatim() {
     let a = cut(&all, 6_000);
     let b = cut(&all[8_000..], 6_000);
     let c = "Never touch this sentence, it is a contract term: 30 days notice.";
-    let text = format!(
-        "{a}\nSTARTB <pith rate=0.9>{b}</pith> ENDB\n<pith compress=false>{c}</pith>\n"
-    );
+    let text =
+        format!("{a}\nSTARTB <pith rate=0.9>{b}</pith> ENDB\n<pith compress=false>{c}</pith>\n");
     let options = PruneOptions {
         force_tokens: vec!["STARTB".into(), "ENDB".into()],
         ..PruneOptions::default()
@@ -378,15 +405,24 @@ fn markers_set_a_parts_rate_or_keep_it_verbatim() {
         let p = TokenPruner::new(model(family), options.clone()).expect("options");
         let out = p.prune(&text, Target::Rate(0.3), &o200k).expect("prunes");
         assert!(!out.text.contains("<pith") && !out.text.contains("</pith>"));
-        assert!(out.text.contains(c), "{family}: the compress=false part is verbatim");
+        assert!(
+            out.text.contains(c),
+            "{family}: the compress=false part is verbatim"
+        );
         let (start, end) = (
             out.text.find("STARTB").expect("forced") + 6,
             out.text.find("ENDB").expect("forced"),
         );
         let b_rate = o200k.count(&out.text[start..end]) as f64 / o200k.count(b) as f64;
         let a_rate = o200k.count(&out.text[..start]) as f64 / o200k.count(a) as f64;
-        assert!((b_rate - 0.9).abs() < 0.05, "{family}: marked part kept {b_rate}");
-        assert!((a_rate - 0.3).abs() < 0.05, "{family}: the rest kept {a_rate}");
+        assert!(
+            (b_rate - 0.9).abs() < 0.05,
+            "{family}: marked part kept {b_rate}"
+        );
+        assert!(
+            (a_rate - 0.3).abs() < 0.05,
+            "{family}: the rest kept {a_rate}"
+        );
     }
     // Markers that cannot be read are errors, not silently ignored.
     let p = pruner("bert");
@@ -448,4 +484,281 @@ fn same_shape(want: &serde_json::Value, got: &serde_json::Value) {
         (Value::String(a), Value::String(b)) => assert!(b.len() <= a.len(), "{b:?} from {a:?}"),
         (a, b) => assert_eq!(a, b),
     }
+}
+
+// ---- the budget promise ---------------------------------------------------------------
+
+mod budget {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text made of real sentences with random line structure, JSON and identifiers.
+    fn text_strategy() -> impl Strategy<Value = String> {
+        let all = essays(30_000);
+        let sentences: Vec<String> = all
+            .split_inclusive(". ")
+            .map(str::to_owned)
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        let extras = [
+            "\n\n",
+            "\n    ",
+            " get_user_by_id(42) ",
+            " https://example.org/a/b?c=1 ",
+            "\n{\"key\": \"a value with words\", \"n\": [1, 2]}\n",
+            " <pith rate=0.8>kept mostly here</pith> ",
+            " <pith compress=false>verbatim</pith> ",
+            " `inline code` ",
+        ];
+        let n = sentences.len();
+        prop::collection::vec((0..n, 0..extras.len() * 3), 1..60).prop_map(move |picks| {
+            let mut s = String::new();
+            for (i, e) in picks {
+                s.push_str(&sentences[i]);
+                if let Some(x) = extras.get(e) {
+                    s.push_str(x);
+                }
+            }
+            s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Target::Tokens never exceeds the budget, for either family; when it cannot
+        /// be met (what must be kept is larger) that is an error, never a longer text.
+        #[test]
+        fn pruning_to_a_budget_never_exceeds_it(
+            text in text_strategy(),
+            share in 0.02f64..1.2,
+            xlmr in any::<bool>(),
+        ) {
+            let o200k = Tiktoken::default();
+            let p = pruner(if xlmr { "xlmr" } else { "bert" });
+            let before = o200k.count(&text);
+            let budget = ((before as f64) * share) as usize;
+            match p.prune(&text, Target::Tokens(budget), &o200k) {
+                Ok(out) => {
+                    prop_assert!(out.tokens_after <= budget, "{} > {budget}", out.tokens_after);
+                    prop_assert_eq!(out.tokens_after, o200k.count(&out.text));
+                }
+                Err(pith::lingua::LinguaError::BudgetTooSmall { minimum, .. }) => {
+                    prop_assert!(minimum > budget);
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
+        /// Through the compressor (coarse selection, then pruning), with a query.
+        #[test]
+        fn the_compressor_with_a_pruner_keeps_the_budget(
+            text in text_strategy(),
+            share in 0.05f64..1.0,
+        ) {
+            let compressor = pith::Compressor::builder()
+                .preset(prune_preset())
+                .pruner(Arc::new(pruner("bert")))
+                .try_build()
+                .expect("builds");
+            let before = Tiktoken::default().count(&text);
+            let budget = ((before as f64) * share) as usize;
+            let input = pith::Input::documents(vec![pith::Document::new(
+                text,
+                pith::DocKind::Prose,
+            )])
+            .query("what did the founders learn about growth?");
+            if let Ok(out) = compressor.compress(input, budget) {
+                prop_assert!(out.tokens_after <= budget);
+            }
+        }
+    }
+}
+
+/// The `rag` preset with a `[prune]` section (the model comes from the builder).
+fn prune_preset() -> pith::Preset {
+    let mut p = pith::Preset::named("rag").expect("built in");
+    p.prune = Some(pith::preset::PruneConfig {
+        rate: 0.5,
+        ..Default::default()
+    });
+    p
+}
+
+#[test]
+fn the_pipeline_prunes_words_inside_kept_sentences() {
+    let all = essays(40_000);
+    let text = cut(&all, 30_000);
+    let query = "what did the founders learn about growth?".to_owned();
+    let doc = || {
+        pith::Input::documents(vec![pith::Document::new(text, pith::DocKind::Prose)])
+            .query(query.clone())
+    };
+    let budget = Tiktoken::default().count(text) / 4;
+    let whole = pith::Compressor::builder()
+        .preset(pith::Preset::named("rag").expect("built in"))
+        .build()
+        .compress(doc(), budget)
+        .expect("compresses");
+    let pruned = pith::Compressor::builder()
+        .preset(prune_preset())
+        .pruner(Arc::new(pruner("bert")))
+        .try_build()
+        .expect("builds")
+        .compress(doc(), budget)
+        .expect("compresses");
+    assert!(
+        pruned.tokens_after <= budget && pruned.warnings.is_empty(),
+        "{:?}",
+        pruned.warnings
+    );
+    // Whole-unit selection keeps sentences verbatim; pruning keeps more of them, cut.
+    let sentences = |s: &str| s.matches(". ").count() + s.matches(".\n").count();
+    assert!(
+        pruned.tokens_after as f64 >= 0.9 * whole.tokens_after as f64,
+        "pruning uses the budget: {} vs {}",
+        pruned.tokens_after,
+        whole.tokens_after
+    );
+    assert!(
+        sentences(&pruned.text) > sentences(&whole.text),
+        "more sentences survive, shortened: {} vs {}",
+        sentences(&pruned.text),
+        sentences(&whole.text)
+    );
+    assert!(!text.contains(pruned.text.trim()));
+}
+
+#[test]
+fn a_missing_model_is_a_clear_error_or_a_warned_fallback() {
+    let mut preset = prune_preset();
+    if let Some(p) = preset.prune.as_mut() {
+        p.model = Some(root("tests/fixtures/lingua/no-such-model"));
+    }
+    let err = pith::Compressor::builder()
+        .preset(preset.clone())
+        .try_build()
+        .expect_err("no model there");
+    assert!(err.to_string().contains("model.onnx"), "{err}");
+    let c = pith::Compressor::builder().preset(preset).build();
+    let text = cut(&essays(10_000), 8_000).to_owned();
+    let out = c
+        .compress(
+            pith::Input::text(text.clone()),
+            Tiktoken::default().count(&text) / 3,
+        )
+        .expect("falls back to whole units");
+    assert!(
+        out.warnings.iter().any(|w| w.contains("model.onnx")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+// ---- CLI and proxy --------------------------------------------------------------------
+
+fn pith_cli(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs pith");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writes");
+    child.wait_with_output().expect("finishes")
+}
+
+#[test]
+fn cli_prunes_with_a_model_folder() {
+    let all = essays(10_000);
+    let text = cut(&all, 6_000);
+    let bert = root("tests/fixtures/lingua/bert");
+    let bert = bert.to_str().expect("utf-8 path");
+    let o200k = Tiktoken::default();
+    for extra in [&[][..], &["--reference"][..]] {
+        let mut args = vec!["compress", "--model", bert, "--rate", "0.4"];
+        args.extend_from_slice(extra);
+        let out = pith_cli(&args, text);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = String::from_utf8(out.stdout).expect("utf-8");
+        let rate = o200k.count(&got) as f64 / o200k.count(text) as f64;
+        assert!(rate < 0.6, "{extra:?}: {rate}");
+    }
+    // With a budget: coarse selection, then pruning, within the budget.
+    let out = pith_cli(
+        &[
+            "compress", "--model", bert, "--budget", "300", "-q", "growth",
+        ],
+        text,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(o200k.count(&String::from_utf8(out.stdout).expect("utf-8")) <= 300);
+    // Mistakes: one line on stderr, a non-zero exit.
+    for (args, says) in [
+        (
+            vec!["compress", "--model", "/nonexistent", "--rate", "0.5"],
+            "model.onnx",
+        ),
+        (vec!["compress", "--model", bert, "--rate", "1.5"], "--rate"),
+        (vec!["compress", "--rate", "0.5"], "--model"),
+    ] {
+        let out = pith_cli(&args, "some text");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_proxy_prunes_tool_results_with_prune_model() {
+    use pith::proxy::engine::{Control, Engine, EngineConfig};
+    use pith::proxy::policy::Api;
+    let tool_output = cut(&essays(20_000), 12_000).to_owned();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "What does the essay say about growth?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "fetch_page", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": tool_output},
+            {"role": "user", "content": "Summarise it."}
+        ]
+    }))
+    .expect("serialises");
+    let rewrite = |prune_model: Option<PathBuf>| {
+        let config = EngineConfig {
+            prune_model,
+            ..EngineConfig::default()
+        };
+        Engine::new(config, Arc::new(Tiktoken::default()))
+            .rewrite(Api::ChatCompletions, &body, &Control::default())
+            .expect("rewrites")
+            .expect("the tool result is compressed")
+    };
+    let plain = rewrite(None);
+    let pruned = rewrite(Some(root("tests/fixtures/lingua/bert")));
+    assert!(pruned.tokens_after * 2 <= pruned.tokens_before + 1);
+    assert_ne!(plain.body, pruned.body, "pruning changed what was kept");
+    let v: serde_json::Value = serde_json::from_slice(&pruned.body).expect("valid JSON");
+    assert!(
+        v["messages"][2]["content"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
 }

@@ -20,8 +20,8 @@ pub use prepared::Prepared;
 use crate::lingua::{Target, TokenClassifier, TokenPruner};
 use crate::neural::{Embedder, dot};
 use crate::preset::{Preset, PruneConfig, SelectMethod};
-use crate::segment::ChunkKind;
 use crate::render::{self, Bare, Layout};
+use crate::segment::ChunkKind;
 use crate::select::cosine::above_floor;
 use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
 use crate::tokens::{Tiktoken, TokenCounter};
@@ -283,13 +283,18 @@ impl Compressor {
         {
             let rate = self.preset.prune.as_ref().map_or(0.5, |p| p.rate);
             let coarse = ((budget as f64 / rate) as usize).min(prepared.tokens_before);
-            match self.compress_pruned(prepared, budget, selector(coarse).as_ref(), coarse, pruner) {
+            match self.compress_pruned(prepared, budget, selector(coarse).as_ref(), coarse, pruner)
+            {
                 Ok(out) => return Ok(out),
                 Err(why) => warning = Some(why),
             }
         }
-        let mut out =
-            self.compress_with(prepared, budget, prepared.values(), selector(budget).as_ref())?;
+        let mut out = self.compress_with(
+            prepared,
+            budget,
+            prepared.values(),
+            selector(budget).as_ref(),
+        )?;
         out.warnings.extend(warning);
         Ok(out)
     }
@@ -345,7 +350,10 @@ impl Compressor {
                 .map(|d| vec![None; prepared.chunks(d).len()])
                 .collect();
             for (s, &(d, a, b)) in scored.iter().zip(&runs) {
-                let text = s.select(Target::Rate(rate), self.counter.as_ref()).ok()?.text;
+                let text = s
+                    .select(Target::Rate(rate), self.counter.as_ref())
+                    .ok()?
+                    .text;
                 replaced[d][a] = Some(text);
                 for r in &mut replaced[d][a + 1..b] {
                     *r = Some(String::new());

@@ -188,12 +188,7 @@ impl TokenClassifier {
     /// `[SEP]` whatever the model, so an XLM-R vocabulary, which lacks them, gets its
     /// unknown token at both ends (the Microsoft XLM-R model was run that way too).
     pub fn reference_frame_ids(&self) -> (u32, u32) {
-        let id = |t: &str, own: u32| {
-            self.tokenizer
-                .token_to_id(t)
-                .or(self.unk)
-                .unwrap_or(own)
-        };
+        let id = |t: &str, own: u32| self.tokenizer.token_to_id(t).or(self.unk).unwrap_or(own);
         (id("[CLS]", self.cls), id("[SEP]", self.sep))
     }
 
@@ -332,6 +327,10 @@ fn max_positions(config: &Path, family: Family) -> usize {
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|j| j["max_position_embeddings"].as_u64())
         .map(|n| n as usize);
-    let offset = if family == Family::SentencePiece { 2 } else { 0 };
+    let offset = if family == Family::SentencePiece {
+        2
+    } else {
+        0
+    };
     declared.map_or(512, |n| n.saturating_sub(offset).clamp(3, 512))
 }

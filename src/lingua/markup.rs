@@ -170,14 +170,26 @@ fn attributes(tag: &str, at: usize) -> Result<(Option<f64>, bool), LinguaError> 
         match key.as_str() {
             "rate" => match value.parse::<f64>() {
                 Ok(r) if r > 0.0 && r <= 1.0 => rate = Some(r),
-                _ => return Err(bad(format!("rate must be a number in (0, 1], got {value:?}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "rate must be a number in (0, 1], got {value:?}"
+                    )));
+                }
             },
             "compress" => match value.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" => compress = true,
                 "false" | "no" | "0" => compress = false,
-                _ => return Err(bad(format!("compress must be true or false, got {value:?}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "compress must be true or false, got {value:?}"
+                    )));
+                }
             },
-            other => return Err(bad(format!("unknown attribute {other:?} (use rate or compress)"))),
+            other => {
+                return Err(bad(format!(
+                    "unknown attribute {other:?} (use rate or compress)"
+                )));
+            }
         }
         rest = rest.replacen(&cap[0], "", 1);
     }
@@ -231,7 +243,11 @@ fn pin_json(text: &str, region: Range<usize>, m: &mut Markup) {
         i += 1;
         while i < region.end && bytes[i] != b'"' {
             if bytes[i] == b'\\' {
-                let len = if bytes.get(i + 1) == Some(&b'u') { 6 } else { 2 };
+                let len = if bytes.get(i + 1) == Some(&b'u') {
+                    6
+                } else {
+                    2
+                };
                 escapes.push(i..(i + len).min(region.end));
                 i += len;
             } else {
@@ -306,7 +322,8 @@ mod tests {
 
     #[test]
     fn protected_patterns_cover_whole_tokens() {
-        let t = "call get_user_id() at https://x.io/a?b=1 on 2024-01-05, see src/main.rs and `x + y`";
+        let t =
+            "call get_user_id() at https://x.io/a?b=1 on 2024-01-05, see src/main.rs and `x + y`";
         let m = analyse(t, &opts()).expect("no markers");
         let found: Vec<&str> = m.atomic.iter().map(|r| &t[r.clone()]).collect();
         for want in [

@@ -110,7 +110,10 @@ pub struct Scored {
 }
 
 impl TokenPruner {
-    pub fn new(classifier: Arc<TokenClassifier>, options: PruneOptions) -> Result<Self, LinguaError> {
+    pub fn new(
+        classifier: Arc<TokenClassifier>,
+        options: PruneOptions,
+    ) -> Result<Self, LinguaError> {
         let markup = MarkupOptions::new(options.markers, options.json, &options.protect)?;
         Ok(Self {
             classifier,
@@ -135,12 +138,10 @@ impl TokenPruner {
         counter: &dyn TokenCounter,
     ) -> Result<Pruned, LinguaError> {
         let scored = self.score(&[text])?;
-        scored
-            .into_iter()
-            .next()
-            .map_or_else(|| Err(LinguaError::Tokenizer("nothing scored".into())), |s| {
-                s.select(target, counter)
-            })
+        scored.into_iter().next().map_or_else(
+            || Err(LinguaError::Tokenizer("nothing scored".into())),
+            |s| s.select(target, counter),
+        )
     }
 
     /// Scores texts, with all their windows in one length-sorted batch queue.
@@ -156,7 +157,8 @@ impl TokenPruner {
             for t in &markup.tags {
                 seen[t.clone()].fill(b' ');
             }
-            let seen = String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
+            let seen =
+                String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
             let enc = self
                 .classifier
                 .tokenizer()
@@ -321,13 +323,19 @@ impl Scored {
 
     /// Each word's text and keep probability, in order.
     pub fn word_probs(&self) -> impl Iterator<Item = (&str, f32)> {
-        self.words.iter().map(|w| (&self.text[w.span.clone()], w.prob))
+        self.words
+            .iter()
+            .map(|w| (&self.text[w.span.clone()], w.prob))
     }
 
     /// Cuts the text to `target`. With [`Target::Tokens`] the output never has more
     /// tokens than asked; when even the words that must be kept (pinned words,
     /// `compress=false` parts) do not fit, that is an error.
-    pub fn select(&self, target: Target, counter: &dyn TokenCounter) -> Result<Pruned, LinguaError> {
+    pub fn select(
+        &self,
+        target: Target,
+        counter: &dyn TokenCounter,
+    ) -> Result<Pruned, LinguaError> {
         let all = vec![true; self.groups.len()];
         let full = self.render(&all);
         let before = counter.count(&full);
@@ -345,7 +353,9 @@ impl Scored {
         };
         match target {
             Target::Rate(r) if !(r > 0.0 && r.is_finite()) => Err(LinguaError::Rate(r)),
-            Target::Rate(r) if r >= 1.0 && self.markup.segments.iter().all(|s| s.rate.is_none()) => {
+            Target::Rate(r)
+                if r >= 1.0 && self.markup.segments.iter().all(|s| s.rate.is_none()) =>
+            {
                 Ok(result(&all, full, before))
             }
             Target::Rate(r) => {
@@ -373,7 +383,8 @@ impl Scored {
                     }
                     lambda = (lo + hi) / 2.0;
                 }
-                let (_, kept, text, tokens) = best.unwrap_or_else(|| (0, all.clone(), full.clone(), before));
+                let (_, kept, text, tokens) =
+                    best.unwrap_or_else(|| (0, all.clone(), full.clone(), before));
                 Ok(result(&kept, text, tokens))
             }
             Target::Tokens(budget) if before <= budget => Ok(result(&all, full, before)),
@@ -428,7 +439,11 @@ impl Scored {
             }
             let gap = self.untagged(gap_start..w.span.start);
             if dropped {
-                out.push_str(&separator(&gap, out.chars().last(), text[w.span.clone()].chars().next()));
+                out.push_str(&separator(
+                    &gap,
+                    out.chars().last(),
+                    text[w.span.clone()].chars().next(),
+                ));
             } else {
                 out.push_str(&gap);
             }
@@ -497,7 +512,8 @@ fn separator(gap: &str, before: Option<char>, after: Option<char>) -> String {
         return format!("{}{indent}", "\n".repeat(newlines.min(2)));
     }
     let spaced = gap.ends_with(char::is_whitespace);
-    let fuse = before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric);
+    let fuse =
+        before.is_some_and(char::is_alphanumeric) && after.is_some_and(char::is_alphanumeric);
     if before.is_some() && (spaced || fuse) {
         " ".into()
     } else {
@@ -636,7 +652,9 @@ fn trim_space(text: &str, span: Range<usize>) -> Range<usize> {
 
 /// Whether a token is punctuation only (a word of its own, as BERT splits it).
 fn is_punct(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| !c.is_alphanumeric() && !c.is_whitespace())
+    !s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_alphanumeric() && !c.is_whitespace())
 }
 
 /// Windows of at most `max` tokens, each ending at the last token that ends a sentence
@@ -647,7 +665,8 @@ fn cut_windows(text: &str, spans: &[Range<usize>], max: usize) -> Vec<Range<usiz
         matches!(t, "." | "!" | "?" | ";")
             || spans
                 .get(i + 1)
-                .is_some_and(|n| text[spans[i].end..n.start].contains('\n'))
+                .and_then(|n| text.get(spans[i].end..n.start))
+                .is_some_and(|gap| gap.contains('\n'))
     };
     let mut out = Vec::new();
     let mut st = 0;

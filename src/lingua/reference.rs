@@ -216,7 +216,11 @@ impl<'a> Reference<'a> {
                 .collect();
             out.context_probs = context_probs;
             context_filter = Some((keep, words));
-            let n_reserved: usize = reserved.iter().flatten().map(|c| self.cl100k.count(c)).sum();
+            let n_reserved: usize = reserved
+                .iter()
+                .flatten()
+                .map(|c| self.cl100k.count(c))
+                .sum();
             if p.target_token >= 0 {
                 rate = (p.target_token as f64 / n_reserved as f64).min(1.0);
             }

@@ -156,7 +156,10 @@ impl Config {
                 crate::Compressor::builder()
                     .preset(p)
                     .try_build()
-                    .map_err(|source| ConfigError::Model { key: "prune_model", source })?;
+                    .map_err(|source| ConfigError::Model {
+                        key: "prune_model",
+                        source,
+                    })?;
             } else if preset.needs_embedder() || preset.prune.is_some() {
                 crate::Compressor::builder()
                     .preset(preset)

@@ -103,6 +103,7 @@ fn render(doc: &Document, chunks: &[pith::segment::Chunk], kept: &[bool]) -> Str
         chunks,
         kept,
         lines: &lines,
+        replaced: None,
     };
     render_body(&view, "[…]")
 }

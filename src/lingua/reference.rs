@@ -108,6 +108,9 @@ struct Words {
     probs_no_force: Vec<Vec<f32>>,
 }
 
+/// A window's pieces as the tokenizer names them, and their keep probabilities.
+type Window = (Vec<String>, Vec<f32>);
+
 /// Runs the reference algorithm on `contexts`.
 pub fn compress(
     model: &TokenClassifier,
@@ -290,7 +293,7 @@ impl<'a> Reference<'a> {
 
     /// `TokenClfDataset` and the forward pass: each chunk tokenized again, framed, cut to
     /// the model's positions; the pieces and their keep probabilities.
-    fn forward(&self, chunks: &[&String]) -> Result<Vec<(Vec<String>, Vec<f32>)>, LinguaError> {
+    fn forward(&self, chunks: &[&String]) -> Result<Vec<Window>, LinguaError> {
         let (cls, sep) = self.model.reference_frame_ids();
         let mut windows = Vec::with_capacity(chunks.len());
         for c in chunks {

@@ -8,10 +8,12 @@ enough to commit, and the exact outputs the Python package produces on exactly t
 Run from the repository root (needs no network: tiktoken reads its cached BPE files and nothing
 is fetched from a model hub):
 
-    TIKTOKEN_CACHE_DIR=/work/shared/tiktoken_cache HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-        /work/venv-lingua/bin/python scripts/lingua_fixtures.py [--eval-dir /work/shared/eval]
+    TIKTOKEN_CACHE_DIR=../shared/tiktoken_cache HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+        $VENV/bin/python scripts/lingua_fixtures.py [--eval-dir ../shared/eval]
 
-The venv holds torch, transformers 5, tokenizers, onnx, onnxruntime, tiktoken and llmlingua 0.2.2.
+$VENV holds torch, transformers 5, tokenizers, onnx, onnxruntime==1.31.1, tiktoken, accelerate and
+llmlingua 0.2.2 (see ../shared/anchors/README.md for a set-up that works offline; a one-off step,
+not for CI: the committed fixtures need none of it).
 
 What it does
   1. Trains two ~3000-entry tokenizers on the needle-in-a-haystack essays (plus one accented/CJK
@@ -566,7 +568,7 @@ def check_tokenizer_json(comp, path, texts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval-dir", default="/work/shared/eval")
+    ap.add_argument("--eval-dir", default=str(REPO.parent / "shared" / "eval"))
     ap.add_argument("--out", default=str(REPO / "tests" / "fixtures" / "lingua"))
     ap.add_argument("--retrain-tokenizers", action="store_true",
                     help="train new tokenizers even if the fixture folder already holds them")

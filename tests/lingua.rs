@@ -667,7 +667,11 @@ fn pith_cli(args: &[&str], stdin: &str) -> std::process::Output {
         .spawn()
         .expect("runs pith");
     // A usage error exits before reading: a broken pipe is then expected.
-    let _ = child.stdin.take().expect("stdin").write_all(stdin.as_bytes());
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes());
     child.wait_with_output().expect("finishes")
 }
 

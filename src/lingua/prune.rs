@@ -402,8 +402,9 @@ impl Scored {
                 // The largest λ whose output fits.
                 let mut fit = (floor, floor_text, floor_tokens);
                 let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
+                // λ = 1 is the estimate's answer; bisection corrects it.
+                let mut lambda = 1.0;
                 for _ in 0..24 {
-                    let lambda = (lo + hi) / 2.0;
                     let kept = plan.keep(r, lambda);
                     let text = self.render(&kept);
                     let tokens = counter.count(&text);
@@ -417,6 +418,7 @@ impl Scored {
                     } else {
                         hi = lambda;
                     }
+                    lambda = (lo + hi) / 2.0;
                 }
                 Ok(result(&fit.0, fit.1, fit.2))
             }

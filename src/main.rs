@@ -231,7 +231,7 @@ struct PackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: FormatArg,
-    /// Preset: code, rag, chat, code-neural, rag-neural, or a path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, or a path to a preset TOML file.
     #[arg(long, default_value = "code")]
     preset: String,
     /// Write the output here (- for standard output).
@@ -299,7 +299,7 @@ struct CompressArgs {
     /// java); files are recognised by their extension.
     #[arg(long)]
     lang: Option<String>,
-    /// Preset: code, rag, chat, code-neural, rag-neural, or a path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, or a path to a preset TOML file.
     #[arg(long, default_value = "rag")]
     preset: String,
     /// Write the output here (- for standard output).

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Built-in presets: name and TOML source.
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("code", include_str!("../compressors/code.toml")),
     ("rag", include_str!("../compressors/rag.toml")),
     ("chat", include_str!("../compressors/chat.toml")),
@@ -18,13 +18,14 @@ const BUILTIN: [(&str, &str); 5] = [
         include_str!("../compressors/code-neural.toml"),
     ),
     ("rag-neural", include_str!("../compressors/rag-neural.toml")),
+    ("rag-prune", include_str!("../compressors/rag-prune.toml")),
 ];
 
 /// A preset could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
     #[error(
-        "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural; or give a path to a .toml file)"
+        "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural, rag-prune; or give a path to a .toml file)"
     )]
     Unknown(String),
     #[error("cannot read preset {path}: {source}")]

@@ -121,9 +121,9 @@ impl CompressorBuilder {
     pub fn build(self) -> Compressor {
         let store = crate::models::ModelStore::discover();
         self.build_with_store(&store).unwrap_or_else(|failed| {
-            let (builder, err) = *failed;
+            let (builder, err, fallback) = *failed;
             let mut c = builder.finish();
-            c.embedder_error = Some(format!("{err}; lexical scores used instead"));
+            c.embedder_error = Some(format!("{err}; {fallback}"));
             c
         })
     }
@@ -147,7 +147,7 @@ impl CompressorBuilder {
     fn build_with_store(
         mut self,
         store: &crate::models::ModelStore,
-    ) -> Result<Compressor, Box<(Self, crate::neural::NeuralError)>> {
+    ) -> Result<Compressor, Box<(Self, crate::neural::NeuralError, &'static str)>> {
         let needs = self.preset.as_ref().is_some_and(Preset::needs_embedder);
         if needs && self.embedder.is_none() {
             let name = self
@@ -156,14 +156,26 @@ impl CompressorBuilder {
                 .map_or("minilm", |p| p.score.embedder.as_str());
             match crate::neural::shared::embedder(store, name) {
                 Ok(e) => self.embedder = Some(e),
-                Err(err) => return Err(Box::new((self, err))),
+                Err(err) => {
+                    return Err(Box::new((self, err, "lexical scores used instead")));
+                }
             }
         }
         let prune = self.preset.as_ref().and_then(|p| p.prune.clone());
         if let (Some(config), None) = (prune, &self.pruner) {
             match load_pruner(store, &config) {
                 Ok(p) => self.pruner = Some(p),
-                Err(err) => return Err(Box::new((self, err))),
+                Err(err) => {
+                    // Without its classifier the preset selects whole units.
+                    if let Some(p) = self.preset.as_mut() {
+                        p.prune = None;
+                    }
+                    return Err(Box::new((
+                        self,
+                        err,
+                        "whole units selected, no word pruning",
+                    )));
+                }
             }
         }
         Ok(self.finish())

@@ -10,16 +10,10 @@
 //! length and batched with padding only up to the longest window of each batch.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
-use ort::value::Tensor;
 use tokenizers::Tokenizer;
 
-use crate::neural::{ForwardStats, NeuralError, runtime};
+use crate::neural::{Encoder, ForwardStats, NeuralError};
 
 /// How the tokenizer marks words, which decides how sub-word probabilities join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +31,9 @@ pub enum Family {
 #[derive(Debug)]
 pub struct TokenClassifier {
     dir: PathBuf,
-    session: Mutex<Session>,
+    encoder: Encoder,
     tokenizer: Tokenizer,
     family: Family,
-    token_types: bool,
-    output: String,
     /// Most positions in one window, the frame tokens included.
     max_len: usize,
     cls: u32,
@@ -52,10 +44,6 @@ pub struct TokenClassifier {
     special: Vec<String>,
     /// Most positions (windows × padded length) in one forward pass.
     batch_positions: usize,
-    batches: AtomicU64,
-    tokens: AtomicU64,
-    positions: AtomicU64,
-    nanos: AtomicU64,
 }
 
 /// Where a model folder's files are.
@@ -93,34 +81,7 @@ impl TokenClassifier {
                 ));
             }
         }
-        let env = runtime::environment(library)?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // Builder errors are not Send: keep their messages.
-        let session = Session::builder(env)
-            .map_err(|e| model_err(&model, e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| model_err(&model, e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| model_err(&model, e.to_string()))?
-            .commit_from_file(&model)
-            .map_err(|e| model_err(&model, e.to_string()))?;
-        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-        for needed in ["input_ids", "attention_mask"] {
-            if !names.contains(&needed) {
-                return Err(model_err(
-                    &model,
-                    format!("the graph has no input {needed:?} (inputs: {names:?})"),
-                ));
-            }
-        }
-        let token_types = names.contains(&"token_type_ids");
-        let output = session
-            .outputs()
-            .iter()
-            .map(|o| o.name().to_owned())
-            .find(|n| n == "logits")
-            .or_else(|| session.outputs().first().map(|o| o.name().to_owned()))
-            .ok_or_else(|| model_err(&model, "the graph has no output".into()))?;
+        let encoder = Encoder::open(library, &model, 0, Some("logits"))?;
 
         let mut tok = Tokenizer::from_file(&tokenizer_path)
             .map_err(|e| model_err(&tokenizer_path, e.to_string()))?;
@@ -142,11 +103,9 @@ impl TokenClassifier {
             .collect();
         Ok(Self {
             dir: path.to_owned(),
-            session: Mutex::new(session),
+            encoder,
             tokenizer: tok,
             family,
-            token_types,
-            output,
             max_len: max_positions(&config, family),
             cls,
             sep,
@@ -154,10 +113,6 @@ impl TokenClassifier {
             unk,
             special,
             batch_positions: 8192,
-            batches: AtomicU64::new(0),
-            tokens: AtomicU64::new(0),
-            positions: AtomicU64::new(0),
-            nanos: AtomicU64::new(0),
         })
     }
 
@@ -199,12 +154,7 @@ impl TokenClassifier {
 
     /// Time spent in the model so far.
     pub fn stats(&self) -> ForwardStats {
-        ForwardStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            tokens: self.tokens.load(Ordering::Relaxed),
-            positions: self.positions.load(Ordering::Relaxed),
-            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
-        }
+        self.encoder.stats()
     }
 
     /// The keep probability of every position of every window (frame tokens included):
@@ -242,63 +192,21 @@ impl TokenClassifier {
     }
 
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, NeuralError> {
-        let rows = batch.len();
-        let len = batch.iter().map(|w| w.len()).max().unwrap_or(0);
-        if len == 0 {
-            return Ok(vec![Vec::new(); rows]);
+        if batch.iter().all(|w| w.is_empty()) {
+            return Ok(vec![Vec::new(); batch.len()]);
         }
-        let mut ids = vec![i64::from(self.pad); rows * len];
-        let mut mask = vec![0i64; rows * len];
-        for (r, w) in batch.iter().enumerate() {
-            for (c, &id) in w.iter().enumerate() {
-                ids[r * len + c] = i64::from(id);
-                mask[r * len + c] = 1;
-            }
-        }
-        let infer = |e: ort::Error| NeuralError::Inference(e.to_string());
-        let shape = [rows, len];
-        let mut inputs = ort::inputs![
-            "input_ids" => Tensor::from_array((shape, ids)).map_err(infer)?,
-            "attention_mask" => Tensor::from_array((shape, mask)).map_err(infer)?,
-        ];
-        if self.token_types {
-            let types = Tensor::from_array((shape, vec![0i64; rows * len])).map_err(infer)?;
-            inputs.push(("token_type_ids".into(), types.into()));
-        }
-        let started = Instant::now();
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session.run(inputs).map_err(infer)?;
-        let forward = started.elapsed();
-        let (out_shape, logits) = outputs[self.output.as_str()]
-            .try_extract_tensor::<f32>()
-            .map_err(infer)?;
-        let labels = out_shape.last().copied().unwrap_or(0) as usize;
-        if out_shape.len() != 3 || labels < 2 || logits.len() != rows * len * labels {
+        let out = self.encoder.run(batch, self.pad)?;
+        if out.width < 2 {
             return Err(NeuralError::Inference(format!(
-                "expected logits [{rows}, {len}, 2], got {out_shape:?}"
+                "expected logits over 2 labels, got {}",
+                out.width
             )));
         }
-        let probs = batch
+        Ok(batch
             .iter()
             .enumerate()
-            .map(|(r, w)| {
-                (0..w.len())
-                    .map(|c| keep_prob(&logits[(r * len + c) * labels..][..labels]))
-                    .collect()
-            })
-            .collect();
-        drop(outputs);
-        drop(session);
-        self.nanos
-            .fetch_add(forward.as_nanos() as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.positions
-            .fetch_add((rows * len) as u64, Ordering::Relaxed);
-        self.tokens.fetch_add(
-            batch.iter().map(|w| w.len() as u64).sum(),
-            Ordering::Relaxed,
-        );
-        Ok(probs)
+            .map(|(r, w)| (0..w.len()).map(|c| keep_prob(out.at(r, c))).collect())
+            .collect())
     }
 }
 

@@ -8,17 +8,12 @@
 //! embedding is cached by content hash.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
-use ort::value::Tensor;
 use tokenizers::Tokenizer;
 
 use super::cache::{EmbeddingCache, Key, Vector};
-use super::{NeuralError, normalize, runtime};
+use super::encoder::Encoder;
+use super::{ForwardStats, NeuralError, normalize};
 
 /// How the embedder runs.
 #[derive(Debug, Clone)]
@@ -55,35 +50,15 @@ impl Default for EmbedderConfig {
     }
 }
 
-/// Time spent inside the model, for the throughput benchmark.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ForwardStats {
-    /// Forward passes run.
-    pub batches: u64,
-    /// Real (unpadded) model tokens embedded.
-    pub tokens: u64,
-    /// Positions computed, padding included.
-    pub positions: u64,
-    /// Wall time inside `Session::run`, in seconds.
-    pub seconds: f64,
-}
-
 #[derive(Debug)]
 pub struct Embedder {
     config: EmbedderConfig,
-    session: Mutex<Session>,
+    encoder: Encoder,
     tokenizer: Tokenizer,
-    /// Whether the graph takes `token_type_ids` (BERT exports do; some others do not).
-    token_types: bool,
-    output: String,
     cls: u32,
     sep: u32,
     pad: u32,
     cache: EmbeddingCache,
-    batches: AtomicU64,
-    tokens: AtomicU64,
-    positions: AtomicU64,
-    nanos: AtomicU64,
 }
 
 /// One window of one text: its model tokens, [CLS] and [SEP] included.
@@ -100,40 +75,11 @@ impl Embedder {
         tokenizer: &Path,
         config: EmbedderConfig,
     ) -> Result<Self, NeuralError> {
-        let env = runtime::environment(library)?;
+        let encoder = Encoder::open(library, model, config.threads, None)?;
         let model_err = |path: &Path, message: String| NeuralError::Model {
             path: path.to_owned(),
             message,
         };
-        let threads = match config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        // Builder errors are not Send: keep their messages.
-        let session = Session::builder(env)
-            .map_err(|e| model_err(model, e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| model_err(model, e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| model_err(model, e.to_string()))?
-            .commit_from_file(model)
-            .map_err(|e| model_err(model, e.to_string()))?;
-        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
-        for needed in ["input_ids", "attention_mask"] {
-            if !names.contains(&needed) {
-                return Err(model_err(
-                    model,
-                    format!("the graph has no input {needed:?} (inputs: {names:?})"),
-                ));
-            }
-        }
-        let token_types = names.contains(&"token_type_ids");
-        let output = session
-            .outputs()
-            .first()
-            .map(|o| o.name().to_owned())
-            .ok_or_else(|| model_err(model, "the graph has no output".into()))?;
-
         let mut tok =
             Tokenizer::from_file(tokenizer).map_err(|e| model_err(tokenizer, e.to_string()))?;
         // The file ships with truncation at 128 and fixed padding: windows are cut here.
@@ -151,17 +97,11 @@ impl Embedder {
         Ok(Self {
             cache: EmbeddingCache::new(config.cache_entries, config.disk_cache.clone()),
             config,
-            session: Mutex::new(session),
+            encoder,
             tokenizer: tok,
-            token_types,
-            output,
             cls,
             sep,
             pad,
-            batches: AtomicU64::new(0),
-            tokens: AtomicU64::new(0),
-            positions: AtomicU64::new(0),
-            nanos: AtomicU64::new(0),
         })
     }
 
@@ -180,12 +120,7 @@ impl Embedder {
 
     /// Time spent in the model so far.
     pub fn stats(&self) -> ForwardStats {
-        ForwardStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            tokens: self.tokens.load(Ordering::Relaxed),
-            positions: self.positions.load(Ordering::Relaxed),
-            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
-        }
+        self.encoder.stats()
     }
 
     /// One unit vector per text, in order. Texts seen before come from the cache.
@@ -297,64 +232,25 @@ impl Embedder {
 
     /// One forward pass; per window, the sum of its token vectors and its token count.
     fn forward(&self, batch: &[&Window]) -> Result<Vec<(Vec<f32>, usize)>, NeuralError> {
-        let rows = batch.len();
-        let len = batch.iter().map(|w| w.ids.len()).max().unwrap_or(0);
-        let mut ids = vec![i64::from(self.pad); rows * len];
-        let mut mask = vec![0i64; rows * len];
-        for (r, w) in batch.iter().enumerate() {
-            for (c, &id) in w.ids.iter().enumerate() {
-                ids[r * len + c] = i64::from(id);
-                mask[r * len + c] = 1;
-            }
-        }
-        let infer = |e: ort::Error| NeuralError::Inference(e.to_string());
-        let shape = [rows, len];
-        let mut inputs = ort::inputs![
-            "input_ids" => Tensor::from_array((shape, ids)).map_err(infer)?,
-            "attention_mask" => Tensor::from_array((shape, mask.clone())).map_err(infer)?,
-        ];
-        if self.token_types {
-            let types = Tensor::from_array((shape, vec![0i64; rows * len])).map_err(infer)?;
-            inputs.push(("token_type_ids".into(), types.into()));
-        }
-
-        let started = Instant::now();
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session.run(inputs).map_err(infer)?;
-        let forward = started.elapsed();
-        let (out_shape, hidden) = outputs[self.output.as_str()]
-            .try_extract_tensor::<f32>()
-            .map_err(infer)?;
+        let ids: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
+        let out = self.encoder.run(&ids, self.pad)?;
         let dim = self.dim();
-        if out_shape.len() != 3 || out_shape[2] as usize != dim || hidden.len() != rows * len * dim
-        {
+        if out.width != dim {
             return Err(NeuralError::Inference(format!(
-                "expected output [{rows}, {len}, {dim}], got {out_shape:?}"
+                "expected vectors of {dim}, got {}",
+                out.width
             )));
         }
-        let pooled = batch
+        Ok(batch
             .iter()
             .enumerate()
             .map(|(r, w)| {
                 let mut sum = vec![0.0f32; dim];
                 for c in 0..w.ids.len() {
-                    let h = &hidden[(r * len + c) * dim..(r * len + c + 1) * dim];
-                    sum.iter_mut().zip(h).for_each(|(s, x)| *s += x);
+                    sum.iter_mut().zip(out.at(r, c)).for_each(|(s, x)| *s += x);
                 }
                 (sum, w.ids.len())
             })
-            .collect();
-        drop(outputs);
-        drop(session);
-        self.nanos
-            .fetch_add(forward.as_nanos() as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.positions
-            .fetch_add((rows * len) as u64, Ordering::Relaxed);
-        self.tokens.fetch_add(
-            batch.iter().map(|w| w.ids.len() as u64).sum(),
-            Ordering::Relaxed,
-        );
-        Ok(pooled)
+            .collect())
     }
 }

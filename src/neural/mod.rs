@@ -6,11 +6,13 @@
 
 pub mod cache;
 pub mod embed;
+pub mod encoder;
 pub mod runtime;
 pub mod shared;
 
 pub use cache::EmbeddingCache;
-pub use embed::{Embedder, EmbedderConfig, ForwardStats};
+pub use embed::{Embedder, EmbedderConfig};
+pub use encoder::{Encoder, ForwardStats};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,180 @@
+//! One BERT-class ONNX graph and its forward pass, shared by the sentence embedder and
+//! the token classifier: the session, which inputs the graph takes, padding a batch of
+//! windows to its longest one, and the time spent inside the model.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+
+use super::{NeuralError, runtime};
+
+/// Time spent inside the model, for the throughput benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ForwardStats {
+    /// Forward passes run.
+    pub batches: u64,
+    /// Real (unpadded) model tokens embedded.
+    pub tokens: u64,
+    /// Positions computed, padding included.
+    pub positions: u64,
+    /// Wall time inside `Session::run`, in seconds.
+    pub seconds: f64,
+}
+
+/// A loaded encoder graph.
+#[derive(Debug)]
+pub struct Encoder {
+    session: Mutex<Session>,
+    /// Whether the graph takes `token_type_ids` (BERT exports do; XLM-R's do not).
+    token_types: bool,
+    output: String,
+    batches: AtomicU64,
+    tokens: AtomicU64,
+    positions: AtomicU64,
+    nanos: AtomicU64,
+}
+
+/// One forward pass's output: `[rows, len, width]`, row-major.
+#[derive(Debug)]
+pub struct Output {
+    pub len: usize,
+    pub width: usize,
+    pub data: Vec<f32>,
+}
+
+impl Output {
+    /// The vector of position `c` of row `r`.
+    pub fn at(&self, r: usize, c: usize) -> &[f32] {
+        &self.data[(r * self.len + c) * self.width..][..self.width]
+    }
+}
+
+impl Encoder {
+    /// Opens `model` on the runtime `library` with `threads` intra-op threads (0: all
+    /// cores); the output read is `output` when the graph has it, else its first.
+    pub fn open(
+        library: &Path,
+        model: &Path,
+        threads: usize,
+        output: Option<&str>,
+    ) -> Result<Self, NeuralError> {
+        let env = runtime::environment(library)?;
+        let model_err = |message: String| NeuralError::Model {
+            path: model.to_owned(),
+            message,
+        };
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        // Builder errors are not Send: keep their messages.
+        let session = Session::builder(env)
+            .map_err(|e| model_err(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| model_err(e.to_string()))?
+            .with_intra_threads(threads)
+            .map_err(|e| model_err(e.to_string()))?
+            .commit_from_file(model)
+            .map_err(|e| model_err(e.to_string()))?;
+        let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        for needed in ["input_ids", "attention_mask"] {
+            if !names.contains(&needed) {
+                return Err(model_err(format!(
+                    "the graph has no input {needed:?} (inputs: {names:?})"
+                )));
+            }
+        }
+        let token_types = names.contains(&"token_type_ids");
+        let outputs: Vec<String> = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_owned())
+            .collect();
+        let output = output
+            .and_then(|want| outputs.iter().find(|n| *n == want))
+            .or(outputs.first())
+            .cloned()
+            .ok_or_else(|| model_err("the graph has no output".into()))?;
+        Ok(Self {
+            session: Mutex::new(session),
+            token_types,
+            output,
+            batches: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
+            positions: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+        })
+    }
+
+    /// Time spent in the model so far.
+    pub fn stats(&self) -> ForwardStats {
+        ForwardStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            tokens: self.tokens.load(Ordering::Relaxed),
+            positions: self.positions.load(Ordering::Relaxed),
+            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        }
+    }
+
+    /// One forward pass over `batch`, padded with `pad` to its longest window.
+    pub fn run(&self, batch: &[&[u32]], pad: u32) -> Result<Output, NeuralError> {
+        let rows = batch.len();
+        let len = batch.iter().map(|w| w.len()).max().unwrap_or(0);
+        if rows == 0 || len == 0 {
+            return Ok(Output {
+                len,
+                width: 0,
+                data: Vec::new(),
+            });
+        }
+        let mut ids = vec![i64::from(pad); rows * len];
+        let mut mask = vec![0i64; rows * len];
+        for (r, w) in batch.iter().enumerate() {
+            for (c, &id) in w.iter().enumerate() {
+                ids[r * len + c] = i64::from(id);
+                mask[r * len + c] = 1;
+            }
+        }
+        let infer = |e: ort::Error| NeuralError::Inference(e.to_string());
+        let shape = [rows, len];
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids)).map_err(infer)?,
+            "attention_mask" => Tensor::from_array((shape, mask)).map_err(infer)?,
+        ];
+        if self.token_types {
+            let types = Tensor::from_array((shape, vec![0i64; rows * len])).map_err(infer)?;
+            inputs.push(("token_type_ids".into(), types.into()));
+        }
+        let started = Instant::now();
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session.run(inputs).map_err(infer)?;
+        let forward = started.elapsed();
+        let (out_shape, data) = outputs[self.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
+        let width = out_shape.last().copied().unwrap_or(0).max(0) as usize;
+        if out_shape.len() != 3 || data.len() != rows * len * width {
+            return Err(NeuralError::Inference(format!(
+                "expected an output [{rows}, {len}, width], got {out_shape:?}"
+            )));
+        }
+        let data = data.to_vec();
+        drop(outputs);
+        drop(session);
+        self.nanos
+            .fetch_add(forward.as_nanos() as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.positions
+            .fetch_add((rows * len) as u64, Ordering::Relaxed);
+        self.tokens.fetch_add(
+            batch.iter().map(|w| w.len() as u64).sum(),
+            Ordering::Relaxed,
+        );
+        Ok(Output { len, width, data })
+    }
+}

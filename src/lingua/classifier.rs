@@ -112,7 +112,9 @@ impl TokenClassifier {
             pad,
             unk,
             special,
-            batch_positions: 8192,
+            // On a CPU, batches past four 512-token windows run slower than smaller ones
+            // (measured: 16 × 512 as one call 15% slower than four calls of four).
+            batch_positions: 2048,
         })
     }
 

@@ -2,21 +2,21 @@
 """Int8 token classifier for `pith compress --model`: ONNX Runtime dynamic quantization.
 
     pip install onnx onnxruntime==1.31.1
-    python3 scripts/quantize_classifier.py SRC_DIR DST_DIR [--num-heads 12 --hidden-size 768]
-        [--no-fuse] [--ops all|matmul] [--per-channel]
+    python3 scripts/quantize_classifier.py SRC_DIR DST_DIR
+        [--per-tensor] [--ops matmul|all] [--fuse [--num-heads 12 --hidden-size 768]]
 
 SRC_DIR is a token-classifier folder (model.onnx + tokenizer.json [+ config.json]); DST_DIR
 gets the quantized model.onnx and copies of the other files, so it loads like the original.
 
-Weights become int8 (QInt8, symmetric, per tensor unless --per-channel); activations are
-quantized per batch at run time (dynamic quantization: no calibration data). The defaults
-are the variant measured in BENCHMARKS.md ("Token pruning speed", mBERT-size classifier,
-2 threads): the graph first goes through onnxruntime.transformers' BERT fuser (Attention,
-SkipLayerNormalization, BiasGelu), then every op type quantize_dynamic supports is
-quantized (MatMul, Gather, Attention -> QAttention): 2.5x faster than fp32, 98.5-98.8% of
-words with the fp32 decision. MatMul-only per-channel (`--no-fuse --ops matmul
---per-channel`) measured as fast with the same agreement; MatMul-only per-tensor was ~15%
-slower. The fuser needs the head count and hidden size: from config.json, or the flags.
+Weights become int8 (QInt8, symmetric, one scale per output channel unless --per-tensor);
+activations are quantized per batch at run time (dynamic quantization: no calibration
+data). The defaults are the variant measured best in BENCHMARKS.md ("Token pruning speed",
+mBERT-size classifier, 2 threads): MatMul nodes only, per channel, the graph as exported
+(ONNX Runtime's own fusions still run when pith loads it): 2.4-2.6x faster than fp32 and
+98.7-99.0% of words with the fp32 decision. `--fuse --ops all --per-tensor` (the BERT fuser
+first, then QAttention) was as fast but agreed less (97.7% on the 1k input);
+MatMul-only per tensor was ~15% slower. The fuser needs the head count and hidden size:
+from config.json, or the flags.
 
 Quantization changes the keep probabilities a little; check what it does to the
 decisions before using a model: `PITH_LINGUA_MODEL=SRC_DIR PITH_LINGUA_MODEL_INT8=DST_DIR
@@ -34,10 +34,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("src", help="token-classifier folder with model.onnx and tokenizer.json")
     p.add_argument("dst", help="output folder (created; model.onnx is overwritten)")
-    p.add_argument("--per-channel", action="store_true", help="one scale per output channel instead of per tensor")
-    p.add_argument("--ops", choices=["matmul", "all"], default="all",
+    p.add_argument("--per-tensor", dest="per_channel", action="store_false",
+                   help="one scale per weight tensor instead of per output channel")
+    p.add_argument("--ops", choices=["matmul", "all"], default="matmul",
                    help="matmul: quantize MatMul nodes only; all: every op type quantize_dynamic supports")
-    p.add_argument("--fuse", action=argparse.BooleanOptionalAction, default=True,
+    p.add_argument("--fuse", action=argparse.BooleanOptionalAction, default=False,
                    help="fuse the BERT graph (onnxruntime.transformers optimizer) before quantizing")
     p.add_argument("--num-heads", type=int, default=0, help="for --fuse; 0 reads config.json")
     p.add_argument("--hidden-size", type=int, default=0, help="for --fuse; 0 reads config.json")
@@ -66,7 +67,7 @@ def main():
             hidden = a.hidden_size or cfg.get("hidden_size")
             if not heads or not hidden:
                 sys.exit("fusing needs the head count and hidden size: no config.json in SRC_DIR, so pass "
-                         "--num-heads and --hidden-size (12 and 768 for BERT-base), or --no-fuse")
+                         "--num-heads and --hidden-size (12 and 768 for BERT-base), or leave out --fuse")
             opt = optimize_model(src_model, model_type="bert", num_heads=heads, hidden_size=hidden)
             model_in = os.path.join(tmp, "fused.onnx")
             opt.save_model_to_file(model_in)

@@ -76,29 +76,19 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
-fn default_mode(
-    classifier: &Arc<TokenClassifier>,
-    text: &str,
-    counter: &Tiktoken,
+/// One warm-up and `runs` timed runs of `once`, which returns its output and, for
+/// default mode, the seconds of scoring and of selection; the last output is kept.
+fn timed<T>(
+    classifier: &TokenClassifier,
     runs: usize,
-) -> Measured {
-    let options = PruneOptions {
-        force_tokens: force_tokens(),
-        ..PruneOptions::default()
-    };
-    let pruner = TokenPruner::new(classifier.clone(), options).expect("pruner");
+    mut once: impl FnMut() -> (T, f64, f64),
+) -> (Vec<Run>, T) {
     let mut out = Vec::new();
     let mut last = None;
     for i in 0..=runs {
         let before = classifier.stats();
         let t = Instant::now();
-        let scored = pruner.score(&[text]).expect("scores");
-        let score = t.elapsed().as_secs_f64();
-        let t2 = Instant::now();
-        let pruned = scored[0]
-            .select(Target::Rate(RATE), counter)
-            .expect("selects");
-        let select = t2.elapsed().as_secs_f64();
+        let (result, score, select) = once();
         let total = t.elapsed().as_secs_f64();
         let after = classifier.stats();
         if i > 0 {
@@ -112,11 +102,34 @@ fn default_mode(
                 positions: after.positions - before.positions,
             });
         }
-        last = Some(pruned);
+        last = Some(result);
     }
-    let last = last.expect("at least the warm-up ran");
+    (out, last.expect("at least the warm-up ran"))
+}
+
+fn default_mode(
+    classifier: &Arc<TokenClassifier>,
+    text: &str,
+    counter: &Tiktoken,
+    runs: usize,
+) -> Measured {
+    let options = PruneOptions {
+        force_tokens: force_tokens(),
+        ..PruneOptions::default()
+    };
+    let pruner = TokenPruner::new(classifier.clone(), options).expect("pruner");
+    let (runs, last) = timed(classifier, runs, || {
+        let t = Instant::now();
+        let scored = pruner.score(&[text]).expect("scores");
+        let score = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let pruned = scored[0]
+            .select(Target::Rate(RATE), counter)
+            .expect("selects");
+        (pruned, score, t.elapsed().as_secs_f64())
+    });
     Measured {
-        runs: out,
+        runs,
         tokens_after: last.tokens_after,
         decisions: Decisions::Kept(last.kept),
     }
@@ -133,29 +146,12 @@ fn reference_mode(
         force_tokens: force_tokens(),
         ..ReferenceParams::default()
     };
-    let mut out = Vec::new();
-    let mut last = None;
-    for i in 0..=runs {
-        let before = classifier.stats();
-        let t = Instant::now();
+    let (runs, last) = timed(classifier, runs, || {
         let r = reference::compress(classifier, &[text], &params).expect("compresses");
-        let total = t.elapsed().as_secs_f64();
-        let after = classifier.stats();
-        if i > 0 {
-            out.push(Run {
-                total,
-                forward: after.seconds - before.seconds,
-                batches: after.batches - before.batches,
-                tokens: after.tokens - before.tokens,
-                positions: after.positions - before.positions,
-                ..Run::default()
-            });
-        }
-        last = Some(r);
-    }
-    let last = last.expect("at least the warm-up ran");
+        (r, 0.0, 0.0)
+    });
     Measured {
-        runs: out,
+        runs,
         tokens_after: counter.count(&last.compressed_prompt),
         decisions: Decisions::Labels(
             last.words.into_iter().flatten().collect(),

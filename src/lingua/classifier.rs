@@ -30,7 +30,6 @@ pub enum Family {
 /// A loaded token classifier.
 #[derive(Debug)]
 pub struct TokenClassifier {
-    dir: PathBuf,
     encoder: Encoder,
     tokenizer: Tokenizer,
     family: Family,
@@ -102,7 +101,6 @@ impl TokenClassifier {
             .map(|t| (*t).to_owned())
             .collect();
         Ok(Self {
-            dir: path.to_owned(),
             encoder,
             tokenizer: tok,
             family,
@@ -116,11 +114,6 @@ impl TokenClassifier {
             // (measured: 16 × 512 as one call 15% slower than four calls of four).
             batch_positions: 2048,
         })
-    }
-
-    /// The folder (or file) the model was loaded from.
-    pub fn path(&self) -> &Path {
-        &self.dir
     }
 
     pub fn family(&self) -> Family {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::LinguaError;
 use super::classifier::TokenClassifier;
 use super::markup::{self, DEFAULT_PROTECT, Markup, MarkupOptions};
-use super::reference::WordProb;
+use super::reference::{WordProb, word_probs};
 use crate::tokens::TokenCounter;
 
 /// How much to keep.
@@ -30,8 +30,7 @@ pub enum Target {
 }
 
 /// Settings of pith's pruning mode.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Sub-word → word probability.
     pub word_prob: WordProb,
@@ -120,14 +119,6 @@ impl TokenPruner {
             options,
             markup,
         })
-    }
-
-    pub fn classifier(&self) -> &TokenClassifier {
-        &self.classifier
-    }
-
-    pub fn options(&self) -> &PruneOptions {
-        &self.options
     }
 
     /// Scores and cuts one text.
@@ -231,11 +222,11 @@ impl TokenPruner {
             }
             prev = Some(span.clone());
         }
-        for (w, ps) in words.iter_mut().zip(&pieces) {
-            w.prob = match self.options.word_prob {
-                WordProb::Mean => ps.iter().sum::<f32>() / ps.len() as f32,
-                WordProb::First => ps[0],
-            };
+        for (w, p) in words
+            .iter_mut()
+            .zip(word_probs(&pieces, self.options.word_prob))
+        {
+            w.prob = p;
         }
         let groups = self.group(&text, &markup, &words);
         Scored {
@@ -273,11 +264,10 @@ impl TokenPruner {
                 .position(|s| s.span.contains(&w.span.start))
                 .map_or(0, |s| s + 1);
             let word_text = &text[w.span.clone()];
-            let is_pinned = markup.pinned[pinned..]
-                .iter()
-                .take_while(|p| p.start < w.span.end)
-                .next()
-                .is_some()
+            let is_pinned = markup
+                .pinned
+                .get(pinned)
+                .is_some_and(|p| p.start < w.span.end)
                 || (segment > 0 && !markup.segments[segment - 1].compress)
                 || self.options.force_tokens.iter().any(|f| f == word_text)
                 || (self.options.force_digits && word_text.chars().any(|c| c.is_ascii_digit()));
@@ -311,16 +301,6 @@ impl TokenPruner {
 }
 
 impl Scored {
-    /// The text as given.
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Words the classifier scored.
-    pub fn word_count(&self) -> usize {
-        self.words.len()
-    }
-
     /// Each word's text and keep probability, in order.
     pub fn word_probs(&self) -> impl Iterator<Item = (&str, f32)> {
         self.words

@@ -551,7 +551,7 @@ fn tokenize(model: &TokenClassifier, text: &str) -> Result<Vec<String>, LinguaEr
 }
 
 /// `__token_prob_to_word_prob`, in float32 as the reference's numpy values are.
-fn word_probs(pieces: &[Vec<f32>], mode: WordProb) -> Vec<f32> {
+pub(super) fn word_probs(pieces: &[Vec<f32>], mode: WordProb) -> Vec<f32> {
     pieces
         .iter()
         .map(|p| match mode {

@@ -462,15 +462,18 @@ fn run_pack(args: PackArgs) -> Result<()> {
 
 fn run_compress(args: CompressArgs) -> Result<()> {
     let mut preset = preset(&args.preset)?;
+    // "\n" on the command line stands for a newline.
+    let force_tokens: Vec<String> = args
+        .force_tokens
+        .iter()
+        .map(|t| t.replace("\\n", "\n"))
+        .collect();
     if let Some(model) = &args.model {
-        // --model turns on word pruning after coarse selection, with the preset's
-        // [prune] settings when it has them.
-        let mut prune = preset.prune.take().unwrap_or_default();
-        prune.model = Some(model.clone());
-        prune
-            .force_tokens
-            .extend(args.force_tokens.iter().map(|t| t.replace("\\n", "\n")));
-        preset.prune = Some(prune);
+        // --model turns on word pruning after coarse selection.
+        preset = preset.with_prune_model(model.clone());
+        if let Some(prune) = preset.prune.as_mut() {
+            prune.force_tokens.extend(force_tokens.iter().cloned());
+        }
     }
     let lang = match &args.lang {
         Some(name) => {
@@ -497,7 +500,7 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     };
     let counter = args.tokenizer.counter()?;
     if let (Some(rate), Some(model)) = (args.rate, &args.model) {
-        return run_prune(&args, model, rate, &text, counter.as_ref());
+        return run_prune(&args, model, rate, force_tokens, &text, counter.as_ref());
     }
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
@@ -527,6 +530,7 @@ fn run_prune(
     args: &CompressArgs,
     model: &Path,
     rate: f64,
+    force_tokens: Vec<String>,
     text: &str,
     counter: &dyn TokenCounter,
 ) -> Result<()> {
@@ -534,11 +538,6 @@ fn run_prune(
     if !(rate > 0.0 && rate <= 1.0) {
         bail!(usage(format!("--rate must be in (0, 1] (got {rate})")));
     }
-    let force_tokens: Vec<String> = args
-        .force_tokens
-        .iter()
-        .map(|t| t.replace("\\n", "\n"))
-        .collect();
     let library = pith::models::ModelStore::discover().runtime_library()?;
     let classifier = Arc::new(TokenClassifier::load(&library, model)?);
     let (out, before, after) = if args.reference {

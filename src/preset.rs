@@ -317,6 +317,15 @@ impl Preset {
             || self.select.selective_threshold.is_some()
     }
 
+    /// This preset with word pruning by the classifier in `model`, keeping its own
+    /// `[prune]` settings when it has them.
+    pub fn with_prune_model(mut self, model: std::path::PathBuf) -> Self {
+        let mut prune = self.prune.take().unwrap_or_default();
+        prune.model = Some(model);
+        self.prune = Some(prune);
+        self
+    }
+
     /// Names of the built-in presets.
     pub fn builtin_names() -> impl Iterator<Item = &'static str> {
         BUILTIN.iter().map(|(n, _)| *n)

@@ -145,22 +145,16 @@ impl Config {
             ("prose_preset", &self.prose_preset),
             ("code_preset", &self.code_preset),
         ] {
-            let preset = crate::Preset::resolve(name)
+            let mut preset = crate::Preset::resolve(name)
                 .map_err(|source| ConfigError::Preset { key, source })?;
-            if let Some(model) = &self.prune_model {
-                // A bad model stops the server at start, not every request later.
-                let mut prune = preset.prune.clone().unwrap_or_default();
-                prune.model = Some(model.clone());
-                let mut p = preset.clone();
-                p.prune = Some(prune);
-                crate::Compressor::builder()
-                    .preset(p)
-                    .try_build()
-                    .map_err(|source| ConfigError::Model {
-                        key: "prune_model",
-                        source,
-                    })?;
-            } else if preset.needs_embedder() || preset.prune.is_some() {
+            let key = match &self.prune_model {
+                Some(model) => {
+                    preset = preset.with_prune_model(model.clone());
+                    "prune_model"
+                }
+                None => key,
+            };
+            if preset.needs_embedder() || preset.prune.is_some() {
                 crate::Compressor::builder()
                     .preset(preset)
                     .try_build()

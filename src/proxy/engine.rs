@@ -259,9 +259,7 @@ impl Engine {
         // block, it only compresses it.
         resolved.select.selective_threshold = None;
         if let Some(model) = &self.config.prune_model {
-            let mut prune = resolved.prune.take().unwrap_or_default();
-            prune.model = Some(model.clone());
-            resolved.prune = Some(prune);
+            resolved = resolved.with_prune_model(model.clone());
         }
         let c = Compressor::builder()
             .preset(resolved)

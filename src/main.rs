@@ -534,12 +534,11 @@ fn run_prune(
     text: &str,
     counter: &dyn TokenCounter,
 ) -> Result<()> {
-    use pith::lingua::{self, PruneOptions, ReferenceParams, Target, TokenClassifier, TokenPruner};
+    use pith::lingua::{self, PruneOptions, ReferenceParams, Target, TokenPruner};
     if !(rate > 0.0 && rate <= 1.0) {
         bail!(usage(format!("--rate must be in (0, 1] (got {rate})")));
     }
-    let library = pith::models::ModelStore::discover().runtime_library()?;
-    let classifier = Arc::new(TokenClassifier::load(&library, model)?);
+    let classifier = lingua::shared_classifier(&pith::models::ModelStore::discover(), model)?;
     let (out, before, after) = if args.reference {
         let params = ReferenceParams {
             rate,

@@ -17,7 +17,7 @@ pub use input::Input;
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
-use crate::lingua::{Target, TokenClassifier, TokenPruner};
+use crate::lingua::{Target, TokenPruner, shared_classifier};
 use crate::neural::{Embedder, dot};
 use crate::preset::{Preset, PruneConfig, SelectMethod};
 use crate::render::{self, Bare, Layout};
@@ -210,8 +210,7 @@ fn load_pruner(
             path: "(none)".into(),
             message: "the preset prunes tokens but names no model: give --model DIR, [prune] model, or PITH_PRUNE_MODEL".into(),
         })?;
-    let library = store.runtime_library()?;
-    let classifier = Arc::new(TokenClassifier::load(&library, &dir)?);
+    let classifier = shared_classifier(store, &dir)?;
     TokenPruner::new(classifier, config.options())
         .map(Arc::new)
         .map_err(|e| NeuralError::Model {

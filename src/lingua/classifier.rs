@@ -10,10 +10,12 @@
 //! length and batched with padding only up to the longest window of each batch.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokenizers::Tokenizer;
 
-use crate::neural::{Encoder, ForwardStats, NeuralError};
+use crate::models::ModelStore;
+use crate::neural::{Encoder, ForwardStats, NeuralError, shared};
 
 /// How the tokenizer marks words, which decides how sub-word probabilities join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,20 @@ pub struct TokenClassifier {
     special: Vec<String>,
     /// Most positions (windows × padded length) in one forward pass.
     batch_positions: usize,
+}
+
+static CLASSIFIERS: shared::Registry<PathBuf, TokenClassifier> = std::sync::Mutex::new(None);
+
+/// The classifier at `path` with the runtime from `store`, loaded once per process (an
+/// XLM-R-large export is 2 GB; the proxy asks for it per preset and at start).
+pub fn shared_classifier(
+    store: &ModelStore,
+    path: &Path,
+) -> Result<Arc<TokenClassifier>, NeuralError> {
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    shared::get_or_load(&CLASSIFIERS, key, || {
+        TokenClassifier::load(&store.runtime_library()?, path)
+    })
 }
 
 /// Where a model folder's files are.

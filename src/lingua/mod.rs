@@ -15,7 +15,7 @@ pub mod markup;
 pub mod prune;
 pub mod reference;
 
-pub use classifier::{Family, TokenClassifier};
+pub use classifier::{Family, TokenClassifier, shared_classifier};
 pub use prune::{PruneOptions, Pruned, Scored, Target, TokenPruner};
 pub use reference::{ReferenceOutput, ReferenceParams, WordProb};
 

@@ -1,9 +1,10 @@
-//! Embedders shared across a process. Loading a model takes a moment and its cache is
-//! worth keeping, so every compressor that asks for the same model from the same store
-//! gets the same embedder — the proxy builds compressors per request, an evaluation one
-//! per method.
+//! Models shared across a process. Loading a model takes a moment (and its memory) and
+//! an embedder's cache is worth keeping, so every compressor that asks for the same model
+//! gets the same instance — the proxy builds compressors per preset and checks them at
+//! start, an evaluation one per method.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -14,17 +15,35 @@ use crate::models::{ModelError, ModelStore};
 /// Environment variable naming a folder that keeps embeddings across runs.
 pub const DISK_CACHE_ENV: &str = "PITH_EMBED_CACHE";
 
-type Registry = HashMap<(PathBuf, String), Arc<Embedder>>;
+/// Loaded models of one kind, by key.
+pub type Registry<K, T> = Mutex<Option<HashMap<K, Arc<T>>>>;
 
-static SHARED: Mutex<Option<Registry>> = Mutex::new(None);
+/// The model under `key` in `registry`, loaded by `load` on first use. The lock is held
+/// while loading, so two threads never load the same model twice.
+pub fn get_or_load<K: Eq + Hash, T, E>(
+    registry: &Registry<K, T>,
+    key: K,
+    load: impl FnOnce() -> Result<T, E>,
+) -> Result<Arc<T>, E> {
+    let mut shared = registry.lock().unwrap_or_else(|e| e.into_inner());
+    let map = shared.get_or_insert_with(HashMap::new);
+    if let Some(m) = map.get(&key) {
+        return Ok(m.clone());
+    }
+    let m = Arc::new(load()?);
+    map.insert(key, m.clone());
+    Ok(m)
+}
+
+static EMBEDDERS: Registry<(PathBuf, String), Embedder> = Mutex::new(None);
 
 /// The embedder `name` from `store`, loaded on first use.
 pub fn embedder(store: &ModelStore, name: &str) -> Result<Arc<Embedder>, NeuralError> {
     let key = (store.root().to_owned(), name.to_owned());
-    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(e) = shared.as_ref().and_then(|m| m.get(&key)) {
-        return Ok(e.clone());
-    }
+    get_or_load(&EMBEDDERS, key, || load_embedder(store, name))
+}
+
+fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError> {
     let model = store.locate(name)?;
     let spec = model
         .manifest
@@ -46,14 +65,10 @@ pub fn embedder(store: &ModelStore, name: &str) -> Result<Arc<Embedder>, NeuralE
             .map(PathBuf::from),
         ..EmbedderConfig::default()
     };
-    let e = Arc::new(Embedder::load(
+    Embedder::load(
         &library,
         &model.file(EMBEDDER_MODEL_FILE),
         &model.file(EMBEDDER_TOKENIZER_FILE),
         config,
-    )?);
-    shared
-        .get_or_insert_with(HashMap::new)
-        .insert(key, e.clone());
-    Ok(e)
+    )
 }

@@ -354,17 +354,19 @@ impl Compressor {
         let scored = pruner
             .score(&texts)
             .map_err(|e| format!("token pruning failed ({e}); whole units selected instead"))?;
+        // Costs and whole-run counts once; the search below only cuts.
+        let cutters: Vec<_> = scored
+            .iter()
+            .map(|s| s.cutter(self.counter.as_ref()))
+            .collect();
         let layout = self.layout.as_ref();
         let marker = self.preset.render.prose_marker.as_str();
         let attempt = |rate: f64| -> Option<(render::Rendered, usize)> {
             let mut replaced: Vec<Vec<Option<String>>> = (0..prepared.docs.len())
                 .map(|d| vec![None; prepared.chunks(d).len()])
                 .collect();
-            for (s, &(d, a, b)) in scored.iter().zip(&runs) {
-                let text = s
-                    .select(Target::Rate(rate), self.counter.as_ref())
-                    .ok()?
-                    .text;
+            for (c, &(d, a, b)) in cutters.iter().zip(&runs) {
+                let text = c.select(Target::Rate(rate)).ok()?.text;
                 replaced[d][a] = Some(text);
                 for r in &mut replaced[d][a + 1..b] {
                     *r = Some(String::new());

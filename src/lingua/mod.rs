@@ -16,7 +16,7 @@ pub mod prune;
 pub mod reference;
 
 pub use classifier::{Family, TokenClassifier, shared_classifier};
-pub use prune::{PruneOptions, Pruned, Scored, Target, TokenPruner};
+pub use prune::{Cutter, PruneOptions, Pruned, Scored, Target, TokenPruner};
 pub use reference::{ReferenceOutput, ReferenceParams, WordProb};
 
 use crate::neural::NeuralError;

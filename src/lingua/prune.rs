@@ -308,100 +308,24 @@ impl Scored {
             .map(|w| (&self.text[w.span.clone()], w.prob))
     }
 
-    /// Cuts the text to `target`. With [`Target::Tokens`] the output never has more
-    /// tokens than asked; when even the words that must be kept (pinned words,
-    /// `compress=false` parts) do not fit, that is an error.
+    /// Cuts the text to `target` (see [`Cutter::select`]).
     pub fn select(
         &self,
         target: Target,
         counter: &dyn TokenCounter,
     ) -> Result<Pruned, LinguaError> {
-        let all = vec![true; self.groups.len()];
-        let full = self.render(&all);
-        let before = counter.count(&full);
-        let plan = Plan::new(self, counter);
-        let result = |kept: &[bool], text: String, tokens: usize| {
-            let words = self.kept_words(kept);
-            Pruned {
-                kept_words: words.iter().filter(|&&k| k).count(),
-                words: self.words.len(),
-                kept: words,
-                text,
-                tokens_before: before,
-                tokens_after: tokens,
-            }
-        };
-        match target {
-            Target::Rate(r) if !(r > 0.0 && r.is_finite()) => Err(LinguaError::Rate(r)),
-            Target::Rate(r)
-                if r >= 1.0 && self.markup.segments.iter().all(|s| s.rate.is_none()) =>
-            {
-                Ok(result(&all, full, before))
-            }
-            Target::Rate(r) => {
-                let goal = plan.goal(r, before);
-                // λ scales every part's allowance; find the one whose real count meets
-                // the goal, by bisection on the rendered output.
-                let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
-                let mut best: Option<(usize, Vec<bool>, String, usize)> = None;
-                let mut lambda = 1.0;
-                for _ in 0..24 {
-                    let kept = plan.keep(r, lambda);
-                    let text = self.render(&kept);
-                    let tokens = counter.count(&text);
-                    let miss = tokens.abs_diff(goal);
-                    if best.as_ref().is_none_or(|b| miss < b.0) {
-                        best = Some((miss, kept, text, tokens));
-                    }
-                    if miss as f64 <= (goal as f64 * 0.002).max(0.5) {
-                        break;
-                    }
-                    if tokens > goal {
-                        hi = lambda;
-                    } else {
-                        lo = lambda;
-                    }
-                    lambda = (lo + hi) / 2.0;
-                }
-                let (_, kept, text, tokens) =
-                    best.unwrap_or_else(|| (0, all.clone(), full.clone(), before));
-                Ok(result(&kept, text, tokens))
-            }
-            Target::Tokens(budget) if before <= budget => Ok(result(&all, full, before)),
-            Target::Tokens(budget) => {
-                let r = budget as f64 / before.max(1) as f64;
-                let floor = plan.keep(r, 0.0);
-                let floor_text = self.render(&floor);
-                let floor_tokens = counter.count(&floor_text);
-                if floor_tokens > budget {
-                    return Err(LinguaError::BudgetTooSmall {
-                        budget,
-                        minimum: floor_tokens,
-                    });
-                }
-                // The largest λ whose output fits.
-                let mut fit = (floor, floor_text, floor_tokens);
-                let (mut lo, mut hi) = (0.0, plan.lambda_max(r));
-                // λ = 1 is the estimate's answer; bisection corrects it.
-                let mut lambda = 1.0;
-                for _ in 0..24 {
-                    let kept = plan.keep(r, lambda);
-                    let text = self.render(&kept);
-                    let tokens = counter.count(&text);
-                    if tokens <= budget {
-                        lo = lambda;
-                        let close = tokens as f64 >= budget as f64 * 0.998;
-                        fit = (kept, text, tokens);
-                        if close {
-                            break;
-                        }
-                    } else {
-                        hi = lambda;
-                    }
-                    lambda = (lo + hi) / 2.0;
-                }
-                Ok(result(&fit.0, fit.1, fit.2))
-            }
+        self.cutter(counter).select(target)
+    }
+
+    /// Makes the text ready to be cut with `counter`, for any number of targets.
+    pub fn cutter<'a>(&'a self, counter: &'a dyn TokenCounter) -> Cutter<'a> {
+        let full = self.render(&vec![true; self.groups.len()]);
+        Cutter {
+            scored: self,
+            counter,
+            plan: Plan::new(self, counter),
+            before: counter.count(&full),
+            full,
         }
     }
 
@@ -476,6 +400,114 @@ impl Scored {
     }
 }
 
+/// A scored text with its group costs and whole-text count computed once for one
+/// token counter, so that cutting it to many targets (the compressor's search for the
+/// rate that fits) pays only for the cuts.
+#[derive(Debug)]
+pub struct Cutter<'a> {
+    scored: &'a Scored,
+    counter: &'a dyn TokenCounter,
+    plan: Plan,
+    full: String,
+    before: usize,
+}
+
+impl Cutter<'_> {
+    /// Cuts the text to `target`. With [`Target::Tokens`] the output never has more
+    /// tokens than asked; when even the words that must be kept (pinned words,
+    /// `compress=false` parts) do not fit, that is an error.
+    pub fn select(&self, target: Target) -> Result<Pruned, LinguaError> {
+        let s = self.scored;
+        let before = self.before;
+        let all = vec![true; s.groups.len()];
+        let result = |kept: &[bool], text: String, tokens: usize| {
+            let words = s.kept_words(kept);
+            Pruned {
+                kept_words: words.iter().filter(|&&k| k).count(),
+                words: s.words.len(),
+                kept: words,
+                text,
+                tokens_before: before,
+                tokens_after: tokens,
+            }
+        };
+        match target {
+            Target::Rate(r) if !(r > 0.0 && r.is_finite()) => Err(LinguaError::Rate(r)),
+            Target::Rate(r)
+                if r >= 1.0 && s.markup.segments.iter().all(|seg| seg.rate.is_none()) =>
+            {
+                Ok(result(&all, self.full.clone(), before))
+            }
+            Target::Rate(r) => {
+                let goal = self.plan.goal(r, before);
+                // λ scales every part's allowance; find the one whose real count meets
+                // the goal, by bisection on the rendered output.
+                let (mut lo, mut hi) = (0.0, self.plan.lambda_max(r));
+                let mut best: Option<(usize, Vec<bool>, String, usize)> = None;
+                let mut lambda = 1.0;
+                for _ in 0..24 {
+                    let kept = self.plan.keep(r, lambda);
+                    let text = s.render(&kept);
+                    let tokens = self.counter.count(&text);
+                    let miss = tokens.abs_diff(goal);
+                    if best.as_ref().is_none_or(|b| miss < b.0) {
+                        best = Some((miss, kept, text, tokens));
+                    }
+                    if miss as f64 <= (goal as f64 * 0.002).max(0.5) {
+                        break;
+                    }
+                    if tokens > goal {
+                        hi = lambda;
+                    } else {
+                        lo = lambda;
+                    }
+                    lambda = (lo + hi) / 2.0;
+                }
+                let (_, kept, text, tokens) =
+                    best.unwrap_or_else(|| (0, all.clone(), self.full.clone(), before));
+                Ok(result(&kept, text, tokens))
+            }
+            Target::Tokens(budget) if before <= budget => {
+                Ok(result(&all, self.full.clone(), before))
+            }
+            Target::Tokens(budget) => {
+                let r = budget as f64 / before.max(1) as f64;
+                let floor = self.plan.keep(r, 0.0);
+                let floor_text = s.render(&floor);
+                let floor_tokens = self.counter.count(&floor_text);
+                if floor_tokens > budget {
+                    return Err(LinguaError::BudgetTooSmall {
+                        budget,
+                        minimum: floor_tokens,
+                    });
+                }
+                // The largest λ whose output fits.
+                let mut fit = (floor, floor_text, floor_tokens);
+                let (mut lo, mut hi) = (0.0, self.plan.lambda_max(r));
+                // λ = 1 is the estimate's answer; bisection corrects it.
+                let mut lambda = 1.0;
+                for _ in 0..24 {
+                    let kept = self.plan.keep(r, lambda);
+                    let text = s.render(&kept);
+                    let tokens = self.counter.count(&text);
+                    if tokens <= budget {
+                        lo = lambda;
+                        let close = tokens as f64 >= budget as f64 * 0.998;
+                        fit = (kept, text, tokens);
+                        if close {
+                            break;
+                        }
+                    } else {
+                        hi = lambda;
+                    }
+                    lambda = (lo + hi) / 2.0;
+                }
+                Ok(result(&fit.0, fit.1, fit.2))
+            }
+        }
+    }
+}
+
 /// What stands in for dropped words: their newlines (at most a blank line) with the
 /// next line's indentation; else a space where the next kept word had one before it or
 /// two words would fuse; else nothing (`word.` stays `word.`).
@@ -504,6 +536,7 @@ fn separator(gap: &str, before: Option<char>, after: Option<char>) -> String {
 }
 
 /// Allowances per part, and the order in which each part's groups are kept.
+#[derive(Debug)]
 struct Plan {
     /// Per segment (0: unmarked text): its rate override, whether it compresses, its
     /// tokens, the tokens of its pinned groups, and its free groups best first.
@@ -512,6 +545,7 @@ struct Plan {
     pinned: Vec<bool>,
 }
 
+#[derive(Debug)]
 struct Part {
     rate: Option<f64>,
     compress: bool,

@@ -6,9 +6,9 @@
 use std::ops::Range;
 
 use regex::Regex;
-use serde::de::IgnoredAny;
 
 use super::LinguaError;
+use crate::proxy::spans::{self, Node};
 
 /// The default protected patterns, tried left to right at each position.
 pub const DEFAULT_PROTECT: &[&str] = &[
@@ -212,62 +212,59 @@ fn json_regions(text: &str, m: &mut Markup) {
             while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
                 j += 1;
             }
-            if j < bytes.len() && (bytes[j] == b'{' || bytes[j] == b'[') {
-                let mut stream =
-                    serde_json::Deserializer::from_str(&text[j..]).into_iter::<IgnoredAny>();
-                if let Some(Ok(_)) = stream.next() {
-                    let end = j + stream.byte_offset();
-                    pin_json(text, j..end, m);
-                    i = end;
-                    continue;
-                }
+            if j < bytes.len()
+                && (bytes[j] == b'{' || bytes[j] == b'[')
+                && let Ok(value) = spans::parse_prefix(&text[j..])
+            {
+                let mut pinned_from = j;
+                string_values(&value, &mut |s| {
+                    // Inside the quotes: prunable, escapes kept or dropped whole.
+                    let inner = j + s.start + 1..j + s.end - 1;
+                    if !inner.is_empty() {
+                        m.pinned.push(pinned_from..inner.start);
+                        m.atomic.extend(escapes(text, inner.clone()));
+                        pinned_from = inner.end;
+                    }
+                });
+                let end = j + value.span().end;
+                m.pinned.push(pinned_from..end);
+                i = end;
+                continue;
             }
         }
         i += 1;
     }
 }
 
-/// Pins a JSON value's syntax and keys; string values' escapes become atomic.
-fn pin_json(text: &str, region: Range<usize>, m: &mut Markup) {
+/// Calls `f` with the span of every string value (not key) in `node`, in order.
+fn string_values(node: &Node, f: &mut impl FnMut(Range<usize>)) {
+    match node {
+        Node::String { span, .. } => f(span.clone()),
+        Node::Object { members, .. } => members.iter().for_each(|(_, v)| string_values(v, f)),
+        Node::Array { items, .. } => items.iter().for_each(|v| string_values(v, f)),
+        Node::Other { .. } => {}
+    }
+}
+
+/// The escape sequences (`\n`, `\"`, `\u00e9`) inside a JSON string's contents.
+fn escapes(text: &str, inner: Range<usize>) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    let mut pinned_from = region.start;
-    let mut i = region.start;
-    while i < region.end {
-        if bytes[i] != b'"' {
-            i += 1;
-            continue;
-        }
-        // A string: find its closing quote, noting escapes.
-        let open = i;
-        let mut escapes = Vec::new();
-        i += 1;
-        while i < region.end && bytes[i] != b'"' {
-            if bytes[i] == b'\\' {
-                let len = if bytes.get(i + 1) == Some(&b'u') {
-                    6
-                } else {
-                    2
-                };
-                escapes.push(i..(i + len).min(region.end));
-                i += len;
+    let mut out = Vec::new();
+    let mut i = inner.start;
+    while i < inner.end {
+        if bytes[i] == b'\\' {
+            let len = if bytes.get(i + 1) == Some(&b'u') {
+                6
             } else {
-                i += 1;
-            }
-        }
-        let close = i.min(region.end.saturating_sub(1));
-        i += 1;
-        let mut k = i;
-        while k < region.end && bytes[k].is_ascii_whitespace() {
-            k += 1;
-        }
-        let is_key = k < region.end && bytes[k] == b':';
-        if !is_key && close > open + 1 {
-            m.pinned.push(pinned_from..open + 1);
-            m.atomic.extend(escapes);
-            pinned_from = close;
+                2
+            };
+            out.push(i..(i + len).min(inner.end));
+            i += len;
+        } else {
+            i += 1;
         }
     }
-    m.pinned.push(pinned_from..region.end);
+    out
 }
 
 #[cfg(test)]

@@ -128,6 +128,17 @@ pub fn parse(body: &[u8]) -> Result<Node, SpanError> {
     Ok(node)
 }
 
+/// Parses the one JSON value that `text` starts with; whatever follows it is left
+/// alone (the value's span says where it ends).
+pub fn parse_prefix(text: &str) -> Result<Node, SpanError> {
+    Parser {
+        text,
+        b: text.as_bytes(),
+        pos: 0,
+    }
+    .value(0)
+}
+
 struct Parser<'a> {
     text: &'a str,
     b: &'a [u8],

@@ -127,6 +127,9 @@ struct Reference<'a> {
     /// Force token → the added token standing for it, in `force_tokens` order.
     token_map: Vec<(String, String)>,
     chunk_end: Vec<String>,
+    /// Windows already run, by chunk text: the context filter and the token filter see
+    /// the same chunks, and the reference runs the model on them twice.
+    done: std::cell::RefCell<std::collections::HashMap<String, Window>>,
 }
 
 impl<'a> Reference<'a> {
@@ -160,6 +163,7 @@ impl<'a> Reference<'a> {
             cl100k: Tiktoken::new(Encoding::Cl100kBase),
             token_map,
             chunk_end,
+            done: Default::default(),
         })
     }
 
@@ -294,6 +298,26 @@ impl<'a> Reference<'a> {
     /// `TokenClfDataset` and the forward pass: each chunk tokenized again, framed, cut to
     /// the model's positions; the pieces and their keep probabilities.
     fn forward(&self, chunks: &[&String]) -> Result<Vec<Window>, LinguaError> {
+        let todo: Vec<&String> = {
+            let done = self.done.borrow();
+            let mut todo: Vec<&String> = chunks
+                .iter()
+                .copied()
+                .filter(|c| !done.contains_key(*c))
+                .collect();
+            todo.sort();
+            todo.dedup();
+            todo
+        };
+        let fresh = self.run_windows(&todo)?;
+        let mut done = self.done.borrow_mut();
+        for (c, w) in todo.into_iter().zip(fresh) {
+            done.insert(c.clone(), w);
+        }
+        Ok(chunks.iter().map(|c| done[*c].clone()).collect())
+    }
+
+    fn run_windows(&self, chunks: &[&String]) -> Result<Vec<Window>, LinguaError> {
         let (cls, sep) = self.model.reference_frame_ids();
         let mut windows = Vec::with_capacity(chunks.len());
         for c in chunks {

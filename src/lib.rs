@@ -12,6 +12,7 @@ pub mod compress;
 pub mod document;
 pub mod eval;
 pub mod lingua;
+pub mod lm;
 pub mod models;
 pub mod neural;
 pub mod pack;

@@ -226,3 +226,38 @@ proptest! {
         }
     }
 }
+
+/// The proxy runs the LM presets too: a retrieved-documents tool result compressed with
+/// `rag-lm` named by the request's control header keeps the answer.
+#[test]
+fn the_proxy_compresses_with_an_lm_preset() {
+    use pith::proxy::engine::{Control, Engine, EngineConfig};
+    use pith::proxy::policy::Api;
+    use std::sync::Arc;
+    let engine = Engine::new(EngineConfig::default(), Arc::new(Tiktoken::default()));
+    let (docs, question, _) = passages();
+    let context: String = docs.iter().map(|d| format!("{}\n\n", d.text)).collect();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "Look this up."},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "search", "arguments": serde_json::json!({"query": question}).to_string()}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": context},
+            {"role": "user", "content": question},
+        ]
+    }))
+    .expect("json");
+    let control = Control {
+        preset: Some("rag-lm".into()),
+        ratio: Some(4.0),
+        ..Control::default()
+    };
+    let out = engine
+        .rewrite(Api::ChatCompletions, &body, &control)
+        .expect("rewrites")
+        .expect("compressed");
+    assert!(out.tokens_after * 3 <= out.tokens_before, "{} → {}", out.tokens_before, out.tokens_after);
+    let v: serde_json::Value = serde_json::from_slice(&out.body).expect("valid JSON");
+    let kept = v["messages"][2]["content"].as_str().expect("a string");
+    assert!(kept.contains("Gustave Eiffel"), "{kept}");
+}

@@ -2,7 +2,7 @@
 """Compares causal-LM ONNX graphs side by side: file size, session load time, tokens/s
 at a few batch shapes, and agreement with tests/fixtures/lm/goldens.json.
 
-Usage: lm_q4_bench.py NAME=model.onnx [NAME=model.onnx ...]
+Usage: lm_bench_graphs.py NAME=model.onnx [NAME=model.onnx ...]
 Needs numpy and onnxruntime. Timing is interleaved across models (round-robin, best of
 ROUNDS) so that load from other processes on the machine hits every model alike.
 """

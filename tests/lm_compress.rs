@@ -188,7 +188,35 @@ fn rag_lm_gives_the_answering_document_the_largest_share() {
 }
 
 #[test]
-fn without_the_model_the_lm_presets_say_so_and_still_compress() {
+fn rag_lm_reorder_puts_the_best_ranked_document_first() {
+    let mut preset = Preset::named("rag-lm").expect("built in");
+    preset
+        .lm
+        .as_mut()
+        .expect("rag-lm ranks with the LM")
+        .reorder = true;
+    let c = compressor(preset);
+    let (docs, question, at) = passages();
+    let total: usize = docs
+        .iter()
+        .map(|d| Tiktoken::default().count(&d.text))
+        .sum();
+    let out = c
+        .compress(Input::documents(docs).query(question), total / 2)
+        .expect("compresses");
+    assert!(out.tokens_after <= total / 2);
+    assert!(
+        out.text.trim_start().starts_with("The Eiffel Tower"),
+        "{}",
+        out.text
+    );
+    // Reports stay in input order whatever the output order.
+    assert_eq!(out.documents[at].path.as_deref(), Some("answer.txt"));
+    assert!(out.documents[at].tokens_after > 0);
+}
+
+#[test]
+fn without_the_model_the_lm_presets_name_the_install_command() {
     let empty = tempfile::tempdir().expect("temp dir");
     let store = ModelStore::at(empty.path());
     let err = Compressor::builder()
@@ -256,7 +284,12 @@ fn the_proxy_compresses_with_an_lm_preset() {
         .rewrite(Api::ChatCompletions, &body, &control)
         .expect("rewrites")
         .expect("compressed");
-    assert!(out.tokens_after * 3 <= out.tokens_before, "{} → {}", out.tokens_before, out.tokens_after);
+    assert!(
+        out.tokens_after * 3 <= out.tokens_before,
+        "{} → {}",
+        out.tokens_before,
+        out.tokens_after
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.body).expect("valid JSON");
     let kept = v["messages"][2]["content"].as_str().expect("a string");
     assert!(kept.contains("Gustave Eiffel"), "{kept}");

@@ -14,9 +14,10 @@ pub mod classifier;
 pub mod markup;
 pub mod prune;
 pub mod reference;
+mod surprisal;
 
 pub use classifier::{Family, TokenClassifier, shared_classifier};
-pub use prune::{Cutter, PruneOptions, Pruned, Scored, Target, TokenPruner};
+pub use prune::{Cutter, PruneOptions, Pruned, Scored, Scorer, Target, TokenPruner};
 pub use reference::{ReferenceOutput, ReferenceParams, WordProb};
 
 use crate::neural::NeuralError;

@@ -30,6 +30,8 @@ pub enum WordProb {
     Mean,
     /// The first piece's probability.
     First,
+    /// SCRATCH
+    Sum,
 }
 
 /// `compress_prompt_llmlingua2`'s keyword arguments.
@@ -581,6 +583,7 @@ pub(super) fn word_probs(pieces: &[Vec<f32>], mode: WordProb) -> Vec<f32> {
         .map(|p| match mode {
             WordProb::Mean => p.iter().fold(0.0f32, |a, &b| a + b) / p.len().max(1) as f32,
             WordProb::First => p.first().copied().unwrap_or(0.0),
+            WordProb::Sum => p.iter().fold(0.0f32, |a, &b| a + b) / p.len().max(1) as f32,
         })
         .collect()
 }

@@ -144,6 +144,9 @@ struct EvalArgs {
     /// Use only the first K examples (for niah: K needles per length × depth cell).
     #[arg(long)]
     limit: Option<usize>,
+    /// Use only every K-th case: a sample spread over the whole file.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    every: u64,
     /// Also write the rows as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -231,7 +234,7 @@ struct PackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: FormatArg,
-    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, or a path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
     #[arg(long, default_value = "code")]
     preset: String,
     /// Write the output here (- for standard output).
@@ -301,7 +304,7 @@ struct CompressArgs {
     /// java); files are recognised by their extension.
     #[arg(long)]
     lang: Option<String>,
-    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, or a path to a preset TOML file.
+    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
     #[arg(long, default_value = "rag")]
     preset: String,
     /// Write the output here (- for standard output).
@@ -689,6 +692,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         sizes: sizes.clone(),
         methods: methods.clone(),
         limit: args.limit,
+        every: usize::try_from(args.every).unwrap_or(usize::MAX),
         encoding: args.tokenizer.encoding(),
         seed: args.seed,
     };

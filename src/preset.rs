@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Built-in presets: name and TOML source.
-const BUILTIN: [(&str, &str); 6] = [
+const BUILTIN: [(&str, &str); 8] = [
     ("code", include_str!("../compressors/code.toml")),
     ("rag", include_str!("../compressors/rag.toml")),
     ("chat", include_str!("../compressors/chat.toml")),
@@ -19,13 +19,15 @@ const BUILTIN: [(&str, &str); 6] = [
     ),
     ("rag-neural", include_str!("../compressors/rag-neural.toml")),
     ("rag-prune", include_str!("../compressors/rag-prune.toml")),
+    ("code-lm", include_str!("../compressors/code-lm.toml")),
+    ("rag-lm", include_str!("../compressors/rag-lm.toml")),
 ];
 
 /// A preset could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
     #[error(
-        "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural, rag-prune; or give a path to a .toml file)"
+        "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm; or give a path to a .toml file)"
     )]
     Unknown(String),
     #[error("cannot read preset {path}: {source}")]
@@ -54,6 +56,76 @@ pub struct Preset {
     /// LLMLingua-2 token pruning after coarse selection. Absent: whole units only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneConfig>,
+    /// Ranking by a causal LM's contrastive perplexity (LongCodeZip, LongLLMLingua).
+    /// Absent: the scores above alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lm: Option<LmRankConfig>,
+}
+
+/// Ranking by how much a unit or document lowers the perplexity of the query under a
+/// causal LM: PPL(q) − PPL(q | context).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LmRankConfig {
+    /// The installed causal LM (`pith models install smollm2`).
+    #[serde(default = "default_lm")]
+    pub model: String,
+    /// What the LM ranks.
+    pub rank: LmRank,
+    /// LM tokens one query may score: the cascade's time budget. Units (documents) are
+    /// shortlisted by the scores above, best first, until their tokens reach this.
+    #[serde(default = "default_shortlist_tokens")]
+    pub shortlist_tokens: usize,
+    /// Documents: LongLLMLingua's dynamic ratio δτ. With overall keep rate τ, the
+    /// document ranked r of n keeps at most τ + δτ·(1 − 2r/(n−1)) of its tokens.
+    #[serde(default = "default_rank_spread")]
+    pub rank_spread: f64,
+    /// Documents: put them in order of rank in the output (LongLLMLingua's reorder).
+    #[serde(default)]
+    pub reorder: bool,
+    /// Units: LongCodeZip's fine stage, pruning blocks of lines inside kept functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine: Option<FineConfig>,
+}
+
+/// LongCodeZip's fine stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FineConfig {
+    /// Share of the kept functions' tokens the fine stage keeps: coarse selection aims
+    /// at budget / rate, block pruning brings it down to the budget.
+    #[serde(default = "default_fine_rate")]
+    pub rate: f64,
+    /// A line starts a new block when its surprisal is a local peak above the
+    /// function's mean by this many standard deviations.
+    #[serde(default = "default_spike_sigma")]
+    pub spike_sigma: f64,
+}
+
+/// What a causal LM ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LmRank {
+    /// Units (functions, sentences): their values follow the LM's gain (LongCodeZip).
+    Units,
+    /// Whole documents: budget shares by rank (LongLLMLingua's coarse step).
+    Documents,
+}
+
+fn default_lm() -> String {
+    crate::lm::DEFAULT_LM.into()
+}
+fn default_shortlist_tokens() -> usize {
+    6000
+}
+fn default_rank_spread() -> f64 {
+    0.3
+}
+fn default_fine_rate() -> f64 {
+    0.6
+}
+fn default_spike_sigma() -> f64 {
+    0.5
 }
 
 /// Word-level pruning inside the prose units that coarse selection keeps.
@@ -305,6 +377,7 @@ impl Default for Preset {
             segment: SegmentConfig::default(),
             render: RenderConfig::default(),
             prune: None,
+            lm: None,
         })
     }
 }
@@ -397,6 +470,22 @@ impl Preset {
             && !(p.rate > 0.0 && p.rate <= 1.0)
         {
             return Err(invalid("prune.rate must be within (0, 1]".into()));
+        }
+        if let Some(lm) = &preset.lm {
+            if lm.shortlist_tokens == 0 {
+                return Err(invalid("lm.shortlist_tokens must be at least 1".into()));
+            }
+            if !(0.0..=1.0).contains(&lm.rank_spread) {
+                return Err(invalid("lm.rank_spread must be within 0..=1".into()));
+            }
+            if let Some(f) = &lm.fine {
+                if !(f.rate > 0.0 && f.rate <= 1.0) {
+                    return Err(invalid("lm.fine.rate must be within (0, 1]".into()));
+                }
+                if !(f.spike_sigma.is_finite() && f.spike_sigma >= 0.0) {
+                    return Err(invalid("lm.fine.spike_sigma must be 0 or more".into()));
+                }
+            }
         }
         if preset.segment.max_block_lines == 0 {
             return Err(invalid("segment.max_block_lines must be at least 1".into()));

@@ -28,6 +28,7 @@ fn options(limit: usize, sizes: Vec<Size>) -> Options {
             .map(String::from)
             .to_vec(),
         limit: Some(limit),
+        every: 1,
         encoding: Encoding::O200kBase,
         seed: 1,
     }
@@ -92,6 +93,23 @@ fn nq20_runs_every_method_within_budget_and_repeats_exactly() {
         rows.iter().map(key).collect::<Vec<_>>(),
         again.iter().map(key).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn every_kth_case_samples_the_whole_file() {
+    // 6 questions × 5 gold positions = 30 cases; every 4th is cases 0, 4, …, 28.
+    let mut opts = options(6, vec![Size::Ratio(4.0)]);
+    opts.methods = vec!["pith".into()];
+    opts.every = 4;
+    let rows = run("nq20", &shared("nq20/dev.jsonl.gz"), &opts);
+    let all = rows.iter().find(|r| r.group == "all").unwrap();
+    assert_eq!(all.examples, 8);
+    // Cases 0, 4, …, 28 sit at every gold position, not only the first ones.
+    let groups: Vec<_> = rows
+        .iter()
+        .filter(|r| r.group.starts_with("gold@"))
+        .collect();
+    assert!(groups.len() >= 4, "{groups:?}");
 }
 
 #[test]

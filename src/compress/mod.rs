@@ -6,7 +6,9 @@
 
 mod cache;
 mod costs;
+mod fine;
 mod input;
+mod lm_rank;
 mod output;
 mod parallel;
 mod prepared;
@@ -18,6 +20,7 @@ pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
 use crate::lingua::{Target, TokenPruner, shared_classifier};
+use crate::lm::CausalLm;
 use crate::neural::{Embedder, dot};
 use crate::preset::{Preset, PruneConfig, SelectMethod};
 use crate::render::{self, Bare, Layout};
@@ -56,6 +59,8 @@ pub struct Compressor {
     /// Word pruning inside the kept prose (the preset's `[prune]`): LLMLingua-2's
     /// classifier, or surprisal under the causal LM.
     pruner: Option<Arc<TokenPruner>>,
+    /// The causal LM of the preset's `[lm]` ranking.
+    lm: Option<Arc<CausalLm>>,
 }
 
 /// Configures a [`Compressor`].
@@ -66,6 +71,7 @@ pub struct CompressorBuilder {
     layout: Option<Arc<dyn Layout>>,
     embedder: Option<Arc<Embedder>>,
     pruner: Option<Arc<TokenPruner>>,
+    lm: Option<Arc<CausalLm>>,
 }
 
 impl CompressorBuilder {
@@ -112,6 +118,13 @@ impl CompressorBuilder {
     /// in `PITH_PRUNE_MODEL`), else the installed causal LM for surprisal pruning.
     pub fn pruner(mut self, pruner: Arc<TokenPruner>) -> Self {
         self.pruner = Some(pruner);
+        self
+    }
+
+    /// The causal LM for presets with an `[lm]` section. Without one such a preset
+    /// loads its `model` from the installed models.
+    pub fn lm(mut self, lm: Arc<CausalLm>) -> Self {
+        self.lm = Some(lm);
         self
     }
 
@@ -179,6 +192,18 @@ impl CompressorBuilder {
                 }
             }
         }
+        let lm = self.preset.as_ref().and_then(|p| p.lm.clone());
+        if let (Some(config), None) = (lm, &self.lm) {
+            match crate::lm::shared_lm(store, &config.model) {
+                Ok(lm) => self.lm = Some(lm),
+                Err(err) => {
+                    if let Some(p) = self.preset.as_mut() {
+                        p.lm = None;
+                    }
+                    return Err(Box::new((self, err, "ranked without the causal LM")));
+                }
+            }
+        }
         Ok(self.finish())
     }
 
@@ -193,6 +218,7 @@ impl CompressorBuilder {
             embedder: self.embedder,
             embedder_error: None,
             pruner: self.pruner,
+            lm: self.lm,
         }
     }
 }
@@ -272,6 +298,7 @@ impl Compressor {
             self.layout.as_ref(),
             &self.cache,
             self.embedder.as_deref(),
+            self.lm.as_deref(),
         )
     }
 
@@ -294,6 +321,11 @@ impl Compressor {
         }
         let selector = |budget: usize| -> Box<dyn Selector> {
             let mig = MigGreedy::new(select.redundancy);
+            if let (SelectMethod::Mig, Some(caps)) = (select.method, self.lm_caps(prepared, budget))
+            {
+                let group = prepared.costs.units.iter().map(|u| u.doc).collect();
+                return Box::new(GroupedMig { mig, group, caps });
+            }
             match (select.method, select.group_temperature) {
                 (SelectMethod::Mig, Some(t)) if prepared.docs.len() > 1 => {
                     Box::new(self.grouped(prepared, mig, t, budget.saturating_sub(prepared.fixed)))
@@ -312,6 +344,25 @@ impl Compressor {
             let coarse = ((budget as f64 / rate) as usize).min(prepared.tokens_before);
             match self.compress_pruned(prepared, budget, selector(coarse).as_ref(), coarse, pruner)
             {
+                Ok(out) => return Ok(out),
+                Err(why) => warning = Some(why),
+            }
+        }
+        if let (Some(fine), Some(scores)) = (
+            self.preset.lm.as_ref().and_then(|l| l.fine.as_ref()),
+            prepared.lm.as_ref(),
+        ) && !scores.units.is_empty()
+            && prepared.tokens_before > budget
+        {
+            let coarse = ((budget as f64 / fine.rate) as usize).min(prepared.tokens_before);
+            match self.compress_fine(
+                prepared,
+                budget,
+                selector(coarse).as_ref(),
+                coarse,
+                fine,
+                scores,
+            ) {
                 Ok(out) => return Ok(out),
                 Err(why) => warning = Some(why),
             }
@@ -416,6 +467,129 @@ impl Compressor {
             "token pruning could not fit the budget; whole units selected instead".to_string()
         })?;
         Ok(self.report(prepared, &kept, &out, tokens, budget))
+    }
+
+    /// LongCodeZip: coarse selection to `coarse` tokens, then blocks inside the kept
+    /// functions the LM scored, each function keeping a share of its tokens that grows
+    /// with its gain; the shares are scaled together to the largest that fits the
+    /// budget. On failure says why, and the caller selects whole units instead.
+    fn compress_fine(
+        &self,
+        prepared: &Prepared,
+        budget: usize,
+        selector: &dyn Selector,
+        coarse: usize,
+        config: &crate::preset::FineConfig,
+        scores: &lm_rank::LmScores,
+    ) -> Result<Compressed, String> {
+        let kept = selector
+            .select(
+                prepared.values(),
+                prepared.similarity(),
+                &prepared.costs,
+                coarse.saturating_sub(prepared.fixed),
+            )
+            .kept;
+        let query = prepared.query().unwrap_or("");
+        let best = scores.units.values().map(|c| c.gain).fold(0.0f64, f64::max);
+        // (document, chunk, blocks, weight, tokens, comment) of each prunable function.
+        let mut funcs = Vec::new();
+        for (d, doc) in prepared.docs.iter().enumerate() {
+            let crate::DocKind::Code(lang) = doc.kind else {
+                continue;
+            };
+            for (i, c) in prepared.chunks(d).iter().enumerate() {
+                let u = prepared.first[d] + i;
+                let Some(contrast) = scores.units.get(&u) else {
+                    continue;
+                };
+                if !kept[u] || c.kind != ChunkKind::Function {
+                    continue;
+                }
+                let text = c.text(&doc.text);
+                let blocks = fine::blocks(
+                    text,
+                    contrast,
+                    query,
+                    config.spike_sigma,
+                    self.counter.as_ref(),
+                );
+                if blocks.iter().filter(|b| !b.fixed).count() == 0 {
+                    continue;
+                }
+                let weight = 0.5
+                    + if best > 0.0 {
+                        contrast.gain.max(0.0) / best
+                    } else {
+                        0.0
+                    };
+                let tokens = prepared.costs.units[u].tokens;
+                funcs.push((d, i, blocks, weight, tokens, lang.line_comment()));
+            }
+        }
+        if funcs.is_empty() {
+            return Err("no kept function to prune into blocks; whole units selected".into());
+        }
+        let mean = funcs.iter().map(|f| f.3).sum::<f64>() / funcs.len() as f64;
+        let layout = self.layout.as_ref();
+        let marker = self.preset.render.prose_marker.as_str();
+        let epsilon = self.preset.select.epsilon;
+        // Scale 0 keeps only fixed lines; at `top` every function is whole.
+        let attempt = |scale: f64| -> (render::Rendered, usize) {
+            let mut replaced: Vec<Vec<Option<String>>> = (0..prepared.docs.len())
+                .map(|d| vec![None; prepared.chunks(d).len()])
+                .collect();
+            for (d, i, blocks, weight, tokens, comment) in &funcs {
+                let ratio = (scale * weight / mean).min(1.0);
+                let keep = fine::choose(blocks, (ratio * *tokens as f64) as usize, epsilon);
+                if keep.iter().all(|&k| k) {
+                    continue;
+                }
+                let text = prepared.chunks(*d)[*i].text(&prepared.docs[*d].text);
+                replaced[*d][*i] = Some(fine::render(text, blocks, &keep, comment));
+            }
+            let mut views = prepared.views(&kept);
+            for (v, r) in views.iter_mut().zip(&replaced) {
+                v.replaced = Some(r);
+            }
+            let out = render::render(&views, layout, marker);
+            let tokens = self.counter.count(&out.text);
+            (out, tokens)
+        };
+        let top = funcs.iter().map(|f| mean / f.3).fold(1.0f64, f64::max);
+        let (mut lo, mut hi) = (0.0, top);
+        let mut best_out = Some(attempt(lo)).filter(|a| a.1 <= budget);
+        if best_out.is_none() {
+            return Err("block pruning could not fit the budget; whole units selected".into());
+        }
+        for _ in 0..12 {
+            let mid = (lo + hi) / 2.0;
+            let (out, tokens) = attempt(mid);
+            if tokens <= budget {
+                lo = mid;
+                best_out = Some((out, tokens));
+            } else {
+                hi = mid;
+            }
+        }
+        let (out, tokens) = best_out.ok_or("block pruning found nothing")?;
+        Ok(self.report(prepared, &kept, &out, tokens, budget))
+    }
+
+    /// LongLLMLingua's dynamic ratio: per-document caps by the LM's rank, when the
+    /// preset ranks documents and the LM scored them.
+    fn lm_caps(&self, prepared: &Prepared, budget: usize) -> Option<Vec<usize>> {
+        let config = self.preset.lm.as_ref()?;
+        let scores = prepared.lm.as_ref()?;
+        if config.rank != crate::preset::LmRank::Documents || prepared.docs.len() < 2 {
+            return None;
+        }
+        Some(lm_rank::doc_caps(
+            &scores.docs,
+            config.rank_spread,
+            budget.saturating_sub(prepared.fixed),
+            &prepared.sections_before,
+        ))
     }
 
     /// COMI's coarse step: each document's gain is its best unit value minus the

@@ -7,9 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
+use super::lm_rank::{self, Candidate, LmScores};
 use super::{Input, parallel};
 use crate::ann::Vectors;
 use crate::document::Document;
+use crate::lm::CausalLm;
 use crate::neural::cache::Vector;
 use crate::neural::{Embedder, dot, normalize};
 use crate::preset::{Preset, Relevance, SimilarityKind};
@@ -52,6 +54,8 @@ pub struct Prepared {
     preset: Preset,
     /// Unit and query vectors, when the preset uses embeddings and they could be made.
     pub(super) embeddings: Option<Embeddings>,
+    /// What the causal LM said, when the preset ranks with one and it could run.
+    pub(super) lm: Option<LmScores>,
     pub(super) warnings: Vec<String>,
     values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
@@ -80,6 +84,7 @@ impl Prepared {
         layout: &dyn Layout,
         cache: &ChunkCache,
         embedder: Option<&Embedder>,
+        lm: Option<&CausalLm>,
     ) -> Self {
         let Input {
             documents: docs,
@@ -123,6 +128,7 @@ impl Prepared {
             },
             preset: preset.clone(),
             embeddings: None,
+            lm: None,
             warnings: Vec::new(),
             values: OnceLock::new(),
             similarity: OnceLock::new(),
@@ -146,7 +152,50 @@ impl Prepared {
                 }
             }
         }
+        if let (Some(config), Some(lm), Some(query)) = (&preset.lm, lm, prepared.query.clone()) {
+            prepared.rank_with_lm(lm, config, &query);
+        }
         prepared
+    }
+
+    /// The cascade's LM stage: re-ranks the shortlist the values above make. On failure
+    /// the values stand, with a warning.
+    fn rank_with_lm(&mut self, lm: &CausalLm, config: &crate::preset::LmRankConfig, query: &str) {
+        let base = self.compute_values();
+        let texts = self.unit_texts();
+        let kinds = self.unit_kinds();
+        let units: Vec<Candidate<'_>> = (0..texts.len())
+            .map(|i| Candidate {
+                text: texts[i],
+                kind: kinds[i],
+                tokens: self.costs.units[i].tokens,
+                value: base[i],
+            })
+            .collect();
+        let mut doc_values = vec![0.0f64; self.docs.len()];
+        for (i, u) in self.costs.units.iter().enumerate() {
+            doc_values[u.doc] = doc_values[u.doc].max(base[i]);
+        }
+        let docs: Vec<(&str, f64)> = self
+            .docs
+            .iter()
+            .zip(&doc_values)
+            .map(|(d, &v)| (d.text.as_str(), v))
+            .collect();
+        match lm_rank::score(lm, config, query, &units, &docs) {
+            Ok(scores) => {
+                let values = if scores.units.is_empty() {
+                    base
+                } else {
+                    lm_rank::unit_values(&base, &scores)
+                };
+                let _ = self.values.set(values);
+                self.lm = Some(scores);
+            }
+            Err(err) => self
+                .warnings
+                .push(format!("{err}; ranked without the causal LM")),
+        }
     }
 
     /// Embeds every unit with text, and the query.

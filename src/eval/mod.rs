@@ -134,6 +134,9 @@ pub struct Options {
     pub sizes: Vec<Size>,
     pub methods: Vec<String>,
     pub limit: Option<usize>,
+    /// Only every K-th case (1: all): a sample spread over the whole file, for methods
+    /// too slow to run on all of it.
+    pub every: usize,
     pub encoding: Encoding,
     pub seed: u64,
 }
@@ -172,7 +175,12 @@ pub fn run(
     let counter = crate::Tiktoken::new(options.encoding);
     let mut outcomes = Vec::new();
     let mut done = 0;
+    let mut seen = 0;
     task.cases(data, options.limit, &mut |case| {
+        seen += 1;
+        if (seen - 1) % options.every.max(1) != 0 {
+            return;
+        }
         for method in &methods {
             let start = Instant::now();
             let prepared = method.prepare(&case);

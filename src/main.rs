@@ -595,9 +595,10 @@ fn run_prune(
     if args.stats {
         let f = scorer.stats();
         eprintln!(
-            "{before:>9} → {after:>9}  total, rate {:.3}, {} tokens; model: {} tokens in {} batches, {} positions, {:.3} s forward",
+            "{before:>9} → {after:>9}  total, rate {:.3}, {} tokens; {}: {} tokens in {} batches, {} positions, {:.3} s forward",
             after as f64 / before.max(1) as f64,
             counter.name(),
+            scorer.describe(),
             f.tokens,
             f.batches,
             f.positions,

@@ -39,8 +39,9 @@ pub enum Target {
 /// Settings of pith's pruning mode.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
-    /// Sub-word → word probability.
-    pub word_prob: WordProb,
+    /// Sub-word → word score; `None`: the model's own (a classifier's `Mean`, as
+    /// LLMLingua-2; surprisal's `Sum`, the word's self-information).
+    pub word_prob: Option<WordProb>,
     /// Regular expressions whose matches are kept or dropped whole.
     pub protect: Vec<String>,
     /// Words always kept (e.g. `?`).
@@ -56,7 +57,7 @@ pub struct PruneOptions {
 impl Default for PruneOptions {
     fn default() -> Self {
         Self {
-            word_prob: WordProb::Mean,
+            word_prob: None,
             protect: DEFAULT_PROTECT.iter().map(|s| (*s).to_owned()).collect(),
             force_tokens: Vec::new(),
             force_digits: false,
@@ -167,6 +168,12 @@ impl TokenPruner {
     }
 
     pub fn with_scorer(scorer: Scorer, options: PruneOptions) -> Result<Self, LinguaError> {
+        if matches!(scorer, Scorer::Classifier(_)) && options.word_prob == Some(WordProb::Sum) {
+            return Err(LinguaError::Unsupported(
+                "word_prob = sum adds surprisal; a classifier's probabilities take mean or first"
+                    .into(),
+            ));
+        }
         let markup = MarkupOptions::new(options.markers, options.json, &options.protect)?;
         Ok(Self {
             scorer,
@@ -257,8 +264,12 @@ impl TokenPruner {
             prev = Some(span.clone());
         }
         let scores = match &self.scorer {
-            Scorer::Classifier(_) => word_probs(&pieces, self.options.word_prob),
-            Scorer::Surprisal(_) => surprisal::word_scores(&pieces, self.options.word_prob),
+            Scorer::Classifier(_) => {
+                word_probs(&pieces, self.options.word_prob.unwrap_or(WordProb::Mean))
+            }
+            Scorer::Surprisal(_) => {
+                surprisal::word_scores(&pieces, self.options.word_prob.unwrap_or(WordProb::Sum))
+            }
         };
         for (w, p) in words.iter_mut().zip(scores) {
             w.prob = p;

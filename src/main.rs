@@ -794,7 +794,7 @@ fn run_models(args: ModelsArgs) -> Result<()> {
         ModelsAction::List => {
             let rows = store.list().map_err(model_error)?;
             out.push_str(&format!(
-                "{:<12} {:<9} {:<9} {:>10}  {:<11} source\n",
+                "{:<12} {:<10} {:<9} {:>10}  {:<11} source\n",
                 "name", "role", "installed", "size", "license"
             ));
             for row in &rows {
@@ -804,7 +804,7 @@ fn run_models(args: ModelsArgs) -> Result<()> {
                     ModelState::Damaged(_) => "damaged",
                 };
                 out.push_str(&format!(
-                    "{:<12} {:<9} {:<9} {:>10}  {:<11} {}\n",
+                    "{:<12} {:<10} {:<9} {:>10}  {:<11} {}\n",
                     row.manifest.name,
                     row.manifest.role.as_str(),
                     installed,

@@ -206,6 +206,7 @@ fn line_surprisal_finds_the_broken_line() {
     }
     let per_line = line_surprisal(&lines, &scores[0].context, &scores[0].surprisal);
     assert_eq!(per_line.len(), 4);
-    assert_eq!(per_line[2], 0.0, "an empty line has no tokens of its own");
+    // The tokenizer gives the blank line its own newline token, so it has a value too.
+    assert!(per_line.iter().all(|&s| s > 0.0), "{per_line:?}");
     assert!(per_line[3] > per_line[1], "{per_line:?}");
 }

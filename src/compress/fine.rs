@@ -127,10 +127,21 @@ pub(super) fn render(text: &str, blocks: &[Block], keep: &[bool], comment: &str)
         }
         let first = &text[blocks[i].span.clone()];
         let mut lines = 0;
+        let mut last = i;
         while i < blocks.len() && !keep[i] {
             lines += blocks[i].lines;
+            last = i;
             i += 1;
         }
+        // Blank lines that end the run stay: they separate what follows.
+        let dropped = &text[blocks[last].span.clone()];
+        let body = dropped.trim_end_matches(['\n', '\r', ' ', '\t']);
+        let blank = dropped[body.len()..]
+            .matches('\n')
+            .count()
+            .saturating_sub(1)
+            .min(lines.saturating_sub(1));
+        let lines = lines - blank;
         let indent = indentation(first);
         let plural = if lines == 1 { "" } else { "s" };
         if !out.is_empty() && !out.ends_with('\n') {
@@ -139,6 +150,7 @@ pub(super) fn render(text: &str, blocks: &[Block], keep: &[bool], comment: &str)
         out.push_str(&format!(
             "{indent}{comment} … {lines} line{plural} omitted\n"
         ));
+        out.push_str(&"\n".repeat(blank));
     }
     out
 }
@@ -183,4 +195,103 @@ fn indentation(text: &str) -> &str {
 
 fn normalise(values: Vec<f64>) -> Vec<f64> {
     super::prepared::normalise(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tiktoken;
+    use crate::lm::Tokens;
+
+    const FUNC: &str = "@cache\ndef total(items):\n    s = 0\n    for x in items:\n        s += x\n    return s\n\n\n";
+
+    /// One "token" per line, with the given surprisal per line.
+    fn scores(text: &str, per_line: &[f32]) -> Contrast {
+        let mut offsets = Vec::new();
+        let mut at = 0;
+        for l in text.split_inclusive('\n') {
+            offsets.push((at, at + l.len()));
+            at += l.len();
+        }
+        Contrast {
+            context: Tokens {
+                ids: vec![0; offsets.len()],
+                offsets,
+            },
+            surprisal: per_line.to_vec(),
+            ..Contrast::default()
+        }
+    }
+
+    #[test]
+    fn blocks_split_at_surprisal_peaks_after_the_signature() {
+        // Lines: @cache, def, s = 0, for, s += x, return, blank, blank.
+        let c = scores(FUNC, &[1.0, 1.0, 1.0, 5.0, 1.0, 4.0, 0.5, 0.5]);
+        let b = blocks(FUNC, &c, "sum", 0.0, &Tiktoken::default());
+        let spans: Vec<&str> = b.iter().map(|b| &FUNC[b.span.clone()]).collect();
+        assert_eq!(
+            spans,
+            [
+                "@cache\ndef total(items):\n",
+                "    s = 0\n",
+                "    for x in items:\n        s += x\n",
+                "    return s\n\n\n"
+            ]
+        );
+        assert_eq!(
+            b.iter().map(|b| b.fixed).collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
+        // The blocks tile the function.
+        assert_eq!(spans.concat(), FUNC);
+    }
+
+    #[test]
+    fn choose_keeps_fixed_blocks_and_fits_the_rest() {
+        let c = scores(FUNC, &[1.0, 1.0, 1.0, 5.0, 1.0, 4.0, 0.5, 0.5]);
+        let b = blocks(FUNC, &c, "sum", 0.0, &Tiktoken::default());
+        let keep = choose(&b, 0, 0.05);
+        assert_eq!(keep, [true, false, false, false]);
+        let all: usize = b.iter().map(|b| b.tokens).sum();
+        assert!(choose(&b, all, 0.05).iter().all(|&k| k));
+        for cap in 0..=all {
+            let k = choose(&b, cap, 0.05);
+            let used: usize = b
+                .iter()
+                .zip(&k)
+                .filter(|(_, k)| **k)
+                .map(|(b, _)| b.tokens)
+                .sum();
+            let fixed: usize = b.iter().filter(|b| b.fixed).map(|b| b.tokens).sum();
+            assert!(used <= cap.max(fixed), "cap {cap}: {used}");
+        }
+    }
+
+    #[test]
+    fn render_marks_each_dropped_run_once_and_keeps_separating_blank_lines() {
+        let c = scores(FUNC, &[1.0, 1.0, 1.0, 5.0, 1.0, 4.0, 0.5, 0.5]);
+        let b = blocks(FUNC, &c, "sum", 0.0, &Tiktoken::default());
+        let out = render(FUNC, &b, &[true, true, false, false], "#");
+        assert_eq!(
+            out,
+            "@cache\ndef total(items):\n    s = 0\n    # … 3 lines omitted\n\n\n"
+        );
+        assert_eq!(render(FUNC, &b, &[true; 4], "#"), FUNC);
+    }
+
+    #[test]
+    fn signatures_span_decorators_and_multi_line_definitions() {
+        let rust = "/// Doc.\n#[inline]\npub fn f(\n    a: u32,\n) -> u32 {\n    a\n}\n";
+        let lines: Vec<Range<usize>> = {
+            let mut at = 0;
+            rust.split_inclusive('\n')
+                .map(|l| {
+                    at += l.len();
+                    at - l.len()..at
+                })
+                .collect()
+        };
+        assert_eq!(signature_end(rust, &lines), 5);
+        assert_eq!(closing_line(rust, &lines), Some(6));
+    }
 }

@@ -107,16 +107,28 @@ fn shortlist(
     (out, spent)
 }
 
-/// Unit values with the LM's verdict: shortlisted units that lower the query's
-/// perplexity rank above everything else, in order of gain; the rest keep their order
-/// below them. All values stay in 0..=1.
+/// Unit values with the LM's verdict: the shortlisted units rank above everything
+/// else, in order of gain (LongCodeZip ranks by the gain's order, whatever its sign: a
+/// question phrased unlike code can make every context look unhelpful); the rest keep
+/// their order below them. All values stay in 0..=1.
 pub(super) fn unit_values(base: &[f64], scores: &LmScores) -> Vec<f64> {
-    let best = scores.units.values().map(|c| c.gain).fold(0.0f64, f64::max);
+    let gains = || scores.units.values().map(|c| c.gain);
+    let (lo, hi) = (
+        gains().fold(f64::INFINITY, f64::min),
+        gains().fold(f64::NEG_INFINITY, f64::max),
+    );
     base.iter()
         .enumerate()
         .map(|(i, &v)| match scores.units.get(&i) {
-            Some(c) if c.gain > 0.0 && best > 0.0 => 0.5 + 0.5 * c.gain / best,
-            _ => 0.5 * v,
+            Some(c) => {
+                let norm = if hi > lo {
+                    (c.gain - lo) / (hi - lo)
+                } else {
+                    1.0
+                };
+                0.5 + 0.5 * (0.1 + 0.9 * norm)
+            }
+            None => 0.5 * v,
         })
         .collect()
 }
@@ -163,4 +175,55 @@ pub(super) fn doc_order(gains: &[Option<f64>]) -> Vec<usize> {
         (None, None) => a.cmp(&b),
     });
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_follow_rank_and_sum_to_about_the_budget() {
+        let gains = [Some(0.1), Some(0.9), None, Some(-0.2), Some(0.4)];
+        let tokens = [100; 5];
+        let caps = doc_caps(&gains, 0.3, 125, &tokens);
+        // Rank: doc 1, 4, 0, 3, then unscored 2; τ = 0.25, δτ = 0.3.
+        assert_eq!(caps, vec![25, 55, 0, 10, 40]);
+        assert!(caps[1] > caps[4] && caps[4] > caps[0] && caps[0] > caps[3]);
+        let sum: usize = caps.iter().sum();
+        assert!(sum.abs_diff(125) <= 5, "{sum}");
+    }
+
+    #[test]
+    fn unit_values_put_helpful_units_first_and_stay_in_range() {
+        let base = [0.9, 0.2, 0.5, 1.0];
+        let mut scores = LmScores::default();
+        for (i, gain) in [(1, 0.5), (2, 1.0), (3, -0.3)] {
+            scores.units.insert(
+                i,
+                Contrast {
+                    gain,
+                    ..Contrast::default()
+                },
+            );
+        }
+        let v = unit_values(&base, &scores);
+        assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
+        // Scored units above everything, by gain; the rest keep their base order.
+        assert!(v[2] > v[1] && v[1] > v[3] && v[3] > v[0]);
+        assert_eq!(v[0], 0.45);
+    }
+
+    #[test]
+    fn the_shortlist_takes_the_best_first_within_the_token_budget() {
+        let items = vec![(0, 300, 0.1), (1, 500, 0.9), (2, 400, 0.5), (3, 2000, 0.7)];
+        // Item 3 is capped at the window (1000) but would overflow: the list stops.
+        assert_eq!(shortlist(items.clone(), 1000, 1000), (vec![1], 500));
+        assert_eq!(shortlist(items.clone(), 1000, 2000), (vec![1, 3, 2], 1900));
+        assert_eq!(
+            shortlist(items.clone(), 1000, 3000),
+            (vec![1, 3, 2, 0], 2200)
+        );
+        // At least one item, however small the budget.
+        assert_eq!(shortlist(items, 1000, 1).0, vec![1]);
+    }
 }

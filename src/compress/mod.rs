@@ -439,10 +439,7 @@ impl Compressor {
                     *r = Some(String::new());
                 }
             }
-            let mut views = prepared.views(&kept);
-            for (v, r) in views.iter_mut().zip(&replaced) {
-                v.replaced = Some(r);
-            }
+            let views = prepared.views(&kept, Some(&replaced));
             let out = render::render(&views, layout, marker);
             let tokens = self.counter.count(&out.text);
             Some((out, tokens))
@@ -548,10 +545,7 @@ impl Compressor {
                 let text = prepared.chunks(*d)[*i].text(&prepared.docs[*d].text);
                 replaced[*d][*i] = Some(fine::render(text, blocks, &keep, comment));
             }
-            let mut views = prepared.views(&kept);
-            for (v, r) in views.iter_mut().zip(&replaced) {
-                v.replaced = Some(r);
-            }
+            let views = prepared.views(&kept, Some(&replaced));
             let out = render::render(&views, layout, marker);
             let tokens = self.counter.count(&out.text);
             (out, tokens)
@@ -677,7 +671,7 @@ impl Compressor {
         let mut order = selection.order;
         let mut kept = selection.kept;
         loop {
-            let out = render::render(&prepared.views(&kept), layout, prose_marker);
+            let out = render::render(&prepared.views(&kept, None), layout, prose_marker);
             let tokens = self.counter.count(&out.text);
             if tokens <= budget {
                 return Ok(self.report(prepared, &kept, &out, tokens, budget));
@@ -714,7 +708,12 @@ impl Compressor {
         tokens_after: usize,
         budget: usize,
     ) -> Compressed {
-        let after = parallel::map(&out.sections, |s| self.counter.count(&out.text[s.clone()]));
+        // Sections come in rendering order; reports go in document order.
+        let counted = parallel::map(&out.sections, |s| self.counter.count(&out.text[s.clone()]));
+        let mut after = vec![0; prepared.docs.len()];
+        for (d, n) in prepared.order().into_iter().zip(counted) {
+            after[d] = n;
+        }
         let documents = prepared
             .docs
             .iter()

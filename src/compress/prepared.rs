@@ -56,6 +56,9 @@ pub struct Prepared {
     pub(super) embeddings: Option<Embeddings>,
     /// What the causal LM said, when the preset ranks with one and it could run.
     pub(super) lm: Option<LmScores>,
+    /// The order documents are rendered in (LongLLMLingua's reorder); document order
+    /// when `None`.
+    order: Option<Vec<usize>>,
     pub(super) warnings: Vec<String>,
     values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
@@ -129,12 +132,17 @@ impl Prepared {
             preset: preset.clone(),
             embeddings: None,
             lm: None,
+            order: None,
             warnings: Vec::new(),
             values: OnceLock::new(),
             similarity: OnceLock::new(),
         };
         let all = vec![true; at];
-        prepared.full = render::render(&prepared.views(&all), layout, &preset.render.prose_marker);
+        prepared.full = render::render(
+            &prepared.views(&all, None),
+            layout,
+            &preset.render.prose_marker,
+        );
         prepared.tokens_before = counter.count(&prepared.full.text);
         prepared.sections_before = parallel::map(&prepared.full.sections, |s| {
             let section = &prepared.full.text[s.clone()];
@@ -190,6 +198,9 @@ impl Prepared {
                     lm_rank::unit_values(&base, &scores)
                 };
                 let _ = self.values.set(values);
+                if config.reorder && config.rank == crate::preset::LmRank::Documents {
+                    self.order = Some(lm_rank::doc_order(&scores.docs));
+                }
                 self.lm = Some(scores);
             }
             Err(err) => self
@@ -322,16 +333,29 @@ impl Prepared {
             .flat_map(|(d, s)| s.chunks.iter().map(move |c| (d, c)))
     }
 
-    pub(super) fn views<'b>(&'b self, kept: &'b [bool]) -> Vec<View<'b>> {
-        self.docs
-            .iter()
-            .enumerate()
-            .map(|(d, doc)| View {
-                doc,
+    /// The documents in the order they are rendered in: the `d`-th view and section of
+    /// a rendering belong to document `order()[d]`.
+    pub(super) fn order(&self) -> Vec<usize> {
+        self.order
+            .clone()
+            .unwrap_or_else(|| (0..self.docs.len()).collect())
+    }
+
+    /// One view per document, in rendering order, with `replaced` texts (indexed by
+    /// document) when given.
+    pub(super) fn views<'b>(
+        &'b self,
+        kept: &'b [bool],
+        replaced: Option<&'b [Vec<Option<String>>]>,
+    ) -> Vec<View<'b>> {
+        self.order()
+            .into_iter()
+            .map(|d| View {
+                doc: &self.docs[d],
                 chunks: self.chunks(d),
                 kept: &kept[self.first[d]..self.first[d] + self.chunks(d).len()],
                 lines: &self.lines[d],
-                replaced: None,
+                replaced: replaced.map(|r| r[d].as_slice()),
             })
             .collect()
     }

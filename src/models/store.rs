@@ -87,13 +87,13 @@ impl ModelStore {
         manifest::builtin_named(name)
     }
 
-    /// The model called `name` if all its files are present with the right sizes (a cheap
-    /// check; `verify` rehashes).
+    /// The model called `name` if all its files (converter outputs included) are present
+    /// with the right sizes (a cheap check; `verify` rehashes).
     pub fn locate(&self, name: &str) -> Result<InstalledModel, ModelError> {
         let manifest = Self::manifest(name)?;
         let dir = self.root.join(&manifest.name);
-        for f in &manifest.files {
-            let path = dir.join(&f.dest);
+        for f in manifest.installed_files() {
+            let path = dir.join(f.dest);
             let detail = match std::fs::metadata(&path) {
                 Ok(meta) if meta.is_file() && meta.len() == f.size => continue,
                 Ok(meta) if meta.is_file() => {
@@ -119,6 +119,28 @@ impl ModelStore {
             });
         }
         Ok(InstalledModel { manifest, dir })
+    }
+
+    /// The folder of the causal LM `name`, with its [`CAUSAL_LM_MODEL_FILE`],
+    /// [`CAUSAL_LM_TOKENIZER_FILE`] and [`CAUSAL_LM_CONFIG_FILE`]; an error naming the
+    /// install command when it is missing or cut short.
+    ///
+    /// [`CAUSAL_LM_MODEL_FILE`]: manifest::CAUSAL_LM_MODEL_FILE
+    /// [`CAUSAL_LM_TOKENIZER_FILE`]: manifest::CAUSAL_LM_TOKENIZER_FILE
+    /// [`CAUSAL_LM_CONFIG_FILE`]: manifest::CAUSAL_LM_CONFIG_FILE
+    pub fn causal_lm(&self, name: &str) -> Result<PathBuf, ModelError> {
+        let model = self.locate(name)?;
+        if model.manifest.role != Role::CausalLm {
+            return Err(ModelError::Manifest {
+                name: name.to_owned(),
+                message: format!(
+                    "not a {} (role {})",
+                    Role::CausalLm.label(),
+                    model.manifest.role.as_str()
+                ),
+            });
+        }
+        Ok(model.dir)
     }
 
     /// The ONNX Runtime shared library: `$ORT_DYLIB_PATH` when set, else the installed

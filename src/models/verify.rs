@@ -2,10 +2,12 @@
 //!
 //! A model none of whose files is present is simply not installed, which is fine; a model
 //! with some files present must have all of them, each with the right size and sha256.
+//! Converter outputs are checked like files. A converter input that is not kept is
+//! checked only when it is there (an install that stopped before converting left it).
 
 use std::path::PathBuf;
 
-use super::manifest::Role;
+use super::manifest::{PinnedFile, Role};
 use super::store::ModelStore;
 use super::{ModelError, sha256_file};
 
@@ -79,9 +81,23 @@ impl ModelStore {
         let mut reports = Vec::new();
         for m in Self::manifests() {
             let dir = self.root().join(&m.name);
+            let mut expected = m.installed_files();
+            if let Some(c) = m.convert.as_ref().filter(|c| !c.keep_input)
+                && let Some(input) = m.files.iter().find(|f| f.dest == c.input)
+                && dir.join(&input.dest).exists()
+            {
+                expected.insert(
+                    0,
+                    PinnedFile {
+                        dest: &input.dest,
+                        size: input.size,
+                        sha256: &input.sha256,
+                    },
+                );
+            }
             let mut files = Vec::new();
-            for f in &m.files {
-                let path = dir.join(&f.dest);
+            for f in expected {
+                let path = dir.join(f.dest);
                 let status = match std::fs::metadata(&path) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileStatus::Missing,
                     Err(e) => return Err(ModelError::io("read", &path)(e)),
@@ -95,14 +111,14 @@ impl ModelStore {
                             FileStatus::Ok
                         } else {
                             FileStatus::WrongHash {
-                                expected: f.sha256.clone(),
+                                expected: f.sha256.to_owned(),
                                 actual,
                             }
                         }
                     }
                 };
                 files.push(FileCheck {
-                    dest: f.dest.clone(),
+                    dest: f.dest.to_owned(),
                     path,
                     status,
                 });

@@ -154,7 +154,7 @@ impl Config {
                 }
                 None => key,
             };
-            if preset.needs_embedder() || preset.prune.is_some() {
+            if preset.needs_embedder() || preset.prune.is_some() || preset.lm.is_some() {
                 crate::Compressor::builder()
                     .preset(preset)
                     .try_build()

@@ -51,7 +51,7 @@ pub(super) fn token_scores(lm: &CausalLm, texts: &[&str]) -> Result<Vec<TokenSco
 /// self-information −log p(word | before) by the chain rule (Selective Context's rule,
 /// the default); `mean` nats per token; `first` the first token's. The sum keeps rare
 /// multi-token words (names, terms) that the mean undervalues because their later pieces
-/// follow from the first: on NQ-20's gold passages it keeps the answer 10–12 points more
+/// follow from the first: on NQ-20's gold passages it keeps the answer 6–10 points more
 /// often than the mean (BENCHMARKS.md, "Surprisal pruning").
 pub(super) fn word_scores(pieces: &[Vec<f32>], rule: WordProb) -> Vec<f32> {
     pieces

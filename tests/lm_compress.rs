@@ -301,3 +301,33 @@ fn the_proxy_compresses_with_an_lm_preset() {
     let kept = v["messages"][2]["content"].as_str().expect("a string");
     assert!(kept.contains("Gustave Eiffel"), "{kept}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// And with document shares from the LM's gains, by softmax or by rank.
+    #[test]
+    fn rag_lm_never_exceeds_the_budget(
+        budget in 10usize..600,
+        keep in proptest::collection::vec(any::<bool>(), 11),
+        by_rank in any::<bool>(),
+        reorder in any::<bool>(),
+    ) {
+        let mut preset = Preset::named("rag-lm").expect("built in");
+        if by_rank {
+            preset.select.group_temperature = None;
+        }
+        preset.lm.as_mut().expect("lm").reorder = reorder;
+        let (docs, question, _) = passages();
+        let docs: Vec<Document> = docs.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(d, _)| d).collect();
+        let c = compressor(preset);
+        match c.compress(Input::documents(docs).query(question), budget) {
+            Ok(out) => {
+                prop_assert!(out.tokens_after <= budget);
+                prop_assert_eq!(Tiktoken::default().count(&out.text), out.tokens_after);
+            }
+            Err(pith::CompressError::BudgetTooSmall { minimum, .. }) => prop_assert!(minimum > budget),
+            Err(other) => prop_assert!(false, "unexpected error: {other}"),
+        }
+    }
+}

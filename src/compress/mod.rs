@@ -578,10 +578,21 @@ impl Compressor {
         if config.rank != crate::preset::LmRank::Documents || prepared.docs.len() < 2 {
             return None;
         }
+        let budget = budget.saturating_sub(prepared.fixed);
+        // With a group temperature, COMI's softmax shares over the LM's gains instead.
+        if let Some(t) = self.preset.select.group_temperature {
+            let gains: Vec<f64> = scores.docs.iter().map(|g| g.unwrap_or(f64::NAN)).collect();
+            return Some(
+                group_shares(&gains, t)
+                    .into_iter()
+                    .map(|s| (s * budget as f64).floor() as usize)
+                    .collect(),
+            );
+        }
         Some(lm_rank::doc_caps(
             &scores.docs,
             config.rank_spread,
-            budget.saturating_sub(prepared.fixed),
+            budget,
             &prepared.sections_before,
         ))
     }

@@ -280,20 +280,22 @@ struct CompressArgs {
     /// Compression ratio: the budget is the input's tokens divided by this.
     #[arg(long)]
     ratio: Option<f64>,
-    /// Keep this share of the tokens, word by word, with the token classifier of
-    /// --model (0 < RATE ≤ 1; LLMLingua's `rate`).
-    #[arg(long, requires = "model")]
+    /// Keep this share of the tokens, word by word (0 < RATE ≤ 1; LLMLingua's `rate`):
+    /// with the token classifier of --model, else by surprisal under the installed
+    /// causal LM.
+    #[arg(long)]
     rate: Option<f64>,
     /// An LLMLingua-2-style token classifier: a folder with model.onnx and
     /// tokenizer.json. With --budget or --ratio it prunes words inside what coarse
     /// selection keeps.
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
-    /// With --model and --rate: the llmlingua package's own algorithm (parity mode).
+    /// With --model and --rate: the llmlingua package's own algorithm (parity mode;
+    /// it needs a token classifier).
     #[arg(long, requires = "rate")]
     reference: bool,
-    /// A word the token classifier must keep (repeatable; "\n" for a newline).
-    #[arg(long = "force-token", value_name = "WORD", requires = "model")]
+    /// A word token pruning must keep (repeatable; "\n" for a newline).
+    #[arg(long = "force-token", value_name = "WORD")]
     force_tokens: Vec<String>,
     /// What the text is needed for: units are kept by relevance to it.
     #[arg(long, short)]
@@ -502,8 +504,18 @@ fn run_compress(args: CompressArgs) -> Result<()> {
         (None, None) => DocKind::Prose,
     };
     let counter = args.tokenizer.counter()?;
-    if let (Some(rate), Some(model)) = (args.rate, &args.model) {
-        return run_prune(&args, model, rate, force_tokens, &text, counter.as_ref());
+    if let Some(rate) = args.rate {
+        return run_prune(&args, rate, force_tokens, &text, counter.as_ref());
+    }
+    if !force_tokens.is_empty() && preset.prune.is_none() {
+        bail!(usage(
+            "--force-token needs token pruning: --rate, --model, or a preset with [prune]"
+        ));
+    }
+    if let Some(prune) = preset.prune.as_mut()
+        && args.model.is_none()
+    {
+        prune.force_tokens.extend(force_tokens.iter().cloned());
     }
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
@@ -528,47 +540,65 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     write_output(&args.output, &out.text)
 }
 
-/// `pith compress --model DIR --rate R`: word-level pruning of the whole text.
+/// `pith compress --rate R`: word-level pruning of the whole text, with the token
+/// classifier of `--model`, else by surprisal under the installed causal LM.
 fn run_prune(
     args: &CompressArgs,
-    model: &Path,
     rate: f64,
     force_tokens: Vec<String>,
     text: &str,
     counter: &dyn TokenCounter,
 ) -> Result<()> {
-    use pith::lingua::{self, PruneOptions, ReferenceParams, Target, TokenPruner};
+    use pith::lingua::{self, PruneOptions, ReferenceParams, Scorer, Target, TokenPruner};
     if !(rate > 0.0 && rate <= 1.0) {
         bail!(usage(format!("--rate must be in (0, 1] (got {rate})")));
     }
-    let classifier = lingua::shared_classifier(&pith::models::ModelStore::discover(), model)?;
-    let (out, before, after) = if args.reference {
-        let params = ReferenceParams {
-            rate,
-            force_tokens,
-            ..ReferenceParams::default()
-        };
-        let r = lingua::reference::compress(&classifier, &[text], &params)?;
-        let (b, a) = (counter.count(text), counter.count(&r.compressed_prompt));
-        (r.compressed_prompt, b, a)
-    } else {
-        let options = PruneOptions {
-            force_tokens,
-            ..PruneOptions::default()
-        };
-        let p = TokenPruner::new(classifier.clone(), options)?.prune(
-            text,
-            Target::Rate(rate),
-            counter,
-        )?;
-        (p.text, p.tokens_before, p.tokens_after)
+    let store = pith::models::ModelStore::discover();
+    let scorer = match &args.model {
+        Some(model) => Scorer::Classifier(lingua::shared_classifier(&store, model)?),
+        None if args.reference => bail!(usage(
+            "--reference runs llmlingua's algorithm, which needs a token classifier: give --model DIR"
+        )),
+        None => Scorer::Surprisal(pith::lm::shared_lm(&store, pith::lm::DEFAULT_LM).with_context(
+            || {
+                format!(
+                    "token pruning without --model uses the causal LM: run `pith models install {}`",
+                    pith::lm::DEFAULT_LM
+                )
+            },
+        )?),
+    };
+    let (out, before, after) = match &scorer {
+        Scorer::Classifier(classifier) if args.reference => {
+            let params = ReferenceParams {
+                rate,
+                force_tokens,
+                ..ReferenceParams::default()
+            };
+            let r = lingua::reference::compress(classifier, &[text], &params)?;
+            let (b, a) = (counter.count(text), counter.count(&r.compressed_prompt));
+            (r.compressed_prompt, b, a)
+        }
+        _ => {
+            let options = PruneOptions {
+                force_tokens,
+                ..PruneOptions::default()
+            };
+            let p = TokenPruner::with_scorer(scorer.clone(), options)?.prune(
+                text,
+                Target::Rate(rate),
+                counter,
+            )?;
+            (p.text, p.tokens_before, p.tokens_after)
+        }
     };
     if args.stats {
-        let f = classifier.stats();
+        let f = scorer.stats();
         eprintln!(
-            "{before:>9} → {after:>9}  total, rate {:.3}, {} tokens; model: {} tokens in {} batches, {} positions, {:.3} s forward",
+            "{before:>9} → {after:>9}  total, rate {:.3}, {} tokens; {}: {} tokens in {} batches, {} positions, {:.3} s forward",
             after as f64 / before.max(1) as f64,
             counter.name(),
+            scorer.describe(),
             f.tokens,
             f.batches,
             f.positions,

@@ -133,17 +133,19 @@ fn default_spike_sigma() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct PruneConfig {
     /// The token classifier: a folder with `model.onnx` and `tokenizer.json`. Absent here,
-    /// it comes from the caller (`--model`, the builder, `PITH_PRUNE_MODEL`).
+    /// it comes from the caller (`--model`, the builder, `PITH_PRUNE_MODEL`); with none
+    /// anywhere, the installed causal LM prunes by surprisal.
     #[serde(default)]
     pub model: Option<std::path::PathBuf>,
     /// Share of the coarse selection's prose tokens the pruner keeps: coarse selection
     /// aims at budget / rate, pruning brings it down to the budget.
     #[serde(default = "default_prune_rate")]
     pub rate: f64,
-    /// Sub-word → word probability: `mean` or `first`.
-    #[serde(default)]
-    pub word_prob: crate::lingua::WordProb,
-    /// Patterns kept or dropped whole (absent: identifiers, numbers, URLs, paths, code).
+    /// Sub-word → word score: `mean`, `first` or (surprisal only) `sum`; absent: the
+    /// model's own (`mean` for a classifier, `sum` for surprisal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_prob: Option<crate::lingua::WordProb>,
+    /// Patterns kept or dropped whole (absent: identifiers, numbers, URLs, paths, code, names).
     #[serde(default)]
     pub protect: Option<Vec<String>>,
     /// Words always kept.
@@ -163,7 +165,7 @@ impl Default for PruneConfig {
         Self {
             model: None,
             rate: default_prune_rate(),
-            word_prob: crate::lingua::WordProb::Mean,
+            word_prob: None,
             protect: None,
             force_tokens: Vec::new(),
             force_digits: false,

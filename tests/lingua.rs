@@ -715,7 +715,7 @@ fn cli_prunes_with_a_model_folder() {
             "model.onnx",
         ),
         (vec!["compress", "--model", bert, "--rate", "1.5"], "--rate"),
-        (vec!["compress", "--rate", "0.5"], "--model"),
+        (vec!["compress", "--rate", "0.5", "--reference"], "--model"),
     ] {
         let out = pith_cli(&args, "some text");
         let err = String::from_utf8_lossy(&out.stderr);

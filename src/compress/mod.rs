@@ -56,7 +56,8 @@ pub struct Compressor {
     embedder: Option<Arc<Embedder>>,
     /// Why the preset's embedder could not be loaded, reported with every result.
     embedder_error: Option<String>,
-    /// LLMLingua-2 word pruning inside the kept prose (the preset's `[prune]`).
+    /// Word pruning inside the kept prose (the preset's `[prune]`): LLMLingua-2's
+    /// classifier, or surprisal under the causal LM.
     pruner: Option<Arc<TokenPruner>>,
     /// The causal LM of the preset's `[lm]` ranking.
     lm: Option<Arc<CausalLm>>,
@@ -114,7 +115,7 @@ impl CompressorBuilder {
 
     /// The token pruner that prunes words inside kept prose after coarse selection.
     /// Without one, a preset with a `[prune]` section loads its `model` (or the folder
-    /// in `PITH_PRUNE_MODEL`).
+    /// in `PITH_PRUNE_MODEL`), else the installed causal LM for surprisal pruning.
     pub fn pruner(mut self, pruner: Arc<TokenPruner>) -> Self {
         self.pruner = Some(pruner);
         self
@@ -222,7 +223,8 @@ impl CompressorBuilder {
     }
 }
 
-/// The preset's token classifier, from its `model` or `PITH_PRUNE_MODEL`.
+/// The preset's token pruner: the token classifier in its `model` or
+/// `PITH_PRUNE_MODEL`; with neither, surprisal under the installed causal LM.
 fn load_pruner(
     store: &crate::models::ModelStore,
     config: &PruneConfig,
@@ -231,18 +233,32 @@ fn load_pruner(
     let dir = config
         .model
         .clone()
-        .or_else(|| std::env::var_os("PITH_PRUNE_MODEL").map(std::path::PathBuf::from))
-        .ok_or_else(|| NeuralError::Model {
-            path: "(none)".into(),
-            message: "the preset prunes tokens but names no model: give --model DIR, [prune] model, or PITH_PRUNE_MODEL".into(),
-        })?;
-    let classifier = shared_classifier(store, &dir)?;
-    TokenPruner::new(classifier, config.options())
-        .map(Arc::new)
-        .map_err(|e| NeuralError::Model {
-            path: dir,
-            message: e.to_string(),
-        })
+        .or_else(|| std::env::var_os("PITH_PRUNE_MODEL").map(std::path::PathBuf::from));
+    let (pruner, path) = match dir {
+        Some(dir) => {
+            let classifier = shared_classifier(store, &dir)?;
+            (TokenPruner::new(classifier, config.options()), dir)
+        }
+        None => {
+            let lm = crate::lm::shared_lm(store, crate::lm::DEFAULT_LM).map_err(|e| {
+                NeuralError::Model {
+                    path: crate::lm::DEFAULT_LM.into(),
+                    message: format!(
+                        "the preset prunes tokens and no model is installed ({e}): run `pith models install {}`, or give a token classifier with --model DIR, [prune] model or PITH_PRUNE_MODEL",
+                        crate::lm::DEFAULT_LM
+                    ),
+                }
+            })?;
+            (
+                TokenPruner::surprisal(lm, config.options()),
+                crate::lm::DEFAULT_LM.into(),
+            )
+        }
+    };
+    pruner.map(Arc::new).map_err(|e| NeuralError::Model {
+        path,
+        message: e.to_string(),
+    })
 }
 
 impl Default for Compressor {
@@ -361,7 +377,7 @@ impl Compressor {
         Ok(out)
     }
 
-    /// Coarse selection to `coarse` tokens, then LLMLingua-2 word pruning inside the
+    /// Coarse selection to `coarse` tokens, then word pruning inside the
     /// kept prose, at the highest keep rate whose output fits the budget. Each run of
     /// consecutive kept sentences is scored as one text, so the model sees context.
     /// On failure says why, and the caller selects whole units instead.

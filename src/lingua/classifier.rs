@@ -9,11 +9,14 @@
 //! Speed: the reference pads every window to 512 positions; here windows are sorted by
 //! length and batched with padding only up to the longest window of each batch.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokenizers::Tokenizer;
 
+use super::LinguaError;
+use super::prune::{TokenScores, cut_windows, trim_space};
 use crate::models::ModelStore;
 use crate::neural::{Encoder, ForwardStats, NeuralError, shared};
 
@@ -201,6 +204,47 @@ impl TokenClassifier {
             start = end;
         }
         Ok(out)
+    }
+
+    /// Each text's tokens and keep probabilities, with all their windows (≤ 510 tokens,
+    /// cut at a sentence or line end, framed by [CLS] … [SEP]) in one batch queue.
+    pub(super) fn token_scores(&self, texts: &[&str]) -> Result<Vec<TokenScores>, LinguaError> {
+        let max_inner = self.max_len - 2;
+        let mut spans_of = Vec::with_capacity(texts.len());
+        let mut windows: Vec<Vec<u32>> = Vec::new();
+        for text in texts {
+            let enc = self
+                .tokenizer
+                .encode(*text, false)
+                .map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
+            let spans: Vec<Range<usize>> = enc
+                .get_offsets()
+                .iter()
+                .map(|&(s, e)| trim_space(text, s..e))
+                .collect();
+            let ids = enc.get_ids();
+            let first_window = windows.len();
+            for cut in cut_windows(text, &spans, max_inner) {
+                let mut w = Vec::with_capacity(cut.len() + 2);
+                w.push(self.cls);
+                w.extend_from_slice(&ids[cut]);
+                w.push(self.sep);
+                windows.push(w);
+            }
+            spans_of.push((spans, first_window..windows.len()));
+        }
+        let probs = self.keep_probs(&windows)?;
+        Ok(spans_of
+            .into_iter()
+            .map(|(spans, ws)| TokenScores {
+                spans,
+                // Frame positions dropped: one probability per token, in order.
+                values: probs[ws]
+                    .iter()
+                    .flat_map(|p| p[1..p.len().saturating_sub(1)].iter().copied())
+                    .collect(),
+            })
+            .collect())
     }
 
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, NeuralError> {

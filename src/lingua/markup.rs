@@ -24,7 +24,12 @@ pub const DEFAULT_PROTECT: &[&str] = &[
     // identifiers: dotted or scoped names, snake_case, camelCase, letters with digits
     r"\b[A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)+\b",
     r"\b\w*(?:_|[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z])\w*\b",
+    NAMES,
 ];
+
+/// Names: two or more capitalised words in a row. A causal LM finds a known name's later
+/// words predictable, so alone they would go first ("Wilhelm … Röntgen").
+pub const NAMES: &str = r"\b\p{Lu}[\p{L}\p{M}'’-]*(?:[ \t]+\p{Lu}[\p{L}\p{M}'’-]*)+";
 
 /// A part of the text marked with `<pith …>…</pith>`.
 #[derive(Debug, Clone, PartialEq)]

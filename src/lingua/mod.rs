@@ -1,9 +1,11 @@
-//! Token-level pruning with an LLMLingua-2-style token classifier: a BERT-class encoder
-//! gives every token a keep probability, and the least needed words go.
+//! Token-level pruning: the least needed words go. What scores the tokens is an
+//! LLMLingua-2-style token classifier (a BERT-class encoder gives every token a keep
+//! probability) or, by default when none is installed, a causal LM's surprisal
+//! (`surprisal.rs`: Selective Context / LLMLingua-1); [`Scorer`] says which.
 //!
 //! Two modes share the classifier ([`classifier`]):
 //! - [`reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
-//! - [`prune`]: pith's default, which keeps the original text's whitespace, hits the
+//! - [`prune`]: pith's default (either scorer), which keeps the original text's whitespace, hits the
 //!   target rate with one global threshold, keeps protected patterns whole, honours
 //!   `<pith …>` markers and keeps JSON valid.
 //!
@@ -14,9 +16,10 @@ pub mod classifier;
 pub mod markup;
 pub mod prune;
 pub mod reference;
+mod surprisal;
 
 pub use classifier::{Family, TokenClassifier, shared_classifier};
-pub use prune::{Cutter, PruneOptions, Pruned, Scored, Target, TokenPruner};
+pub use prune::{Cutter, PruneOptions, Pruned, Scored, Scorer, Target, TokenPruner};
 pub use reference::{ReferenceOutput, ReferenceParams, WordProb};
 
 use crate::neural::NeuralError;

@@ -1,4 +1,8 @@
-//! pith's token pruning: LLMLingua-2's classifier with the reference's known faults fixed.
+//! pith's token pruning: LLMLingua-2's classifier, or a causal LM's surprisal
+//! (Selective Context / LLMLingua-1), with the reference's known faults fixed.
+//!
+//! Only the per-token score differs between the two models ([`Scorer`]: `classifier.rs`,
+//! `surprisal.rs`); words, groups, markup and the cut are one code path.
 //!
 //! - The output is cut from the original text by byte offsets, so kept words keep their
 //!   own spelling, whitespace and newlines (the reference detokenizes).
@@ -18,6 +22,9 @@ use super::LinguaError;
 use super::classifier::TokenClassifier;
 use super::markup::{self, DEFAULT_PROTECT, Markup, MarkupOptions};
 use super::reference::{WordProb, word_probs};
+use super::surprisal;
+use crate::lm::CausalLm;
+use crate::neural::ForwardStats;
 use crate::tokens::TokenCounter;
 
 /// How much to keep.
@@ -32,8 +39,9 @@ pub enum Target {
 /// Settings of pith's pruning mode.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
-    /// Sub-word → word probability.
-    pub word_prob: WordProb,
+    /// Sub-word → word score; `None`: the model's own (a classifier's `Mean`, as
+    /// LLMLingua-2; surprisal's `Sum`, the word's self-information).
+    pub word_prob: Option<WordProb>,
     /// Regular expressions whose matches are kept or dropped whole.
     pub protect: Vec<String>,
     /// Words always kept (e.g. `?`).
@@ -49,7 +57,7 @@ pub struct PruneOptions {
 impl Default for PruneOptions {
     fn default() -> Self {
         Self {
-            word_prob: WordProb::Mean,
+            word_prob: None,
             protect: DEFAULT_PROTECT.iter().map(|s| (*s).to_owned()).collect(),
             force_tokens: Vec::new(),
             force_digits: false,
@@ -59,10 +67,47 @@ impl Default for PruneOptions {
     }
 }
 
-/// The token pruner: a classifier and the settings that turn its scores into cuts.
+/// Where the per-token scores come from. Either way a word's score is a keep score:
+/// higher is kept first.
+#[derive(Debug, Clone)]
+pub enum Scorer {
+    /// LLMLingua-2: a token classifier's keep probability.
+    Classifier(Arc<TokenClassifier>),
+    /// Selective Context / LLMLingua-1: how surprising each token is to a causal LM
+    /// given the text before it; the most surprising (least predictable) are kept.
+    Surprisal(Arc<CausalLm>),
+}
+
+impl Scorer {
+    /// Time spent in the model so far.
+    pub fn stats(&self) -> ForwardStats {
+        match self {
+            Self::Classifier(c) => c.stats(),
+            Self::Surprisal(lm) => lm.stats(),
+        }
+    }
+
+    /// What scores tokens, for messages: `token classifier` or `causal LM NAME`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Classifier(_) => "token classifier".into(),
+            Self::Surprisal(lm) => format!("causal LM {} (surprisal)", lm.name()),
+        }
+    }
+}
+
+/// One text's model tokens: byte spans in the text (whitespace trimmed off) and one score
+/// each, in the model's own terms (keep probability, or surprisal in nats).
+#[derive(Debug, Clone, Default)]
+pub(super) struct TokenScores {
+    pub spans: Vec<Range<usize>>,
+    pub values: Vec<f32>,
+}
+
+/// The token pruner: a scoring model and the settings that turn its scores into cuts.
 #[derive(Debug, Clone)]
 pub struct TokenPruner {
-    classifier: Arc<TokenClassifier>,
+    scorer: Scorer,
     options: PruneOptions,
     markup: MarkupOptions,
 }
@@ -109,16 +154,36 @@ pub struct Scored {
 }
 
 impl TokenPruner {
+    /// LLMLingua-2 pruning with a token classifier.
     pub fn new(
         classifier: Arc<TokenClassifier>,
         options: PruneOptions,
     ) -> Result<Self, LinguaError> {
+        Self::with_scorer(Scorer::Classifier(classifier), options)
+    }
+
+    /// Surprisal pruning with a causal LM (the default when no classifier is installed).
+    pub fn surprisal(lm: Arc<CausalLm>, options: PruneOptions) -> Result<Self, LinguaError> {
+        Self::with_scorer(Scorer::Surprisal(lm), options)
+    }
+
+    pub fn with_scorer(scorer: Scorer, options: PruneOptions) -> Result<Self, LinguaError> {
+        if matches!(scorer, Scorer::Classifier(_)) && options.word_prob == Some(WordProb::Sum) {
+            return Err(LinguaError::Unsupported(
+                "word_prob = sum adds surprisal; a classifier's probabilities take mean or first"
+                    .into(),
+            ));
+        }
         let markup = MarkupOptions::new(options.markers, options.json, &options.protect)?;
         Ok(Self {
-            classifier,
+            scorer,
             options,
             markup,
         })
+    }
+
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
     }
 
     /// Scores and cuts one text.
@@ -135,12 +200,9 @@ impl TokenPruner {
         )
     }
 
-    /// Scores texts, with all their windows in one length-sorted batch queue.
+    /// Scores texts: the model's per-token scores, then words, groups and markup.
     pub fn score(&self, texts: &[&str]) -> Result<Vec<Scored>, LinguaError> {
-        let max_inner = self.classifier.max_len() - 2;
-        let (cls, sep) = self.classifier.frame_ids();
         let mut prepared = Vec::with_capacity(texts.len());
-        let mut windows: Vec<Vec<u32>> = Vec::new();
         for text in texts {
             let markup = markup::analyse(text, &self.markup)?;
             // The model never sees the tags: blanked to spaces, so offsets stay put.
@@ -150,47 +212,26 @@ impl TokenPruner {
             }
             let seen =
                 String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
-            let enc = self
-                .classifier
-                .tokenizer()
-                .encode(seen.as_str(), false)
-                .map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
-            let spans: Vec<Range<usize>> = enc
-                .get_offsets()
-                .iter()
-                .map(|&(s, e)| trim_space(text, s..e))
-                .collect();
-            let ids = enc.get_ids();
-            let first_window = windows.len();
-            for cut in cut_windows(text, &spans, max_inner) {
-                let mut w = Vec::with_capacity(cut.len() + 2);
-                w.push(cls);
-                w.extend_from_slice(&ids[cut]);
-                w.push(sep);
-                windows.push(w);
-            }
-            prepared.push((text.to_string(), markup, spans, first_window..windows.len()));
+            prepared.push((text.to_string(), markup, seen));
         }
-        let probs = self.classifier.keep_probs(&windows)?;
+        let seen: Vec<&str> = prepared.iter().map(|p| p.2.as_str()).collect();
+        let tokens = match &self.scorer {
+            Scorer::Classifier(c) => c.token_scores(&seen)?,
+            Scorer::Surprisal(lm) => surprisal::token_scores(lm, &seen)?,
+        };
         Ok(prepared
             .into_iter()
-            .map(|(text, markup, spans, ws)| {
-                // Frame positions dropped: one probability per token, in order.
-                let token_probs: Vec<f32> = probs[ws]
-                    .iter()
-                    .flat_map(|p| p[1..p.len().saturating_sub(1)].iter().copied())
-                    .collect();
-                self.build(text, markup, &spans, &token_probs)
-            })
+            .zip(tokens)
+            .map(|((text, markup, _), t)| self.build(text, markup, &t))
             .collect())
     }
 
     /// Joins tokens into words and words into groups.
-    fn build(&self, text: String, markup: Markup, spans: &[Range<usize>], probs: &[f32]) -> Scored {
+    fn build(&self, text: String, markup: Markup, tokens: &TokenScores) -> Scored {
         let mut words: Vec<Word> = Vec::new();
         let mut pieces: Vec<Vec<f32>> = Vec::new();
         let mut prev: Option<Range<usize>> = None;
-        for (span, &p) in spans.iter().zip(probs) {
+        for (span, &p) in tokens.spans.iter().zip(&tokens.values) {
             if span.is_empty() {
                 continue;
             }
@@ -222,10 +263,15 @@ impl TokenPruner {
             }
             prev = Some(span.clone());
         }
-        for (w, p) in words
-            .iter_mut()
-            .zip(word_probs(&pieces, self.options.word_prob))
-        {
+        let scores = match &self.scorer {
+            Scorer::Classifier(_) => {
+                word_probs(&pieces, self.options.word_prob.unwrap_or(WordProb::Mean))
+            }
+            Scorer::Surprisal(_) => {
+                surprisal::word_scores(&pieces, self.options.word_prob.unwrap_or(WordProb::Sum))
+            }
+        };
+        for (w, p) in words.iter_mut().zip(scores) {
             w.prob = p;
         }
         let groups = self.group(&text, &markup, &words);
@@ -657,7 +703,7 @@ impl Plan {
 
 /// Token spans narrowed past leading and trailing whitespace (SentencePiece's `▁` and
 /// some normalizers cover the space before a word).
-fn trim_space(text: &str, span: Range<usize>) -> Range<usize> {
+pub(super) fn trim_space(text: &str, span: Range<usize>) -> Range<usize> {
     let Some(s) = text.get(span.clone()) else {
         return span.start..span.start;
     };
@@ -675,7 +721,7 @@ fn is_punct(s: &str) -> bool {
 
 /// Windows of at most `max` tokens, each ending at the last token that ends a sentence
 /// or a line when there is one in its second half.
-fn cut_windows(text: &str, spans: &[Range<usize>], max: usize) -> Vec<Range<usize>> {
+pub(super) fn cut_windows(text: &str, spans: &[Range<usize>], max: usize) -> Vec<Range<usize>> {
     let ends_chunk = |i: usize| {
         let t = &text[spans[i].clone()];
         matches!(t, "." | "!" | "?" | ";")

@@ -21,15 +21,19 @@ use super::LinguaError;
 use super::classifier::{Family, TokenClassifier};
 use crate::tokens::{Encoding, Tiktoken, TokenCounter};
 
-/// How sub-word probabilities become a word's probability.
+/// How sub-word scores become a word's score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WordProb {
-    /// The mean over the word's pieces (the reference default).
+    /// The mean over the word's pieces (the reference default, a classifier's).
     #[default]
     Mean,
-    /// The first piece's probability.
+    /// The first piece's score.
     First,
+    /// The sum over the pieces: under a causal LM, the word's whole self-information
+    /// −log p(word | before) (Selective Context); surprisal pruning's default. Not for a
+    /// classifier, whose probabilities do not add up.
+    Sum,
 }
 
 /// `compress_prompt_llmlingua2`'s keyword arguments.
@@ -134,6 +138,11 @@ struct Reference<'a> {
 
 impl<'a> Reference<'a> {
     fn new(model: &'a TokenClassifier, params: &'a ReferenceParams) -> Result<Self, LinguaError> {
+        if params.token_to_word == WordProb::Sum {
+            return Err(LinguaError::Unsupported(
+                "token_to_word is mean or first in the reference (sum is for surprisal)".into(),
+            ));
+        }
         if model.family() == Family::Other {
             return Err(LinguaError::Unsupported(
                 "reference mode needs a WordPiece or SentencePiece tokenizer; pith's own mode works with any".into(),
@@ -581,6 +590,7 @@ pub(super) fn word_probs(pieces: &[Vec<f32>], mode: WordProb) -> Vec<f32> {
         .map(|p| match mode {
             WordProb::Mean => p.iter().fold(0.0f32, |a, &b| a + b) / p.len().max(1) as f32,
             WordProb::First => p.first().copied().unwrap_or(0.0),
+            WordProb::Sum => p.iter().fold(0.0f32, |a, &b| a + b),
         })
         .collect()
 }

@@ -389,14 +389,7 @@ impl Compressor {
         coarse: usize,
         pruner: &TokenPruner,
     ) -> Result<Compressed, String> {
-        let kept = selector
-            .select(
-                prepared.values(),
-                prepared.similarity(),
-                &prepared.costs,
-                coarse.saturating_sub(prepared.fixed),
-            )
-            .kept;
+        let kept = coarse_kept(prepared, selector, coarse);
         // (document, first chunk, end chunk) of each run of kept sentences.
         let mut runs: Vec<(usize, usize, usize)> = Vec::new();
         for d in 0..prepared.docs.len() {
@@ -479,14 +472,7 @@ impl Compressor {
         config: &crate::preset::FineConfig,
         scores: &lm_rank::LmScores,
     ) -> Result<Compressed, String> {
-        let kept = selector
-            .select(
-                prepared.values(),
-                prepared.similarity(),
-                &prepared.costs,
-                coarse.saturating_sub(prepared.fixed),
-            )
-            .kept;
+        let kept = coarse_kept(prepared, selector, coarse);
         let query = prepared.query().unwrap_or("");
         let best = scores.units.values().map(|c| c.gain).fold(0.0f64, f64::max);
         // (document, chunk, blocks, weight, tokens, comment) of each prunable function.
@@ -796,6 +782,19 @@ fn mentions_identifier(query: &str, prepared: &Prepared) -> bool {
             .docs
             .iter()
             .any(|d| identifiers.iter().any(|id| d.text.contains(id)))
+}
+
+/// The units coarse selection keeps within `coarse` tokens, before a finer stage cuts
+/// inside them.
+fn coarse_kept(prepared: &Prepared, selector: &dyn Selector, coarse: usize) -> Vec<bool> {
+    selector
+        .select(
+            prepared.values(),
+            prepared.similarity(),
+            &prepared.costs,
+            coarse.saturating_sub(prepared.fixed),
+        )
+        .kept
 }
 
 /// Takes the most recently chosen unit that no kept unit depends on.

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
+use crate::neural::encoder::ForwardCounters;
 use crate::neural::{ForwardStats, NeuralError, runtime};
 
 /// File names in a causal LM's folder.
@@ -86,10 +87,7 @@ pub struct CausalLm {
     start: u32,
     pad: u32,
     cache: Mutex<LruCache<Key, Arc<[f32]>>>,
-    batches: AtomicU64,
-    tokens: AtomicU64,
-    positions: AtomicU64,
-    nanos: AtomicU64,
+    counters: ForwardCounters,
     hits: AtomicU64,
 }
 
@@ -151,10 +149,7 @@ impl CausalLm {
             pad: start,
             cache: Mutex::new(LruCache::new(cap)),
             config,
-            batches: AtomicU64::new(0),
-            tokens: AtomicU64::new(0),
-            positions: AtomicU64::new(0),
-            nanos: AtomicU64::new(0),
+            counters: ForwardCounters::default(),
             hits: AtomicU64::new(0),
         })
     }
@@ -170,12 +165,7 @@ impl CausalLm {
 
     /// Time spent in the model so far; `tokens` counts real tokens scored.
     pub fn stats(&self) -> ForwardStats {
-        ForwardStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            tokens: self.tokens.load(Ordering::Relaxed),
-            positions: self.positions.load(Ordering::Relaxed),
-            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
-        }
+        self.counters.stats()
     }
 
     /// Sequences served from the cache so far.
@@ -294,15 +284,8 @@ impl CausalLm {
             .collect();
         drop(outputs);
         drop(session);
-        self.nanos
-            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.positions
-            .fetch_add((rows * len) as u64, Ordering::Relaxed);
-        self.tokens.fetch_add(
-            batch.iter().map(|b| b.len() as u64).sum(),
-            Ordering::Relaxed,
-        );
+        self.counters
+            .record(elapsed, rows * len, batch.iter().map(|b| b.len()).sum());
         Ok(out)
     }
 }

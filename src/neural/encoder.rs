@@ -26,6 +26,36 @@ pub struct ForwardStats {
     pub seconds: f64,
 }
 
+/// Running totals behind [`ForwardStats`], shared by every model that times its passes.
+#[derive(Debug, Default)]
+pub struct ForwardCounters {
+    batches: AtomicU64,
+    tokens: AtomicU64,
+    positions: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl ForwardCounters {
+    /// Counts one forward pass of `elapsed` over `positions`, `tokens` of them real.
+    pub fn record(&self, elapsed: std::time::Duration, positions: usize, tokens: usize) {
+        self.nanos
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.positions
+            .fetch_add(positions as u64, Ordering::Relaxed);
+        self.tokens.fetch_add(tokens as u64, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> ForwardStats {
+        ForwardStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            tokens: self.tokens.load(Ordering::Relaxed),
+            positions: self.positions.load(Ordering::Relaxed),
+            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        }
+    }
+}
+
 /// A loaded encoder graph.
 #[derive(Debug)]
 pub struct Encoder {
@@ -33,10 +63,7 @@ pub struct Encoder {
     /// Whether the graph takes `token_type_ids` (BERT exports do; XLM-R's do not).
     token_types: bool,
     output: String,
-    batches: AtomicU64,
-    tokens: AtomicU64,
-    positions: AtomicU64,
-    nanos: AtomicU64,
+    counters: ForwardCounters,
 }
 
 /// One forward pass's output: `[rows, len, width]`, row-major.
@@ -104,21 +131,13 @@ impl Encoder {
             session: Mutex::new(session),
             token_types,
             output,
-            batches: AtomicU64::new(0),
-            tokens: AtomicU64::new(0),
-            positions: AtomicU64::new(0),
-            nanos: AtomicU64::new(0),
+            counters: ForwardCounters::default(),
         })
     }
 
     /// Time spent in the model so far.
     pub fn stats(&self) -> ForwardStats {
-        ForwardStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            tokens: self.tokens.load(Ordering::Relaxed),
-            positions: self.positions.load(Ordering::Relaxed),
-            seconds: self.nanos.load(Ordering::Relaxed) as f64 * 1e-9,
-        }
+        self.counters.stats()
     }
 
     /// One forward pass over `batch`, padded with `pad` to its longest window.
@@ -166,15 +185,8 @@ impl Encoder {
         let data = data.to_vec();
         drop(outputs);
         drop(session);
-        self.nanos
-            .fetch_add(forward.as_nanos() as u64, Ordering::Relaxed);
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.positions
-            .fetch_add((rows * len) as u64, Ordering::Relaxed);
-        self.tokens.fetch_add(
-            batch.iter().map(|w| w.len() as u64).sum(),
-            Ordering::Relaxed,
-        );
+        self.counters
+            .record(forward, rows * len, batch.iter().map(|w| w.len()).sum());
         Ok(Output { len, width, data })
     }
 }

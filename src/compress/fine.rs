@@ -12,7 +12,9 @@
 
 use std::ops::Range;
 
+use super::prepared::normalise;
 use crate::lm::{Contrast, line_surprisal};
+use crate::render::marker::indentation;
 use crate::score::{Bm25, Scorer};
 use crate::select::knapsack;
 use crate::tokens::TokenCounter;
@@ -186,15 +188,6 @@ fn closing_line(text: &str, lines: &[Range<usize>]) -> Option<usize> {
         .rposition(|l| !text[l.clone()].trim().is_empty())?;
     let t = text[lines[last].clone()].trim();
     (last > 0 && matches!(t, "}" | "};" | "})" | "end")).then_some(last)
-}
-
-fn indentation(text: &str) -> &str {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    &line[..line.len() - line.trim_start().len()]
-}
-
-fn normalise(values: Vec<f64>) -> Vec<f64> {
-    super::prepared::normalise(values)
 }
 
 #[cfg(test)]

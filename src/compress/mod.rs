@@ -568,12 +568,7 @@ impl Compressor {
         // With a group temperature, COMI's softmax shares over the LM's gains instead.
         if let Some(t) = self.preset.select.group_temperature {
             let gains: Vec<f64> = scores.docs.iter().map(|g| g.unwrap_or(f64::NAN)).collect();
-            return Some(
-                group_shares(&gains, t)
-                    .into_iter()
-                    .map(|s| (s * budget as f64).floor() as usize)
-                    .collect(),
-            );
+            return Some(share_caps(&gains, t, budget));
         }
         Some(lm_rank::doc_caps(
             &scores.docs,
@@ -613,10 +608,7 @@ impl Compressor {
                 gains[d] = best[d] - mig.redundancy * redundancy;
             }
         }
-        let caps = group_shares(&gains, temperature)
-            .into_iter()
-            .map(|s| (s * budget as f64).floor() as usize)
-            .collect();
+        let caps = share_caps(&gains, temperature, budget);
         GroupedMig { mig, group, caps }
     }
 
@@ -782,6 +774,14 @@ fn mentions_identifier(query: &str, prepared: &Prepared) -> bool {
             .docs
             .iter()
             .any(|d| identifiers.iter().any(|id| d.text.contains(id)))
+}
+
+/// Token caps of groups: `budget` split by the softmax of their gains (COMI).
+fn share_caps(gains: &[f64], temperature: f64, budget: usize) -> Vec<usize> {
+    group_shares(gains, temperature)
+        .into_iter()
+        .map(|s| (s * budget as f64).floor() as usize)
+        .collect()
 }
 
 /// The units coarse selection keeps within `coarse` tokens, before a finer stage cuts

@@ -84,8 +84,9 @@ pub struct CausalLm {
     config: LmConfig,
     session: Mutex<Session>,
     tokenizer: Tokenizer,
+    /// Opens every sequence, and pads rows on the right (causal attention never lets a
+    /// real token see it).
     start: u32,
-    pad: u32,
     cache: Mutex<LruCache<Key, Arc<[f32]>>>,
     counters: ForwardCounters,
     hits: AtomicU64,
@@ -146,7 +147,6 @@ impl CausalLm {
             session: Mutex::new(session),
             tokenizer,
             start,
-            pad: start,
             cache: Mutex::new(LruCache::new(cap)),
             config,
             counters: ForwardCounters::default(),
@@ -254,7 +254,7 @@ impl CausalLm {
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, NeuralError> {
         let rows = batch.len();
         let len = 1 + batch.iter().map(|b| b.len()).max().unwrap_or(0);
-        let mut ids = vec![i64::from(self.pad); rows * len];
+        let mut ids = vec![i64::from(self.start); rows * len];
         for (r, row) in batch.iter().enumerate() {
             ids[r * len] = i64::from(self.start);
             for (c, &id) in row.iter().enumerate() {

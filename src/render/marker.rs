@@ -73,7 +73,7 @@ fn code_marker(
 }
 
 /// Leading spaces/tabs of the first non-blank line.
-fn indentation(text: &str) -> &str {
+pub(crate) fn indentation(text: &str) -> &str {
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     &line[..line.len() - line.trim_start().len()]
 }

@@ -630,3 +630,32 @@ fn the_scorer_says_what_it_is() {
         .expect("prunes");
     assert_eq!(out.words, 0);
 }
+
+/// Scores from elsewhere: the tokenizer's own spans are taken and cut like the model's;
+/// spans that are out of range, off a char boundary or out of order are an error.
+#[test]
+fn scores_from_elsewhere_are_checked_and_cut_within_budget() {
+    let p = pruner();
+    let text = "Ünïcode words: the capital of France is Paris, said the guide.";
+    let tokens = lm().tokenize(text).expect("tokenize");
+    let spans: Vec<_> = tokens.offsets.iter().map(|&(s, e)| s..e).collect();
+    let values: Vec<f32> = (0..spans.len()).map(|i| (i % 5) as f32).collect();
+    let scored = p
+        .score_with(text, &spans, &values)
+        .expect("the tokenizer's spans");
+    let counter = Tiktoken::default();
+    let cut = scored.select(Target::Tokens(6), &counter).expect("fits");
+    assert!(cut.tokens_after <= 6 && cut.tokens_after == counter.count(&cut.text));
+    assert!(cut.kept_words < cut.words);
+
+    let refused = |spans: Vec<std::ops::Range<usize>>| {
+        p.score_with(text, &spans, &vec![1.0; spans.len()]).is_err()
+    };
+    assert!(refused(vec![0..1, 1..3]), "the two-byte Ü cut in two");
+    assert!(refused(vec![0..2, 2..text.len() + 1]), "past the end");
+    assert!(refused(vec![10..12, 2..4]), "out of order");
+    assert!(
+        p.score_with(text, &[0..2, 2..4], &[1.0]).is_err(),
+        "two spans, one score"
+    );
+}

@@ -202,18 +202,10 @@ impl TokenPruner {
 
     /// Scores texts: the model's per-token scores, then words, groups and markup.
     pub fn score(&self, texts: &[&str]) -> Result<Vec<Scored>, LinguaError> {
-        let mut prepared = Vec::with_capacity(texts.len());
-        for text in texts {
-            let markup = markup::analyse(text, &self.markup)?;
-            // The model never sees the tags: blanked to spaces, so offsets stay put.
-            let mut seen = text.as_bytes().to_vec();
-            for t in &markup.tags {
-                seen[t.clone()].fill(b' ');
-            }
-            let seen =
-                String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
-            prepared.push((text.to_string(), markup, seen));
-        }
+        let prepared = texts
+            .iter()
+            .map(|t| self.prepare(t))
+            .collect::<Result<Vec<_>, _>>()?;
         let seen: Vec<&str> = prepared.iter().map(|p| p.2.as_str()).collect();
         let tokens = match &self.scorer {
             Scorer::Classifier(c) => c.token_scores(&seen)?,
@@ -224,6 +216,58 @@ impl TokenPruner {
             .zip(tokens)
             .map(|((text, markup, _), t)| self.build(text, markup, &t))
             .collect())
+    }
+
+    /// A text scored outside this pruner's model (a cached pass, another model, a
+    /// fuzzer): `spans` are the tokens' byte ranges in `text`, in order, and `values`
+    /// their scores in the scorer's terms (keep probability or surprisal). Spans out of
+    /// range, off char boundaries or out of order are an error, not a panic.
+    pub fn score_with(
+        &self,
+        text: &str,
+        spans: &[Range<usize>],
+        values: &[f32],
+    ) -> Result<Scored, LinguaError> {
+        if spans.len() != values.len() {
+            return Err(LinguaError::Unsupported(format!(
+                "{} token spans but {} scores",
+                spans.len(),
+                values.len()
+            )));
+        }
+        let mut last = 0;
+        for s in spans {
+            if s.start > s.end
+                || s.end > text.len()
+                || s.start < last
+                || !text.is_char_boundary(s.start)
+                || !text.is_char_boundary(s.end)
+            {
+                return Err(LinguaError::Tokenizer(format!(
+                    "token span {s:?} is not an ordered char range of a {}-byte text",
+                    text.len()
+                )));
+            }
+            last = s.start;
+        }
+        let (text, markup, _) = self.prepare(text)?;
+        let tokens = TokenScores {
+            spans: spans.to_vec(),
+            values: values.to_vec(),
+        };
+        Ok(self.build(text, markup, &tokens))
+    }
+
+    /// The text, its markup, and what the model sees: the tags blanked to spaces, so
+    /// offsets stay put and the model never reads them.
+    fn prepare(&self, text: &str) -> Result<(String, Markup, String), LinguaError> {
+        let markup = markup::analyse(text, &self.markup)?;
+        let mut seen = text.as_bytes().to_vec();
+        for t in &markup.tags {
+            seen[t.clone()].fill(b' ');
+        }
+        let seen = String::from_utf8(seen).map_err(|e| LinguaError::Tokenizer(e.to_string()))?;
+        Ok((text.to_string(), markup, seen))
     }
 
     /// Joins tokens into words and words into groups.

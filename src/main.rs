@@ -88,7 +88,7 @@ impl ModelsDirArg {
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
-    /// ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
+    /// compress_timeout_ms, max_compressions, ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -109,6 +109,13 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 100 MB].
     #[arg(long, value_name = "BYTES")]
     max_body: Option<usize>,
+    /// Time a request may spend on compression before the original is forwarded
+    /// [default: 10000].
+    #[arg(long, value_name = "MS", env = "PITH_COMPRESS_TIMEOUT_MS")]
+    compress_timeout_ms: Option<u64>,
+    /// Compressions running at once [default: the number of CPUs].
+    #[arg(long, value_name = "N", env = "PITH_MAX_COMPRESSIONS")]
+    max_compressions: Option<usize>,
     /// Log request bodies (they may contain secrets and personal data).
     #[arg(long)]
     log_bodies: bool,
@@ -751,6 +758,12 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(max) = args.max_body {
         config.max_body = max;
+    }
+    if let Some(ms) = args.compress_timeout_ms {
+        config.compress_timeout_ms = ms;
+    }
+    if let Some(n) = args.max_compressions {
+        config.max_compressions = n;
     }
     if let Some(dir) = args.prune_model {
         config.prune_model = Some(dir);

@@ -14,7 +14,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use mock::{Mock, error_answer, json_answer, sse_chunks};
 use pith::proxy::config::Config;
-use pith::proxy::server::{self, Api, AppState, Control, Identity, Rewrite, Rewriter};
+use pith::proxy::server::{
+    self, Api, AppState, Control, Identity, Rewrite, RewriteError, Rewriter,
+};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -343,7 +345,7 @@ impl Rewriter for TestRewriter {
         control: &Control,
         headers: &HeaderMap,
         body: &Bytes,
-    ) -> Result<Option<Rewrite>, String> {
+    ) -> Result<Option<Rewrite>, RewriteError> {
         assert!(!headers.keys().any(|k| k.as_str().starts_with("x-pith-")));
         self.calls.lock().unwrap().push((api, control.clone()));
         if self.fail {
@@ -746,4 +748,154 @@ async fn logs_hold_no_keys_and_no_bodies() {
             "{secret} in the log: {log:?}"
         );
     }
+}
+
+// ---- compression limits ---------------------------------------------------------------
+
+/// Blocks every rewrite until released (bounded, so a failing test cannot hang), then
+/// rewrites like [`TestRewriter`].
+struct GateRewriter {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+    started: std::sync::atomic::AtomicUsize,
+}
+
+impl GateRewriter {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            open: std::sync::Mutex::new(false),
+            opened: std::sync::Condvar::new(),
+            started: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+impl Rewriter for GateRewriter {
+    fn rewrite(
+        &self,
+        _: Api,
+        _: &Control,
+        _: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Option<Rewrite>, RewriteError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let open = self.open.lock().unwrap();
+        let _open = self
+            .opened
+            .wait_timeout_while(open, Duration::from_secs(60), |open| !*open)
+            .unwrap();
+        Ok(Some(Rewrite {
+            body: Bytes::from(std::str::from_utf8(body).unwrap().replace("hi", "h")),
+            tokens_before: 2,
+            tokens_after: 1,
+            blocks: vec!["messages[0].content".into()],
+        }))
+    }
+}
+
+async fn metrics_text(proxy: &str) -> String {
+    client()
+        .get(format!("{proxy}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// A compression past `compress_timeout_ms` fails open; the slot it still holds makes
+/// the next request skip compression (`max_compressions = 1`) instead of piling up CPU
+/// work; once it ends, compression resumes. Fail-closed answers 503 for both.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_compression_times_out_and_the_slots_bound_the_work() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let gate = GateRewriter::new();
+    let limits = Config {
+        compress_timeout_ms: 300,
+        max_compressions: 1,
+        ..config(&openai, &anthropic)
+    };
+    let proxy = start_proxy(limits.clone(), gate.clone()).await;
+    let send = |proxy: String| async move {
+        client()
+            .post(format!("{proxy}/v1/chat/completions"))
+            .body(BODY)
+            .send()
+            .await
+            .unwrap()
+    };
+    let r = send(proxy.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-pith-error"],
+        "compression timed out after 300 ms"
+    );
+    assert!(!r.headers().contains_key("x-pith-tokens-saved"));
+    assert_eq!(openai.seen()[0].body, BODY);
+
+    // The timed-out rewrite still runs and holds the only slot.
+    let r = send(proxy.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-pith-error"],
+        "compression skipped: no free compression slot within 300 ms"
+    );
+    assert_eq!(openai.seen()[1].body, BODY);
+    assert_eq!(
+        gate.started.load(Ordering::SeqCst),
+        1,
+        "a second rewrite ran"
+    );
+
+    let closed = start_proxy(
+        Config {
+            fail_closed: true,
+            ..limits
+        },
+        gate.clone(),
+    )
+    .await;
+    let r = send(closed.clone()).await;
+    assert_eq!(r.status(), 503);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["type"], "server_error");
+    assert_eq!(v["error"]["code"], "pith_overloaded");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 300 ms")
+    );
+    assert_eq!(openai.seen().len(), 2, "fail-closed forwarded a request");
+
+    let m = metrics_text(&proxy).await;
+    assert!(
+        m.contains("pith_compress_failures_total{reason=\"timeout\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("pith_compress_failures_total{reason=\"busy\"} 1\n"),
+        "{m}"
+    );
+
+    // Released, the blocked rewrites end and give their slots back.
+    gate.release();
+    let mut rewritten = None;
+    for _ in 0..100 {
+        let r = send(proxy.clone()).await;
+        if r.headers().contains_key("x-pith-tokens-saved") {
+            rewritten = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = rewritten.expect("compression resumed after the slot came back");
+    assert_eq!(r.status(), 200);
+    assert_eq!(openai.seen().last().unwrap().body, BODY.replace("hi", "h"));
 }

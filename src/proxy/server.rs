@@ -16,10 +16,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use super::config::{Config, ConfigError};
 use super::forward::{self, ErrorKind, Provider};
-use super::metrics::Metrics;
+use super::metrics::{Failure, Metrics};
 
 pub use super::policy::Api;
 
@@ -93,9 +94,20 @@ impl Control {
                 )),
             })
             .transpose()?;
+        // Built-in names only: a request must not make the server read files (a preset
+        // may otherwise be a path, whose parse errors would quote the file).
         let preset = get("x-pith-preset")?
             .filter(|v| !v.is_empty())
-            .map(str::to_owned);
+            .map(|v| {
+                crate::Preset::builtin_names()
+                    .find(|n| *n == v)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = crate::Preset::builtin_names().collect();
+                        format!("x-pith-preset must be one of {}", names.join(", "))
+                    })
+            })
+            .transpose()?;
         Ok(Control {
             bypass,
             budget,
@@ -117,9 +129,34 @@ pub struct Rewrite {
     pub blocks: Vec<String>,
 }
 
+/// Why a body was not rewritten. Either way the original is forwarded unless the proxy
+/// runs fail-closed, which answers 400 for [`RewriteError::Invalid`] (retrying cannot
+/// help) and 500 for [`RewriteError::Failed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    /// The body (or a control value) is not a request the rewriter understands.
+    #[error("{0}")]
+    Invalid(String),
+    /// The rewriter itself failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for RewriteError {
+    fn from(message: String) -> Self {
+        RewriteError::Failed(message)
+    }
+}
+
+impl From<&str> for RewriteError {
+    fn from(message: &str) -> Self {
+        RewriteError::Failed(message.to_owned())
+    }
+}
+
 /// Decides whether and how to rewrite a request body. Called on a blocking thread (it is
-/// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` is a failure that
-/// fails open (the original is forwarded) unless the proxy runs fail-closed.
+/// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` fails open (the
+/// original is forwarded) unless the proxy runs fail-closed.
 pub trait Rewriter: Send + Sync {
     fn rewrite(
         &self,
@@ -127,7 +164,7 @@ pub trait Rewriter: Send + Sync {
         control: &Control,
         headers: &HeaderMap,
         body: &Bytes,
-    ) -> Result<Option<Rewrite>, String>;
+    ) -> Result<Option<Rewrite>, RewriteError>;
 }
 
 /// The rewriter that never rewrites: pith as a transparent proxy.
@@ -141,7 +178,7 @@ impl Rewriter for Identity {
         _: &Control,
         _: &HeaderMap,
         _: &Bytes,
-    ) -> Result<Option<Rewrite>, String> {
+    ) -> Result<Option<Rewrite>, RewriteError> {
         Ok(None)
     }
 }
@@ -163,12 +200,15 @@ pub enum ServeError {
 }
 
 /// What every request handler shares: configuration, one pooled upstream client, the
-/// rewriter and the metrics. Cheap to clone.
+/// rewriter, the compression slots and the metrics. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     config: Arc<Config>,
     client: reqwest::Client,
     rewriter: Arc<dyn Rewriter>,
+    /// `max_compressions` permits; a compression holds one until it really ends, even
+    /// after its request stopped waiting for it.
+    slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -195,6 +235,9 @@ impl AppState {
             .build()
             .map_err(ServeError::Client)?;
         Ok(Self {
+            slots: Arc::new(Semaphore::new(
+                config.max_compressions.min(Semaphore::MAX_PERMITS),
+            )),
             config: Arc::new(config),
             client,
             rewriter,
@@ -328,6 +371,13 @@ async fn handle(
     if !parts.uri.path().starts_with("/v1/") {
         return forward::error_response(provider, ErrorKind::NotFound, "pith serves only /v1/*");
     }
+    if escapes_path(parts.uri.path()) {
+        return forward::error_response(
+            provider,
+            ErrorKind::InvalidRequest,
+            "pith: paths with '.' or '..' segments or backslashes are refused",
+        );
+    }
     if let Some(key) = &config.proxy_key {
         let given = parts.headers.get("x-pith-key").map(HeaderValue::as_bytes);
         if !given.is_some_and(|g| constant_time_eq(g, key.as_bytes())) {
@@ -375,17 +425,18 @@ async fn handle(
                 pith_headers.push(("x-pith-compressed", rw.blocks.join(",")));
                 send = rw.body;
             }
-            Err(e) => {
-                state.metrics.failure();
-                outcome.error = Some(e.clone());
+            Err(failure) => {
+                state.metrics.failure(failure.metric());
+                let message = failure.message(config.compress_timeout_ms);
+                outcome.error = Some(message.clone());
                 if config.fail_closed {
                     return forward::error_response(
                         provider,
-                        ErrorKind::Internal,
-                        &format!("pith could not compress the request: {e}"),
+                        failure.fail_closed_kind(),
+                        &format!("pith: {message}"),
                     );
                 }
-                pith_headers.push(("x-pith-error", format!("compression failed: {e}")));
+                pith_headers.push(("x-pith-error", message));
             }
         }
     }
@@ -421,12 +472,15 @@ async fn handle(
             } else {
                 ErrorKind::Upstream
             };
-            outcome.error = Some(e.to_string());
-            return forward::error_response(
-                provider,
-                kind,
-                &format!("pith: {} upstream failed: {e}", provider.name()),
+            // Without the URL: its query may carry a key, and it goes into the log, the
+            // body and a header.
+            let message = format!(
+                "pith: {} upstream failed: {}",
+                provider.name(),
+                error_chain(&e.without_url())
             );
+            outcome.error = Some(message.clone());
+            return forward::error_response(provider, kind, &message);
         }
     };
     let status = upstream.status();
@@ -449,19 +503,102 @@ async fn handle(
     response
 }
 
-/// Runs the rewriter off the async threads; a panic in it counts as a failure.
+/// Why [`run_rewriter`] produced no rewrite.
+#[derive(Debug)]
+enum Failed {
+    Rewriter(RewriteError),
+    Panicked(String),
+    /// Still running past the limit; its slot is freed when it really ends.
+    TimedOut,
+    /// No slot came free within the limit.
+    Busy,
+}
+
+impl Failed {
+    fn metric(&self) -> Failure {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(_)) => Failure::Invalid,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked(_) => Failure::Error,
+            Failed::TimedOut => Failure::Timeout,
+            Failed::Busy => Failure::Busy,
+        }
+    }
+
+    /// The `x-pith-error` value and log text.
+    fn message(&self, limit_ms: u64) -> String {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(e)) => format!("request not compressed: {e}"),
+            Failed::Rewriter(RewriteError::Failed(e)) => format!("compression failed: {e}"),
+            Failed::Panicked(e) => format!("compression failed: rewriter panicked: {e}"),
+            Failed::TimedOut => format!("compression timed out after {limit_ms} ms"),
+            Failed::Busy => {
+                format!("compression skipped: no free compression slot within {limit_ms} ms")
+            }
+        }
+    }
+
+    /// What a fail-closed proxy answers instead of forwarding.
+    fn fail_closed_kind(&self) -> ErrorKind {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(_)) => ErrorKind::InvalidRequest,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked(_) => ErrorKind::Internal,
+            Failed::TimedOut | Failed::Busy => ErrorKind::Overloaded,
+        }
+    }
+}
+
+/// Runs the rewriter on a blocking thread, within `compress_timeout_ms` counted from the
+/// call (waiting for a slot included). A blocking task cannot be stopped, so one that
+/// times out keeps its slot until it ends: `max_compressions` bounds the CPU work in
+/// flight however many requests gave up on theirs.
 async fn run_rewriter(
     state: &AppState,
     api: Api,
     control: Control,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Option<Rewrite>, String> {
+) -> Result<Option<Rewrite>, Failed> {
+    let deadline = tokio::time::Instant::now() + state.config.compress_timeout();
+    let slot =
+        match tokio::time::timeout_at(deadline, Arc::clone(&state.slots).acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            // Elapsed, or the semaphore closed (it never is): no slot either way.
+            _ => return Err(Failed::Busy),
+        };
     let rewriter = Arc::clone(&state.rewriter);
     let (headers, body) = (headers.clone(), body.clone());
-    tokio::task::spawn_blocking(move || rewriter.rewrite(api, &control, &headers, &body))
-        .await
-        .unwrap_or_else(|e| Err(format!("rewriter panicked: {e}")))
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        rewriter.rewrite(api, &control, &headers, &body)
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Err(_) => Err(Failed::TimedOut),
+        Ok(Err(e)) => Err(Failed::Panicked(e.to_string())),
+        Ok(Ok(result)) => result.map_err(Failed::Rewriter),
+    }
+}
+
+/// An error and its sources, `outer: inner: …` (reqwest's own text stops at the first).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Whether a path has a `.` or `..` segment (also percent-encoded) or a backslash. The
+/// URL parser resolves those when the path is joined to the upstream base, which would let
+/// a request climb out of a base's path prefix (`https://gw/openai` + `/v1/../../admin`).
+fn escapes_path(path: &str) -> bool {
+    path.contains('\\')
+        || path.split('/').any(|segment| {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        })
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (early when Content-Length
@@ -530,6 +667,8 @@ mod tests {
             ("x-pith-budget", "-1"),
             ("x-pith-ratio", "0.5"),
             ("x-pith-ratio", "NaN"),
+            ("x-pith-preset", "/etc/passwd"),
+            ("x-pith-preset", "compressors/rag.toml"),
         ] {
             assert!(
                 Control::from_headers(&headers(&[(k, v)])).is_err(),
@@ -549,6 +688,28 @@ mod tests {
             Api::for_route(&Method::POST, "/v1/chat/completions/x"),
             None
         );
+    }
+
+    #[test]
+    fn dot_segments_and_backslashes_are_caught() {
+        for bad in [
+            "/v1/../admin",
+            "/v1/./x",
+            "/v1/%2e%2E/x",
+            "/v1/.%2e",
+            "/v1\\..\\x",
+        ] {
+            assert!(escapes_path(bad), "{bad}");
+        }
+        for ok in [
+            "/v1/models",
+            "/v1/files/a.b",
+            "/v1/..x/y",
+            "/v1/x..",
+            "/v1//x",
+        ] {
+            assert!(!escapes_path(ok), "{ok}");
+        }
     }
 
     #[test]

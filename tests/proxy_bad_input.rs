@@ -720,3 +720,139 @@ async fn raw_exchange(addr: &str, request: &[u8]) -> Vec<u8> {
         .unwrap();
     answer
 }
+
+// ---- the upstream is not the request's to choose ----------------------------------------
+
+/// Counts connections to a listener that must never be reached.
+async fn evil_listener() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = listener.accept().await {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (addr, hits)
+}
+
+/// Host, absolute-form targets, forwarding headers and odd paths cannot send a request
+/// anywhere but the configured upstream, nor out of its base path (`/gw` here).
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_cannot_choose_the_upstream() {
+    let (evil, hits) = evil_listener().await;
+    let proxy = Proxy::start(|c| Config {
+        openai_upstream: format!("{}/gw", c.openai_upstream),
+        ..c
+    })
+    .await;
+    let addr = proxy.url.trim_start_matches("http://").to_owned();
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let request = |line: &str, extra: &str| {
+        let head = format!(
+            "{line}\r\nhost: {evil}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        [head.as_bytes(), body].concat()
+    };
+    // (request line, extra headers, status line prefix, the URI the mock must see)
+    let cases: Vec<(String, String, &str, Option<String>)> = vec![
+        (
+            "POST /v1/chat/completions HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 200",
+            Some("/gw/v1/chat/completions".into()),
+        ),
+        (
+            format!("POST http://{evil}/v1/chat/completions HTTP/1.1"),
+            String::new(),
+            "HTTP/1.1 200",
+            Some("/gw/v1/chat/completions".into()),
+        ),
+        (
+            "POST /v1/chat/completions?x=1 HTTP/1.1".into(),
+            format!(
+                "x-forwarded-host: {evil}\r\nforwarded: host={evil};proto=http\r\nx-forwarded-proto: http\r\nx-original-url: http://{evil}/\r\n"
+            ),
+            "HTTP/1.1 200",
+            Some("/gw/v1/chat/completions?x=1".into()),
+        ),
+        (
+            format!("POST /v1/@{evil}/chat HTTP/1.1"),
+            String::new(),
+            "HTTP/1.1 200",
+            Some(format!("/gw/v1/@{evil}/chat")),
+        ),
+        (
+            format!("POST //{evil}/v1/chat/completions HTTP/1.1"),
+            String::new(),
+            "HTTP/1.1 404",
+            None,
+        ),
+        (
+            "POST /v1/../../x HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 400",
+            None,
+        ),
+        (
+            "POST /v1/%2e%2E/%2E%2e/x HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 400",
+            None,
+        ),
+        (
+            "POST /v1/./chat/completions HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 400",
+            None,
+        ),
+        (
+            "POST /v1\\..\\..\\x HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 404",
+            None,
+        ),
+        (
+            "POST /v1/chat\\..\\..\\x HTTP/1.1".into(),
+            String::new(),
+            "HTTP/1.1 400",
+            None,
+        ),
+        (
+            format!("CONNECT {evil} HTTP/1.1"),
+            String::new(),
+            "HTTP/1.1 4",
+            None,
+        ),
+    ];
+    for (line, extra, status, uri) in cases {
+        let before = proxy.openai.seen().len();
+        let answer = raw_exchange(&addr, &request(&line, &extra)).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with(status), "{line}: {text}");
+        let seen = proxy.openai.seen();
+        match &uri {
+            Some(uri) => {
+                assert_eq!(seen.len(), before + 1, "{line}");
+                assert_eq!(seen[before].uri, *uri, "{line}");
+                assert_eq!(seen[before].headers["host"], proxy.openai.addr.to_string());
+            }
+            None => assert_eq!(seen.len(), before, "{line}: forwarded"),
+        }
+        // A JSON error of pith's own is in the provider's shape.
+        if let Some(i) = text.find("\r\n\r\n")
+            && text.contains("x-pith-error")
+        {
+            assert_provider_shape("/v1/chat/completions", text[i + 4..].as_bytes());
+        }
+    }
+    assert!(proxy.anthropic.seen().is_empty());
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the evil listener was reached"
+    );
+    proxy.still_serves().await;
+}

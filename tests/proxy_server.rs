@@ -527,12 +527,25 @@ impl Drop for Served {
 }
 
 fn pith_serve(openai: &Mock, anthropic: &Mock) -> Served {
+    let (openai, anthropic) = (openai.url(), anthropic.url());
+    pith_serve_with(
+        &[
+            "--openai-upstream",
+            &openai,
+            "--anthropic-upstream",
+            &anthropic,
+        ],
+        &[],
+    )
+}
+
+/// `pith serve --listen 127.0.0.1:0` with more arguments and environment variables.
+fn pith_serve_with(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Served {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--openai-upstream"])
-        .arg(openai.url())
-        .arg("--anthropic-upstream")
-        .arg(anthropic.url())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(envs.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -898,4 +911,264 @@ async fn slow_compression_times_out_and_the_slots_bound_the_work() {
     let r = rewritten.expect("compression resumed after the slot came back");
     assert_eq!(r.status(), 200);
     assert_eq!(openai.seen().last().unwrap().body, BODY.replace("hi", "h"));
+}
+
+// ---- secrets ----------------------------------------------------------------------------
+
+/// Accepts connections and never answers (reads until the peer leaves).
+async fn silent_upstream() -> String {
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut sink = [0u8; 1024];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    url
+}
+
+/// Credentials in every place a client puts them — `Authorization`, `x-api-key`, the
+/// proxy's own `x-pith-key`, the query string, the body — never show up in pith's log, in
+/// /metrics, or in an error pith writes itself, on success and on every failure path:
+/// wrong proxy key, 413, unreachable upstream, compression failure (fail-closed), bad
+/// control header and unreadable body (fail-closed), upstream timeout, compression
+/// timeout. Every secret below contains `SECRET`, and nothing else does.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_leak_into_logs_metrics_or_errors() {
+    let mock = Mock::start().await;
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let silent = silent_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let no_models = dir.path().join("no-models");
+    std::fs::create_dir(&no_models).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // A: fail-closed, small body limit, a proxy key, the Anthropic upstream dead, and no
+    // models installed (a neural preset fails to build: a compression failure).
+    let a_config = write(
+        "a.toml",
+        format!(
+            "openai_upstream = \"{}\"\nanthropic_upstream = \"{dead}\"\nfail_closed = true\nmax_body = 60000\nproxy_key = \"pk-SECRET-PROXY-KEY\"\n",
+            mock.url()
+        ),
+    );
+    // B: the OpenAI upstream never answers (1 s timeout), compression gets 1 ms.
+    let b_config = write(
+        "b.toml",
+        format!(
+            "openai_upstream = \"{silent}\"\nanthropic_upstream = \"{}\"\ntimeout_secs = 1\ncompress_timeout_ms = 1\n",
+            mock.url()
+        ),
+    );
+    let serve = |config: &std::path::Path| {
+        pith_serve_with(
+            &["--config", config.to_str().unwrap()],
+            &[("PITH_MODELS_DIR", no_models.as_os_str())],
+        )
+    };
+    let (a, b) = (serve(&a_config), serve(&b_config));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+
+    let essay = (0..400)
+        .map(|i| {
+            format!(
+                "Line {i} of the log says the job SECRET-BODY-{i} finished after {} s. ",
+                i * 37 % 101
+            )
+        })
+        .collect::<String>();
+    let chat = |tool: &str| {
+        serde_json::json!({"model": "gpt-test", "messages": [
+            {"role": "user", "content": "which job took longest? SECRET-BODY-Q"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "logs", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": tool},
+            {"role": "user", "content": "and the shortest?"}
+        ]})
+        .to_string()
+    };
+    let messages = |tool: &str| {
+        serde_json::json!({"model": "claude-test", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "which job took longest? SECRET-BODY-Q"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "logs", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": tool}]}
+        ]})
+        .to_string()
+    };
+    let small = chat("short SECRET-BODY-S");
+
+    // (label, server, method path, x-pith-key, extra header, body, expected status)
+    let good_key = "pk-SECRET-PROXY-KEY";
+    let cases: Vec<(&str, &Served, &str, &str, Option<(&str, &str)>, String, u16)> = vec![
+        (
+            "success",
+            &a,
+            "/v1/chat/completions",
+            good_key,
+            None,
+            small.clone(),
+            200,
+        ),
+        (
+            "passthrough",
+            &b,
+            "/v1/models",
+            "",
+            None,
+            String::new(),
+            200,
+        ),
+        (
+            "wrong proxy key",
+            &a,
+            "/v1/chat/completions",
+            "pk-WRONG-SECRET-KEY",
+            None,
+            small.clone(),
+            401,
+        ),
+        (
+            "too large",
+            &a,
+            "/v1/chat/completions",
+            good_key,
+            None,
+            chat(&essay.repeat(4)),
+            413,
+        ),
+        (
+            "unreachable upstream",
+            &a,
+            "/v1/messages",
+            good_key,
+            None,
+            messages("short SECRET-BODY-M"),
+            502,
+        ),
+        (
+            "compression failure",
+            &a,
+            "/v1/chat/completions",
+            good_key,
+            Some(("x-pith-preset", "rag-neural")),
+            chat(&essay),
+            500,
+        ),
+        (
+            "bad control header",
+            &a,
+            "/v1/chat/completions",
+            good_key,
+            Some(("x-pith-ratio", "zero")),
+            small.clone(),
+            400,
+        ),
+        (
+            "unreadable body",
+            &a,
+            "/v1/chat/completions",
+            good_key,
+            None,
+            format!("{{\"SECRET-BODY-BAD\": {small}"),
+            400,
+        ),
+        (
+            "upstream timeout",
+            &b,
+            "/v1/chat/completions",
+            "",
+            None,
+            small.clone(),
+            504,
+        ),
+        (
+            "compression timeout",
+            &b,
+            "/v1/messages",
+            "",
+            None,
+            messages(&essay.repeat(8)),
+            200,
+        ),
+    ];
+    for (label, server, path, key, extra, body, status) in cases {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        let mut r = http
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}?api_key=SECRET-QUERY-KEY&limit=1", server.url),
+            )
+            .header("authorization", "Bearer sk-SECRET-AUTH-KEY")
+            .header("x-api-key", "sk-ant-SECRET-API-KEY")
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json");
+        if !key.is_empty() {
+            r = r.header("x-pith-key", key);
+        }
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        if !body.is_empty() {
+            r = r.body(body);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{label}");
+        let from_pith = !r.headers().contains_key("x-upstream");
+        let pith_error = r
+            .headers()
+            .get("x-pith-error")
+            .map(|v| v.to_str().unwrap().to_owned());
+        if label == "compression timeout" {
+            assert_eq!(
+                pith_error.as_deref(),
+                Some("compression timed out after 1 ms")
+            );
+        }
+        if label == "compression failure" {
+            assert!(
+                pith_error.as_deref().unwrap().contains("models install"),
+                "{pith_error:?}"
+            );
+        }
+        let text = r.text().await.unwrap();
+        assert!(
+            !pith_error.unwrap_or_default().contains("SECRET"),
+            "{label}: x-pith-error"
+        );
+        if from_pith {
+            assert!(!text.contains("SECRET"), "{label}: {text}");
+        }
+    }
+    for server in [&a, &b] {
+        let mut m = http.get(format!("{}/metrics", server.url));
+        if std::ptr::eq(server, &a) {
+            m = m.header("x-pith-key", good_key);
+        }
+        let text = m.send().await.unwrap().text().await.unwrap();
+        assert!(text.contains("pith_requests_total"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
+    }
+    let log: Vec<String> = a.stop().into_iter().chain(b.stop()).collect();
+    for status in ["200", "401", "413", "502", "500", "400", "504"] {
+        assert!(
+            log.iter().any(|l| l.contains(&format!(" {status} "))),
+            "no {status} in {log:?}"
+        );
+    }
+    let leaks: Vec<&String> = log.iter().filter(|l| l.contains("SECRET")).collect();
+    assert!(leaks.is_empty(), "secrets in the log: {leaks:?}");
 }

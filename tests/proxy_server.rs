@@ -1011,19 +1011,30 @@ async fn secrets_never_leak_into_logs_metrics_or_errors() {
     };
     let small = chat("short SECRET-BODY-S");
 
-    // (label, server, method path, x-pith-key, extra header, body, expected status)
+    /// One request: where it goes, with which proxy key and extra header, what it carries.
+    struct Case<'a> {
+        label: &'static str,
+        server: &'a Served,
+        path: &'static str,
+        key: &'static str,
+        extra: Option<(&'static str, &'static str)>,
+        body: String,
+        status: u16,
+    }
+    let case = |label, server, path, key, extra, body, status| Case {
+        label,
+        server,
+        path,
+        key,
+        extra,
+        body,
+        status,
+    };
     let good_key = "pk-SECRET-PROXY-KEY";
-    let cases: Vec<(&str, &Served, &str, &str, Option<(&str, &str)>, String, u16)> = vec![
-        (
-            "success",
-            &a,
-            "/v1/chat/completions",
-            good_key,
-            None,
-            small.clone(),
-            200,
-        ),
-        (
+    let (chat_path, messages_path) = ("/v1/chat/completions", "/v1/messages");
+    let cases = [
+        case("success", &a, chat_path, good_key, None, small.clone(), 200),
+        case(
             "passthrough",
             &b,
             "/v1/models",
@@ -1032,80 +1043,89 @@ async fn secrets_never_leak_into_logs_metrics_or_errors() {
             String::new(),
             200,
         ),
-        (
+        case(
             "wrong proxy key",
             &a,
-            "/v1/chat/completions",
+            chat_path,
             "pk-WRONG-SECRET-KEY",
             None,
             small.clone(),
             401,
         ),
-        (
+        case(
             "too large",
             &a,
-            "/v1/chat/completions",
+            chat_path,
             good_key,
             None,
             chat(&essay.repeat(4)),
             413,
         ),
-        (
+        case(
             "unreachable upstream",
             &a,
-            "/v1/messages",
+            messages_path,
             good_key,
             None,
             messages("short SECRET-BODY-M"),
             502,
         ),
-        (
+        case(
             "compression failure",
             &a,
-            "/v1/chat/completions",
+            chat_path,
             good_key,
             Some(("x-pith-preset", "rag-neural")),
             chat(&essay),
             500,
         ),
-        (
+        case(
             "bad control header",
             &a,
-            "/v1/chat/completions",
+            chat_path,
             good_key,
             Some(("x-pith-ratio", "zero")),
             small.clone(),
             400,
         ),
-        (
+        case(
             "unreadable body",
             &a,
-            "/v1/chat/completions",
+            chat_path,
             good_key,
             None,
             format!("{{\"SECRET-BODY-BAD\": {small}"),
             400,
         ),
-        (
+        case(
             "upstream timeout",
             &b,
-            "/v1/chat/completions",
+            chat_path,
             "",
             None,
             small.clone(),
             504,
         ),
-        (
+        case(
             "compression timeout",
             &b,
-            "/v1/messages",
+            messages_path,
             "",
             None,
             messages(&essay.repeat(8)),
             200,
         ),
     ];
-    for (label, server, path, key, extra, body, status) in cases {
+    for Case {
+        label,
+        server,
+        path,
+        key,
+        extra,
+        body,
+        status,
+    } in cases
+    {
         let method = if body.is_empty() { "GET" } else { "POST" };
         let mut r = http
             .request(

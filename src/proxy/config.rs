@@ -18,7 +18,9 @@ pub struct Config {
     pub openai_upstream: String,
     /// Base URL of the Anthropic-style upstream.
     pub anthropic_upstream: String,
-    /// When compression fails, answer with an error instead of forwarding the original.
+    /// When compression was due but did not happen, answer with an error instead of
+    /// forwarding the original: 400 for an unreadable body, 503 for a timeout or no free
+    /// slot, 500 for a compressor failure.
     pub fail_closed: bool,
     /// When set, clients must send this value in `x-pith-key`.
     pub proxy_key: Option<String>,

@@ -771,6 +771,13 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;
     config.validate().map_err(|e| usage(e.to_string()))?;
+    // A panic message can quote the request being compressed: log where, not what.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!(
+            "pith: internal error (a bug) at {at}; its message is withheld: it may quote a request"
+        );
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -373,6 +373,28 @@ async fn unreadable_bodies_pass_through_or_get_400_fail_closed() {
                 .await;
         }
     }
+    // Each was counted as not compressible, not as a compressor failure.
+    let cases = ROUTES.len() * unreadable_bodies().len();
+    for proxy in [&open, &closed] {
+        let m = client()
+            .get(format!("{}/metrics", proxy.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            m.contains(&format!(
+                "pith_compress_failures_total{{reason=\"invalid\"}} {cases}\n"
+            )),
+            "{m}"
+        );
+        assert!(
+            m.contains("pith_compress_failures_total{reason=\"error\"} 0\n"),
+            "{m}"
+        );
+    }
     // The fail-open answer says why nothing was compressed.
     let r = open.send("/v1/chat/completions", &[], b"{".to_vec()).await;
     assert_eq!(r.status, 400, "the mock's own answer");

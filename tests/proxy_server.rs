@@ -332,6 +332,67 @@ async fn unreachable_upstream_is_a_502_in_the_provider_shape() {
 
 // ---- the rewrite hook -------------------------------------------------------------------
 
+/// Panics with a message that quotes the body, as a slicing bug would.
+struct PanickingRewriter;
+
+impl Rewriter for PanickingRewriter {
+    fn rewrite(
+        &self,
+        _: Api,
+        _: &Control,
+        _: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Option<Rewrite>, RewriteError> {
+        panic!("bad index in {}", String::from_utf8_lossy(body));
+    }
+}
+
+/// A panicking rewriter fails like any other failure, and what it said (which may quote
+/// the request) stays out of the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_rewriter_fails_open_without_quoting_the_body() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let body = BODY.replace("hi", "SECRET-TEXT");
+    let open = start_proxy(config(&openai, &anthropic), Arc::new(PanickingRewriter)).await;
+    let r = client()
+        .post(format!("{open}/v1/chat/completions"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-pith-error"],
+        "compression failed: the compressor panicked"
+    );
+    assert_eq!(openai.seen()[0].body, body);
+    let closed = start_proxy(
+        Config {
+            fail_closed: true,
+            ..config(&openai, &anthropic)
+        },
+        Arc::new(PanickingRewriter),
+    )
+    .await;
+    let r = client()
+        .post(format!("{closed}/v1/messages"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("panicked") && !text.contains("SECRET"),
+        "{text}"
+    );
+    let m = metrics_text(&open).await;
+    assert!(
+        m.contains("pith_compress_failures_total{reason=\"error\"} 1\n"),
+        "{m}"
+    );
+}
+
 /// Replaces the body with a fixed one, or fails, and records the control it was given.
 struct TestRewriter {
     fail: bool,

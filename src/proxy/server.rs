@@ -507,7 +507,9 @@ async fn handle(
 #[derive(Debug)]
 enum Failed {
     Rewriter(RewriteError),
-    Panicked(String),
+    /// The rewriter panicked. Its message is not kept: a panic message can quote the
+    /// text being worked on, and this one would reach a header, a body and the log.
+    Panicked,
     /// Still running past the limit; its slot is freed when it really ends.
     TimedOut,
     /// No slot came free within the limit.
@@ -518,7 +520,7 @@ impl Failed {
     fn metric(&self) -> Failure {
         match self {
             Failed::Rewriter(RewriteError::Invalid(_)) => Failure::Invalid,
-            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked(_) => Failure::Error,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked => Failure::Error,
             Failed::TimedOut => Failure::Timeout,
             Failed::Busy => Failure::Busy,
         }
@@ -529,7 +531,7 @@ impl Failed {
         match self {
             Failed::Rewriter(RewriteError::Invalid(e)) => format!("request not compressed: {e}"),
             Failed::Rewriter(RewriteError::Failed(e)) => format!("compression failed: {e}"),
-            Failed::Panicked(e) => format!("compression failed: rewriter panicked: {e}"),
+            Failed::Panicked => "compression failed: the compressor panicked".to_owned(),
             Failed::TimedOut => format!("compression timed out after {limit_ms} ms"),
             Failed::Busy => {
                 format!("compression skipped: no free compression slot within {limit_ms} ms")
@@ -541,7 +543,7 @@ impl Failed {
     fn fail_closed_kind(&self) -> ErrorKind {
         match self {
             Failed::Rewriter(RewriteError::Invalid(_)) => ErrorKind::InvalidRequest,
-            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked(_) => ErrorKind::Internal,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked => ErrorKind::Internal,
             Failed::TimedOut | Failed::Busy => ErrorKind::Overloaded,
         }
     }
@@ -573,7 +575,7 @@ async fn run_rewriter(
     });
     match tokio::time::timeout_at(deadline, task).await {
         Err(_) => Err(Failed::TimedOut),
-        Ok(Err(e)) => Err(Failed::Panicked(e.to_string())),
+        Ok(Err(_)) => Err(Failed::Panicked),
         Ok(Ok(result)) => result.map_err(Failed::Rewriter),
     }
 }

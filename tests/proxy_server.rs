@@ -1206,7 +1206,7 @@ async fn secrets_never_leak_into_logs_metrics_or_errors() {
         if !body.is_empty() {
             r = r.body(body);
         }
-        let r = r.send().await.unwrap();
+        let r = r.send().await.unwrap_or_else(|e| panic!("{label}: {e:?}"));
         assert_eq!(r.status().as_u16(), status, "{label}");
         let from_pith = !r.headers().contains_key("x-upstream");
         let pith_error = r
@@ -1252,4 +1252,71 @@ async fn secrets_never_leak_into_logs_metrics_or_errors() {
     }
     let leaks: Vec<&String> = log.iter().filter(|l| l.contains("SECRET")).collect();
     assert!(leaks.is_empty(), "secrets in the log: {leaks:?}");
+}
+
+/// Answers given without reading the whole body (413, 401, 400 on a header) close the
+/// connection and say so, after reading what the client is still sending: the client gets
+/// the answer rather than a reset, and its next request goes on a fresh connection rather
+/// than failing on this one.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_before_the_body_is_read_close_the_connection_cleanly() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(
+        Config {
+            max_body: 100_000,
+            proxy_key: Some("k".into()),
+            ..config(&openai, &anthropic)
+        },
+        Arc::new(Identity),
+    )
+    .await;
+    // One pooled client for everything, as an SDK has.
+    let c = client();
+    let big = "x".repeat(3_000_000);
+    for round in 0..5 {
+        // (x-pith-key, bad x-pith-ratio, chunked body, status)
+        let refusals = [
+            ("k", false, false, 413),
+            ("wrong", false, false, 401),
+            ("k", true, false, 400),
+            ("k", false, true, 413),
+        ];
+        for (key, bad_ratio, chunked, status) in refusals {
+            let mut r = c
+                .post(format!("{proxy}/v1/chat/completions"))
+                .header("x-pith-key", key);
+            if bad_ratio {
+                r = r.header("x-pith-ratio", "0");
+            }
+            let r = if chunked {
+                // No Content-Length: the limit is found while reading.
+                let chunks =
+                    (0..30).map(|_| Ok::<_, std::io::Error>(Bytes::from("y".repeat(100_000))));
+                r.body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    chunks,
+                )))
+            } else {
+                r.body(big.clone())
+            };
+            let r = r
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("round {round}, {status}: {e:?}"));
+            assert_eq!(r.status().as_u16(), status);
+            assert_eq!(r.headers()["connection"], "close", "{status}");
+            let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            assert!(v["error"]["message"].is_string());
+            // The next request on the same client goes through.
+            let ok = c
+                .post(format!("{proxy}/v1/chat/completions"))
+                .header("x-pith-key", "k")
+                .body(BODY)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("round {round}, after {status}: {e:?}"));
+            assert_eq!(ok.status(), 200);
+            assert!(!ok.headers().contains_key("connection"));
+        }
+    }
+    assert_eq!(openai.seen().len(), 20);
 }

@@ -7,7 +7,7 @@
 //! line per request).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -322,6 +323,8 @@ struct Outcome {
     saved: usize,
     error: Option<String>,
     body_log: Option<String>,
+    /// The body was refused part-way (too large): the rest of it was drained or dropped.
+    body_refused: bool,
 }
 
 async fn proxy(State(state): State<AppState>, request: Request) -> Response {
@@ -339,8 +342,25 @@ async fn proxy(State(state): State<AppState>, request: Request) -> Response {
         None => "other",
     };
     let method = parts.method.clone();
+    let expects_continue = parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let mut outcome = Outcome::default();
-    let response = handle(&state, parts, body, api, provider, &mut outcome).await;
+    let mut body = Some(body);
+    let mut response = handle(&state, parts, &mut body, api, provider, &mut outcome).await;
+    // Answered without reading the body (or not all of it): the connection cannot carry
+    // another request. Read what the client is still sending (bounded) so that it gets
+    // this answer rather than a reset, and tell it to reconnect rather than have its next
+    // request fail on a connection the server is closing.
+    if outcome.body_refused || body.is_some() {
+        if let Some(unread) = body.take().filter(|_| !expects_continue) {
+            drain(unread.into_data_stream()).await;
+        }
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let status = response.status().as_u16();
     state.metrics.request(route, status);
     // Path only: queries may carry keys; headers and bodies never appear unless asked.
@@ -362,7 +382,7 @@ async fn proxy(State(state): State<AppState>, request: Request) -> Response {
 async fn handle(
     state: &AppState,
     parts: Parts,
-    body: Body,
+    body: &mut Option<Body>,
     api: Option<Api>,
     provider: Provider,
     outcome: &mut Outcome,
@@ -392,9 +412,11 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return forward::error_response(provider, ErrorKind::InvalidRequest, &e),
     };
+    let body = body.take().unwrap_or_default();
     let bytes = match read_body(body, &parts.headers, config.max_body).await {
         Ok(b) => b,
         Err(kind) => {
+            outcome.body_refused = true;
             let message = match kind {
                 ErrorKind::TooLarge => format!(
                     "pith: request body exceeds the limit of {} bytes",
@@ -603,26 +625,55 @@ fn escapes_path(path: &str) -> bool {
         })
 }
 
+/// Most bytes read and dropped from a refused body, and for how long: a client still
+/// sending when the connection closes would see it reset instead of the answer.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// Reads the whole body, refusing more than `limit` bytes (early when Content-Length
-/// already says so).
+/// already says so); what is left of a refused body is drained.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ErrorKind> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let mut stream = body.into_data_stream();
     if declared.is_some_and(|n| n > limit as u64) {
+        // A client waiting for `100 Continue` has sent nothing yet: let it not send.
+        if !expects_continue {
+            drain(stream).await;
+        }
         return Err(ErrorKind::TooLarge);
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return ErrorKind::TooLarge;
-            }
-            source = s.source();
+    // Capacity from the declared length, but not a promise of memory to a client that
+    // has sent nothing yet.
+    let mut out = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n.min(8 << 20) as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ErrorKind::InvalidRequest)?;
+        if out.len() + chunk.len() > limit {
+            drain(stream).await;
+            return Err(ErrorKind::TooLarge);
         }
-        ErrorKind::InvalidRequest
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+/// Reads and drops up to [`DRAIN_BYTES`] for up to [`DRAIN_TIME`].
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            match left.checked_sub(chunk.len()) {
+                Some(l) => left = l,
+                None => break,
+            }
+        }
     })
+    .await;
 }
 
 /// Compares secrets without an early exit that would leak the matching prefix length.

@@ -783,7 +783,10 @@ fn run_serve(args: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let engine = Arc::new(config.engine());
-    runtime.block_on(pith::proxy::server::serve(config, engine))?;
+    let served = runtime.block_on(pith::proxy::server::serve(config, engine));
+    // Compressions that outlived their requests must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(())
 }
 

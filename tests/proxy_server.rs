@@ -41,6 +41,9 @@ async fn start_proxy(config: Config, rewriter: Arc<dyn Rewriter>) -> String {
 }
 
 fn client() -> reqwest::Client {
+    // reqwest is built without a crypto provider; the proxy installs one, a test that
+    // only runs the binary has not.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
@@ -1319,4 +1322,71 @@ async fn refusals_before_the_body_is_read_close_the_connection_cleanly() {
         }
     }
     assert_eq!(openai.seen().len(), 20);
+}
+
+/// SIGTERM stops `pith serve` promptly even while a compression that outlived its
+/// request is still running (it cannot be interrupted; the exit does not wait for it).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_does_not_wait_for_abandoned_compressions() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let (o, a) = (openai.url(), anthropic.url());
+    let mut served = pith_serve_with(
+        &[
+            "--openai-upstream",
+            &o,
+            "--anthropic-upstream",
+            &a,
+            "--compress-timeout-ms",
+            "200",
+        ],
+        &[],
+    );
+    // Several MB of compressible tool output: far more than 200 ms of work.
+    let text: String = (0..60_000)
+        .map(|i| {
+            format!(
+                "Record {i}: site {} measured {} mm of rain on day {i}. ",
+                i * 7 % 31,
+                i * 13 % 97
+            )
+        })
+        .collect();
+    let body = serde_json::json!({"model": "m", "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "s", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": text},
+        {"role": "user", "content": "x"}
+    ]})
+    .to_string();
+    let r = client()
+        .post(format!("{}/v1/chat/completions", served.url))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["x-pith-error"],
+        "compression timed out after 200 ms"
+    );
+    let pid = served.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // Generous: the abandoned compression alone takes minutes in a debug build.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "pith serve still running 30 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
 }

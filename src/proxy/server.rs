@@ -342,10 +342,7 @@ async fn proxy(State(state): State<AppState>, request: Request) -> Response {
         None => "other",
     };
     let method = parts.method.clone();
-    let expects_continue = parts
-        .headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let expects_continue = expects_continue(&parts.headers);
     let mut outcome = Outcome::default();
     let mut body = Some(body);
     let mut response = handle(&state, parts, &mut body, api, provider, &mut outcome).await;
@@ -637,13 +634,10 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let expects_continue = headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let mut stream = body.into_data_stream();
     if declared.is_some_and(|n| n > limit as u64) {
         // A client waiting for `100 Continue` has sent nothing yet: let it not send.
-        if !expects_continue {
+        if !expects_continue(headers) {
             drain(stream).await;
         }
         return Err(ErrorKind::TooLarge);
@@ -660,6 +654,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
         out.extend_from_slice(&chunk);
     }
     Ok(out.freeze())
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// Reads and drops up to [`DRAIN_BYTES`] for up to [`DRAIN_TIME`].

@@ -88,7 +88,7 @@ impl ModelsDirArg {
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
-    /// ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
+    /// compress_timeout_ms, max_compressions, ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -109,6 +109,13 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 100 MB].
     #[arg(long, value_name = "BYTES")]
     max_body: Option<usize>,
+    /// Time a request may spend on compression before the original is forwarded
+    /// [default: 10000].
+    #[arg(long, value_name = "MS", env = "PITH_COMPRESS_TIMEOUT_MS")]
+    compress_timeout_ms: Option<u64>,
+    /// Compressions running at once [default: the number of CPUs].
+    #[arg(long, value_name = "N", env = "PITH_MAX_COMPRESSIONS")]
+    max_compressions: Option<usize>,
     /// Log request bodies (they may contain secrets and personal data).
     #[arg(long)]
     log_bodies: bool,
@@ -752,18 +759,34 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     if let Some(max) = args.max_body {
         config.max_body = max;
     }
+    if let Some(ms) = args.compress_timeout_ms {
+        config.compress_timeout_ms = ms;
+    }
+    if let Some(n) = args.max_compressions {
+        config.max_compressions = n;
+    }
     if let Some(dir) = args.prune_model {
         config.prune_model = Some(dir);
     }
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;
     config.validate().map_err(|e| usage(e.to_string()))?;
+    // A panic message can quote the request being compressed: log where, not what.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!(
+            "pith: internal error (a bug) at {at}; its message is withheld: it may quote a request"
+        );
+    }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let engine = Arc::new(config.engine());
-    runtime.block_on(pith::proxy::server::serve(config, engine))?;
+    let served = runtime.block_on(pith::proxy::server::serve(config, engine));
+    // Compressions that outlived their requests must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     Ok(())
 }
 

@@ -18,7 +18,9 @@ pub struct Config {
     pub openai_upstream: String,
     /// Base URL of the Anthropic-style upstream.
     pub anthropic_upstream: String,
-    /// When compression fails, answer with an error instead of forwarding the original.
+    /// When compression was due but did not happen, answer with an error instead of
+    /// forwarding the original: 400 for an unreadable body, 503 for a timeout or no free
+    /// slot, 500 for a compressor failure.
     pub fail_closed: bool,
     /// When set, clients must send this value in `x-pith-key`.
     pub proxy_key: Option<String>,
@@ -30,6 +32,12 @@ pub struct Config {
     pub connect_timeout_secs: u64,
     /// Seconds an upstream exchange may take in total, streaming included.
     pub timeout_secs: u64,
+    /// Milliseconds a request may spend waiting for and running compression; past it the
+    /// original is forwarded (or, fail-closed, a 503 answered).
+    pub compress_timeout_ms: u64,
+    /// Compressions running at once. A timed-out compression keeps its CPU until it
+    /// finishes, so this, not the timeout, is what bounds the work in flight.
+    pub max_compressions: usize,
     /// Each compressible block is cut to its tokens divided by this, unless a request
     /// sets `x-pith-ratio` or `x-pith-budget`.
     pub ratio: f64,
@@ -60,6 +68,8 @@ impl Default for Config {
             log_bodies: false,
             connect_timeout_secs: 10,
             timeout_secs: 600,
+            compress_timeout_ms: 10_000,
+            max_compressions: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ratio: 2.0,
             min_chars: 2000,
             exact_tools: super::policy::DEFAULT_EXACT_TOOLS
@@ -136,6 +146,12 @@ impl Config {
         if self.timeout_secs == 0 {
             return Err(ConfigError::Zero("timeout_secs"));
         }
+        if self.compress_timeout_ms == 0 {
+            return Err(ConfigError::Zero("compress_timeout_ms"));
+        }
+        if self.max_compressions == 0 {
+            return Err(ConfigError::Zero("max_compressions"));
+        }
         if !(self.ratio >= 1.0 && self.ratio.is_finite()) {
             return Err(ConfigError::Ratio(self.ratio));
         }
@@ -190,6 +206,10 @@ impl Config {
 
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
+    }
+
+    pub fn compress_timeout(&self) -> Duration {
+        Duration::from_millis(self.compress_timeout_ms)
     }
 }
 
@@ -253,5 +273,19 @@ mod tests {
             ..Config::default()
         };
         assert!(zero.validate().is_err());
+    }
+
+    #[test]
+    fn compression_limits_are_read_and_must_be_positive() {
+        let c =
+            Config::from_toml("compress_timeout_ms = 250\nmax_compressions = 3\n").expect("valid");
+        assert_eq!(c.compress_timeout(), Duration::from_millis(250));
+        assert_eq!(c.max_compressions, 3);
+        assert!(c.validate().is_ok());
+        assert!(Config::default().max_compressions >= 1);
+        for text in ["compress_timeout_ms = 0", "max_compressions = 0"] {
+            let c = Config::from_toml(text).expect("parses");
+            assert!(c.validate().is_err(), "{text} accepted");
+        }
     }
 }

@@ -30,6 +30,10 @@ pub struct EngineConfig {
     pub prune_model: Option<std::path::PathBuf>,
     /// Rewrites remembered (by content hash).
     pub memo_entries: usize,
+    /// Bytes of remembered rewrites at most; the least recently used go first, and one
+    /// larger than a sixteenth of this is not remembered at all (it would evict the many
+    /// small ones an agent loop resends).
+    pub memo_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +45,7 @@ impl Default for EngineConfig {
             code_preset: "code".into(),
             prune_model: None,
             memo_entries: 4096,
+            memo_bytes: 64 << 20,
         }
     }
 }
@@ -83,24 +88,72 @@ pub enum EngineError {
 
 type MemoKey = (u64, usize);
 
+/// Remembered block rewrites, bounded both in entries and in bytes.
+#[derive(Debug)]
+struct Memo {
+    lru: LruCache<MemoKey, Option<String>>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Memo {
+    /// What an entry is charged: its text and a fixed overhead for key and links.
+    fn cost(value: &Option<String>) -> usize {
+        64 + value.as_ref().map_or(0, String::len)
+    }
+
+    fn get(&mut self, key: &MemoKey) -> Option<Option<String>> {
+        self.lru.get(key).cloned()
+    }
+
+    fn put(&mut self, key: MemoKey, value: Option<String>) {
+        let cost = Self::cost(&value);
+        if cost > self.budget / 16 {
+            return;
+        }
+        self.bytes += cost;
+        // `push` hands back the entry it displaced: the old value of this key, or the
+        // least recently used one when the entry count is full.
+        if let Some((_, old)) = self.lru.push(key, value) {
+            self.bytes = self.bytes.saturating_sub(Self::cost(&old));
+        }
+        while self.bytes > self.budget {
+            match self.lru.pop_lru() {
+                Some((_, old)) => self.bytes = self.bytes.saturating_sub(Self::cost(&old)),
+                None => self.bytes = 0,
+            }
+        }
+    }
+}
+
 /// The proxy's compressor: shareable across requests and threads.
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
     counter: Arc<dyn TokenCounter>,
     compressors: Mutex<HashMap<String, Compressor>>,
-    memo: Mutex<LruCache<MemoKey, Option<String>>>,
+    memo: Mutex<Memo>,
 }
 
 impl Engine {
     pub fn new(config: EngineConfig, counter: Arc<dyn TokenCounter>) -> Self {
         let entries = NonZeroUsize::new(config.memo_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let memo = Memo {
+            lru: LruCache::new(entries),
+            bytes: 0,
+            budget: config.memo_bytes,
+        };
         Self {
             config,
             counter,
             compressors: Mutex::default(),
-            memo: Mutex::new(LruCache::new(entries)),
+            memo: Mutex::new(memo),
         }
+    }
+
+    /// Bytes the memo holds now (its texts plus a fixed overhead per entry).
+    pub fn memo_bytes(&self) -> usize {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 
     /// The rewritten body, or `None` when nothing is to change (the original bytes are
@@ -116,6 +169,15 @@ impl Engine {
         }
         if let Some(r) = control.ratio.filter(|r| !(*r >= 1.0 && r.is_finite())) {
             return Err(EngineError::Ratio(r));
+        }
+        // A request may name a built-in preset or a configured one, never a file.
+        if let Some(p) = &control.preset {
+            let known = Preset::builtin_names().any(|n| n == p)
+                || *p == self.config.prose_preset
+                || *p == self.config.code_preset;
+            if !known {
+                return Err(crate::preset::PresetError::Unknown(p.clone()).into());
+            }
         }
         let start = Instant::now();
         let plan = policy::plan(api, body, &self.config.policy)?;
@@ -232,7 +294,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .get(&key)
         {
-            return Ok(hit.clone());
+            return Ok(hit);
         }
         let compressor = self.compressor(&preset)?;
         let input = Input::documents(vec![Document::new(text, kind)]).query(block.query.clone());
@@ -277,13 +339,64 @@ impl super::server::Rewriter for Engine {
         control: &Control,
         _headers: &axum::http::HeaderMap,
         body: &bytes::Bytes,
-    ) -> Result<Option<super::server::Rewrite>, String> {
-        let outcome = Engine::rewrite(self, api, body, control).map_err(|e| e.to_string())?;
+    ) -> Result<Option<super::server::Rewrite>, super::server::RewriteError> {
+        use super::server::RewriteError;
+        let outcome = Engine::rewrite(self, api, body, control).map_err(|e| match e {
+            // What the client sent: retrying the same request cannot help.
+            EngineError::Policy(_) | EngineError::Ratio(_) | EngineError::Preset(_) => {
+                RewriteError::Invalid(e.to_string())
+            }
+            EngineError::Build(_) => RewriteError::Failed(e.to_string()),
+        })?;
         Ok(outcome.map(|o| super::server::Rewrite {
             body: bytes::Bytes::from(o.body),
             tokens_before: o.tokens_before,
             tokens_after: o.tokens_after,
             blocks: o.blocks,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memo(entries: usize, budget: usize) -> Memo {
+        Memo {
+            lru: LruCache::new(NonZeroUsize::new(entries).unwrap_or(NonZeroUsize::MIN)),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    #[test]
+    fn memo_stays_within_its_byte_budget_and_skips_large_entries() {
+        let mut m = memo(1000, 16_000);
+        for i in 0..100 {
+            m.put((i, 0), Some("x".repeat(900)));
+            assert!(m.bytes <= 16_000, "{} bytes after {i}", m.bytes);
+        }
+        // The charge is exactly what is held: recount it from the entries.
+        let held: usize = m.lru.iter().map(|(_, v)| Memo::cost(v)).sum();
+        assert_eq!(m.bytes, held);
+        assert!(m.get(&(99, 0)).is_some() && m.get(&(0, 0)).is_none());
+        // Over a sixteenth of the budget: not remembered.
+        m.put((500, 0), Some("y".repeat(1000)));
+        assert!(m.get(&(500, 0)).is_none());
+        // Replacing a key charges only the new value.
+        let before = m.bytes;
+        m.put((99, 0), Some("z".repeat(800)));
+        assert_eq!(m.bytes, before - 100);
+        assert_eq!(m.get(&(99, 0)), Some(Some("z".repeat(800))));
+    }
+
+    #[test]
+    fn memo_entry_count_bound_releases_bytes() {
+        let mut m = memo(2, 1 << 20);
+        for i in 0..5 {
+            m.put((i, 0), None);
+        }
+        assert_eq!(m.lru.len(), 2);
+        assert_eq!(m.bytes, 2 * Memo::cost(&None));
     }
 }

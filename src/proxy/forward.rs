@@ -120,6 +120,9 @@ pub enum ErrorKind {
     TooLarge,
     Upstream,
     Timeout,
+    /// pith itself cannot take the request now (no compression slot, or compression
+    /// timed out under fail-closed): worth a retry, which SDKs do on 503.
+    Overloaded,
     Internal,
 }
 
@@ -132,6 +135,7 @@ impl ErrorKind {
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
             ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -158,6 +162,7 @@ impl ErrorKind {
             ),
             ErrorKind::Upstream => ("server_error", "upstream_error", "api_error"),
             ErrorKind::Timeout => ("server_error", "upstream_timeout", "timeout_error"),
+            ErrorKind::Overloaded => ("server_error", "pith_overloaded", "overloaded_error"),
             ErrorKind::Internal => ("server_error", "internal_error", "api_error"),
         }
     }

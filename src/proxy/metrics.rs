@@ -14,6 +14,37 @@ use std::time::Duration;
 /// Upper bounds, in seconds, of the compression-time histogram buckets.
 const BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
+/// Why a request was not compressed although its route is compressible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The body or a control value is not something the rewriter understands.
+    Invalid,
+    /// The compressor failed (or panicked).
+    Error,
+    /// Compression took longer than `compress_timeout_ms`.
+    Timeout,
+    /// No compression slot came free within `compress_timeout_ms`.
+    Busy,
+}
+
+impl Failure {
+    const ALL: [Failure; 4] = [
+        Failure::Invalid,
+        Failure::Error,
+        Failure::Timeout,
+        Failure::Busy,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Failure::Invalid => "invalid",
+            Failure::Error => "error",
+            Failure::Timeout => "timeout",
+            Failure::Busy => "busy",
+        }
+    }
+}
+
 /// Counters of the proxy; shared by all requests.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -22,7 +53,8 @@ pub struct Metrics {
     tokens_before: AtomicU64,
     tokens_after: AtomicU64,
     compressed: AtomicU64,
-    failures: AtomicU64,
+    /// Indexed like [`Failure::ALL`].
+    failures: [AtomicU64; 4],
     upstream_errors: AtomicU64,
     compress_micros_sum: AtomicU64,
     compress_count: AtomicU64,
@@ -63,9 +95,9 @@ impl Metrics {
         self.tokens_after.fetch_add(after as u64, Ordering::Relaxed);
     }
 
-    /// The rewriter failed on a request.
-    pub fn failure(&self) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
+    /// A request on a compressible route was not compressed, for `why`.
+    pub fn failure(&self, why: Failure) {
+        self.failures[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The upstream could not be reached or broke off before answering.
@@ -111,11 +143,6 @@ impl Metrics {
                 before.saturating_sub(after),
             ),
             (
-                "pith_compress_failures_total",
-                "Rewriter failures (the original was forwarded unless fail-closed).",
-                load(&self.failures),
-            ),
-            (
                 "pith_upstream_errors_total",
                 "Upstream exchanges that failed before a response.",
                 load(&self.upstream_errors),
@@ -125,6 +152,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let name = "pith_compress_failures_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests not compressed, by reason (the original was forwarded unless fail-closed).\n# TYPE {name} counter"
+        );
+        for why in Failure::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{reason=\"{}\"}} {}",
+                why.label(),
+                load(&self.failures[why as usize])
             );
         }
         let name = "pith_compress_seconds";
@@ -156,7 +196,13 @@ mod tests {
         m.tokens(100, 40);
         m.compress_time(Duration::from_millis(3));
         m.compress_time(Duration::from_secs(10));
+        m.failure(Failure::Timeout);
+        m.failure(Failure::Timeout);
+        m.failure(Failure::Busy);
         let text = m.render();
+        assert!(text.contains("pith_compress_failures_total{reason=\"timeout\"} 2\n"));
+        assert!(text.contains("pith_compress_failures_total{reason=\"busy\"} 1\n"));
+        assert!(text.contains("pith_compress_failures_total{reason=\"error\"} 0\n"));
         assert!(
             text.contains("pith_requests_total{route=\"chat_completions\",status=\"200\"} 2\n")
         );

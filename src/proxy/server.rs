@@ -7,7 +7,7 @@
 //! line per request).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,11 +15,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use super::config::{Config, ConfigError};
 use super::forward::{self, ErrorKind, Provider};
-use super::metrics::Metrics;
+use super::metrics::{Failure, Metrics};
 
 pub use super::policy::Api;
 
@@ -93,9 +95,20 @@ impl Control {
                 )),
             })
             .transpose()?;
+        // Built-in names only: a request must not make the server read files (a preset
+        // may otherwise be a path, whose parse errors would quote the file).
         let preset = get("x-pith-preset")?
             .filter(|v| !v.is_empty())
-            .map(str::to_owned);
+            .map(|v| {
+                crate::Preset::builtin_names()
+                    .find(|n| *n == v)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = crate::Preset::builtin_names().collect();
+                        format!("x-pith-preset must be one of {}", names.join(", "))
+                    })
+            })
+            .transpose()?;
         Ok(Control {
             bypass,
             budget,
@@ -117,9 +130,34 @@ pub struct Rewrite {
     pub blocks: Vec<String>,
 }
 
+/// Why a body was not rewritten. Either way the original is forwarded unless the proxy
+/// runs fail-closed, which answers 400 for [`RewriteError::Invalid`] (retrying cannot
+/// help) and 500 for [`RewriteError::Failed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    /// The body (or a control value) is not a request the rewriter understands.
+    #[error("{0}")]
+    Invalid(String),
+    /// The rewriter itself failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<String> for RewriteError {
+    fn from(message: String) -> Self {
+        RewriteError::Failed(message)
+    }
+}
+
+impl From<&str> for RewriteError {
+    fn from(message: &str) -> Self {
+        RewriteError::Failed(message.to_owned())
+    }
+}
+
 /// Decides whether and how to rewrite a request body. Called on a blocking thread (it is
-/// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` is a failure that
-/// fails open (the original is forwarded) unless the proxy runs fail-closed.
+/// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` fails open (the
+/// original is forwarded) unless the proxy runs fail-closed.
 pub trait Rewriter: Send + Sync {
     fn rewrite(
         &self,
@@ -127,7 +165,7 @@ pub trait Rewriter: Send + Sync {
         control: &Control,
         headers: &HeaderMap,
         body: &Bytes,
-    ) -> Result<Option<Rewrite>, String>;
+    ) -> Result<Option<Rewrite>, RewriteError>;
 }
 
 /// The rewriter that never rewrites: pith as a transparent proxy.
@@ -141,7 +179,7 @@ impl Rewriter for Identity {
         _: &Control,
         _: &HeaderMap,
         _: &Bytes,
-    ) -> Result<Option<Rewrite>, String> {
+    ) -> Result<Option<Rewrite>, RewriteError> {
         Ok(None)
     }
 }
@@ -163,12 +201,15 @@ pub enum ServeError {
 }
 
 /// What every request handler shares: configuration, one pooled upstream client, the
-/// rewriter and the metrics. Cheap to clone.
+/// rewriter, the compression slots and the metrics. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     config: Arc<Config>,
     client: reqwest::Client,
     rewriter: Arc<dyn Rewriter>,
+    /// `max_compressions` permits; a compression holds one until it really ends, even
+    /// after its request stopped waiting for it.
+    slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -195,6 +236,9 @@ impl AppState {
             .build()
             .map_err(ServeError::Client)?;
         Ok(Self {
+            slots: Arc::new(Semaphore::new(
+                config.max_compressions.min(Semaphore::MAX_PERMITS),
+            )),
             config: Arc::new(config),
             client,
             rewriter,
@@ -279,6 +323,8 @@ struct Outcome {
     saved: usize,
     error: Option<String>,
     body_log: Option<String>,
+    /// The body was refused part-way (too large): the rest of it was drained or dropped.
+    body_refused: bool,
 }
 
 async fn proxy(State(state): State<AppState>, request: Request) -> Response {
@@ -296,8 +342,22 @@ async fn proxy(State(state): State<AppState>, request: Request) -> Response {
         None => "other",
     };
     let method = parts.method.clone();
+    let expects_continue = expects_continue(&parts.headers);
     let mut outcome = Outcome::default();
-    let response = handle(&state, parts, body, api, provider, &mut outcome).await;
+    let mut body = Some(body);
+    let mut response = handle(&state, parts, &mut body, api, provider, &mut outcome).await;
+    // Answered without reading the body (or not all of it): the connection cannot carry
+    // another request. Read what the client is still sending (bounded) so that it gets
+    // this answer rather than a reset, and tell it to reconnect rather than have its next
+    // request fail on a connection the server is closing.
+    if outcome.body_refused || body.is_some() {
+        if let Some(unread) = body.take().filter(|_| !expects_continue) {
+            drain(unread.into_data_stream()).await;
+        }
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let status = response.status().as_u16();
     state.metrics.request(route, status);
     // Path only: queries may carry keys; headers and bodies never appear unless asked.
@@ -319,7 +379,7 @@ async fn proxy(State(state): State<AppState>, request: Request) -> Response {
 async fn handle(
     state: &AppState,
     parts: Parts,
-    body: Body,
+    body: &mut Option<Body>,
     api: Option<Api>,
     provider: Provider,
     outcome: &mut Outcome,
@@ -327,6 +387,13 @@ async fn handle(
     let config = &state.config;
     if !parts.uri.path().starts_with("/v1/") {
         return forward::error_response(provider, ErrorKind::NotFound, "pith serves only /v1/*");
+    }
+    if escapes_path(parts.uri.path()) {
+        return forward::error_response(
+            provider,
+            ErrorKind::InvalidRequest,
+            "pith: paths with '.' or '..' segments or backslashes are refused",
+        );
     }
     if let Some(key) = &config.proxy_key {
         let given = parts.headers.get("x-pith-key").map(HeaderValue::as_bytes);
@@ -342,9 +409,11 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return forward::error_response(provider, ErrorKind::InvalidRequest, &e),
     };
+    let body = body.take().unwrap_or_default();
     let bytes = match read_body(body, &parts.headers, config.max_body).await {
         Ok(b) => b,
         Err(kind) => {
+            outcome.body_refused = true;
             let message = match kind {
                 ErrorKind::TooLarge => format!(
                     "pith: request body exceeds the limit of {} bytes",
@@ -375,17 +444,18 @@ async fn handle(
                 pith_headers.push(("x-pith-compressed", rw.blocks.join(",")));
                 send = rw.body;
             }
-            Err(e) => {
-                state.metrics.failure();
-                outcome.error = Some(e.clone());
+            Err(failure) => {
+                state.metrics.failure(failure.metric());
+                let message = failure.message(config.compress_timeout_ms);
+                outcome.error = Some(message.clone());
                 if config.fail_closed {
                     return forward::error_response(
                         provider,
-                        ErrorKind::Internal,
-                        &format!("pith could not compress the request: {e}"),
+                        failure.fail_closed_kind(),
+                        &format!("pith: {message}"),
                     );
                 }
-                pith_headers.push(("x-pith-error", format!("compression failed: {e}")));
+                pith_headers.push(("x-pith-error", message));
             }
         }
     }
@@ -421,12 +491,15 @@ async fn handle(
             } else {
                 ErrorKind::Upstream
             };
-            outcome.error = Some(e.to_string());
-            return forward::error_response(
-                provider,
-                kind,
-                &format!("pith: {} upstream failed: {e}", provider.name()),
+            // Without the URL: its query may carry a key, and it goes into the log, the
+            // body and a header.
+            let message = format!(
+                "pith: {} upstream failed: {}",
+                provider.name(),
+                error_chain(&e.without_url())
             );
+            outcome.error = Some(message.clone());
+            return forward::error_response(provider, kind, &message);
         }
     };
     let status = upstream.status();
@@ -449,41 +522,159 @@ async fn handle(
     response
 }
 
-/// Runs the rewriter off the async threads; a panic in it counts as a failure.
+/// Why [`run_rewriter`] produced no rewrite.
+#[derive(Debug)]
+enum Failed {
+    Rewriter(RewriteError),
+    /// The rewriter panicked. Its message is not kept: a panic message can quote the
+    /// text being worked on, and this one would reach a header, a body and the log.
+    Panicked,
+    /// Still running past the limit; its slot is freed when it really ends.
+    TimedOut,
+    /// No slot came free within the limit.
+    Busy,
+}
+
+impl Failed {
+    fn metric(&self) -> Failure {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(_)) => Failure::Invalid,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked => Failure::Error,
+            Failed::TimedOut => Failure::Timeout,
+            Failed::Busy => Failure::Busy,
+        }
+    }
+
+    /// The `x-pith-error` value and log text.
+    fn message(&self, limit_ms: u64) -> String {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(e)) => format!("request not compressed: {e}"),
+            Failed::Rewriter(RewriteError::Failed(e)) => format!("compression failed: {e}"),
+            Failed::Panicked => "compression failed: the compressor panicked".to_owned(),
+            Failed::TimedOut => format!("compression timed out after {limit_ms} ms"),
+            Failed::Busy => {
+                format!("compression skipped: no free compression slot within {limit_ms} ms")
+            }
+        }
+    }
+
+    /// What a fail-closed proxy answers instead of forwarding.
+    fn fail_closed_kind(&self) -> ErrorKind {
+        match self {
+            Failed::Rewriter(RewriteError::Invalid(_)) => ErrorKind::InvalidRequest,
+            Failed::Rewriter(RewriteError::Failed(_)) | Failed::Panicked => ErrorKind::Internal,
+            Failed::TimedOut | Failed::Busy => ErrorKind::Overloaded,
+        }
+    }
+}
+
+/// Runs the rewriter on a blocking thread, within `compress_timeout_ms` counted from the
+/// call (waiting for a slot included). A blocking task cannot be stopped, so one that
+/// times out keeps its slot until it ends: `max_compressions` bounds the CPU work in
+/// flight however many requests gave up on theirs.
 async fn run_rewriter(
     state: &AppState,
     api: Api,
     control: Control,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Option<Rewrite>, String> {
+) -> Result<Option<Rewrite>, Failed> {
+    let deadline = tokio::time::Instant::now() + state.config.compress_timeout();
+    let slot =
+        match tokio::time::timeout_at(deadline, Arc::clone(&state.slots).acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            // Elapsed, or the semaphore closed (it never is): no slot either way.
+            _ => return Err(Failed::Busy),
+        };
     let rewriter = Arc::clone(&state.rewriter);
     let (headers, body) = (headers.clone(), body.clone());
-    tokio::task::spawn_blocking(move || rewriter.rewrite(api, &control, &headers, &body))
-        .await
-        .unwrap_or_else(|e| Err(format!("rewriter panicked: {e}")))
+    let task = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        rewriter.rewrite(api, &control, &headers, &body)
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Err(_) => Err(Failed::TimedOut),
+        Ok(Err(_)) => Err(Failed::Panicked),
+        Ok(Ok(result)) => result.map_err(Failed::Rewriter),
+    }
 }
 
+/// An error and its sources, `outer: inner: …` (reqwest's own text stops at the first).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Whether a path has a `.` or `..` segment (also percent-encoded) or a backslash. The
+/// URL parser resolves those when the path is joined to the upstream base, which would let
+/// a request climb out of a base's path prefix (`https://gw/openai` + `/v1/../../admin`).
+fn escapes_path(path: &str) -> bool {
+    path.contains('\\')
+        || path.split('/').any(|segment| {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        })
+}
+
+/// Most bytes read and dropped from a refused body, and for how long: a client still
+/// sending when the connection closes would see it reset instead of the answer.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// Reads the whole body, refusing more than `limit` bytes (early when Content-Length
-/// already says so).
+/// already says so); what is left of a refused body is drained.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ErrorKind> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut stream = body.into_data_stream();
     if declared.is_some_and(|n| n > limit as u64) {
+        // A client waiting for `100 Continue` has sent nothing yet: let it not send.
+        if !expects_continue(headers) {
+            drain(stream).await;
+        }
         return Err(ErrorKind::TooLarge);
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return ErrorKind::TooLarge;
-            }
-            source = s.source();
+    // Capacity from the declared length, but not a promise of memory to a client that
+    // has sent nothing yet.
+    let mut out = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n.min(8 << 20) as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ErrorKind::InvalidRequest)?;
+        if out.len() + chunk.len() > limit {
+            drain(stream).await;
+            return Err(ErrorKind::TooLarge);
         }
-        ErrorKind::InvalidRequest
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Reads and drops up to [`DRAIN_BYTES`] for up to [`DRAIN_TIME`].
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            match left.checked_sub(chunk.len()) {
+                Some(l) => left = l,
+                None => break,
+            }
+        }
     })
+    .await;
 }
 
 /// Compares secrets without an early exit that would leak the matching prefix length.
@@ -530,6 +721,8 @@ mod tests {
             ("x-pith-budget", "-1"),
             ("x-pith-ratio", "0.5"),
             ("x-pith-ratio", "NaN"),
+            ("x-pith-preset", "/etc/passwd"),
+            ("x-pith-preset", "compressors/rag.toml"),
         ] {
             assert!(
                 Control::from_headers(&headers(&[(k, v)])).is_err(),
@@ -549,6 +742,28 @@ mod tests {
             Api::for_route(&Method::POST, "/v1/chat/completions/x"),
             None
         );
+    }
+
+    #[test]
+    fn dot_segments_and_backslashes_are_caught() {
+        for bad in [
+            "/v1/../admin",
+            "/v1/./x",
+            "/v1/%2e%2E/x",
+            "/v1/.%2e",
+            "/v1\\..\\x",
+        ] {
+            assert!(escapes_path(bad), "{bad}");
+        }
+        for ok in [
+            "/v1/models",
+            "/v1/files/a.b",
+            "/v1/..x/y",
+            "/v1/x..",
+            "/v1//x",
+        ] {
+            assert!(!escapes_path(ok), "{ok}");
+        }
     }
 
     #[test]

@@ -159,12 +159,15 @@ pub fn json_answer(path: &str, req: &Value) -> Value {
     match path {
         "/v1/messages/count_tokens" => json!({"input_tokens": 7}),
         "/v1/messages" => {
-            let last = &req["messages"].as_array().unwrap().last().unwrap()["content"];
+            let last = req["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .map_or(&Value::Null, |m| &m["content"]);
             let result = last.as_array().and_then(|blocks| {
                 blocks
                     .iter()
                     .find(|b| b["type"] == "tool_result")
-                    .map(|b| b["content"].as_str().unwrap().to_owned())
+                    .and_then(|b| b["content"].as_str().map(str::to_owned))
             });
             let (content, stop) = match (result, has_tools) {
                 (Some(r), _) => (
@@ -181,9 +184,12 @@ pub fn json_answer(path: &str, req: &Value) -> Value {
         }
         "/v1/responses" => response_object("completed", &["Hello"]),
         "/v1/chat/completions" => {
-            let last = req["messages"].as_array().unwrap().last().unwrap();
+            let last = req["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .unwrap_or(&Value::Null);
             let message = if last["role"] == "tool" {
-                json!({"role":"assistant","content":format!("tool said: {}", last["content"].as_str().unwrap())})
+                json!({"role":"assistant","content":format!("tool said: {}", last["content"].as_str().unwrap_or(""))})
             } else if has_tools {
                 json!({"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]})
             } else {
@@ -225,6 +231,21 @@ async fn mock_handler(State(state): State<MockState>, request: Request) -> Respo
     let builder = Response::builder()
         .header("x-upstream", "mock")
         .header("x-request-id", "req_1");
+    // Like the real APIs: a POST to an API route whose body is not a JSON object is a 400.
+    let api_route = [
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+    ]
+    .contains(&path.as_str());
+    if api_route && parts.method == "POST" && !req.is_object() {
+        return builder
+            .status(400)
+            .header("content-type", "application/json")
+            .body(Body::from(error_answer(&path, 400).to_string()))
+            .unwrap();
+    }
     if let Some(status) = model.strip_prefix("status-") {
         let status: u16 = status.parse().unwrap();
         return builder

@@ -442,6 +442,15 @@ fn run_pack(args: PackArgs) -> Result<()> {
     let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
+    if collected.documents.is_empty() {
+        // Every path was binary, unreadable, special or empty: an empty prompt would
+        // look like success.
+        bail!(
+            "nothing to pack: no readable text file in the given paths ({} skipped, {} empty)",
+            collected.skipped.len(),
+            collected.empty.len()
+        );
+    }
     let compressor = Compressor::builder()
         .preset(preset)
         .shared_counter(args.tokenizer.counter()?)

@@ -6,6 +6,9 @@
 //! growth). Prints markdown tables for BENCHMARKS.md.
 //!
 //!     ulimit -n 4096; cargo bench --bench load
+//!
+//! `PITH_BENCH_NOFILE=1024` starts pith with that soft open-file limit (the common
+//! default); `PITH_BENCH_QUICK=1` runs one round without the final idle wait.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -29,6 +32,9 @@ const CHUNKS: usize = 64;
 const CHUNK_BYTES: usize = 48;
 /// A round that takes longer than this failed.
 const DEADLINE: Duration = Duration::from_secs(300);
+/// reqwest closes a pooled connection idle for 90 s at its next sweep, and sweeps every
+/// 90 s: after this long every upstream connection pith pooled is closed.
+const IDLE_EVICTION_SECS: u64 = 185;
 
 /// Deterministic pseudo-random bytes for request `id`, event `i` (splitmix64).
 fn chunk_bytes(id: u64, i: usize) -> Vec<u8> {
@@ -184,15 +190,43 @@ async fn one(client: &reqwest::Client, url: &str, id: u64) -> Result<Sample, Str
     })
 }
 
-/// Peak and current resident memory (kB) and open descriptors of a process.
+/// Peak and current resident memory (kB) and open descriptors of a process, and how
+/// many of them are TCP connections on the listening port (from clients) or to the
+/// upstream's port.
 #[derive(Debug, Clone, Copy)]
 struct Usage {
     hwm_kb: u64,
     rss_kb: u64,
     fds: usize,
+    from_clients: usize,
+    to_upstream: usize,
 }
 
-fn usage(pid: u32) -> Usage {
+/// (local port, remote port) of every TCP socket on this machine, by inode.
+fn tcp_ports() -> std::collections::HashMap<u64, (u16, u16)> {
+    let mut out = std::collections::HashMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let port = |addr: &str| {
+                addr.rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+            };
+            if let (Some(local), Some(remote), Some(inode)) = (
+                f.get(1).and_then(|a| port(a)),
+                f.get(2).and_then(|a| port(a)),
+                f.get(9).and_then(|i| i.parse().ok()),
+            ) {
+                out.insert(inode, (local, remote));
+            }
+        }
+    }
+    out
+}
+
+fn usage(pid: u32, ports: Ports) -> Usage {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -202,11 +236,43 @@ fn usage(pid: u32) -> Usage {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
+    let links: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .map(|l| l.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let tcp = tcp_ports();
+    let sockets: Vec<(u16, u16)> = links
+        .iter()
+        .filter_map(|l| l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+        .filter_map(|inode: u64| tcp.get(&inode).copied())
+        .collect();
     Usage {
         hwm_kb: field("VmHWM:"),
         rss_kb: field("VmRSS:"),
-        fds: std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count()),
+        fds: links.len(),
+        from_clients: sockets
+            .iter()
+            .filter(|s| s.0 == ports.listen && s.1 != 0)
+            .count(),
+        to_upstream: sockets.iter().filter(|s| s.1 == ports.upstream).count(),
     }
+}
+
+/// pith's listening port and the upstream's.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    listen: u16,
+    upstream: u16,
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -225,8 +291,21 @@ impl Drop for Proxy {
 }
 
 /// Starts `pith serve` on a free port in front of `upstream`; returns it and its URL.
+/// With `PITH_BENCH_NOFILE=N` pith starts with a soft open-file limit of N (through
+/// `prlimit`), as on systems whose default is 1024.
 fn start_pith(upstream: &str) -> (Proxy, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pith"))
+    let mut command = match std::env::var("PITH_BENCH_NOFILE") {
+        Ok(soft) => {
+            let hard = open_files_hard_limit();
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--nofile={soft}:{hard}"))
+                .arg("--")
+                .arg(env!("CARGO_BIN_EXE_pith"));
+            c
+        }
+        Err(_) => Command::new(env!("CARGO_BIN_EXE_pith")),
+    };
+    let mut child = command
         .args([
             "serve",
             "--listen",
@@ -266,15 +345,27 @@ fn start_pith(upstream: &str) -> (Proxy, String) {
     (proxy, url)
 }
 
-/// This process's soft limit of open files (pith inherits it).
-fn open_files_limit() -> u64 {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    limits
+/// A process's limits of open files: (soft, hard).
+fn open_files_limits(pid: &str) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = limits
         .lines()
         .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_default();
+    let mut fields = line
+        .split_whitespace()
+        .skip(3)
+        .map(|v| v.parse().unwrap_or(0));
+    (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
+}
+
+/// This process's soft limit of open files (pith inherits it).
+fn open_files_limit() -> u64 {
+    open_files_limits("self").0
+}
+
+fn open_files_hard_limit() -> u64 {
+    open_files_limits("self").1
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -299,7 +390,13 @@ async fn main() {
 
     let (proxy, url) = start_pith(&upstream_url);
     let pid = proxy.0.id();
+    let ports = Ports {
+        listen: port_of(&url),
+        upstream: port_of(&upstream_url),
+    };
     let endpoint = format!("{url}/v1/chat/completions");
+    // reqwest is built without a TLS provider of its own; pith installs ring the same way.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let new_client = || {
         reqwest::Client::builder()
             .build()
@@ -310,10 +407,11 @@ async fn main() {
         panic!("warm-up: {e}");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let start_usage = usage(pid);
+    let start_usage = usage(pid, ports);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "pith pid {pid}; open-file soft limit here {limit}; load average at start: {}",
+        "pith pid {pid}, open-file limits {:?} (soft, hard); load average at start: {}",
+        open_files_limits(&pid.to_string()),
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
@@ -321,22 +419,41 @@ async fn main() {
     );
     println!();
     println!(
-        "| round | wall | ok | TTFB p50 | TTFB p95 | TTFB p99 | total p50 | total p95 | total p99 | pith peak RSS | RSS after | fds before | fds after | fds idle |"
+        "| round | wall | ok | TTFB p50 | TTFB p95 | TTFB p99 | total p50 | total p95 | total p99 | pith peak RSS | RSS idle | fds before | fds peak (clients/upstream) | fds idle 3 s (clients/upstream) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut failures = 0;
-    for round in 0..ROUNDS {
-        let before = usage(pid);
+    // PITH_BENCH_QUICK=1: one round and no wait for idle eviction, for trying things.
+    let quick = std::env::var_os("PITH_BENCH_QUICK").is_some();
+    let rounds = if quick { 1 } else { ROUNDS };
+    for round in 0..rounds {
+        let before = usage(pid, ports);
         // A client per round: dropping it closes its connections, so what pith still
         // holds afterwards is its own.
         let client = new_client();
         let done = Arc::new(AtomicUsize::new(0));
+        // The most descriptors pith holds during the round, sampled every 25 ms.
+        let peak = {
+            let done = done.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut peak = usage(pid, ports);
+                while done.load(Ordering::Relaxed) < REQUESTS {
+                    let u = usage(pid, ports);
+                    if u.fds > peak.fds {
+                        peak = u;
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                peak
+            })
+        };
         let started = Instant::now();
         let tasks: Vec<_> = (0..REQUESTS)
             .map(|i| {
                 let (client, endpoint, done) = (client.clone(), endpoint.clone(), done.clone());
-                // Ids differ per round, so every answer is new.
-                let id = (round * REQUESTS + i + 10) as u64;
+                // The same requests every round: caches are warm after the first, so
+                // memory that still grows after it is a leak.
+                let id = (i + 10) as u64;
                 tokio::spawn(async move {
                     let r = one(&client, &endpoint, id).await;
                     done.fetch_add(1, Ordering::Relaxed);
@@ -353,7 +470,7 @@ async fn main() {
                 done.load(Ordering::Relaxed)
             ),
         };
-        let after = usage(pid);
+        let peak = peak.await.unwrap_or_else(|e| panic!("sampler: {e}"));
         drop(client);
         let mut ttfb = Vec::new();
         let mut total = Vec::new();
@@ -374,9 +491,9 @@ async fn main() {
             }
         }
         // Idle: the client's connections are closed; pith keeps its pooled upstream
-        // connections (reqwest closes them after 90 s idle).
+        // connections until reqwest evicts them (see IDLE_EVICTION_SECS).
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let idle = usage(pid);
+        let idle = usage(pid, ports);
         ttfb.sort();
         total.sort();
         let ok = ttfb.len();
@@ -388,7 +505,7 @@ async fn main() {
             }
         };
         println!(
-            "| {} | {:.2} s | {ok}/{REQUESTS} | {} | {} | {} | {} | {} | {} | {:.1} MB | {:.1} MB | {} | {} | {} |",
+            "| {} | {:.2} s | {ok}/{REQUESTS} | {} | {} | {} | {} | {} | {} | {:.1} MB | {:.1} MB | {} | {} ({}/{}) | {} ({}/{}) |",
             round + 1,
             wall.as_secs_f64(),
             p(&ttfb, 0.5),
@@ -397,25 +514,32 @@ async fn main() {
             p(&total, 0.5),
             p(&total, 0.95),
             p(&total, 0.99),
-            after.hwm_kb as f64 / 1024.0,
-            after.rss_kb as f64 / 1024.0,
+            idle.hwm_kb as f64 / 1024.0,
+            idle.rss_kb as f64 / 1024.0,
             before.fds,
-            after.fds,
+            peak.fds,
+            peak.from_clients,
+            peak.to_upstream,
             idle.fds,
+            idle.from_clients,
+            idle.to_upstream,
         );
     }
-    // After reqwest's 90 s idle timeout pith's pooled upstream connections are gone too:
-    // what is left should be what it held before the first round.
-    tokio::time::sleep(Duration::from_secs(95)).await;
-    let end = usage(pid);
+    // After reqwest's idle eviction pith's pooled upstream connections are gone too: what
+    // is left should be what it held before the first round.
+    let idle_secs = if quick { 0 } else { IDLE_EVICTION_SECS };
+    tokio::time::sleep(Duration::from_secs(idle_secs)).await;
+    let end = usage(pid, ports);
     println!();
     println!(
-        "pith after warm-up: RSS {:.1} MB, {} fds; 95 s after the last round: RSS {:.1} MB, peak {:.1} MB, {} fds",
+        "pith after warm-up: RSS {:.1} MB, {} fds; {idle_secs} s after the last round: RSS {:.1} MB, peak {:.1} MB, {} fds ({} from clients, {} to the upstream)",
         start_usage.rss_kb as f64 / 1024.0,
         start_usage.fds,
         end.rss_kb as f64 / 1024.0,
         end.hwm_kb as f64 / 1024.0,
-        end.fds
+        end.fds,
+        end.from_clients,
+        end.to_upstream
     );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(

@@ -767,6 +767,7 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;
     config.validate().map_err(|e| usage(e.to_string()))?;
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -774,6 +775,28 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     let engine = Arc::new(config.engine());
     runtime.block_on(pith::proxy::server::serve(config, engine))?;
     Ok(())
+}
+
+/// Every stream through the proxy holds two sockets (client and upstream), so the common
+/// default soft limit of 1024 open files caps it near 500 concurrent streams, after which
+/// upstream connections fail. The hard limit is the one the administrator set: raise the
+/// soft limit to it (capped), as servers such as nginx and Go programs do. Best effort.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let want = limit.maximum.map_or(1 << 16, |hard| hard.min(1 << 20));
+        if limit.current.is_some_and(|soft| soft < want) {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(want),
+                    maximum: limit.maximum,
+                },
+            );
+        }
+    }
 }
 
 fn run_models(args: ModelsArgs) -> Result<()> {

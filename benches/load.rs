@@ -8,7 +8,8 @@
 //!     ulimit -n 4096; cargo bench --bench load
 //!
 //! `PITH_BENCH_NOFILE=1024` starts pith with that soft open-file limit (the common
-//! default); `PITH_BENCH_QUICK=1` runs one round without the final idle wait.
+//! default); `PITH_BENCH_QUICK=1` runs one round without the final idle wait;
+//! `PITH_BENCH_ROUNDS=N` sets the number of rounds.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -425,7 +426,10 @@ async fn main() {
     let mut failures = 0;
     // PITH_BENCH_QUICK=1: one round and no wait for idle eviction, for trying things.
     let quick = std::env::var_os("PITH_BENCH_QUICK").is_some();
-    let rounds = if quick { 1 } else { ROUNDS };
+    let rounds = std::env::var("PITH_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 1 } else { ROUNDS });
     for round in 0..rounds {
         let before = usage(pid, ports);
         // A client per round: dropping it closes its connections, so what pith still

@@ -594,3 +594,55 @@ fn library_one_megabyte_lines_without_word_boundaries() {
         }
     }
 }
+
+// ---- pith serve under a low open-file limit ----
+
+/// Every proxied stream holds two sockets; a soft limit of 1024 (a common default) caps
+/// the proxy near 500 streams. `pith serve` raises its soft limit to the hard one.
+#[test]
+fn serve_raises_its_soft_open_file_limit() {
+    let limits = |pid: &str| -> (String, String) {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .unwrap()
+            .to_owned();
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[3].to_owned(), f[4].to_owned())
+    };
+    let hard = limits("self").1;
+    if Command::new("prlimit").arg("--version").output().is_err() || hard == "256" {
+        eprintln!("skipping: prlimit not found, or the hard limit is already 256");
+        return;
+    }
+    let mut child = Command::new("prlimit")
+        .arg(format!("--nofile=256:{hard}"))
+        .args([
+            "--",
+            env!("CARGO_BIN_EXE_pith"),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Listening means the limit has been set (it is raised before the runtime starts).
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    let pid = child.id().to_string();
+    let (soft, now_hard) = limits(&pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("listening"), "{line}");
+    assert_eq!(now_hard, hard);
+    let expected = if hard == "unlimited" {
+        "65536".to_owned()
+    } else {
+        hard.parse::<u64>().unwrap().min(1 << 20).to_string()
+    };
+    assert_eq!(soft, expected, "soft limit raised from 256");
+}

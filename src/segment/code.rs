@@ -22,8 +22,8 @@ use defs::{Def, Role};
 /// into `Lines` blocks of this size.
 const MAX_GAP_LINES: usize = 40;
 
-/// A parse may take this long, plus [`PARSE_TIME_PER_MB`] per megabyte of text, before
-/// it is abandoned for line blocks (see [`parse_bounded`]).
+/// Parsing and querying may take this long, plus [`PARSE_TIME_PER_MB`] per megabyte of
+/// text, before they are abandoned for line blocks (see [`parse_bounded`]).
 const PARSE_TIME_BASE: Duration = Duration::from_secs(2);
 const PARSE_TIME_PER_MB: Duration = Duration::from_secs(2);
 
@@ -64,8 +64,11 @@ impl CodeChunker {
     fn try_chunk(&self, text: &str) -> Option<Vec<Chunk>> {
         let mut parser = Parser::new();
         parser.set_language(&self.lang.language()).ok()?;
-        let tree = parse_bounded(&mut parser, text)?;
-        let defs = defs::find(self.lang, &tree, text)?;
+        // One time limit for the parse and the query (see `parse_bounded`).
+        let deadline =
+            Instant::now() + PARSE_TIME_BASE + PARSE_TIME_PER_MB.mul_f64(text.len() as f64 / 1e6);
+        let tree = parse_bounded(&mut parser, text, deadline)?;
+        let defs = defs::find(self.lang, &tree, text, deadline)?;
         // Clean definitions are worth keeping even in a broken file; without any, a tree
         // that is mostly error recovery is a guess, and line blocks are more honest.
         if defs.is_empty() && mostly_errors(&tree, text.len()) {
@@ -90,18 +93,17 @@ impl Chunker for CodeChunker {
     }
 }
 
-/// Parses, giving up (`None`: line blocks) when the parse runs past a time limit.
+/// Parses, giving up (`None`: line blocks) when the parse runs past `deadline`.
 ///
 /// tree-sitter's error recovery is worse than quadratic on some garbage: 16 KB of
-/// `=-+*` repeated takes seconds as JavaScript, 1 MB would take hours. The work is not
-/// visible in its operation count, so the limit is wall time. It is generous — real
-/// code parses at megabytes per second, so no real file comes near it and the
-/// segmentation of real code stays deterministic — and grows with the text.
-fn parse_bounded(parser: &mut Parser, text: &str) -> Option<Tree> {
-    let limit = PARSE_TIME_BASE + PARSE_TIME_PER_MB.mul_f64(text.len() as f64 / 1e6);
-    let start = Instant::now();
+/// `=-+*` repeated takes seconds as JavaScript, 1 MB would take hours; and the chunk
+/// query is quadratic in the depth of a tree such as 64 KB of `([` as Python. The work
+/// is not visible in tree-sitter's operation counts, so the limit is wall time. It is
+/// generous — real code parses at megabytes per second, so no real file comes near it
+/// and the segmentation of real code stays deterministic — and grows with the text.
+fn parse_bounded(parser: &mut Parser, text: &str, deadline: Instant) -> Option<Tree> {
     let mut progress = |_: &ParseState| {
-        if start.elapsed() > limit {
+        if Instant::now() > deadline {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())

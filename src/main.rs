@@ -780,7 +780,7 @@ fn run_serve(args: ServeArgs) -> Result<()> {
 /// Every stream through the proxy holds two sockets (client and upstream), so the common
 /// default soft limit of 1024 open files caps it near 500 concurrent streams, after which
 /// upstream connections fail. The hard limit is the one the administrator set: raise the
-/// soft limit to it (capped), as servers such as nginx and Go programs do. Best effort.
+/// soft limit to it (capped), as every Go program has done since Go 1.19. Best effort.
 fn raise_open_files_limit() {
     #[cfg(unix)]
     {

@@ -373,6 +373,14 @@ fn invalid_arguments_are_usage_errors() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(!out.stderr.trim().is_empty(), "{args:?}: says why");
     }
+    // Paths from an empty or blank standard input: no paths at all.
+    for stdin in [&b""[..], b"\n  \n"] {
+        let out = run(&["pack", "--stdin", "--budget", "10"], stdin);
+        assert_one_line_error(&out, 2, "empty --stdin");
+    }
+    // Paths from standard input that is not UTF-8.
+    let out = run(&["pack", "--stdin", "--budget", "10"], b"a\xff\n");
+    assert_one_line_error(&out, 1, "non-UTF-8 --stdin");
 }
 
 #[test]

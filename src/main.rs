@@ -449,6 +449,15 @@ fn run_pack(args: PackArgs) -> Result<()> {
     let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
+    if collected.documents.is_empty() {
+        // Every path was binary, unreadable, special or empty: an empty prompt would
+        // look like success.
+        bail!(
+            "nothing to pack: no readable text file in the given paths ({} skipped, {} empty)",
+            collected.skipped.len(),
+            collected.empty.len()
+        );
+    }
     let compressor = Compressor::builder()
         .preset(preset)
         .shared_counter(args.tokenizer.counter()?)
@@ -778,6 +787,7 @@ fn run_serve(args: ServeArgs) -> Result<()> {
             "pith: internal error (a bug) at {at}; its message is withheld: it may quote a request"
         );
     }));
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -788,6 +798,28 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served?;
     Ok(())
+}
+
+/// Every stream through the proxy holds two sockets (client and upstream), so the common
+/// default soft limit of 1024 open files caps it near 500 concurrent streams, after which
+/// upstream connections fail. The hard limit is the one the administrator set: raise the
+/// soft limit to it (capped), as every Go program has done since Go 1.19. Best effort.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let want = limit.maximum.map_or(1 << 16, |hard| hard.min(1 << 20));
+        if limit.current.is_some_and(|soft| soft < want) {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(want),
+                    maximum: limit.maximum,
+                },
+            );
+        }
+    }
 }
 
 fn run_models(args: ModelsArgs) -> Result<()> {

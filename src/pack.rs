@@ -1,7 +1,14 @@
 //! Gathering a repository's files for `pith pack` and `pith count`: directories walked
 //! with .gitignore and hidden-file rules (the `ignore` crate, as ripgrep does),
 //! include/exclude globs, and binary or huge files skipped with a reason.
+//!
+//! Nothing a repository holds may stop a walk: binary, non-UTF-8, empty, unreadable and
+//! special files (named pipes, sockets, devices) are skipped with a reason, a folder that
+//! cannot be listed is skipped, and symbolic links inside the walk are not followed (a
+//! link to a parent folder would never end). Only a root path that cannot be read at all
+//! is an error.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -47,6 +54,9 @@ pub struct Skipped {
 pub struct Collected {
     pub documents: Vec<Document>,
     pub skipped: Vec<Skipped>,
+    /// Empty files: read fine, but with nothing to pack (an `__init__.py` is common
+    /// enough that reporting each would be noise).
+    pub empty: Vec<String>,
 }
 
 /// A walk could not start.
@@ -54,6 +64,10 @@ pub struct Collected {
 pub enum WalkError {
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    #[error("{0}: dangling symbolic link")]
+    Dangling(String),
+    #[error("{path}: {message}")]
+    Unreadable { path: String, message: String },
     #[error("invalid glob {glob:?}: {message}")]
     Glob { glob: String, message: String },
 }
@@ -87,9 +101,7 @@ pub fn collect(
     let exclude = globset(&options.exclude)?;
     let mut out = Collected::default();
     for root in paths {
-        if !root.exists() {
-            return Err(WalkError::NotFound(root.display().to_string()));
-        }
+        check_root(root)?;
         let walk = ignore::WalkBuilder::new(root)
             .hidden(!options.hidden)
             .ignore(!options.no_ignore)
@@ -105,15 +117,22 @@ pub fn collect(
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    out.skipped.push(Skipped {
-                        path: root.display().to_string(),
-                        reason: e.to_string(),
-                    });
+                    out.skipped.push(walk_skip(&e, root));
                     continue;
                 }
             };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
+            // Folders are walked and links not followed; anything else that is not a
+            // plain file would block or never end if read (a named pipe, a device).
+            match entry.file_type() {
+                Some(t) if t.is_file() => {}
+                Some(t) if t.is_dir() || t.is_symlink() => continue,
+                _ => {
+                    out.skipped.push(Skipped {
+                        path: display(entry.path()),
+                        reason: "not a regular file".into(),
+                    });
+                    continue;
+                }
             }
             let path = entry.path();
             // Globs match the path below the root that was named, so `*.py` and
@@ -131,6 +150,7 @@ pub fn collect(
             }
             on_file(path);
             match read_text(path, options.max_file_bytes) {
+                Ok(text) if text.is_empty() => out.empty.push(display(path)),
                 Ok(text) => out
                     .documents
                     .push(Document::from_path_text(display(path), text)),
@@ -150,15 +170,70 @@ fn display(path: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_owned()
 }
 
-/// Reads a file as UTF-8 text, or says why it is not one.
+/// A root that cannot be walked: missing, a dangling or looping link, or unreadable.
+/// A root that exists but holds nothing usable is not an error here.
+fn check_root(root: &Path) -> Result<(), WalkError> {
+    let name = || root.display().to_string();
+    match std::fs::metadata(root) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(root).is_ok() {
+                Err(WalkError::Dangling(name()))
+            } else {
+                Err(WalkError::NotFound(name()))
+            }
+        }
+        Err(e) => Err(WalkError::Unreadable {
+            path: name(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// A walk error as a skipped path: the innermost path the error names, and its cause
+/// (without the path repeated in it).
+fn walk_skip(e: &ignore::Error, root: &Path) -> Skipped {
+    fn path_of(e: &ignore::Error) -> Option<&Path> {
+        match e {
+            ignore::Error::WithPath { path, err } => path_of(err).or(Some(path)),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child),
+            _ => None,
+        }
+    }
+    Skipped {
+        path: display(path_of(e).unwrap_or(root)),
+        reason: match e.io_error() {
+            Some(io) => io.to_string(),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// Reads a file as UTF-8 text, or says why it is not one: too large, binary (a NUL
+/// byte anywhere, as in git's and ripgrep's test), not UTF-8 or unreadable.
 fn read_text(path: &Path, max: u64) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    // Checked again here: opening a named pipe for reading waits for a writer.
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
     if meta.len() > max {
         return Err(format!("larger than {} bytes ({} bytes)", max, meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if bytes[..bytes.len().min(8192)].contains(&0) {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // Never more than the limit, even from a file that grows while it is read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    if bytes.contains(&0) {
         return Err("binary".into());
     }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+    String::from_utf8(bytes).map_err(|_| "binary or not UTF-8 text".into())
 }

@@ -96,11 +96,13 @@ pub struct Rendered {
 pub fn render(views: &[View<'_>], layout: &dyn Layout, prose_marker: &str) -> Rendered {
     let mut out = layout.begin();
     let mut sections = Vec::with_capacity(views.len());
-    let mut rendered = 0;
+    let (mut rendered, mut omitted) = (0, 0);
     for view in views {
         let start = out.len();
         if layout.omits_empty_documents() && !view.any_kept() {
             sections.push(start..start);
+            // A document without text lost nothing: no "file omitted" for it.
+            omitted += usize::from(!view.chunks.is_empty());
             continue;
         }
         out.push_str(&layout.open(view.doc, rendered));
@@ -110,7 +112,7 @@ pub fn render(views: &[View<'_>], layout: &dyn Layout, prose_marker: &str) -> Re
         sections.push(start..out.len());
         rendered += 1;
     }
-    out.push_str(&layout.end(rendered, views.len() - rendered));
+    out.push_str(&layout.end(rendered, omitted));
     Rendered {
         text: out,
         sections,

@@ -9,9 +9,10 @@
 
 mod defs;
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
+use std::time::{Duration, Instant};
 
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Node, ParseOptions, ParseState, Parser, Tree};
 
 use super::lines::line_blocks;
 use super::{Chunk, ChunkKind, Chunker, Lang};
@@ -20,6 +21,11 @@ use defs::{Def, Role};
 /// Longest run of lines between definitions kept as one chunk; longer runs are split
 /// into `Lines` blocks of this size.
 const MAX_GAP_LINES: usize = 40;
+
+/// Parsing and querying may take this long, plus [`PARSE_TIME_PER_MB`] per megabyte of
+/// text, before they are abandoned for line blocks (see [`parse_bounded`]).
+const PARSE_TIME_BASE: Duration = Duration::from_secs(2);
+const PARSE_TIME_PER_MB: Duration = Duration::from_secs(2);
 
 /// Splits source code at function / method / class level.
 ///
@@ -33,7 +39,8 @@ const MAX_GAP_LINES: usize = 40;
 ///   any (a closing `}`; usually none in Python). All of these point at the header.
 /// - Code between definitions is `TopLevel`, or `Lines` blocks beyond 40 lines;
 ///   whitespace between chunks joins the chunk before it.
-/// - Text that mostly fails to parse and has no clean definition becomes `Lines`.
+/// - Text that mostly fails to parse and has no clean definition becomes `Lines`, and so
+///   does text whose parse takes pathologically long.
 ///
 /// Names are qualified by the enclosing containers with `.`: `Flask.make_response`; a
 /// Rust `impl Trait for Type<T>` is named `Type` and so are its members' prefixes
@@ -57,8 +64,11 @@ impl CodeChunker {
     fn try_chunk(&self, text: &str) -> Option<Vec<Chunk>> {
         let mut parser = Parser::new();
         parser.set_language(&self.lang.language()).ok()?;
-        let tree = parser.parse(text, None)?;
-        let defs = defs::find(self.lang, &tree, text)?;
+        // One time limit for the parse and the query (see `parse_bounded`).
+        let deadline =
+            Instant::now() + PARSE_TIME_BASE + PARSE_TIME_PER_MB.mul_f64(text.len() as f64 / 1e6);
+        let tree = parse_bounded(&mut parser, text, deadline)?;
+        let defs = defs::find(self.lang, &tree, text, deadline)?;
         // Clean definitions are worth keeping even in a broken file; without any, a tree
         // that is mostly error recovery is a guess, and line blocks are more honest.
         if defs.is_empty() && mostly_errors(&tree, text.len()) {
@@ -81,6 +91,30 @@ impl Chunker for CodeChunker {
         self.try_chunk(text)
             .unwrap_or_else(|| line_blocks(text, 0, MAX_GAP_LINES))
     }
+}
+
+/// Parses, giving up (`None`: line blocks) when the parse runs past `deadline`.
+///
+/// tree-sitter's error recovery is worse than quadratic on some garbage: 16 KB of
+/// `=-+*` repeated takes seconds as JavaScript, 1 MB would take hours; and the chunk
+/// query is quadratic in the depth of a tree such as 64 KB of `([` as Python. The work
+/// is not visible in tree-sitter's operation counts, so the limit is wall time. It is
+/// generous — real code parses at megabytes per second, so no real file comes near it
+/// and the segmentation of real code stays deterministic — and grows with the text.
+fn parse_bounded(parser: &mut Parser, text: &str, deadline: Instant) -> Option<Tree> {
+    let mut progress = |_: &ParseState| {
+        if Instant::now() > deadline {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let bytes = text.as_bytes();
+    parser.parse_with_options(
+        &mut |i, _| bytes.get(i..).unwrap_or_default(),
+        None,
+        Some(ParseOptions::new().progress_callback(&mut progress)),
+    )
 }
 
 /// True when syntax errors cover more than half of the text: the tree is then a guess,

@@ -2,11 +2,15 @@
 //! matches into a tree of definitions (containers hold members; anything nested inside a
 //! function or type stays inside it).
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::OnceLock;
+use std::time::Instant;
 
-use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{
+    Node, Query, QueryCursor, QueryCursorOptions, QueryCursorState, StreamingIterator, Tree,
+};
 
 use crate::segment::Lang;
 
@@ -85,17 +89,38 @@ struct Found<'t> {
 }
 
 /// The top-level definitions of `tree`, each holding its members. `None` if the query
-/// for `lang` is unusable.
-pub(super) fn find(lang: Lang, tree: &Tree, text: &str) -> Option<Vec<Def>> {
+/// for `lang` is unusable, or still running at `deadline` (on a deeply nested tree of
+/// garbage a query takes time quadratic in its depth).
+pub(super) fn find(lang: Lang, tree: &Tree, text: &str, deadline: Instant) -> Option<Vec<Def>> {
     let cq = chunk_query(lang)?;
-    let found = matches(cq, tree, text);
+    let found = matches(cq, tree, text, deadline)?;
     Some(nest(found, text))
 }
 
-/// Runs the query and removes duplicates (see [`dedup`]).
-fn matches<'t>(cq: &ChunkQuery, tree: &'t Tree, text: &str) -> Vec<Found<'t>> {
+/// Runs the query and removes duplicates (see [`dedup`]); `None` if it ran past
+/// `deadline` (the matches found by then are not all of them).
+fn matches<'t>(
+    cq: &ChunkQuery,
+    tree: &'t Tree,
+    text: &str,
+    deadline: Instant,
+) -> Option<Vec<Found<'t>>> {
+    let halted = Cell::new(false);
+    let mut progress = |_: &QueryCursorState| {
+        if Instant::now() > deadline {
+            halted.set(true);
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
     let mut cursor = QueryCursor::new();
-    let mut it = cursor.matches(&cq.query, tree.root_node(), text.as_bytes());
+    let mut it = cursor.matches_with_options(
+        &cq.query,
+        tree.root_node(),
+        text.as_bytes(),
+        QueryCursorOptions::new().progress_callback(&mut progress),
+    );
     let mut found: Vec<Found<'t>> = Vec::new();
     while let Some(m) = it.next() {
         let mut def = None;
@@ -136,7 +161,10 @@ fn matches<'t>(cq: &ChunkQuery, tree: &'t Tree, text: &str) -> Vec<Found<'t>> {
             has_receiver: receiver.is_some(),
         });
     }
-    dedup(found)
+    if halted.get() {
+        return None;
+    }
+    Some(dedup(found))
 }
 
 /// Keeps one match per definition node — the most specific: named, with a receiver,

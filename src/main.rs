@@ -87,8 +87,9 @@ impl ModelsDirArg {
 #[derive(Args, Debug)]
 struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
-    /// fail_closed, proxy_key, max_body, log_bodies, connect_timeout_secs, timeout_secs,
-    /// compress_timeout_ms, max_compressions, ratio, min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
+    /// fail_closed, proxy_key, max_body, max_inflight_bytes, log_bodies,
+    /// connect_timeout_secs, timeout_secs, compress_timeout_ms, max_compressions, ratio,
+    /// min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -109,6 +110,10 @@ struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 100 MB].
     #[arg(long, value_name = "BYTES")]
     max_body: Option<usize>,
+    /// Request body bytes held at once over all requests; past it a request gets 503
+    /// [default: 1 GiB].
+    #[arg(long, value_name = "BYTES", env = "PITH_MAX_INFLIGHT_BYTES")]
+    max_inflight_bytes: Option<usize>,
     /// Time a request may spend on compression before the original is forwarded
     /// [default: 10000].
     #[arg(long, value_name = "MS", env = "PITH_COMPRESS_TIMEOUT_MS")]
@@ -767,6 +772,9 @@ fn run_serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(max) = args.max_body {
         config.max_body = max;
+    }
+    if let Some(max) = args.max_inflight_bytes {
+        config.max_inflight_bytes = max;
     }
     if let Some(ms) = args.compress_timeout_ms {
         config.compress_timeout_ms = ms;

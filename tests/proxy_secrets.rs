@@ -1,6 +1,6 @@
 //! Secrets and shutdown through `pith serve`: credentials never reach the log, /metrics or
-//! pith's own errors; refusals before the body is read close cleanly; SIGTERM does not wait
-//! for abandoned compressions.
+//! pith's own errors; refusals before the body is read close cleanly; the bodies held at
+//! once are bounded; SIGTERM does not wait for abandoned compressions.
 #![allow(clippy::unwrap_used)]
 
 #[allow(dead_code)]
@@ -366,6 +366,84 @@ async fn refusals_before_the_body_is_read_close_the_connection_cleanly() {
         }
     }
     assert_eq!(openai.seen().len(), 20);
+}
+
+/// The request bodies held at once are bounded (`max_inflight_bytes`): a request that
+/// would go past it gets a retryable 503 in the provider's shape, others within it pass,
+/// and the bytes are given back when a request ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_bodies_in_flight_are_bounded() {
+    let (openai, anthropic) = (Mock::start().await, Mock::start().await);
+    let proxy = start_proxy(
+        Config {
+            max_body: 100_000,
+            max_inflight_bytes: 150_000,
+            ..config(&openai, &anthropic)
+        },
+        Arc::new(Identity),
+    )
+    .await;
+    let c = client();
+    // A: 99,000 bytes sent, the rest held back, so pith holds them.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let held = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    let head = format!(
+        "{{\"model\": \"m\", \"messages\": [{{\"role\": \"user\", \"content\": \"{}",
+        "y".repeat(99_000)
+    );
+    tx.send(Bytes::from(head)).await.unwrap();
+    let a = tokio::spawn(
+        c.post(format!("{proxy}/v1/chat/completions"))
+            .body(reqwest::Body::wrap_stream(held))
+            .send(),
+    );
+    let post = |path: &'static str, size: usize| {
+        let body = format!(
+            "{{\"model\": \"m\", \"max_tokens\": 1, \"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}",
+            "z".repeat(size)
+        );
+        c.post(format!("{proxy}{path}")).body(body).send()
+    };
+    // B: 60,000 more bytes would pass 150,000 once pith has read A's.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let r = post("/v1/chat/completions", 60_000).await.unwrap();
+        if r.status() == 503 {
+            break r;
+        }
+        assert_eq!(r.status(), 200);
+        assert!(std::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(refused.headers().contains_key("x-pith-error"));
+    let v: Value = serde_json::from_slice(&refused.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["code"], "pith_overloaded", "{v}");
+    let r = post("/v1/messages", 60_000).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["type"], "overloaded_error", "{v}");
+    // Within what is left: forwarded.
+    assert_eq!(
+        post("/v1/chat/completions", 30_000).await.unwrap().status(),
+        200
+    );
+    // A finishes; its bytes are given back and B now passes.
+    tx.send(Bytes::from("\"}]}")).await.unwrap();
+    drop(tx);
+    let a = a.await.unwrap().unwrap();
+    assert_eq!(a.status(), 200);
+    let _ = a.bytes().await.unwrap();
+    assert_eq!(
+        post("/v1/chat/completions", 60_000).await.unwrap().status(),
+        200
+    );
+    let sizes: Vec<usize> = openai.seen().iter().map(|s| s.body.len()).collect();
+    assert!(
+        sizes.iter().any(|&n| n > 99_000),
+        "A forwarded whole: {sizes:?}"
+    );
 }
 
 /// SIGTERM stops `pith serve` promptly even while a compression that outlived its

@@ -26,6 +26,9 @@ pub struct Config {
     pub proxy_key: Option<String>,
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body: usize,
+    /// Request body bytes held at once over all requests; a request that would go past
+    /// it gets 503 (retryable), so concurrent large bodies cannot exhaust memory.
+    pub max_inflight_bytes: usize,
     /// Log request bodies (they may hold secrets and personal data: off by default).
     pub log_bodies: bool,
     /// Seconds to wait for a connection to an upstream.
@@ -65,6 +68,7 @@ impl Default for Config {
             fail_closed: false,
             proxy_key: None,
             max_body: 100 * 1024 * 1024,
+            max_inflight_bytes: 1024 * 1024 * 1024,
             log_bodies: false,
             connect_timeout_secs: 10,
             timeout_secs: 600,
@@ -103,6 +107,8 @@ pub enum ConfigError {
     Upstream { name: &'static str, value: String },
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("max_inflight_bytes ({inflight}) must be at least max_body ({body})")]
+    Inflight { inflight: usize, body: usize },
     #[error("{key}: {source}")]
     Preset {
         key: &'static str,
@@ -139,6 +145,12 @@ impl Config {
         check_upstream("anthropic_upstream", &self.anthropic_upstream)?;
         if self.max_body == 0 {
             return Err(ConfigError::Zero("max_body"));
+        }
+        if self.max_inflight_bytes < self.max_body {
+            return Err(ConfigError::Inflight {
+                inflight: self.max_inflight_bytes,
+                body: self.max_body,
+            });
         }
         if self.connect_timeout_secs == 0 {
             return Err(ConfigError::Zero("connect_timeout_secs"));
@@ -273,6 +285,27 @@ mod tests {
             ..Config::default()
         };
         assert!(zero.validate().is_err());
+        // A body the in-flight limit could never admit is a configuration error.
+        let c = Config::from_toml(
+            "max_body = 2000
+max_inflight_bytes = 1999
+",
+        )
+        .expect("parses");
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Inflight {
+                inflight: 1999,
+                body: 2000
+            })
+        ));
+        let c = Config::from_toml(
+            "max_body = 2000
+max_inflight_bytes = 2000
+",
+        )
+        .expect("parses");
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::config::{Config, ConfigError};
 use super::forward::{self, ErrorKind, Provider};
@@ -210,6 +210,8 @@ pub struct AppState {
     /// `max_compressions` permits; a compression holds one until it really ends, even
     /// after its request stopped waiting for it.
     slots: Arc<Semaphore>,
+    /// `max_inflight_bytes` permits, one per byte of request body held.
+    bodies: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -238,6 +240,9 @@ impl AppState {
         Ok(Self {
             slots: Arc::new(Semaphore::new(
                 config.max_compressions.min(Semaphore::MAX_PERMITS),
+            )),
+            bodies: Arc::new(Semaphore::new(
+                config.max_inflight_bytes.min(Semaphore::MAX_PERMITS),
             )),
             config: Arc::new(config),
             client,
@@ -410,7 +415,9 @@ async fn handle(
         Err(e) => return forward::error_response(provider, ErrorKind::InvalidRequest, &e),
     };
     let body = body.take().unwrap_or_default();
-    let bytes = match read_body(body, &parts.headers, config.max_body).await {
+    // The permit is held until the upstream has answered (or this returns otherwise).
+    let (bytes, _held) = match read_body(body, &parts.headers, config.max_body, &state.bodies).await
+    {
         Ok(b) => b,
         Err(kind) => {
             outcome.body_refused = true;
@@ -419,8 +426,13 @@ async fn handle(
                     "pith: request body exceeds the limit of {} bytes",
                     config.max_body
                 ),
+                ErrorKind::Overloaded => format!(
+                    "pith: request bodies in flight would exceed {} bytes; retry later",
+                    config.max_inflight_bytes
+                ),
                 _ => "pith: could not read the request body".to_owned(),
             };
+            outcome.error = Some(message.clone());
             return forward::error_response(provider, kind, &message);
         }
     };
@@ -628,32 +640,76 @@ const DRAIN_BYTES: usize = 16 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Reads the whole body, refusing more than `limit` bytes (early when Content-Length
-/// already says so); what is left of a refused body is drained.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ErrorKind> {
+/// already says so) with `TooLarge`, and more than `bodies` has permits for (the bytes
+/// all requests hold at once) with `Overloaded`; what is left of a refused body is
+/// drained. The permit returned holds one permit per byte read.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    bodies: &Arc<Semaphore>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), ErrorKind> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut stream = body.into_data_stream();
-    if declared.is_some_and(|n| n > limit as u64) {
+    let mut held = None;
+    let refused = match declared {
+        Some(n) if n > limit as u64 => Some(ErrorKind::TooLarge),
+        // Reserved before reading, so a client told "retry" has not sent the body yet.
+        Some(n) if !reserve(bodies, &mut held, n as usize) => Some(ErrorKind::Overloaded),
+        _ => None,
+    };
+    if let Some(kind) = refused {
         // A client waiting for `100 Continue` has sent nothing yet: let it not send.
         if !expects_continue(headers) {
             drain(stream).await;
         }
-        return Err(ErrorKind::TooLarge);
+        return Err(kind);
     }
     // Capacity from the declared length, but not a promise of memory to a client that
     // has sent nothing yet.
     let mut out = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n.min(8 << 20) as usize));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ErrorKind::InvalidRequest)?;
-        if out.len() + chunk.len() > limit {
+        let len = out.len() + chunk.len();
+        let refused = if len > limit {
+            Some(ErrorKind::TooLarge)
+        } else if !reserve(bodies, &mut held, len) {
+            Some(ErrorKind::Overloaded)
+        } else {
+            None
+        };
+        if let Some(kind) = refused {
+            // Release what this body held before waiting on the rest of it.
+            drop(held);
+            drop(out);
             drain(stream).await;
-            return Err(ErrorKind::TooLarge);
+            return Err(kind);
         }
         out.extend_from_slice(&chunk);
     }
-    Ok(out.freeze())
+    Ok((out.freeze(), held))
+}
+
+/// Grows `held` to `total` permits without waiting; false when `bodies` has too few.
+fn reserve(bodies: &Arc<Semaphore>, held: &mut Option<OwnedSemaphorePermit>, total: usize) -> bool {
+    loop {
+        let have = held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
+        let Some(more) = total.checked_sub(have).filter(|&m| m > 0) else {
+            return true;
+        };
+        // Permits are taken at most u32::MAX at a time.
+        let step = u32::try_from(more).unwrap_or(u32::MAX);
+        let Ok(permit) = bodies.clone().try_acquire_many_owned(step) else {
+            return false;
+        };
+        match held {
+            Some(h) => h.merge(permit),
+            None => *held = Some(permit),
+        }
+    }
 }
 
 /// Whether the client waits for `100 Continue` before sending its body.

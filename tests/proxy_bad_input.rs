@@ -11,6 +11,9 @@
 
 #[path = "sdk/mock.rs"]
 mod mock;
+#[allow(dead_code)]
+#[path = "support/proxy.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +21,6 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue};
 use mock::Mock;
 use pith::proxy::config::Config;
-use pith::proxy::server::{self, AppState};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -36,18 +38,10 @@ impl Proxy {
     /// The real engine, as `pith serve` builds it, in front of two mocks.
     async fn start(tweak: impl FnOnce(Config) -> Config) -> Proxy {
         let (openai, anthropic) = (Mock::start().await, Mock::start().await);
-        let config = tweak(Config {
-            openai_upstream: openai.url(),
-            anthropic_upstream: anthropic.url(),
-            ..Config::default()
-        });
+        let config = tweak(support::config(&openai, &anthropic));
         let engine = Arc::new(config.engine());
-        let state = AppState::new(config, engine).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, server::app(state)).await.unwrap() });
         Proxy {
-            url: format!("http://{addr}"),
+            url: support::start_proxy(config, engine).await,
             openai,
             anthropic,
         }
@@ -376,14 +370,7 @@ async fn unreadable_bodies_pass_through_or_get_400_fail_closed() {
     // Each was counted as not compressible, not as a compressor failure.
     let cases = ROUTES.len() * unreadable_bodies().len();
     for proxy in [&open, &closed] {
-        let m = client()
-            .get(format!("{}/metrics", proxy.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = support::metrics_text(&proxy.url).await;
         assert!(
             m.contains(&format!(
                 "pith_compress_failures_total{{reason=\"invalid\"}} {cases}\n"

@@ -11,14 +11,23 @@
 //! fault pith still serves.
 #![allow(clippy::unwrap_used)]
 
+// support/proxy.rs is written for the mock upstream; only its client side is used here.
+#[allow(dead_code)]
+#[path = "sdk/mock.rs"]
+mod mock;
+#[allow(dead_code)]
+#[path = "support/proxy.rs"]
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pith::proxy::config::Config;
-use pith::proxy::server::{self, AppState, Identity};
+use pith::proxy::server::Identity;
 use serde_json::Value;
+use support::{client, metrics_text, post_on};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -206,12 +215,9 @@ async fn serve_one(
 
 // ---- pith in front of it ----------------------------------------------------------------
 
+/// pith that forwards what it gets unchanged, so the upstream's faults are all it adds.
 async fn start_proxy(config: Config) -> String {
-    let state = AppState::new(config, Arc::new(Identity)).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, server::app(state)).await.unwrap() });
-    format!("http://{addr}")
+    support::start_proxy(config, Arc::new(Identity)).await
 }
 
 fn config_for(upstream: &Faulty) -> Config {
@@ -246,6 +252,14 @@ impl Seen {
     }
 }
 
+fn client_with_timeout(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .unwrap()
+}
+
 /// Sends the chat request with `fault` to `base` and records what comes back. When
 /// `cut` is given, it is notified once `cut_after` body bytes arrived.
 async fn observe(
@@ -254,12 +268,7 @@ async fn observe(
     timeout: Duration,
     cut: Option<(&Notify, usize)>,
 ) -> Seen {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .build()
-        .unwrap();
-    let mut request = client
+    let mut request = client_with_timeout(timeout)
         .post(format!("{base}/v1/chat/completions"))
         .header("content-type", "application/json")
         .body("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
@@ -314,10 +323,7 @@ const HANG: Duration = Duration::from_secs(60);
 
 /// pith still answers /healthz and relays a normal request after a fault.
 async fn still_serves(proxy: &str, upstream: &Faulty) {
-    let health = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
+    let health = client()
         .get(format!("{proxy}/healthz"))
         .send()
         .await
@@ -492,19 +498,15 @@ async fn upstream_that_never_answers_is_a_504_after_the_timeout() {
     assert_eq!(v["error"]["code"], "upstream_timeout");
     assert_eq!(v["error"]["type"], "server_error");
     // The Anthropic routes get Anthropic's envelope for the same fault.
-    let anthropic = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(HANG)
-        .build()
-        .unwrap()
-        .post(format!("{proxy}/v1/messages"))
-        .header("x-fault", "hang")
-        .body("{\"model\":\"m\",\"max_tokens\":1,\"messages\":[]}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anthropic.status(), 504);
-    let v: Value = serde_json::from_slice(&anthropic.bytes().await.unwrap()).unwrap();
+    let anthropic = post_on(
+        &client_with_timeout(HANG),
+        format!("{proxy}/v1/messages"),
+        &[("x-fault", "hang")],
+        "{\"model\":\"m\",\"max_tokens\":1,\"messages\":[]}",
+    )
+    .await;
+    assert_eq!(anthropic.status, 504);
+    let v = anthropic.json();
     assert_eq!(
         (v["type"].as_str(), v["error"]["type"].as_str()),
         (Some("error"), Some("timeout_error"))
@@ -520,17 +522,7 @@ async fn upstream_failures_are_counted() {
     for fault in ["reset", "close", "500"] {
         observe(&proxy, fault, HANG, None).await;
     }
-    let text = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{proxy}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&proxy).await;
     assert!(text.contains("pith_upstream_errors_total 2\n"), "{text}");
     assert!(
         text.contains("pith_requests_total{route=\"chat_completions\",status=\"502\"} 2\n"),

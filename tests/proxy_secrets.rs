@@ -18,7 +18,7 @@ use mock::Mock;
 use pith::proxy::config::Config;
 use pith::proxy::server::Identity;
 use serde_json::Value;
-use support::{BODY, Served, client, config, pith_serve_with, start_proxy};
+use support::{BODY, Served, client, config, pith_serve_with, post, post_on, start_proxy};
 use tokio::net::TcpListener;
 
 // ---- secrets ----------------------------------------------------------------------------
@@ -224,37 +224,29 @@ async fn secrets_never_leak_into_logs_metrics_or_errors() {
             200,
         ),
     ];
-    for Case {
-        label,
-        server,
-        path,
-        key,
-        extra,
-        body,
-        status,
-    } in cases
-    {
+    for c in cases {
+        let (label, path, body) = (c.label, c.path, c.body);
         let method = if body.is_empty() { "GET" } else { "POST" };
         let mut r = http
             .request(
                 method.parse().unwrap(),
-                format!("{}{path}?api_key=SECRET-QUERY-KEY&limit=1", server.url),
+                format!("{}{path}?api_key=SECRET-QUERY-KEY&limit=1", c.server.url),
             )
             .header("authorization", "Bearer sk-SECRET-AUTH-KEY")
             .header("x-api-key", "sk-ant-SECRET-API-KEY")
             .header("anthropic-version", "2023-06-01")
             .header("content-type", "application/json");
-        if !key.is_empty() {
-            r = r.header("x-pith-key", key);
+        if !c.key.is_empty() {
+            r = r.header("x-pith-key", c.key);
         }
-        if let Some((k, v)) = extra {
+        if let Some((k, v)) = c.extra {
             r = r.header(k, v);
         }
         if !body.is_empty() {
             r = r.body(body);
         }
         let r = r.send().await.unwrap_or_else(|e| panic!("{label}: {e:?}"));
-        assert_eq!(r.status().as_u16(), status, "{label}");
+        assert_eq!(r.status().as_u16(), c.status, "{label}");
         let from_pith = !r.headers().contains_key("x-upstream");
         let pith_error = r
             .headers()
@@ -399,46 +391,40 @@ async fn request_bodies_in_flight_are_bounded() {
             .body(reqwest::Body::wrap_stream(held))
             .send(),
     );
-    let post = |path: &'static str, size: usize| {
+    let send = |path: &'static str, size: usize| {
         let body = format!(
             "{{\"model\": \"m\", \"max_tokens\": 1, \"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}",
             "z".repeat(size)
         );
-        c.post(format!("{proxy}{path}")).body(body).send()
+        post_on(&c, format!("{proxy}{path}"), &[], body)
     };
     // B: 60,000 more bytes would pass 150,000 once pith has read A's.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let refused = loop {
-        let r = post("/v1/chat/completions", 60_000).await.unwrap();
-        if r.status() == 503 {
+        let r = send("/v1/chat/completions", 60_000).await;
+        if r.status == 503 {
             break r;
         }
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status, 200);
         assert!(std::time::Instant::now() < deadline, "never refused");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(refused.headers().contains_key("x-pith-error"));
-    let v: Value = serde_json::from_slice(&refused.bytes().await.unwrap()).unwrap();
+    assert!(refused.headers.contains_key("x-pith-error"));
+    let v = refused.json();
     assert_eq!(v["error"]["code"], "pith_overloaded", "{v}");
-    let r = post("/v1/messages", 60_000).await.unwrap();
-    assert_eq!(r.status(), 503);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let r = send("/v1/messages", 60_000).await;
+    assert_eq!(r.status, 503);
+    let v = r.json();
     assert_eq!(v["error"]["type"], "overloaded_error", "{v}");
     // Within what is left: forwarded.
-    assert_eq!(
-        post("/v1/chat/completions", 30_000).await.unwrap().status(),
-        200
-    );
+    assert_eq!(send("/v1/chat/completions", 30_000).await.status, 200);
     // A finishes; its bytes are given back and B now passes.
     tx.send(Bytes::from("\"}]}")).await.unwrap();
     drop(tx);
     let a = a.await.unwrap().unwrap();
     assert_eq!(a.status(), 200);
     let _ = a.bytes().await.unwrap();
-    assert_eq!(
-        post("/v1/chat/completions", 60_000).await.unwrap().status(),
-        200
-    );
+    assert_eq!(send("/v1/chat/completions", 60_000).await.status, 200);
     let sizes: Vec<usize> = openai.seen().iter().map(|s| s.body.len()).collect();
     assert!(
         sizes.iter().any(|&n| n > 99_000),
@@ -481,15 +467,10 @@ async fn sigterm_does_not_wait_for_abandoned_compressions() {
         {"role": "user", "content": "x"}
     ]})
     .to_string();
-    let r = client()
-        .post(format!("{}/v1/chat/completions", served.url))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = post(format!("{}/v1/chat/completions", served.url), &[], body).await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["x-pith-error"],
+        r.headers["x-pith-error"],
         "compression timed out after 200 ms"
     );
     let pid = served.child.id().to_string();

@@ -22,7 +22,7 @@ use pith::proxy::server::{
     self, Api, AppState, Control, Identity, Rewrite, RewriteError, Rewriter,
 };
 use serde_json::Value;
-use support::{BODY, client, config, pith_serve, start_proxy};
+use support::{BODY, client, config, metrics_text, pith_serve, post, start_proxy};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -30,30 +30,38 @@ use tower::ServiceExt;
 async fn unchanged_request_is_forwarded_byte_for_byte_and_the_answer_relayed() {
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
     let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
-    let response = client()
-        .post(format!("{proxy}/v1/chat/completions?api-version=2"))
-        .header("authorization", "Bearer sk-test")
-        .header("openai-organization", "org-1")
-        .header("x-stainless-lang", "python")
-        .header("x-custom", "a")
-        .header("accept-encoding", "gzip, br")
-        .header("connection", "keep-alive, x-hop")
-        .header("x-hop", "1")
-        .header("keep-alive", "timeout=5")
-        .header("x-pith-budget", "100")
-        .header("content-type", "application/json")
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-upstream"], "mock");
-    assert_eq!(response.headers()["x-request-id"], "req_1");
-    assert!(response.headers().contains_key("x-pith-compress-ms"));
-    assert!(!response.headers().contains_key("x-pith-tokens-saved"));
-    let got = response.bytes().await.unwrap();
+    // End-to-end headers, which reach the upstream as sent; then hop-by-hop ones and
+    // pith's own.
+    let kept = [
+        ("authorization", "Bearer sk-test"),
+        ("openai-organization", "org-1"),
+        ("x-stainless-lang", "python"),
+        ("x-custom", "a"),
+        ("accept-encoding", "gzip, br"),
+        ("content-type", "application/json"),
+    ];
+    let dropped = [
+        ("connection", "keep-alive, x-hop"),
+        ("x-hop", "1"),
+        ("keep-alive", "timeout=5"),
+        ("x-pith-budget", "100"),
+    ];
+    let r = post(
+        format!("{proxy}/v1/chat/completions?api-version=2"),
+        &[&kept[..], &dropped[..]].concat(),
+        BODY,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-upstream"], "mock");
+    assert_eq!(r.headers["x-request-id"], "req_1");
+    assert!(r.headers.contains_key("x-pith-compress-ms"));
+    assert!(!r.headers.contains_key("x-pith-tokens-saved"));
     let req: Value = serde_json::from_str(BODY).unwrap();
-    assert_eq!(got, json_answer("/v1/chat/completions", &req).to_string());
+    assert_eq!(
+        r.body,
+        json_answer("/v1/chat/completions", &req).to_string()
+    );
 
     let seen = openai.seen();
     assert_eq!(seen.len(), 1);
@@ -64,14 +72,7 @@ async fn unchanged_request_is_forwarded_byte_for_byte_and_the_answer_relayed() {
         ("POST", "/v1/chat/completions?api-version=2")
     );
     assert_eq!(s.body, BODY.as_bytes());
-    for (k, v) in [
-        ("authorization", "Bearer sk-test"),
-        ("openai-organization", "org-1"),
-        ("x-stainless-lang", "python"),
-        ("x-custom", "a"),
-        ("accept-encoding", "gzip, br"),
-        ("content-type", "application/json"),
-    ] {
+    for (k, v) in kept {
         assert_eq!(s.headers[k], v, "{k}");
     }
     assert_eq!(s.headers["content-length"], BODY.len().to_string());
@@ -87,16 +88,10 @@ async fn upstream_errors_are_relayed_unchanged() {
     let proxy = start_proxy(config(&openai, &anthropic), Arc::new(Identity)).await;
     for (path, status) in [("/v1/chat/completions", 429), ("/v1/messages", 529)] {
         let body = format!("{{\"model\":\"status-{status}\",\"messages\":[]}}");
-        let response = client()
-            .post(format!("{proxy}{path}"))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), status);
-        assert_eq!(response.headers()["retry-after"], "7");
-        let got = response.bytes().await.unwrap();
-        assert_eq!(got, error_answer(path, status).to_string());
+        let r = post(format!("{proxy}{path}"), &[], body).await;
+        assert_eq!(r.status, status);
+        assert_eq!(r.headers["retry-after"], "7");
+        assert_eq!(r.body, error_answer(path, status).to_string());
     }
     assert_eq!((openai.seen().len(), anthropic.seen().len()), (1, 1));
 }
@@ -212,14 +207,9 @@ async fn oversized_bodies_get_413_in_the_provider_shape() {
     )
     .await;
     let big = "x".repeat(2000);
-    let r = client()
-        .post(format!("{proxy}/v1/messages"))
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let r = post(format!("{proxy}/v1/messages"), &[], big.clone()).await;
+    assert_eq!(r.status, 413);
+    let v = r.json();
     assert_eq!(
         (v["type"].as_str(), v["error"]["type"].as_str()),
         (Some("error"), Some("request_too_large"))
@@ -228,15 +218,10 @@ async fn oversized_bodies_get_413_in_the_provider_shape() {
     let stream = futures_util::stream::iter(
         (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from("y".repeat(400)))),
     );
-    let r = client()
-        .post(format!("{proxy}/v1/chat/completions"))
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 413);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(v["error"]["code"], "request_too_large");
+    let body = reqwest::Body::wrap_stream(stream);
+    let r = post(format!("{proxy}/v1/chat/completions"), &[], body).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "request_too_large");
     assert!(openai.seen().is_empty() && anthropic.seen().is_empty());
 }
 
@@ -251,33 +236,20 @@ async fn proxy_key_is_required_and_stripped() {
         Arc::new(Identity),
     )
     .await;
-    for key in [None, Some("wrong")] {
-        let mut r = client().post(format!("{proxy}/v1/messages")).body("{}");
-        if let Some(k) = key {
-            r = r.header("x-pith-key", k);
-        }
-        let r = r.send().await.unwrap();
-        assert_eq!(r.status(), 401);
-        let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-        assert_eq!(v["error"]["type"], "authentication_error");
+    let (messages, chat) = (
+        format!("{proxy}/v1/messages"),
+        format!("{proxy}/v1/chat/completions"),
+    );
+    for key in [None, Some(("x-pith-key", "wrong"))] {
+        let r = post(&messages, key.as_slice(), "{}").await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["error"]["type"], "authentication_error");
     }
-    let r = client()
-        .post(format!("{proxy}/v1/chat/completions"))
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(v["error"]["code"], "invalid_api_key");
-    let r = client()
-        .post(format!("{proxy}/v1/chat/completions"))
-        .header("x-pith-key", "s3cret")
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = post(&chat, &[], BODY).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "invalid_api_key");
+    let r = post(&chat, &[("x-pith-key", "s3cret")], BODY).await;
+    assert_eq!(r.status, 200);
     assert_eq!(openai.seen().len(), 1);
     assert!(!openai.seen()[0].headers.contains_key("x-pith-key"));
     assert!(anthropic.seen().is_empty());
@@ -297,16 +269,10 @@ async fn unreachable_upstream_is_a_502_in_the_provider_shape() {
         Arc::new(Identity),
     )
     .await;
-    let r = client()
-        .post(format!("{proxy}/v1/messages"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 502);
-    assert!(r.headers().contains_key("x-pith-error"));
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(v["error"]["type"], "api_error");
+    let r = post(format!("{proxy}/v1/messages"), &[], "{}").await;
+    assert_eq!(r.status, 502);
+    assert!(r.headers.contains_key("x-pith-error"));
+    assert_eq!(r.json()["error"]["type"], "api_error");
 }
 
 // ---- the rewrite hook -------------------------------------------------------------------
@@ -333,15 +299,10 @@ async fn a_panicking_rewriter_fails_open_without_quoting_the_body() {
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
     let body = BODY.replace("hi", "SECRET-TEXT");
     let open = start_proxy(config(&openai, &anthropic), Arc::new(PanickingRewriter)).await;
-    let r = client()
-        .post(format!("{open}/v1/chat/completions"))
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let r = post(format!("{open}/v1/chat/completions"), &[], body.clone()).await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["x-pith-error"],
+        r.headers["x-pith-error"],
         "compression failed: the compressor panicked"
     );
     assert_eq!(openai.seen()[0].body, body);
@@ -353,14 +314,9 @@ async fn a_panicking_rewriter_fails_open_without_quoting_the_body() {
         Arc::new(PanickingRewriter),
     )
     .await;
-    let r = client()
-        .post(format!("{closed}/v1/messages"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
-    let text = r.text().await.unwrap();
+    let r = post(format!("{closed}/v1/messages"), &[], body).await;
+    assert_eq!(r.status, 500);
+    let text = r.text();
     assert!(
         text.contains("panicked") && !text.contains("SECRET"),
         "{text}"
@@ -413,16 +369,10 @@ async fn rewritten_bodies_are_forwarded_and_reported() {
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
     let rewriter = test_rewriter(false);
     let proxy = start_proxy(config(&openai, &anthropic), rewriter.clone()).await;
-    let r = client()
-        .post(format!("{proxy}/v1/chat/completions"))
-        .header("x-pith-budget", "50")
-        .header("x-pith-preset", "chat")
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let h = r.headers();
+    let control = [("x-pith-budget", "50"), ("x-pith-preset", "chat")];
+    let r = post(format!("{proxy}/v1/chat/completions"), &control, BODY).await;
+    assert_eq!(r.status, 200);
+    let h = &r.headers;
     assert_eq!(h["x-pith-tokens-before"], "10");
     assert_eq!(h["x-pith-tokens-after"], "4");
     assert_eq!(h["x-pith-tokens-saved"], "6");
@@ -441,41 +391,33 @@ async fn rewritten_bodies_are_forwarded_and_reported() {
     );
 
     // Bypass: the rewriter is not asked and the original goes through.
-    client()
-        .post(format!("{proxy}/v1/messages"))
-        .header("x-pith-bypass", "1")
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
+    post(
+        format!("{proxy}/v1/messages"),
+        &[("x-pith-bypass", "1")],
+        BODY,
+    )
+    .await;
     assert_eq!(anthropic.seen()[0].body, BODY);
     assert_eq!(rewriter.calls.lock().unwrap().len(), 1);
 
     // A malformed control header is the client's mistake.
-    let r = client()
-        .post(format!("{proxy}/v1/messages"))
-        .header("x-pith-ratio", "0.5")
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-    assert_eq!(v["error"]["type"], "invalid_request_error");
+    let r = post(
+        format!("{proxy}/v1/messages"),
+        &[("x-pith-ratio", "0.5")],
+        BODY,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_fail_open_unless_fail_closed() {
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
     let open = start_proxy(config(&openai, &anthropic), test_rewriter(true)).await;
-    let r = client()
-        .post(format!("{open}/v1/responses"))
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["x-pith-error"], "compression failed: boom");
+    let r = post(format!("{open}/v1/responses"), &[], BODY).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-pith-error"], "compression failed: boom");
     assert_eq!(openai.seen()[0].body, BODY);
 
     let closed = start_proxy(
@@ -486,14 +428,9 @@ async fn failures_fail_open_unless_fail_closed() {
         test_rewriter(true),
     )
     .await;
-    let r = client()
-        .post(format!("{closed}/v1/messages/count_tokens"))
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let r = post(format!("{closed}/v1/messages/count_tokens"), &[], BODY).await;
+    assert_eq!(r.status, 500);
+    let v = r.json();
     assert_eq!(v["type"], "error");
     assert!(v["error"]["message"].as_str().unwrap().contains("boom"));
     assert!(anthropic.seen().is_empty());
@@ -695,28 +632,25 @@ async fn logs_hold_no_keys_and_no_bodies() {
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
     let served = pith_serve(&openai, &anthropic);
     let url = served.url.clone();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
-    let body = r#"{"model":"gpt-test","messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#;
-    let r = client
-        .post(format!("{url}/v1/chat/completions"))
-        .header("authorization", "Bearer sk-SECRET-KEY-123")
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = client
-        .post(format!("{url}/v1/messages"))
-        .header("x-api-key", "sk-ant-SECRET-456")
-        .header("anthropic-version", "2023-06-01")
-        .header("content-type", "application/json")
-        .body(r#"{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let json = ("content-type", "application/json");
+    let r = post(
+        format!("{url}/v1/chat/completions"),
+        &[("authorization", "Bearer sk-SECRET-KEY-123"), json],
+        r#"{"model":"gpt-test","messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = post(
+        format!("{url}/v1/messages"),
+        &[
+            ("x-api-key", "sk-ant-SECRET-456"),
+            ("anthropic-version", "2023-06-01"),
+            json,
+        ],
+        r#"{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"SECRET-BODY-TEXT"}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
     let log = served.stop();
     assert!(
         log.iter()
@@ -783,17 +717,6 @@ impl Rewriter for GateRewriter {
     }
 }
 
-async fn metrics_text(proxy: &str) -> String {
-    client()
-        .get(format!("{proxy}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// A compression past `compress_timeout_ms` fails open; the slot it still holds makes
 /// the next request skip compression (`max_compressions = 1`) instead of piling up CPU
 /// work; once it ends, compression resumes. Fail-closed answers 503 for both.
@@ -807,28 +730,21 @@ async fn slow_compression_times_out_and_the_slots_bound_the_work() {
         ..config(&openai, &anthropic)
     };
     let proxy = start_proxy(limits.clone(), gate.clone()).await;
-    let send = |proxy: String| async move {
-        client()
-            .post(format!("{proxy}/v1/chat/completions"))
-            .body(BODY)
-            .send()
-            .await
-            .unwrap()
-    };
-    let r = send(proxy.clone()).await;
-    assert_eq!(r.status(), 200);
+    let send = |proxy: &str| post(format!("{proxy}/v1/chat/completions"), &[], BODY);
+    let r = send(&proxy).await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["x-pith-error"],
+        r.headers["x-pith-error"],
         "compression timed out after 300 ms"
     );
-    assert!(!r.headers().contains_key("x-pith-tokens-saved"));
+    assert!(!r.headers.contains_key("x-pith-tokens-saved"));
     assert_eq!(openai.seen()[0].body, BODY);
 
     // The timed-out rewrite still runs and holds the only slot.
-    let r = send(proxy.clone()).await;
-    assert_eq!(r.status(), 200);
+    let r = send(&proxy).await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        r.headers()["x-pith-error"],
+        r.headers["x-pith-error"],
         "compression skipped: no free compression slot within 300 ms"
     );
     assert_eq!(openai.seen()[1].body, BODY);
@@ -846,9 +762,9 @@ async fn slow_compression_times_out_and_the_slots_bound_the_work() {
         gate.clone(),
     )
     .await;
-    let r = send(closed.clone()).await;
-    assert_eq!(r.status(), 503);
-    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    let r = send(&closed).await;
+    assert_eq!(r.status, 503);
+    let v = r.json();
     assert_eq!(v["error"]["type"], "server_error");
     assert_eq!(v["error"]["code"], "pith_overloaded");
     assert!(
@@ -873,14 +789,14 @@ async fn slow_compression_times_out_and_the_slots_bound_the_work() {
     gate.release();
     let mut rewritten = None;
     for _ in 0..100 {
-        let r = send(proxy.clone()).await;
-        if r.headers().contains_key("x-pith-tokens-saved") {
+        let r = send(&proxy).await;
+        if r.headers.contains_key("x-pith-tokens-saved") {
             rewritten = Some(r);
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let r = rewritten.expect("compression resumed after the slot came back");
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status, 200);
     assert_eq!(openai.seen().last().unwrap().body, BODY.replace("hi", "h"));
 }

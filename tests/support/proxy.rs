@@ -1,5 +1,6 @@
-//! The proxy under test, shared by tests/proxy_server.rs and tests/proxy_secrets.rs: in
-//! this process on 127.0.0.1:0, or the `pith serve` binary as a child process.
+//! The proxy under test, shared by the tests/proxy_*.rs files: in this process on
+//! 127.0.0.1:0, or the `pith serve` binary as a child process; and the requests a test
+//! sends it.
 
 use std::sync::Arc;
 
@@ -31,6 +32,75 @@ pub fn client() -> reqwest::Client {
     // only runs the binary has not.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// What came back for one request: the status, the headers and the whole body.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: axum::body::Bytes,
+}
+
+impl Answer {
+    /// Reads the whole of `response`.
+    pub async fn read(response: reqwest::Response) -> Answer {
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes().await.unwrap(),
+        }
+    }
+
+    /// The body as JSON; panics if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.to_vec()).unwrap()
+    }
+}
+
+/// POSTs `body` to `url` with `headers` on `client` (for its timeout or its pool) and
+/// reads the answer; panics if none comes.
+pub async fn post_on(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> Answer {
+    let url = url.into_url().unwrap();
+    let mut request = client.post(url.clone()).body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e:?}"));
+    Answer::read(response).await
+}
+
+/// [`post_on`] a fresh [`client`].
+pub async fn post(
+    url: impl reqwest::IntoUrl,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> Answer {
+    post_on(&client(), url, headers, body).await
+}
+
+/// The text of the proxy's /metrics.
+pub async fn metrics_text(proxy: &str) -> String {
+    client()
+        .get(format!("{proxy}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 pub const BODY: &str =

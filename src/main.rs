@@ -752,39 +752,18 @@ fn run_serve(args: ServeArgs) -> Result<()> {
         Some(path) => Config::from_file(path).map_err(|e| usage(e.to_string()))?,
         None => Config::default(),
     };
-    if let Some(listen) = args.listen {
-        config.listen = listen;
+    // Flags and environment variables (clap reads both) override the file.
+    macro_rules! set {
+        ($($field:ident),* ; wrapped in Some: $($optional:ident),*) => {
+            $(if let Some(v) = args.$field { config.$field = v; })*
+            $(if let Some(v) = args.$optional { config.$optional = Some(v); })*
+        };
     }
-    if let Some(url) = args.openai_upstream {
-        config.openai_upstream = url;
-    }
-    if let Some(url) = args.anthropic_upstream {
-        config.anthropic_upstream = url;
-    }
-    if let Some(key) = args.proxy_key {
-        config.proxy_key = Some(key);
-    }
-    if let Some(p) = args.prose_preset {
-        config.prose_preset = p;
-    }
-    if let Some(p) = args.code_preset {
-        config.code_preset = p;
-    }
-    if let Some(max) = args.max_body {
-        config.max_body = max;
-    }
-    if let Some(max) = args.max_inflight_bytes {
-        config.max_inflight_bytes = max;
-    }
-    if let Some(ms) = args.compress_timeout_ms {
-        config.compress_timeout_ms = ms;
-    }
-    if let Some(n) = args.max_compressions {
-        config.max_compressions = n;
-    }
-    if let Some(dir) = args.prune_model {
-        config.prune_model = Some(dir);
-    }
+    set!(
+        listen, openai_upstream, anthropic_upstream, prose_preset, code_preset, max_body,
+        max_inflight_bytes, compress_timeout_ms, max_compressions;
+        wrapped in Some: proxy_key, prune_model
+    );
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;
     config.validate().map_err(|e| usage(e.to_string()))?;

@@ -12,7 +12,8 @@ use pith::models::ModelStore;
 use pith::proxy::policy::{self, Api, PolicyOptions};
 use pith::proxy::{rewrite, spans};
 use pith::segment::{
-    Chunker, CodeChunker, JsonChunker, Lang, LineChunker, ProseChunker, check_tiling,
+    Chunker, CodeChunker, JsonChunker, Lang, LineChunker, OutputChunker, OutputKind, ProseChunker,
+    check_tiling,
 };
 use pith::{Tiktoken, TokenCounter};
 use serde_json::Value;
@@ -183,10 +184,20 @@ pub fn segment(data: &[u8]) {
         i if i < Lang::ALL.len() => CodeChunker::new(Lang::ALL[i]).chunk(&text),
         7 => ProseChunker.chunk(&text),
         8 => JsonChunker::default().chunk(&text),
-        _ => LineChunker {
-            max_lines: usize::from(selector / 16) + 1,
+        _ => {
+            // Tool output is lines too: its chunker runs on the same inputs.
+            let output = OutputChunker {
+                kind: OutputKind::Log,
+            }
+            .chunk(&text);
+            if let Err(e) = check_tiling(&text, &output) {
+                panic!("the tool-output segmenter broke the tiling: {e}");
+            }
+            LineChunker {
+                max_lines: usize::from(selector / 16) + 1,
+            }
+            .chunk(&text)
         }
-        .chunk(&text),
     };
     if let Err(e) = check_tiling(&text, &chunks) {
         panic!("segmenter {which} broke the tiling: {e}");

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use crate::preset::{ProseUnit, SegmentConfig};
 use crate::segment::{
-    Chunk, ChunkKind, Chunker, CodeChunker, JsonChunker, Lang, LineChunker, ProseChunker,
+    Chunk, ChunkKind, Chunker, CodeChunker, JsonChunker, Lang, LineChunker, OutputChunker,
+    OutputKind, ProseChunker,
 };
 
 /// How a document is segmented and how its elision markers look.
@@ -21,6 +22,9 @@ pub enum DocKind {
     Whole,
     /// A JSON object or array: one chunk per member, markers that keep it valid JSON.
     Json,
+    /// Tool output of a kind told from its content: lines, scored by what they say
+    /// (errors, failures, summaries) as well as by the query.
+    Output(OutputKind),
 }
 
 impl DocKind {
@@ -64,7 +68,7 @@ impl DocKind {
     pub fn fence_tag(self, path: Option<&str>) -> &'static str {
         match self {
             DocKind::Code(lang) => lang.name(),
-            DocKind::Prose | DocKind::Whole => "",
+            DocKind::Prose | DocKind::Whole | DocKind::Output(_) => "",
             DocKind::Json => "json",
             DocKind::Lines(_) => {
                 match path
@@ -108,6 +112,19 @@ impl DocKind {
                 fallback_lines: config.max_block_lines,
             }
             .chunk(text),
+            DocKind::Output(kind) => OutputChunker { kind }.chunk(text),
+        }
+    }
+
+    /// The kind of a text that has no name to go by (a pipe, a tool result): JSON, tool
+    /// output of a kind its content shows, else `fallback`.
+    pub fn from_content(text: &str, fallback: DocKind) -> DocKind {
+        if looks_like_json(text) {
+            DocKind::Json
+        } else if let Some(kind) = crate::segment::output::detect(text) {
+            DocKind::Output(kind)
+        } else {
+            fallback
         }
     }
 }
@@ -137,8 +154,21 @@ impl Document {
         let json_lines = Path::new(&path)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
+        // Names that say nothing about the content (no or an unknown extension, `.txt`,
+        // `.log`) leave it to the content: JSON, or tool output such as a saved test run.
+        let vague = json_lines
+            || matches!(
+                Path::new(&path).extension().and_then(|e| e.to_str()),
+                None | Some("txt" | "log" | "out")
+            );
         let kind = match DocKind::from_path(Path::new(&path)) {
             DocKind::Lines(None) if !json_lines && looks_like_json(&text) => DocKind::Json,
+            kind @ (DocKind::Lines(None) | DocKind::Prose) if vague => {
+                match crate::segment::output::detect(&text) {
+                    Some(output) => DocKind::Output(output),
+                    None => kind,
+                }
+            }
             kind => kind,
         };
         Self {

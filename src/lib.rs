@@ -24,7 +24,9 @@ pub mod segment;
 pub mod select;
 pub mod tokens;
 
-pub use compress::{BuildError, CompressError, Compressed, Compressor, CompressorBuilder, Input};
+pub use compress::{
+    BuildError, CompressError, Compressed, Compressor, CompressorBuilder, Input, tool_query,
+};
 pub use document::{DocKind, Document};
 pub use preset::Preset;
 pub use render::Format;

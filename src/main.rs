@@ -138,7 +138,7 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct EvalArgs {
-    /// nq20, nq20-null, kv, niah or funcret.
+    /// nq20, nq20-null, kv, niah, funcret or toolout.
     task: String,
     /// The data: a .jsonl(.gz) file, or the folder of essays for niah [default: the
     /// task's dev file under ../shared/eval].
@@ -150,7 +150,9 @@ struct EvalArgs {
     /// Fixed budgets in tokens, comma-separated.
     #[arg(long, value_delimiter = ',')]
     budget: Vec<usize>,
-    /// Methods, comma-separated: pith, pith:PRESET, truncate, random, overlap, or all.
+    /// Methods, comma-separated: pith, pith:PRESET, truncate, tail, headtail, random,
+    /// overlap; all (pith and truncate, random, overlap) or baselines (truncate, tail,
+    /// headtail, overlap).
     #[arg(long, value_delimiter = ',', default_value = "pith")]
     method: Vec<String>,
     /// Use only the first K examples (for niah: K needles per length × depth cell).
@@ -520,9 +522,10 @@ fn run_compress(args: CompressArgs) -> Result<()> {
     };
     let kind = match (lang, &path) {
         (Some(lang), _) => DocKind::Code(lang),
-        (None, Some(p)) => DocKind::from_path(Path::new(p)),
-        (None, None) if pith::document::looks_like_json(&text) => DocKind::Json,
-        (None, None) => DocKind::Prose,
+        // The path's kind, or for a vague name (`.txt`, `.log`, none) the content's.
+        (None, Some(p)) => Document::from_path_text(p.as_str(), text.as_str()).kind,
+        // A pipe: JSON, tool output (a test run, a traceback, grep hits…), else prose.
+        (None, None) => DocKind::from_content(&text, DocKind::Prose),
     };
     let counter = args.tokenizer.counter()?;
     if let Some(rate) = args.rate {
@@ -705,6 +708,13 @@ fn run_eval(args: EvalArgs) -> Result<()> {
                 "pith".to_owned(),
                 "truncate".into(),
                 "random".into(),
+                "overlap".into(),
+            ],
+            // What an agent harness would do with a long tool output.
+            "baselines" => vec![
+                "truncate".to_owned(),
+                "tail".into(),
+                "headtail".into(),
                 "overlap".into(),
             ],
             _ => vec![m.clone()],

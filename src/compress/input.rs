@@ -60,3 +60,25 @@ impl From<Document> for Input {
         Input::documents(vec![doc])
     }
 }
+
+/// Longest part of a tool result's query, in characters: a task pasted with a log in it
+/// should not turn the query into the log.
+const QUERY_PART_CHARS: usize = 2000;
+
+/// The query a tool result is compressed for: the user's task (the last human text before
+/// the call), the assistant's text before the call, and the call itself (`name arguments`),
+/// each trimmed and bounded, joined by newlines. It depends only on what came before the
+/// result, so a result in history compresses the same way on every later turn.
+pub fn tool_query(task: &str, assistant: &str, name: &str, args: &str) -> String {
+    let call = format!("{} {}", name.trim(), args.trim());
+    [task, assistant, call.as_str()]
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.char_indices().nth(QUERY_PART_CHARS) {
+            Some((at, _)) => &p[..at],
+            None => p,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -15,7 +15,7 @@ mod prepared;
 
 use std::sync::Arc;
 
-pub use input::Input;
+pub use input::{Input, tool_query};
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 

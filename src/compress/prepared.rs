@@ -17,6 +17,7 @@ use crate::neural::{Embedder, dot, normalize};
 use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
+use crate::score::salience::salience;
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
 use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
@@ -25,6 +26,10 @@ use crate::tokens::TokenCounter;
 /// Weight of query-less information in a query-aware value: it only orders the units the
 /// query says nothing about (relevance is normalised to 0..=1).
 const INFORMATION_PRIOR: f64 = 0.05;
+
+/// Weight of a tool-output line's salience (errors, failures, summaries; see
+/// [`crate::score::salience`]) against its value for the query.
+const SALIENCE: f64 = 0.6;
 
 /// Units past which redundancy goes sparse. Measured (`cargo bench --bench sparse_mig`,
 /// BENCHMARKS.md): dense lazy MIG took 2 s at 20k units, 20–40 s at 50k and 197 s at
@@ -387,6 +392,23 @@ impl Prepared {
             }
             None => info,
         };
+        // Tool output: what a line says (errors, failures, summaries) counts whatever the
+        // query; the query's own value keeps the rest of the weight.
+        for (d, doc) in self.docs.iter().enumerate() {
+            if let crate::DocKind::Output(kind) = doc.kind {
+                let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                let salience = salience(kind, &texts[range.clone()], self.query.as_deref());
+                for (v, s) in values[range].iter_mut().zip(salience) {
+                    *v = SALIENCE * s + (1.0 - SALIENCE) * *v;
+                }
+            }
+        }
+        for (d, doc) in self.docs.iter().enumerate() {
+            if doc.kind == crate::DocKind::Json {
+                let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                json_items(&doc.text, self.chunks(d), &mut values[range]);
+            }
+        }
         // Footers carry nothing of their own: they come with their header.
         for (v, (_, c)) in values.iter_mut().zip(self.units()) {
             if c.kind == ChunkKind::Footer {
@@ -470,6 +492,62 @@ impl Prepared {
             units,
             docs,
             omit_empty: layout.omits_empty_documents(),
+        }
+    }
+}
+
+/// Share of an array item's best value that each of its parts gets: an item the query
+/// points at (by one field) is kept with its other fields, not as a lone line.
+const ITEM_SHARE: f64 = 0.9;
+
+/// Extra value of an array's first and last items, which show its shape and its end.
+const ITEM_EDGE: f64 = 0.1;
+
+/// JSON arrays of items: an item split into its members is valued as one (each part gets
+/// [`ITEM_SHARE`] of the best part), and the first and last items of an array count a
+/// little more ([`ITEM_EDGE`]). Members of objects are left as scored.
+fn json_items(text: &str, chunks: &[Chunk], values: &mut [f64]) {
+    let is_array = |h: usize| {
+        chunks[h].kind == ChunkKind::Header && chunks[h].text(text).trim_end().ends_with('[')
+    };
+    // The outermost array element each chunk lies in (itself, for an element).
+    let item: Vec<Option<usize>> = (0..chunks.len())
+        .map(|i| {
+            let mut found = None;
+            let mut at = i;
+            while let Some(p) = chunks[at].parent {
+                if is_array(p) && chunks[at].kind != ChunkKind::Footer {
+                    found = Some(at);
+                }
+                at = p;
+            }
+            found
+        })
+        .collect();
+    let mut best: std::collections::HashMap<usize, f64> = std::collections::HashMap::new();
+    for (i, it) in item.iter().enumerate() {
+        if let Some(it) = it {
+            let b = best.entry(*it).or_insert(0.0);
+            *b = b.max(values[i]);
+        }
+    }
+    // First and last element of each array.
+    let mut ends: std::collections::HashMap<usize, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (i, c) in chunks.iter().enumerate() {
+        if let Some(p) = c.parent
+            && c.kind != ChunkKind::Footer
+            && is_array(p)
+        {
+            ends.entry(p).and_modify(|e| e.1 = i).or_insert((i, i));
+        }
+    }
+    let edges: std::collections::HashSet<usize> =
+        ends.values().flat_map(|&(a, b)| [a, b]).collect();
+    for (i, it) in item.iter().enumerate() {
+        if let Some(it) = it {
+            let edge = if edges.contains(it) { ITEM_EDGE } else { 0.0 };
+            values[i] = values[i].max(ITEM_SHARE * best[it]) + edge;
         }
     }
 }

@@ -18,6 +18,13 @@ pub enum Check {
     /// Nothing is returned: the context was not about the query (RECOMP's selective
     /// augmentation should give an empty output).
     NothingReturned,
+    /// A line an agent needs from a tool's output survives as a whole line.
+    GoldLine(String),
+    /// A part of a line an agent needs (an item of one-line JSON) survives verbatim;
+    /// counted with [`Check::GoldLine`].
+    GoldText(String),
+    /// Every one of a case's gold checks passes.
+    AllGold(Vec<Check>),
 }
 
 /// Share of the gold passage's words that must survive for `gold_kept`.
@@ -32,6 +39,8 @@ impl Check {
             Check::NeedleRecall(_) => "needle_recall",
             Check::FunctionRecall(_) => "function_recall",
             Check::NothingReturned => "nothing_returned",
+            Check::GoldLine(_) | Check::GoldText(_) => "gold_line_recall",
+            Check::AllGold(_) => "all_gold_kept",
         }
     }
 
@@ -63,6 +72,9 @@ impl Check {
                 output.contains(s.as_str())
             }
             Check::NothingReturned => output.trim().is_empty(),
+            Check::GoldLine(line) => output.lines().any(|l| l == line),
+            Check::GoldText(s) => output.contains(s.as_str()),
+            Check::AllGold(checks) => checks.iter().all(|c| c.passed(output)),
         }
     }
 }

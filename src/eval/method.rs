@@ -16,6 +16,10 @@ enum Kind {
     Pith,
     /// Keep the head of the input, cut at the budget.
     Truncate,
+    /// Keep the tail of the input, cut at the budget.
+    Tail,
+    /// Keep half the budget of head and the rest of tail, with a marker between.
+    HeadTail,
     /// Whole units in a seeded random order.
     Random(u64),
     /// Whole units ranked by how many distinct question words they contain.
@@ -46,13 +50,15 @@ impl Method {
             _ if name.starts_with("pith:") => {
                 (Kind::Pith, Preset::resolve(&name["pith:".len()..])?)
             }
-            "truncate" | "random" | "overlap" => {
+            "truncate" | "tail" | "headtail" | "random" | "overlap" => {
                 // Baselines rank whole units and take them in order: no redundancy term.
                 let mut preset = Preset::named(task.default_preset)?;
                 preset.select.method = SelectMethod::Mig;
                 preset.select.redundancy = 0.0;
                 let kind = match name {
                     "truncate" => Kind::Truncate,
+                    "tail" => Kind::Tail,
+                    "headtail" => Kind::HeadTail,
                     "random" => Kind::Random(seed),
                     _ => Kind::Overlap,
                 };
@@ -100,6 +106,31 @@ impl Method {
                 let full = prepared.full_text();
                 return Ok(full[..self.compressor.counter().prefix_len(full, budget)].to_owned());
             }
+            Kind::Tail => {
+                let full = prepared.full_text();
+                return Ok(
+                    full[suffix_start(self.compressor.counter(), full, budget)..].to_owned(),
+                );
+            }
+            Kind::HeadTail => {
+                let counter = self.compressor.counter();
+                let full = prepared.full_text();
+                if counter.count(full) <= budget {
+                    return Ok(full.to_owned());
+                }
+                let head = &full[..counter.prefix_len(full, budget / 2)];
+                let rest =
+                    budget.saturating_sub(counter.count(head) + counter.count(HEAD_TAIL_MARK));
+                let mut start = suffix_start(counter, full, rest).max(head.len());
+                // Tokens can merge across the joins: give back tail until the whole fits.
+                loop {
+                    let out = format!("{head}{HEAD_TAIL_MARK}{}", &full[start..]);
+                    if counter.count(&out) <= budget || start >= full.len() {
+                        return Ok(out);
+                    }
+                    start = crate::tokens::ceil_char_boundary(full, start + 1);
+                }
+            }
             Kind::Random(seed) => {
                 let values: Vec<f64> = prepared
                     .unit_texts()
@@ -125,6 +156,31 @@ impl Method {
         };
         Ok(out.text)
     }
+}
+
+/// What stands between head and tail in the `headtail` baseline.
+const HEAD_TAIL_MARK: &str = "\n[…]\n";
+
+/// Start of the longest suffix of `text`, on a char boundary, with at most `max` tokens.
+fn suffix_start(counter: &dyn crate::TokenCounter, text: &str, max: usize) -> usize {
+    let (mut lo, mut hi) = (0, text.len());
+    // Suffix counts shrink as the start moves right: find the leftmost start that fits.
+    while lo < hi {
+        let mid = crate::tokens::ceil_char_boundary(text, lo + (hi - lo) / 2);
+        if mid >= hi {
+            break;
+        }
+        if counter.count(&text[mid..]) <= max {
+            hi = mid;
+        } else {
+            lo = crate::tokens::ceil_char_boundary(text, mid + 1);
+        }
+    }
+    let mut start = crate::tokens::ceil_char_boundary(text, hi);
+    while start < text.len() && counter.count(&text[start..]) > max {
+        start = crate::tokens::ceil_char_boundary(text, start + 1);
+    }
+    start
 }
 
 /// A seeded value in 0..1 that depends only on the unit's text.

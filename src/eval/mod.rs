@@ -13,6 +13,7 @@ mod method;
 mod niah;
 mod nq20;
 pub mod report;
+mod toolout;
 
 use std::path::Path;
 use std::time::Instant;
@@ -24,6 +25,7 @@ pub use method::Method;
 pub use niah::Niah;
 pub use nq20::{Nq20, Nq20Null};
 pub use report::Row;
+pub use toolout::ToolOut;
 
 use crate::{Encoding, Format, Input};
 
@@ -33,10 +35,10 @@ pub enum EvalError {
     #[error("cannot read {path}: {message}")]
     Data { path: String, message: String },
     #[error(
-        "unknown method {0:?} (pith, pith:PRESET such as pith:rag-neural, pith:FILE.toml, truncate, random, overlap)"
+        "unknown method {0:?} (pith, pith:PRESET such as pith:rag-neural, pith:FILE.toml, truncate, tail, headtail, random, overlap)"
     )]
     UnknownMethod(String),
-    #[error("unknown task {0:?} (nq20, nq20-null, kv, niah, funcret)")]
+    #[error("unknown task {0:?} (nq20, nq20-null, kv, niah, funcret, toolout)")]
     UnknownTask(String),
     #[error("{0}")]
     Preset(#[from] crate::preset::PresetError),
@@ -124,6 +126,7 @@ pub fn task(name: &str, variant: Variant, seed: u64) -> Result<Box<dyn Task>, Ev
         "kv" => Box::new(Kv),
         "niah" => Box::new(Niah { seed }),
         "funcret" => Box::new(FuncRet { variant }),
+        "toolout" => Box::new(ToolOut),
         other => return Err(EvalError::UnknownTask(other.into())),
     })
 }

@@ -277,6 +277,7 @@ impl Engine {
             Content::Code(Some(lang)) => (self.config.code_preset.as_str(), DocKind::Code(lang)),
             Content::Code(None) => (self.config.code_preset.as_str(), DocKind::Lines(None)),
             Content::Prose => (self.config.prose_preset.as_str(), DocKind::Prose),
+            Content::Output(kind) => (self.config.prose_preset.as_str(), DocKind::Output(kind)),
         };
         let preset = control
             .preset

@@ -25,6 +25,7 @@ use std::path::Path;
 use super::spans::{self, Node, SpanError};
 use crate::Lang;
 use crate::document::looks_like_json;
+use crate::segment::OutputKind;
 
 /// The API a request body is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +86,8 @@ pub enum Origin {
 pub enum Content {
     Prose,
     Json,
+    /// Tool output of a kind its content shows (a test run, a traceback, grep hits…).
+    Output(OutputKind),
     /// Source code; the language when the tool call names a file with a known extension.
     Code(Option<Lang>),
 }
@@ -586,12 +589,15 @@ pub fn find_marked(text: &str) -> Vec<Marked> {
     out
 }
 
-/// JSON if it parses as an object or array; code if it looks like code (see
+/// JSON if it parses as an object or array; tool output if its content shows a kind (see
+/// [`crate::segment::output::detect`]); code if it looks like code (see
 /// [`looks_like_code`]), with the language of a file path named in the tool arguments;
 /// prose otherwise.
 pub fn classify(text: &str, tool_args: &str) -> Content {
     if looks_like_json(text) {
         Content::Json
+    } else if let Some(kind) = crate::segment::output::detect(text) {
+        Content::Output(kind)
     } else if looks_like_code(text) {
         Content::Code(path_lang(tool_args))
     } else {

@@ -38,7 +38,67 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
         DocKind::Lines(comment) => code_marker(view, run, comment, None),
         DocKind::Prose | DocKind::Whole => prose(view, run, prose_marker),
         DocKind::Json => json(view, run),
+        DocKind::Output(_) => output(view, run),
     }
+}
+
+/// Longest template quoted in a tool-output marker, in characters.
+const TEMPLATE_CHARS: usize = 72;
+
+/// A marker for dropped lines of tool output, on a line of its own. When most of the run
+/// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
+/// `… 37 lines omitted`.
+fn output(view: &View<'_>, run: Range<usize>) -> String {
+    use crate::segment::output::template;
+    let text = &view.doc.text;
+    let lines = run.len();
+    let mut shapes: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for c in &view.chunks[run.clone()] {
+        let t = c.text(text).trim();
+        if !t.is_empty() {
+            *shapes.entry(template(t)).or_default() += 1;
+        }
+    }
+    // The most common shape, ties to the smallest, so the marker is deterministic.
+    let top = shapes
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+    let first = &view.chunks[run.start];
+    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    let n = thousands(lines);
+    let unit = if lines == 1 { "line" } else { "lines" };
+    match top {
+        Some((shape, count)) if lines >= 2 && count * 10 >= lines * 6 => {
+            let mut shape: String = shape.chars().take(TEMPLATE_CHARS).collect();
+            if shape.chars().count() == TEMPLATE_CHARS {
+                shape.push('…');
+            }
+            let more = if view.kept[..run.start].iter().any(|&k| k) {
+                "more "
+            } else {
+                ""
+            };
+            format!("{lead}… {n} {more}{unit} like \"{shape}\"\n")
+        }
+        _ => format!("{lead}… {n} {unit} omitted\n"),
+    }
+}
+
+/// `2402` as `2,402`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 fn code_marker(

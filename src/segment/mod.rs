@@ -9,6 +9,7 @@ pub mod code;
 pub mod json;
 pub mod lang;
 pub mod lines;
+pub mod output;
 pub mod prose;
 
 use std::ops::Range;
@@ -17,6 +18,7 @@ pub use code::CodeChunker;
 pub use json::JsonChunker;
 pub use lang::Lang;
 pub use lines::LineChunker;
+pub use output::{OutputChunker, OutputKind};
 pub use prose::ProseChunker;
 
 /// What a chunk is; decides how it is scored, what its elision marker says, and which
@@ -48,6 +50,9 @@ pub enum ChunkKind {
     /// A member of a JSON object (`"key": value` with its trailing comma and whitespace;
     /// the key is the chunk's name) or an element of a JSON array.
     Member,
+    /// A line of tool output (a traceback frame with its source line; a piece of a very
+    /// long line).
+    Line,
 }
 
 /// One piece of a document.

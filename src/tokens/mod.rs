@@ -47,3 +47,12 @@ pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
     }
     at
 }
+
+/// The smallest char boundary of `text` at or above `at`.
+pub(crate) fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}

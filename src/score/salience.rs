@@ -1,0 +1,337 @@
+//! Salience of tool-output lines: what an agent needs from a program's output whatever it
+//! asked — errors, failures, assertion details, their locations, the last frame of a
+//! traceback, final summaries — and what it needs because it asked (the definition of a
+//! name the query mentions). Values are in 0..=1; ordinary lines get 0, and the first
+//! line of each shape a little, so a run of alike lines keeps one exemplar.
+
+use std::collections::HashSet;
+
+use crate::segment::output::{
+    Level, OutputKind, hit_split, is_frame, is_pytest_summary, is_rust_diagnostic, level_of,
+    template,
+};
+
+/// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
+/// alike lines keeps, next to the marker that counts the rest.
+const EXEMPLAR: f64 = 0.15;
+
+/// One value per unit of a tool output of `kind`; `query` names what the agent asked.
+pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f64> {
+    let names = query.map(query_names).unwrap_or_default();
+    let status = !matches!(
+        kind,
+        OutputKind::Search | OutputKind::Listing | OutputKind::Diff | OutputKind::GitLog
+    );
+    let mut values: Vec<f64> = units
+        .iter()
+        .map(|u| {
+            let t = u.trim();
+            let content = match kind {
+                OutputKind::Search => hit_split(t).map_or(t, |(_, at)| t[at..].trim()),
+                _ => t,
+            };
+            let own = if status { status_line(t) } else { 0.0 };
+            own.max(structure(kind, t)).max(defines(content, &names))
+        })
+        .collect();
+    if status {
+        context(units, &mut values);
+    }
+    // First and last lines: the command's header and its final word.
+    if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
+        values[first] = values[first].max(0.3);
+    }
+    if let Some(last) = units.iter().rposition(|u| !u.trim().is_empty()) {
+        values[last] = values[last].max(0.5);
+    }
+    let mut seen = HashSet::new();
+    for (v, u) in values.iter_mut().zip(units) {
+        let t = u.trim();
+        if !t.is_empty() && seen.insert(template(t)) && *v < EXEMPLAR {
+            *v += EXEMPLAR;
+        }
+    }
+    values
+}
+
+/// What a line says about how the run went, whatever the kind of program.
+fn status_line(t: &str) -> f64 {
+    if t.is_empty() {
+        return 0.0;
+    }
+    // Failures and errors, and the details an agent fixes them by.
+    let failure = t.starts_with("FAILED ")
+        || t.starts_with("ERROR ")
+        || t.starts_with("FAIL: ")
+        || t.starts_with("ERROR: ")
+        || t.starts_with("--- FAIL")
+        || t.starts_with("E ")
+        || t.ends_with(" FAILED")
+        || t.ends_with(" ERROR")
+        || (t.contains(" FAILED ") && t.contains("::"))
+        || (t.contains(" ERROR ") && t.contains("::"))
+        || t.contains("' panicked at ")
+        || is_exception(t)
+        || (is_rust_diagnostic(t) && t.starts_with("error"))
+        || t.contains(": error: ")
+        || t.contains(": fatal error: ")
+        || t.starts_with("error TS")
+        || t.contains("Caused by: ")
+        || level_of(t) == Some(Level::Error);
+    if failure {
+        return 1.0;
+    }
+    let summary = (t.starts_with('=') && is_pytest_summary(t))
+        || t.starts_with("test result: ")
+        || (t.starts_with("Ran ") && t.contains(" test"))
+        || t == "OK"
+        || t.starts_with("OK (")
+        || t.starts_with("FAILED (")
+        || t.starts_with("Tests: ")
+        || t.starts_with("Test Suites: ")
+        || t.contains("short test summary info")
+        || t.starts_with("error: could not compile")
+        || t.starts_with("error: aborting due to")
+        || t.starts_with("The above exception was the direct cause")
+        || t.starts_with("During handling of the above exception");
+    if summary {
+        return 0.9;
+    }
+    // Where it failed: `tests/test_x.py:12: AssertionError`, `--> src/lib.rs:3:5`.
+    let location = (t.starts_with("--> ") && t.contains(':'))
+        || is_test_location(t)
+        || t.starts_with("left: ")
+        || t.starts_with("right: ")
+        || t.starts_with("assertion `left == right` failed")
+        || t.starts_with("assertion failed");
+    if location {
+        return 0.8;
+    }
+    let context = t.starts_with("> ")
+        || t.starts_with("____") && t.ends_with("____")
+        || t.starts_with("---- ") && t.ends_with(" ----")
+        || t == "Traceback (most recent call last):"
+        || (t.starts_with('=') && t.ends_with('=') && t.contains(" FAILURES "))
+        || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
+        || is_progress_with_failure(t);
+    if context {
+        return 0.7;
+    }
+    let warning = (is_rust_diagnostic(t) && t.starts_with("warning"))
+        || t.contains(": warning: ")
+        || t.contains("Warning: ")
+        || level_of(t) == Some(Level::Warning);
+    if warning {
+        return 0.45;
+    }
+    if is_frame(t) {
+        return 0.3;
+    }
+    0.0
+}
+
+/// `ValueError: bad`, `requests.exceptions.ConnectionError: …`, `KeyboardInterrupt`.
+fn is_exception(t: &str) -> bool {
+    let name_end = t
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(t.len());
+    let name = &t[..name_end];
+    let rest = &t[name_end..];
+    let last = name.rsplit('.').next().unwrap_or("");
+    !last.is_empty()
+        && last.starts_with(|c: char| c.is_ascii_uppercase())
+        && [
+            "Error",
+            "Exception",
+            "Exit",
+            "Interrupt",
+            "Failure",
+            "Warning",
+        ]
+        .iter()
+        .any(|s| last.ends_with(s))
+        && (rest.is_empty() || rest.starts_with(':'))
+}
+
+/// pytest's `tests/test_x.py:123: AssertionError` (a path, a line number, a word).
+fn is_test_location(t: &str) -> bool {
+    let Some((path, at)) = hit_split(t) else {
+        return false;
+    };
+    let rest = &t[at..];
+    !path.contains(' ')
+        && t.as_bytes().get(at - 1) == Some(&b':')
+        && rest.starts_with(' ')
+        && rest.split_whitespace().count() <= 3
+        && rest.trim().starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+/// pytest -q's `tests/test_x.py ..F.. [ 12%]`: a progress line with a failure in it.
+fn is_progress_with_failure(t: &str) -> bool {
+    let mut words = t.split_whitespace();
+    let (Some(_), Some(marks)) = (words.next(), words.next()) else {
+        return false;
+    };
+    marks.bytes().all(|b| b".FEsxX".contains(&b)) && (marks.contains('F') || marks.contains('E'))
+}
+
+/// Lines that carry a diff's or a log's structure.
+fn structure(kind: OutputKind, t: &str) -> f64 {
+    match kind {
+        OutputKind::Diff if t.starts_with("diff --git ") || t.starts_with("@@ ") => 0.6,
+        OutputKind::Diff if t.starts_with("+++ ") || t.starts_with("--- ") => 0.4,
+        OutputKind::Diff | OutputKind::GitLog if t.starts_with("commit ") => 0.5,
+        _ => 0.0,
+    }
+}
+
+/// Words of the query that could name a definition: identifiers of two characters or more.
+fn query_names(query: &str) -> HashSet<String> {
+    query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.chars().count() >= 2 && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Keywords that open a definition, in the languages agents search.
+const DEFINES: [&str; 16] = [
+    "class ",
+    "def ",
+    "async def ",
+    "fn ",
+    "struct ",
+    "enum ",
+    "trait ",
+    "interface ",
+    "type ",
+    "function ",
+    "func ",
+    "module ",
+    "impl ",
+    "union ",
+    "record ",
+    "object ",
+];
+
+/// 1 when `content` defines a name the query mentions (0.8 when only the case differs).
+fn defines(content: &str, names: &HashSet<String>) -> f64 {
+    if names.is_empty() {
+        return 0.0;
+    }
+    let mut t = content.trim_start();
+    for prefix in [
+        "export ",
+        "default ",
+        "pub(crate) ",
+        "pub ",
+        "public ",
+        "private ",
+        "protected ",
+        "static ",
+        "abstract ",
+        "final ",
+        "async ",
+        "unsafe ",
+        "const ",
+    ] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.trim_start();
+        }
+    }
+    let Some(rest) = DEFINES.iter().find_map(|k| t.strip_prefix(k)) else {
+        return 0.0;
+    };
+    let name: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    if name.is_empty() {
+        0.0
+    } else if names.contains(&name) {
+        1.0
+    } else if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+        0.8
+    } else {
+        0.0
+    }
+}
+
+/// Salience that depends on neighbours: the frame a traceback ends in (where the error
+/// was raised), and the message line under a Rust panic.
+fn context(units: &[&str], values: &mut [f64]) {
+    for i in 0..units.len() {
+        let t = units[i].trim();
+        if is_exception(t) || t.starts_with("E ") {
+            // The nearest frame above, within a few lines.
+            if let Some(j) = (i.saturating_sub(4)..i)
+                .rev()
+                .find(|&j| is_frame(units[j].trim()))
+            {
+                values[j] = values[j].max(0.9);
+            }
+        }
+        if t.contains("' panicked at ")
+            && let Some(next) = units.get(i + 1)
+            && !next.trim().is_empty()
+        {
+            values[i + 1] = values[i + 1].max(0.9);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_summaries_and_locations_outrank_passes() {
+        let units = [
+            "===== test session starts =====\n",
+            "tests/test_a.py::test_error_message PASSED [ 10%]\n",
+            "tests/test_a.py::test_b PASSED [ 20%]\n",
+            "tests/test_a.py::test_c FAILED [ 30%]\n",
+            "E       AssertionError: assert 'a' == 'b'\n",
+            "tests/test_a.py:12: AssertionError\n",
+            "===== 1 failed, 2 passed in 0.12s =====\n",
+        ];
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert!(v[1] < 0.3 && v[2] < 0.1, "{v:?}");
+        assert!(
+            v[3] == 1.0 && v[4] == 1.0 && v[5] >= 0.8 && v[6] >= 0.9,
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn chained_exceptions_and_their_last_frames() {
+        let units = [
+            "Traceback (most recent call last):\n",
+            "  File \"a.py\", line 3, in <module>\n    main()\n",
+            "  File \"b.py\", line 9, in main\n    raise OSError('x')\n",
+            "OSError: x\n",
+            "\n",
+            "The above exception was the direct cause of the following exception:\n",
+            "requests.exceptions.ConnectionError: refused\n",
+        ];
+        let v = salience(OutputKind::Traceback, &units, None);
+        assert!(v[1] < 0.5 && v[2] >= 0.9 && v[3] == 1.0 && v[5] >= 0.9 && v[6] == 1.0);
+    }
+
+    #[test]
+    fn a_definition_the_query_names() {
+        let units = [
+            "src/a.py:3:from rich.console import Console\n",
+            "src/rich/console.py:585:class Console:\n",
+            "src/rich/console.py:600:    def console_width(self):\n",
+        ];
+        let v = salience(
+            OutputKind::Search,
+            &units,
+            Some("where is class Console defined?"),
+        );
+        // The last line gets the weight of a final word, not of a definition.
+        assert!(v[1] == 1.0 && v[0] < 0.5 && v[2] < 0.6, "{v:?}");
+    }
+}

@@ -1,0 +1,471 @@
+//! Tool output: what programs print — test runs, tracebacks, compiler diagnostics, search
+//! hits, logs, diffs, listings, JSON Lines — cut into the units an agent reads it by.
+//!
+//! What a text is comes from its content ([`detect`]), never from a flag: the proxy sees a
+//! tool result, the CLI a pipe. The unit is a line (a traceback frame keeps its source
+//! line; a line longer than [`MAX_UNIT_BYTES`] is cut at spaces), so a budget is spent line
+//! by line and no single unit is larger than the budgets tool output is cut to.
+//! [`template`] reduces a line to its shape (numbers, ids, paths masked), which is how runs
+//! of alike lines are told apart from the lines that differ, and how markers name them.
+
+use super::{Chunk, ChunkKind, Chunker};
+
+/// What kind of tool output a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// A test runner's report (pytest, unittest, cargo test, go test, jest).
+    TestRun,
+    /// A stack trace: Python tracebacks (chained or not), Rust panics, Java/JS frames.
+    Traceback,
+    /// Compiler diagnostics (rustc/cargo, gcc/clang, tsc).
+    Compiler,
+    /// Search hits, `path:line:text` (grep -rn, rg -n, git grep -n).
+    Search,
+    /// A unified diff (git diff, diff -u, git log -p).
+    Diff,
+    /// `git log` without patches.
+    GitLog,
+    /// Paths, one per line (find, ls -R, tree-less listings).
+    Listing,
+    /// One JSON value per line.
+    Ndjson,
+    /// A log: lines led by a timestamp or a level.
+    Log,
+}
+
+impl OutputKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::TestRun => "test run",
+            OutputKind::Traceback => "traceback",
+            OutputKind::Compiler => "compiler output",
+            OutputKind::Search => "search results",
+            OutputKind::Diff => "diff",
+            OutputKind::GitLog => "git log",
+            OutputKind::Listing => "listing",
+            OutputKind::Ndjson => "JSON lines",
+            OutputKind::Log => "log",
+        }
+    }
+}
+
+/// Longest unit, in bytes: a longer line is cut at spaces into pieces about this long.
+/// About 250 tokens, well under the budgets tool output is compressed to.
+pub const MAX_UNIT_BYTES: usize = 1000;
+
+/// What kind of tool output `text` is, if it is one. Looks at every line (cheap checks,
+/// no regular expressions), so one traceback at the end of a long log is seen.
+pub fn detect(text: &str) -> Option<OutputKind> {
+    let mut n = 0usize;
+    let mut c = Counts::default();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        n += 1;
+        c.see(line, t);
+    }
+    if n < 3 {
+        return None;
+    }
+    let share = |k: usize| k * 10 >= n * 6;
+    if c.diff_git > 0 || (c.diff_minus > 0 && c.diff_plus > 0 && c.hunk > 0) {
+        Some(OutputKind::Diff)
+    } else if c.commit > 0 && c.author > 0 {
+        Some(OutputKind::GitLog)
+    } else if c.test_strong > 0 || c.test_weak >= 3 {
+        Some(OutputKind::TestRun)
+    } else if c.diagnostic > 0 && (c.arrow > 0 || c.gcc > 0) {
+        Some(OutputKind::Compiler)
+    } else if c.traceback > 0 || c.frames >= 3 || c.panicked > 0 {
+        Some(OutputKind::Traceback)
+    } else if share(c.json) {
+        Some(OutputKind::Ndjson)
+    } else if share(c.hit) {
+        Some(OutputKind::Search)
+    } else if n >= 5 && c.path * 10 >= n * 8 {
+        Some(OutputKind::Listing)
+    } else if c.log * 10 >= n * 3 {
+        Some(OutputKind::Log)
+    } else {
+        None
+    }
+}
+
+/// Lines that vote for each kind.
+#[derive(Debug, Default)]
+struct Counts {
+    diff_git: usize,
+    diff_minus: usize,
+    diff_plus: usize,
+    hunk: usize,
+    commit: usize,
+    author: usize,
+    /// Lines only a test runner prints.
+    test_strong: usize,
+    /// Lines a test runner prints among others (`... ok`, `PASSED`).
+    test_weak: usize,
+    diagnostic: usize,
+    arrow: usize,
+    gcc: usize,
+    traceback: usize,
+    frames: usize,
+    panicked: usize,
+    json: usize,
+    hit: usize,
+    path: usize,
+    log: usize,
+}
+
+impl Counts {
+    fn see(&mut self, line: &str, t: &str) {
+        let count = |b: bool| usize::from(b);
+        self.diff_git += count(line.starts_with("diff --git "));
+        self.diff_minus += count(line.starts_with("--- "));
+        self.diff_plus += count(line.starts_with("+++ "));
+        self.hunk += count(line.starts_with("@@ ") && line[3..].contains(" @@"));
+        self.commit += count(line.starts_with("commit ") && is_sha(line[7..].trim_end()));
+        self.author += count(line.starts_with("Author: "));
+        self.test_strong += count(
+            t.contains("test session starts")
+                || t.contains("short test summary info")
+                || (t.starts_with("test result: ") && t.contains(" passed;"))
+                || (t.starts_with("Ran ") && t.contains(" test") && t.contains(" in "))
+                || (t.starts_with("=") && t.ends_with("=") && is_pytest_summary(t)),
+        );
+        self.test_weak += count(
+            (line.starts_with("test ") && (t.ends_with(" ... ok") || t.ends_with(" ... FAILED")))
+                || t.ends_with(" ... ok")
+                || (t.contains("::") && (t.contains(" PASSED") || t.contains(" FAILED")))
+                || t.starts_with("--- FAIL: ")
+                || t.starts_with("--- PASS: ")
+                || (t.starts_with("running ") && t.ends_with(" tests")),
+        );
+        self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
+        self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
+        self.gcc += count(is_gcc_diagnostic(t));
+        self.traceback += count(t == "Traceback (most recent call last):");
+        self.frames += count(is_frame(t));
+        self.panicked += count(t.starts_with("thread '") && t.contains("' panicked at "));
+        self.json += count(
+            (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']')),
+        ) * count(serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
+        self.hit += count(hit_split(line).is_some());
+        self.path += count(is_path_line(t));
+        self.log += count(starts_with_time(t) || level_of(t).is_some());
+    }
+}
+
+fn is_sha(s: &str) -> bool {
+    let hex = s.split_whitespace().next().unwrap_or("");
+    (7..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `===== 3 failed, 10 passed in 0.52s =====` and its kin.
+pub(crate) fn is_pytest_summary(t: &str) -> bool {
+    let inner = t.trim_matches(|c| c == '=' || c == ' ');
+    [
+        " passed",
+        " failed",
+        " error",
+        " errors",
+        " skipped",
+        " xfailed",
+        " deselected",
+    ]
+    .iter()
+    .any(|w| inner.contains(w))
+        && inner.contains(" in ")
+        && inner.bytes().next().is_some_and(|b| b.is_ascii_digit())
+}
+
+/// `error[E0308]: …`, `warning: …`, `error: …` as rustc and cargo print them.
+pub(crate) fn is_rust_diagnostic(t: &str) -> bool {
+    for lead in ["error", "warning"] {
+        if let Some(rest) = t.strip_prefix(lead) {
+            let rest = match rest.strip_prefix('[') {
+                Some(r) => match r.find("]") {
+                    Some(end) => &r[end + 1..],
+                    None => continue,
+                },
+                None => rest,
+            };
+            if rest.starts_with(": ") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `src/a.c:12:5: error: …` (gcc, clang, and the many tools that copy them).
+fn is_gcc_diagnostic(t: &str) -> bool {
+    [": error: ", ": warning: ", ": fatal error: "]
+        .iter()
+        .any(|w| t.find(w).is_some_and(|at| has_line_col(&t[..at])))
+}
+
+/// Whether `s` ends in `:LINE:COL` or `:LINE`.
+fn has_line_col(s: &str) -> bool {
+    let mut parts = s.rsplit(':');
+    let last = parts.next().unwrap_or("");
+    !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A stack frame: Python `File "…", line N`, Java `at a.b.C(…)`, JS `at f (file:1:2)`.
+pub(crate) fn is_frame(t: &str) -> bool {
+    (t.starts_with("File \"") && t.contains("\", line "))
+        || (t.starts_with("at ") && (t.ends_with(')') || has_line_col(t)))
+}
+
+/// A search hit `path:line:text` (or `path-line-text`, a context line of grep -C): the
+/// byte where the text begins, the path and the line number.
+pub fn hit_split(line: &str) -> Option<(&str, usize)> {
+    let colon = line.find(':')?;
+    let path = &line[..colon];
+    if path.is_empty() || path.contains(' ') || !(path.contains('/') || path.contains('.')) {
+        return None;
+    }
+    let rest = &line[colon + 1..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || !matches!(rest.as_bytes().get(digits), Some(b':' | b'-')) {
+        return None;
+    }
+    Some((path, colon + 1 + digits + 1))
+}
+
+/// A path on its own line (`./src/a.py`, `src/`, `ls -R`'s `./src:` headings).
+fn is_path_line(t: &str) -> bool {
+    !t.contains(' ')
+        && (t.contains('/')
+            || t.rsplit_once('.').is_some_and(|(a, e)| {
+                !a.is_empty() && e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric())
+            }))
+        && !t.ends_with(';')
+}
+
+/// Whether a line begins with a date or a time (`2024-01-02 10:11:12`, `10:11:12.345`,
+/// `[2024-…]`, `[  12.345678]`).
+fn starts_with_time(t: &str) -> bool {
+    let t = t.trim_start_matches('[').trim_start();
+    let b = t.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    (digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7))
+        || (digits(0..2) && b.get(2) == Some(&b':') && digits(3..5))
+        || (b.first().is_some_and(u8::is_ascii_digit)
+            && t.split_whitespace()
+                .next()
+                .is_some_and(|w| w.trim_end_matches(']').parse::<f64>().is_ok())
+            && t.contains(']'))
+}
+
+/// Log levels, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+/// The level word among the first few words of a log line, in upper case (`ERROR`,
+/// `[WARN]`, `level=error` is left to the scorer's other rules).
+pub fn level_of(t: &str) -> Option<Level> {
+    t.split(|c: char| c.is_whitespace() || "[]():|".contains(c))
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .find_map(|w| match w {
+            "ERROR" | "FATAL" | "CRITICAL" | "ERR" | "PANIC" | "SEVERE" => Some(Level::Error),
+            "WARN" | "WARNING" => Some(Level::Warning),
+            "INFO" | "DEBUG" | "TRACE" | "NOTICE" => Some(Level::Info),
+            _ => None,
+        })
+}
+
+/// A line's shape: every word that holds a path becomes `…`, runs of digits `n`, long hex
+/// ids `#`, quoted text `"…"`; words are joined by single spaces. Lines with one template
+/// are "alike": a run of them collapses to one kept exemplar and a count.
+pub fn template(line: &str) -> String {
+    let mut out = String::with_capacity(line.len().min(160));
+    for (i, word) in line.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if word.contains('/') || word.contains("::") || word.contains('\\') {
+            out.push('…');
+            // Keep what closes the word (`[ 5%]`'s `]`) out of the path.
+            continue;
+        }
+        let hexish = word.len() >= 8
+            && word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+            && word.bytes().any(|b| b.is_ascii_digit());
+        if hexish {
+            out.push('#');
+            continue;
+        }
+        let mut quote = None;
+        let mut last_digit = false;
+        for ch in word.chars() {
+            if let Some(q) = quote {
+                if ch == q {
+                    out.push('…');
+                    out.push(ch);
+                    quote = None;
+                }
+                continue;
+            }
+            if ch == '"' || ch == '\'' {
+                quote = Some(ch);
+                out.push(ch);
+                continue;
+            }
+            if ch.is_ascii_digit() {
+                if !last_digit {
+                    out.push('n');
+                }
+                last_digit = true;
+                continue;
+            }
+            last_digit = false;
+            out.push(ch);
+        }
+        if quote.is_some() {
+            out.push('…');
+        }
+    }
+    out
+}
+
+/// Chunks tool output into lines (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct OutputChunker {
+    pub kind: OutputKind,
+}
+
+impl Chunker for OutputChunker {
+    fn chunk(&self, text: &str) -> Vec<Chunk> {
+        let mut chunks: Vec<Chunk> = Vec::new();
+        let mut pos = 0;
+        // Whether the previous unit was a frame line whose source line may follow.
+        let mut open_frame: Option<usize> = None;
+        for line in text.split_inclusive('\n') {
+            let start = pos;
+            pos += line.len();
+            let t = line.trim();
+            // A Python frame's source line (and its `^^^^` marks) belongs to the frame.
+            if let Some(indent) = open_frame
+                && !t.is_empty()
+                && indentation(line) > indent
+                && !is_frame(t)
+                && line.len() < MAX_UNIT_BYTES
+                && let Some(last) = chunks.last_mut()
+                && last.span.end == start
+                && last.span.len() + line.len() <= MAX_UNIT_BYTES
+            {
+                last.span.end = pos;
+                continue;
+            }
+            open_frame =
+                (t.starts_with("File \"") && t.contains("\", line ")).then(|| indentation(line));
+            push_line(text, start..pos, &mut chunks);
+        }
+        chunks
+    }
+}
+
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Pushes one line, cut at spaces into pieces of at most [`MAX_UNIT_BYTES`].
+fn push_line(text: &str, span: std::ops::Range<usize>, chunks: &mut Vec<Chunk>) {
+    let floor = |mut at: usize| {
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let mut start = span.start;
+    while span.end - start > MAX_UNIT_BYTES {
+        let limit = floor(start + MAX_UNIT_BYTES);
+        let half = floor(start + MAX_UNIT_BYTES / 2);
+        // After the last space (or comma, semicolon) in the second half, else at the limit.
+        let cut = text[half..limit]
+            .rfind([' ', ',', ';'])
+            .map_or(limit, |i| half + i + 1);
+        // A char wider than the whole window cannot happen (4 bytes at most), but never
+        // push an empty chunk.
+        let cut = if cut > start {
+            cut
+        } else {
+            limit.max(start + 1)
+        };
+        chunks.push(Chunk::new(start..cut, ChunkKind::Line));
+        start = cut;
+    }
+    if start < span.end {
+        chunks.push(Chunk::new(start..span.end, ChunkKind::Line));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::segment::check_tiling;
+
+    #[test]
+    fn templates_mask_paths_numbers_and_ids() {
+        assert_eq!(
+            template("tests/test_basic.py::test_choice[a-b] PASSED [ 12%]"),
+            "… PASSED [ n%]"
+        );
+        assert_eq!(
+            template("2024-01-02 10:11:12 INFO request 4f3a9c2e1b done in 12ms"),
+            "# n:n:n INFO request # done in nms"
+        );
+        assert_eq!(template("KeyError: 'alpha'"), "KeyError: '…'");
+    }
+
+    #[test]
+    fn frames_keep_their_source_line_and_long_lines_are_cut() {
+        let text = "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n    main()\n    ^^^^^^\nValueError: x\n";
+        let chunks = OutputChunker {
+            kind: OutputKind::Traceback,
+        }
+        .chunk(text);
+        check_tiling(text, &chunks).unwrap();
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks[1].text(text).ends_with("^^^^^^\n"));
+        let long = format!("{}\nend\n", "word ".repeat(1000));
+        let chunks = OutputChunker {
+            kind: OutputKind::Log,
+        }
+        .chunk(&long);
+        check_tiling(&long, &chunks).unwrap();
+        assert!(chunks.iter().all(|c| c.span.len() <= MAX_UNIT_BYTES));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunks_tile_any_text(text in "(\\PC{0,80}\n?){0,40}|(File \"a\", line 1\n    [ éx]{0,1500}\n){1,3}") {
+            let chunks = OutputChunker { kind: OutputKind::Traceback }.chunk(&text);
+            check_tiling(&text, &chunks).unwrap();
+            proptest::prop_assert!(chunks.iter().all(|c| c.span.len() <= MAX_UNIT_BYTES));
+        }
+    }
+
+    #[test]
+    fn detection_reads_content() {
+        let pytest = "============================= test session starts ==============================\ncollected 3 items\n\ntests/test_a.py::test_x PASSED [ 33%]\ntests/test_a.py::test_y FAILED [ 66%]\n";
+        assert_eq!(detect(pytest), Some(OutputKind::TestRun));
+        let grep = "src/a.py:10:class A:\nsrc/b.py:3:from a import A\nsrc/c.py:7:    A()\n";
+        assert_eq!(detect(grep), Some(OutputKind::Search));
+        let prose = "The quick brown fox.\nIt jumped over the dog.\nThen it slept for a while.\n";
+        assert_eq!(detect(prose), None);
+        let code = "import os\n\ndef main():\n    x = 1\n    return x\n";
+        assert_eq!(detect(code), None);
+    }
+}

@@ -12,8 +12,7 @@ use std::time::Instant;
 use lru::LruCache;
 
 use super::policy::{self, Api, Block, Content, PolicyOptions};
-use super::rewrite;
-use super::spans::{self, Node};
+use super::{budget, rewrite};
 use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 
 /// How the engine compresses when a request does not say.
@@ -243,13 +242,8 @@ impl Engine {
         (tokens as f64 / control.ratio.unwrap_or(self.config.default_ratio)).floor() as usize
     }
 
-    /// Each block's budget: by ratio, or — with a total budget — by the ratio that would
-    /// bring the request *as it stood when the block's turn was the newest* down to the
-    /// budget if every block in it were compressed by that ratio. A turn ends where the
-    /// next assistant message (or model output item) begins; what comes later is never
-    /// counted, so a block in history keeps its budget, and its bytes, as the
-    /// conversation grows. For a request of one turn this takes the excess from the
-    /// blocks in proportion to their size.
+    /// Each block's budget: by ratio, or — with a total budget — as [`budget::split`]
+    /// says, which never changes the budget of a block already in history.
     fn block_budgets(
         &self,
         api: Api,
@@ -258,36 +252,13 @@ impl Engine {
         body: &[u8],
         control: &Control,
     ) -> Vec<usize> {
-        let Some(total_budget) = control.budget else {
-            return tokens
+        match control.budget {
+            Some(total) => budget::split(api, body, blocks, tokens, total, self.counter.as_ref()),
+            None => tokens
                 .iter()
                 .map(|&t| self.ratio_budget(t, control))
-                .collect();
-        };
-        let turns = turn_ends(api, body);
-        let count = |range: std::ops::Range<usize>| {
-            body.get(range)
-                .map_or(0, |b| self.counter.count(&String::from_utf8_lossy(b)))
-        };
-        // The request as it stood at the end of a turn: the body up to there (counted
-        // piece by piece, each piece once) and what follows the messages/input array.
-        let after = count(turns.tail..body.len());
-        let (mut counted, mut prefix) = (0, 0);
-        let mut budgets = Vec::with_capacity(blocks.len());
-        for (b, &t) in blocks.iter().zip(tokens) {
-            let end = turns.end_of(b.span.end);
-            if end > counted {
-                prefix += count(counted..end);
-                counted = end;
-            }
-            let excess = (prefix + after).saturating_sub(total_budget);
-            // Blocks are in body order: those of the request as it stood come first.
-            let upto = blocks.partition_point(|o| o.span.end <= end);
-            let compressible: usize = tokens[..upto].iter().sum();
-            let share = (excess as f64 * t as f64 / compressible.max(1) as f64).ceil() as usize;
-            budgets.push(t.saturating_sub(share));
+                .collect(),
         }
-        budgets
     }
 
     /// One block's text compressed to `budget`, memoized; `None` when it stays as it is.
@@ -357,64 +328,6 @@ impl Engine {
         map.insert(preset.to_owned(), c.clone());
         Ok(c)
     }
-}
-
-/// Where the turns of a request end (see [`Engine::block_budgets`]).
-#[derive(Debug, Default)]
-struct Turns {
-    /// End of the last item before each assistant item, in order, then of the last item.
-    ends: Vec<usize>,
-    /// Where the array's closing bracket is (the body's end if there is no array).
-    tail: usize,
-}
-
-impl Turns {
-    /// The end of the turn holding the byte `at`.
-    fn end_of(&self, at: usize) -> usize {
-        self.ends
-            .iter()
-            .copied()
-            .find(|&end| end >= at)
-            .unwrap_or(self.tail)
-    }
-}
-
-/// The turns of the messages (or Responses input) array of `body`.
-fn turn_ends(api: Api, body: &[u8]) -> Turns {
-    let key = match api {
-        Api::Responses => "input",
-        _ => "messages",
-    };
-    let Ok(root) = spans::parse(body) else {
-        return Turns {
-            ends: Vec::new(),
-            tail: body.len(),
-        };
-    };
-    let Some(Node::Array { span, items }) = root.get(key) else {
-        return Turns {
-            ends: Vec::new(),
-            tail: body.len(),
-        };
-    };
-    let mut ends = Vec::new();
-    for pair in items.windows(2) {
-        if is_model_output(&pair[1]) {
-            ends.push(pair[0].span().end);
-        }
-    }
-    ends.extend(items.last().map(|i| i.span().end));
-    Turns {
-        ends,
-        tail: span.end.saturating_sub(1),
-    }
-}
-
-/// An assistant message or a Responses item the model produced (a call, reasoning).
-fn is_model_output(item: &Node) -> bool {
-    let role = item.get("role").and_then(Node::as_str);
-    let kind = item.get("type").and_then(Node::as_str).unwrap_or("");
-    role == Some("assistant") || kind == "reasoning" || kind.ends_with("_call")
 }
 
 impl super::server::Rewriter for Engine {

@@ -189,6 +189,60 @@ fn member(body: &[u8], value: Range<usize>) -> Option<Range<usize>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::Tiktoken;
+    use crate::proxy::policy::{PolicyOptions, plan};
+
+    /// Tokens and budgets of the blocks of an Anthropic loop of `turns` turns, the newest
+    /// block marked as the client's breakpoint.
+    fn budgets(turns: usize, total: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut messages = vec![r#"{"role":"user","content":"Why is it slow?"}"#.to_string()];
+        for t in 0..turns {
+            let result = format!("line {t}: the request took {t} ms\n").repeat(100 + 40 * t);
+            let marker = if t + 1 == turns {
+                r#","cache_control":{"type":"ephemeral"}"#
+            } else {
+                ""
+            };
+            messages.push(format!(
+                r#"{{"role":"assistant","content":[{{"type":"tool_use","id":"t{t}","name":"logs","input":{{}}}}]}}"#
+            ));
+            messages.push(format!(
+                r#"{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t{t}","content":{}{marker}}}]}}"#,
+                serde_json::to_string(&result).unwrap()
+            ));
+        }
+        let body = format!(
+            r#"{{"model":"m","messages":[{}],"max_tokens":9}}"#,
+            messages.join(",")
+        );
+        let body = body.as_bytes();
+        let p = plan(Api::Messages, body, &PolicyOptions::default()).unwrap();
+        let counter = Tiktoken::default();
+        let tokens: Vec<usize> = p.blocks.iter().map(|b| counter.count(&b.text)).collect();
+        assert_eq!(p.blocks.len(), turns);
+        let budgets = split(Api::Messages, body, &p.blocks, &tokens, total, &counter);
+        (tokens, budgets)
+    }
+
+    #[test]
+    fn later_turns_and_moved_breakpoints_leave_earlier_budgets_alone() {
+        let (tokens, last) = budgets(5, 600);
+        for turns in 1..5 {
+            assert_eq!(budgets(turns, 600).1[..], last[..turns], "{turns} turns");
+        }
+        // Each turn is cut by a larger ratio than the one before.
+        let ratios: Vec<f64> = tokens
+            .iter()
+            .zip(&last)
+            .map(|(&t, &b)| t as f64 / b as f64)
+            .collect();
+        assert!(ratios[0] > 1.0, "{ratios:?}");
+        assert!(ratios.windows(2).all(|w| w[1] > w[0]), "{ratios:?}");
+        // A budget above the request cuts nothing.
+        let (tokens, whole) = budgets(3, 1 << 30);
+        assert_eq!(whole, tokens);
+        assert_eq!(budgets(3, usize::MAX).1, tokens);
+    }
 
     #[test]
     fn cache_control_members_are_cut_with_their_comma() {

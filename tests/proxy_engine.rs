@@ -266,3 +266,83 @@ fn the_config_file_sets_ratio_size_threshold_and_exact_tools() {
         "unknown keys are rejected"
     );
 }
+
+fn niah(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/eval/niah")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A Chat Completions agent loop of `n` turns, one essay fetched per turn.
+fn chat_loop(essays: &[String], n: usize) -> Vec<u8> {
+    let mut messages = vec![
+        json!({"role": "user", "content": "Compare what these essays say about determination."}),
+    ];
+    for (t, essay) in essays[..n].iter().enumerate() {
+        let id = format!("call_{t}");
+        messages.push(json!({"role": "assistant", "content": format!("Fetching essay {t}."), "tool_calls": [
+            {"id": id, "type": "function", "function": {"name": "fetch_page", "arguments": format!("{{\"n\": {t}}}")}}]}));
+        messages.push(json!({"role": "tool", "tool_call_id": id, "content": essay}));
+    }
+    serde_json::to_vec(&json!({"model": "gpt-4.1", "messages": messages})).unwrap()
+}
+
+/// With a total budget, each turn's blocks are compressed by the ratio the request needed
+/// when that turn was the newest: what was forwarded once is forwarded the same way again
+/// as the conversation grows, and later turns are compressed harder.
+#[test]
+fn a_total_budget_keeps_history_bytes_as_turns_arrive() {
+    let essays: Vec<String> = ["founders.txt", "wisdom.txt", "love.txt", "gap.txt"]
+        .iter()
+        .map(|n| niah(n))
+        .collect();
+    let counter = Tiktoken::default();
+    let count = |b: &[u8]| counter.count(std::str::from_utf8(b).unwrap());
+    let budget = count(&chat_loop(&essays, 1)) * 3 / 4;
+    let control = Control {
+        budget: Some(budget),
+        ..Control::default()
+    };
+    let e = engine();
+    let mut previous: Option<Vec<u8>> = None;
+    let mut ratios = Vec::new();
+    for n in 1..=essays.len() {
+        let body = chat_loop(&essays, n);
+        let out = e
+            .rewrite(Api::ChatCompletions, &body, &control)
+            .unwrap()
+            .unwrap();
+        if n == 1 {
+            // One turn: the excess comes off its block, as it always did.
+            let after = count(&out.body);
+            assert!(
+                after <= budget + 10,
+                "{after} tokens for a budget of {budget}"
+            );
+        }
+        if let Some(prev) = &previous {
+            // The previous request's messages, but their closing bracket, come back as sent.
+            let close = prev.len() - 1 - prev.iter().rev().position(|&b| b == b']').unwrap();
+            assert!(
+                out.body.starts_with(&prev[..close]),
+                "turn {n} changed what was forwarded before"
+            );
+        }
+        let v: Value = serde_json::from_slice(&out.body).unwrap();
+        let newest = v["messages"][2 * n]["content"].as_str().unwrap();
+        ratios.push(count(essays[n - 1].as_bytes()) as f64 / counter.count(newest) as f64);
+        previous = Some(out.body);
+    }
+    assert!(
+        ratios.windows(2).all(|w| w[1] > w[0]),
+        "later turns are compressed harder: {ratios:?}"
+    );
+    // A fresh engine forwards the last request the same way (nothing hangs on the memo).
+    let last = chat_loop(&essays, essays.len());
+    let again = engine()
+        .rewrite(Api::ChatCompletions, &last, &control)
+        .unwrap()
+        .unwrap();
+    assert_eq!(Some(again.body), previous);
+}

@@ -329,7 +329,10 @@ fn responses_function_call_outputs_are_compressed() {
     // fc_2 is `view` (exact); instructions, text.format, reasoning, the assistant message
     // and the final user turn are never planned.
     assert_eq!(labels(&p), ["input[3].output"]);
-    assert_eq!(p.blocks[0].query, "queue_stats {\"queue\":\"orders\"}");
+    assert_eq!(
+        p.blocks[0].query,
+        "Check the queue.\nqueue_stats {\"queue\":\"orders\"}"
+    );
 }
 
 #[test]
@@ -425,30 +428,41 @@ fn marked_user_text_is_planned_in_earlier_turns_of_every_api() {
     }
 }
 
+/// What a plan says about each block, without byte offsets (which move when a
+/// breakpoint is added before a block).
+fn summary(p: &Plan) -> Vec<(String, String, String, Origin)> {
+    p.blocks
+        .iter()
+        .map(|b| (b.label.clone(), b.text.clone(), b.query.clone(), b.origin))
+        .collect()
+}
+
 #[test]
-fn nothing_at_or_before_the_last_cache_breakpoint_is_compressed() {
+fn cache_breakpoints_do_not_change_the_plan() {
+    // Agent clients mark their newest turn every request: what pith forwards before a
+    // breakpoint is forwarded the same way again, so breakpoints stop nothing.
+    let plain = summary(&run(Api::Messages, &anthropic_body()));
+    assert_eq!(plain.len(), 3);
     let mut v = anthropic_body();
-    // Breakpoint on the first tool_result: the document before it and the tool result
-    // itself are cached; the search result after it is not.
     v["messages"][2]["content"][0]["cache_control"] = json!({"type": "ephemeral"});
-    assert_eq!(
-        labels(&run(Api::Messages, &v)),
-        ["messages[2].content[2].content[0].text"]
-    );
-    v["messages"][2]["content"][2]["cache_control"] = json!({"type": "ephemeral"});
-    assert!(run(Api::Messages, &v).blocks.is_empty());
-    // A top-level breakpoint caches up to the last block.
+    assert_eq!(summary(&run(Api::Messages, &v)), plain);
+    v["messages"][2]["content"][2]["cache_control"] = json!({"type": "ephemeral", "ttl": "1h"});
+    v["system"][0]["cache_control"] = json!({"type": "ephemeral"});
+    assert_eq!(summary(&run(Api::Messages, &v)), plain);
+    // A top-level breakpoint (automatic caching) neither.
     let mut top = anthropic_body();
     top["cache_control"] = json!({"type": "ephemeral"});
-    assert!(run(Api::Messages, &top).blocks.is_empty());
-    // `null` is no breakpoint.
+    assert_eq!(summary(&run(Api::Messages, &top)), plain);
     let mut none = anthropic_body();
     none["cache_control"] = Value::Null;
-    assert_eq!(run(Api::Messages, &none).blocks.len(), 3);
-    // Chat parts carrying cache_control (as some gateways forward) count too.
+    assert_eq!(summary(&run(Api::Messages, &none)), plain);
+    // Chat parts carrying cache_control (as some gateways forward) neither.
     let mut chat = chat_body();
     chat["messages"][6]["content"][0]["cache_control"] = json!({"type": "ephemeral"});
-    assert!(run(Api::ChatCompletions, &chat).blocks.is_empty());
+    assert_eq!(
+        summary(&run(Api::ChatCompletions, &chat)),
+        summary(&run(Api::ChatCompletions, &chat_body()))
+    );
 }
 
 #[test]
@@ -495,22 +509,147 @@ fn blocks_below_min_chars_are_left_alone() {
     );
 }
 
+/// The last `n` characters of `s`.
+fn last_chars(s: &str, n: usize) -> String {
+    let skip = s.chars().count().saturating_sub(n);
+    s.chars().skip(skip).collect()
+}
+
 #[test]
-fn the_query_is_the_tool_call_or_else_the_last_user_text() {
+fn the_query_is_task_assistant_text_and_call_or_else_the_user_text() {
+    use pith::proxy::policy::QUERY_PART_CHARS;
     let p = run(Api::Messages, &anthropic_body());
     let by_label = |l: &str| p.blocks.iter().find(|b| b.label == l).unwrap();
-    // Anthropic arguments are the raw JSON of the `input` object.
+    // The task, the end of what the assistant said before the call (its text block, not
+    // its thinking), then the call; the final message's text (after the call) is not in it.
     let query = &by_label("messages[2].content[0].content").query;
-    let args = query.strip_prefix("search_logs ").unwrap();
+    let (said, args) = query.rsplit_once("\nsearch_logs ").unwrap();
+    let expected = format!(
+        "Summarise the incident.\n{}",
+        last_chars(long("assistant").trim(), QUERY_PART_CHARS)
+    );
+    assert_eq!(said, expected);
+    // Anthropic arguments are the raw JSON of the `input` object.
     let args: Value = serde_json::from_str(args).unwrap();
     assert_eq!(args, json!({"query": "timeout", "file": "src/pay.py"}));
-    // Documents and search results are scored against the final user text.
+    assert!(!query.contains("final text"));
+    // Documents and search results: the user text of their own message.
     assert_eq!(
         by_label("messages[0].content[1].source.data").query,
-        long("final text")
+        "Summarise the incident."
+    );
+    assert_eq!(
+        by_label("messages[2].content[2].content[0].text").query,
+        last_chars(long("final text").trim(), QUERY_PART_CHARS)
     );
     let chat = run(Api::ChatCompletions, &chat_body());
-    assert_eq!(chat.blocks[0].query, "grep_logs {\"service\":\"billing\"}");
+    assert_eq!(
+        chat.blocks[0].query,
+        "Why is the billing service slow?\ngrep_logs {\"service\":\"billing\"}"
+    );
+}
+
+/// `turns` turns of an agent loop for `api`: a task, then per turn an assistant text and a
+/// call, and its result; every third result comes with a user remark after it.
+fn agent_loop(api: Api, turns: usize) -> Value {
+    let mut items = vec![match api {
+        Api::Responses => json!({"type": "message", "role": "user",
+                                  "content": [{"type": "input_text", "text": "Find the slow query."}]}),
+        Api::ChatCompletions => json!({"role": "user", "content": "Find the slow query."}),
+        _ => json!({"role": "user", "content": [{"type": "text", "text": "Find the slow query."}]}),
+    }];
+    for t in 0..turns {
+        let (id, said, args) = (
+            format!("call_{t}"),
+            format!("Step {t}: I will grep the logs."),
+            format!("{{\"n\":{t}}}"),
+        );
+        let remark = (t % 3 == 2).then(|| format!("Remark {t}: look at the database."));
+        match api {
+            Api::ChatCompletions => {
+                items.push(json!({"role": "assistant", "content": said, "tool_calls": [
+                    {"id": id, "type": "function", "function": {"name": "grep_logs", "arguments": args}}]}));
+                items.push(
+                    json!({"role": "tool", "tool_call_id": id, "content": long(&format!("t{t}"))}),
+                );
+                items.extend(remark.map(|r| json!({"role": "user", "content": r})));
+            }
+            Api::Responses => {
+                items.push(json!({"type": "reasoning", "id": format!("rs_{t}"), "summary": []}));
+                items.push(json!({"type": "message", "role": "assistant",
+                                  "content": [{"type": "output_text", "text": said}]}));
+                items.push(json!({"type": "function_call", "call_id": id, "name": "grep_logs", "arguments": args}));
+                items.push(json!({"type": "function_call_output", "call_id": id, "output": long(&format!("t{t}"))}));
+                items.extend(remark.map(|r| json!({"role": "user", "content": r})));
+            }
+            _ => {
+                let input: Value = serde_json::from_str(&args).unwrap();
+                items.push(json!({"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "s"},
+                    {"type": "text", "text": said},
+                    {"type": "tool_use", "id": id, "name": "grep_logs", "input": input}]}));
+                let mut content = vec![json!({"type": "tool_result", "tool_use_id": id,
+                                              "content": long(&format!("t{t}"))})];
+                content.extend(remark.map(|r| json!({"type": "text", "text": r})));
+                items.push(json!({"role": "user", "content": content}));
+            }
+        }
+    }
+    match api {
+        Api::Responses => json!({"model": "m", "input": items}),
+        _ => json!({"model": "m", "messages": items}),
+    }
+}
+
+#[test]
+fn tool_result_queries_are_fixed_once_in_history_in_every_api() {
+    for api in [Api::ChatCompletions, Api::Responses, Api::Messages] {
+        let plans: Vec<Plan> = (1..=6).map(|n| run(api, &agent_loop(api, n))).collect();
+        for (n, p) in plans.iter().enumerate() {
+            assert_eq!(p.blocks.len(), n + 1, "{api:?}");
+            for (t, b) in p.blocks.iter().enumerate() {
+                // The task is the latest user text before the call's turn: the first
+                // message, or the remark that followed an earlier result.
+                let task = match t {
+                    0..=2 => "Find the slow query.".to_string(),
+                    _ => format!("Remark {}: look at the database.", (t / 3) * 3 - 1),
+                };
+                // (Anthropic arguments are the raw `input` object, spacing included.)
+                let (said, args) = b.query.split_once("\ngrep_logs ").unwrap();
+                assert_eq!(
+                    said,
+                    format!("{task}\nStep {t}: I will grep the logs."),
+                    "{api:?}"
+                );
+                let args: Value = serde_json::from_str(args).unwrap();
+                assert_eq!(args, json!({"n": t}), "{api:?} turn {t} of {}", n + 1);
+            }
+            // Later turns change nothing about the blocks already there.
+            if let Some(next) = plans.get(n + 1) {
+                assert_eq!(summary(p)[..], summary(next)[..=n], "{api:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn queries_are_bounded() {
+    use pith::proxy::policy::QUERY_PART_CHARS;
+    let huge = "déjà vu ".repeat(3000);
+    let v = json!({"messages": [
+        {"role": "user", "content": format!("{huge}Find it.")},
+        {"role": "assistant", "content": format!("{huge}Looking."), "tool_calls": [
+            {"id": "c", "function": {"name": "grep", "arguments": format!("{{\"q\":\"{huge}\"}}")}}]},
+        {"role": "tool", "tool_call_id": "c", "content": long("x")}
+    ]});
+    let p = run(Api::ChatCompletions, &v);
+    let q = &p.blocks[0].query;
+    assert!(q.chars().count() <= 3 * QUERY_PART_CHARS + 2, "{}", q.len());
+    let parts: Vec<&str> = q.split('\n').collect();
+    assert_eq!(parts.len(), 3);
+    assert!(parts[0].ends_with("Find it.") && parts[1].ends_with("Looking."));
+    assert!(parts[2].starts_with("grep {\"q\":\"déjà"));
+    assert_eq!(p, run(Api::ChatCompletions, &v), "deterministic");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::time::Instant;
 use lru::LruCache;
 
 use super::policy::{self, Api, Block, Content, PolicyOptions};
-use super::rewrite;
+use super::{budget, rewrite};
 use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 
 /// How the engine compresses when a request does not say.
@@ -189,7 +189,7 @@ impl Engine {
             .iter()
             .map(|b| self.counter.count(&b.text))
             .collect();
-        let budgets = self.block_budgets(&tokens, body, control);
+        let budgets = self.block_budgets(api, &plan.blocks, &tokens, body, control);
         let mut tokens_before = 0;
         let mut tokens_after = 0;
         let mut error = None;
@@ -242,25 +242,23 @@ impl Engine {
         (tokens as f64 / control.ratio.unwrap_or(self.config.default_ratio)).floor() as usize
     }
 
-    /// Each block's budget: by ratio, or — with a total budget — the tokens the request
-    /// must lose, taken from the blocks in proportion to their size.
-    fn block_budgets(&self, tokens: &[usize], body: &[u8], control: &Control) -> Vec<usize> {
-        let Some(total_budget) = control.budget else {
-            return tokens
+    /// Each block's budget: by ratio, or — with a total budget — as [`budget::split`]
+    /// says, which never changes the budget of a block already in history.
+    fn block_budgets(
+        &self,
+        api: Api,
+        blocks: &[Block],
+        tokens: &[usize],
+        body: &[u8],
+        control: &Control,
+    ) -> Vec<usize> {
+        match control.budget {
+            Some(total) => budget::split(api, body, blocks, tokens, total, self.counter.as_ref()),
+            None => tokens
                 .iter()
                 .map(|&t| self.ratio_budget(t, control))
-                .collect();
-        };
-        let total = self.counter.count(&String::from_utf8_lossy(body));
-        let excess = total.saturating_sub(total_budget);
-        let compressible: usize = tokens.iter().sum();
-        tokens
-            .iter()
-            .map(|&t| {
-                let share = (excess as f64 * t as f64 / compressible.max(1) as f64).ceil() as usize;
-                t.saturating_sub(share)
-            })
-            .collect()
+                .collect(),
+        }
     }
 
     /// One block's text compressed to `budget`, memoized; `None` when it stays as it is.

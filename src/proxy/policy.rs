@@ -10,8 +10,15 @@
 //! Never touched: system/developer messages and `instructions`, tool definitions, response
 //! formats (none of these are walked at all), assistant turns and tool-call arguments,
 //! thinking blocks, images and files, documents and search results with citations enabled,
-//! outputs of the tools in [`PolicyOptions::exact_tools`], anything at or before the last
-//! `cache_control` breakpoint, and the final user turn.
+//! outputs of the tools in [`PolicyOptions::exact_tools`], and the final user turn.
+//!
+//! Prompt caches: a block's plan depends only on the block and what precedes it, never on
+//! later turns, so a block the client resends compresses to the same bytes every turn.
+//! That is why `cache_control` breakpoints do not stop compression: what was forwarded
+//! before the breakpoint is forwarded the same way again. The query follows the same rule:
+//! for a tool result it is the user's task (the latest user text before the assistant
+//! turn that made the call), the assistant's text before the call and the call itself
+//! (see [`Block::query`]), each part bounded by [`QUERY_PART_CHARS`].
 //!
 //! The final user turn is the query, so its *own text* is never compressed — not even
 //! inside markers. Tool results, documents and search results that travel in that same
@@ -108,8 +115,11 @@ pub struct Block {
     /// The decoded string.
     pub text: String,
     pub origin: Origin,
-    /// Query for query-aware scoring: the producing tool call (`name arguments`) for a tool
-    /// result, otherwise the last user text.
+    /// Query for query-aware scoring. For a tool result: the user's task (the latest user
+    /// text before the assistant turn that made the call), the assistant's text in that
+    /// turn before the call, and the call (`name arguments`), one per line, empty parts
+    /// left out. Otherwise: the user text of the block's own message, or the latest one
+    /// before it. Marked parts are not user text. Fixed once the block is in history.
     pub query: String,
     pub content: Content,
     /// Where it is, for headers and logs: `messages[3].content[0].content`.
@@ -144,39 +154,18 @@ pub fn plan(api: Api, body: &[u8], options: &PolicyOptions) -> Result<Plan, Poli
         options,
         calls: HashMap::new(),
         cands: Vec::new(),
-        last_user_text: String::new(),
-        cutoff: 0,
+        user_text: String::new(),
+        said: String::new(),
     };
-    let turns = match api {
-        Api::ChatCompletions => {
-            let messages = array_field(&root, "messages")?;
-            walk.chat(messages);
-            messages
-        }
-        Api::Messages | Api::CountTokens => {
-            let messages = array_field(&root, "messages")?;
-            walk.anthropic(messages);
-            // A top-level breakpoint caches up to the last block: nothing is left.
-            if root
-                .get("cache_control")
-                .is_some_and(|c| c.raw(body) != "null")
-            {
-                walk.cutoff = usize::MAX;
-            }
-            messages
-        }
+    match api {
+        Api::ChatCompletions => walk.chat(array_field(&root, "messages")?),
+        Api::Messages | Api::CountTokens => walk.anthropic(array_field(&root, "messages")?),
         Api::Responses => match root.get("input") {
             // A bare string is the final user turn and nothing else.
             Some(Node::String { .. }) => return Ok(Plan::default()),
-            Some(Node::Array { items, .. }) => {
-                walk.responses(items);
-                items
-            }
+            Some(Node::Array { items, .. }) => walk.responses(items),
             _ => return Err(PolicyError::Shape("`input` is not a string or an array")),
         },
-    };
-    for turn in turns {
-        walk.cutoff = walk.cutoff.max(last_breakpoint(turn, body));
     }
     Ok(walk.finish())
 }
@@ -187,41 +176,51 @@ fn array_field<'a>(root: &'a Node, key: &'static str) -> Result<&'a [Node], Poli
         .ok_or(PolicyError::Shape("`messages` is not an array"))
 }
 
-/// End of the last object in `node` carrying a non-null `cache_control` (0 if none): the
-/// cached prefix reaches there, so nothing that starts before it may change.
-fn last_breakpoint(node: &Node, body: &[u8]) -> usize {
-    match node {
-        Node::Object { span, members } => {
-            let own = match node.get("cache_control") {
-                Some(c) if c.raw(body) != "null" => span.end,
-                _ => 0,
-            };
-            members
-                .iter()
-                .map(|(_, v)| last_breakpoint(v, body))
-                .fold(own, usize::max)
-        }
-        Node::Array { items, .. } => items
-            .iter()
-            .map(|v| last_breakpoint(v, body))
-            .fold(0, usize::max),
-        _ => 0,
-    }
-}
+/// Characters kept of each part of a query: the end of the user's task and of the
+/// assistant's text (where the ask and the reason for the call usually are), the start of
+/// the call (its name).
+pub const QUERY_PART_CHARS: usize = 2000;
 
-/// A tool call: its name and its arguments as JSON text.
+/// A tool call: its name, its arguments as JSON text, and the query of its result.
 #[derive(Debug, Clone)]
 struct Call {
     name: String,
     args: String,
+    query: String,
 }
 
-/// How a candidate finds the tool call that produced it.
-#[derive(Debug)]
-enum CallRef {
-    None,
-    Id(String),
-    Named(Call),
+impl Call {
+    /// `task` is the latest user text before the turn, `said` the assistant's text in the
+    /// turn before the call.
+    fn new(name: &str, args: &str, task: &str, said: &str) -> Self {
+        let call = format!("{name} {args}");
+        let query = [
+            tail(task.trim(), QUERY_PART_CHARS),
+            tail(said.trim(), QUERY_PART_CHARS),
+            head(call.trim(), QUERY_PART_CHARS),
+        ]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+        Self {
+            name: name.to_string(),
+            args: args.to_string(),
+            query,
+        }
+    }
+}
+
+/// The last `n` characters of `s`.
+fn tail(s: &str, n: usize) -> &str {
+    let count = s.chars().count();
+    let skip = count.saturating_sub(n);
+    s.char_indices().nth(skip).map_or("", |(i, _)| &s[i..])
+}
+
+/// The first `n` characters of `s`.
+fn head(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 /// A string literal that may become a block, before the request-wide rules apply.
@@ -230,28 +229,34 @@ struct Cand<'a> {
     node: &'a Node,
     label: String,
     origin: Origin,
-    call: CallRef,
+    /// The call that produced it (found when it was walked: a later call reusing the id
+    /// must not change it).
+    call: Option<Call>,
+    /// Its query when it has no call.
+    query: String,
 }
 
 struct Walk<'a> {
     body: &'a [u8],
     options: &'a PolicyOptions,
-    /// Tool calls by id, from assistant turns.
+    /// Tool calls by id, from the assistant turns walked so far.
     calls: HashMap<String, Call>,
     cands: Vec<Cand<'a>>,
-    last_user_text: String,
-    /// Blocks starting before this byte are in the cached prefix.
-    cutoff: usize,
+    /// The latest user text walked so far (outside markers).
+    user_text: String,
+    /// The assistant's text in the turn being walked, before the next call.
+    said: String,
 }
 
 impl<'a> Walk<'a> {
-    fn push(&mut self, node: &'a Node, label: String, origin: Origin, call: CallRef) {
+    fn push(&mut self, node: &'a Node, label: String, origin: Origin, call: Option<Call>) {
         if matches!(node, Node::String { .. }) {
             self.cands.push(Cand {
                 node,
                 label,
                 origin,
                 call,
+                query: tail(self.user_text.trim(), QUERY_PART_CHARS).to_string(),
             });
         }
     }
@@ -259,16 +264,30 @@ impl<'a> Walk<'a> {
     /// User text outside the final turn may carry markers.
     fn user_text(&mut self, node: &'a Node, label: String, is_final: bool) {
         if !is_final && self.options.compress_marked {
-            self.push(node, label, Origin::Marked, CallRef::None);
+            self.push(node, label, Origin::Marked, None);
         }
     }
 
-    /// Remembers the text of the latest user turn that has any, for the query.
+    /// Makes the text of this user turn, if it has any (marked parts are context, not the
+    /// ask), the latest user text.
     fn note_user_text(&mut self, parts: &[(&'a Node, String)]) {
-        let text: Vec<&str> = parts.iter().filter_map(|(n, _)| n.as_str()).collect();
-        if !text.is_empty() {
-            self.last_user_text = text.join("\n");
+        let texts: Vec<String> = parts
+            .iter()
+            .filter_map(|(n, _)| n.as_str())
+            .map(|t| match self.options.compress_marked {
+                true => unmarked(t),
+                false => t.to_string(),
+            })
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if !texts.is_empty() {
+            self.user_text = texts.join("\n");
         }
+    }
+
+    /// The call `id` names, as walked so far.
+    fn call(&self, id: Option<&str>) -> Option<Call> {
+        id.and_then(|id| self.calls.get(id)).cloned()
     }
 
     fn chat(&mut self, messages: &'a [Node]) {
@@ -278,34 +297,32 @@ impl<'a> Walk<'a> {
             let content = m.get("content");
             match m.get("role").and_then(Node::as_str) {
                 Some("assistant") => {
+                    self.said = said_text(content);
                     for tc in m.get("tool_calls").and_then(Node::as_array).unwrap_or(&[]) {
                         let f = tc.get("function");
                         let name = f.and_then(|f| f.get("name")).and_then(Node::as_str);
                         let args = f.and_then(|f| f.get("arguments")).and_then(Node::as_str);
                         if let (Some(id), Some(name)) = (tc.get("id").and_then(Node::as_str), name)
                         {
-                            let call = Call {
-                                name: name.to_string(),
-                                args: args.unwrap_or("").to_string(),
-                            };
+                            let call =
+                                Call::new(name, args.unwrap_or(""), &self.user_text, &self.said);
                             self.calls.insert(id.to_string(), call);
                         }
                     }
                 }
                 Some(role @ ("tool" | "function")) => {
                     // Legacy `function` messages name their function directly.
-                    let by_name = m.get("name").and_then(Node::as_str).map(|n| Call {
-                        name: n.to_string(),
-                        args: String::new(),
-                    });
+                    let by_name = m
+                        .get("name")
+                        .and_then(Node::as_str)
+                        .map(|n| Call::new(n, "", &self.user_text, &self.said));
                     let id = m.get("tool_call_id").and_then(Node::as_str);
+                    let call = match (role, id) {
+                        ("tool", Some(_)) => self.call(id),
+                        _ => by_name,
+                    };
                     for (node, label) in text_parts(content, label) {
-                        let call = match (role, id, &by_name) {
-                            ("tool", Some(id), _) => CallRef::Id(id.to_string()),
-                            (_, _, Some(call)) => CallRef::Named(call.clone()),
-                            _ => CallRef::None,
-                        };
-                        self.push(node, label, Origin::ToolResult, call);
+                        self.push(node, label, Origin::ToolResult, call.clone());
                     }
                 }
                 Some("user") => {
@@ -330,22 +347,29 @@ impl<'a> Walk<'a> {
             };
             match m.get("role").and_then(Node::as_str) {
                 Some("assistant") => {
+                    // The text blocks before each call are what the assistant said first.
+                    let mut said = Vec::new();
                     for b in content.as_array().unwrap_or(&[]) {
-                        if block_type(b) == Some("tool_use") {
-                            let id = b.get("id").and_then(Node::as_str);
-                            let name = b.get("name").and_then(Node::as_str);
-                            if let (Some(id), Some(name)) = (id, name) {
-                                let args = b.get("input").map_or("", |n| n.raw(self.body));
-                                let call = Call {
-                                    name: name.to_string(),
-                                    args: args.to_string(),
-                                };
-                                self.calls.insert(id.to_string(), call);
+                        match block_type(b) {
+                            Some("text") => said.extend(b.get("text").and_then(Node::as_str)),
+                            Some("tool_use") => {
+                                let id = b.get("id").and_then(Node::as_str);
+                                let name = b.get("name").and_then(Node::as_str);
+                                if let (Some(id), Some(name)) = (id, name) {
+                                    let args = b.get("input").map_or("", |n| n.raw(self.body));
+                                    let call =
+                                        Call::new(name, args, &self.user_text, &said.join("\n"));
+                                    self.calls.insert(id.to_string(), call);
+                                }
                             }
+                            _ => {}
                         }
                     }
                 }
                 Some("user") => {
+                    // Tool results answer calls made before this message: its own text
+                    // (which comes after them) is no part of their query.
+                    let before = self.user_text.clone();
                     let texts = text_parts(Some(content), label.clone());
                     self.note_user_text(&texts);
                     for (node, label) in texts {
@@ -354,9 +378,9 @@ impl<'a> Walk<'a> {
                     for (j, b) in content.as_array().unwrap_or(&[]).iter().enumerate() {
                         let label = format!("{label}[{j}]");
                         match block_type(b) {
-                            Some("tool_result") => self.tool_result(b, label),
-                            Some("document") => self.document(b, label),
-                            Some("search_result") => self.search_result(b, label),
+                            Some("tool_result") => self.tool_result(b, label, &before),
+                            Some("document") => self.document(b, label, None),
+                            Some("search_result") => self.search_result(b, label, None),
                             _ => {}
                         }
                     }
@@ -367,12 +391,18 @@ impl<'a> Walk<'a> {
     }
 
     /// An Anthropic `tool_result`: string content, or text / document / search result
-    /// sub-blocks (images inside are left alone).
-    fn tool_result(&mut self, b: &'a Node, label: String) {
-        let id = b.get("tool_use_id").and_then(Node::as_str).unwrap_or("");
+    /// sub-blocks (images inside are left alone). Without a known call, the query is the
+    /// user text `before` its message.
+    fn tool_result(&mut self, b: &'a Node, label: String, before: &str) {
+        let id = b.get("tool_use_id").and_then(Node::as_str);
+        let call = self.call(id).unwrap_or_else(|| Call {
+            name: String::new(),
+            args: String::new(),
+            query: tail(before.trim(), QUERY_PART_CHARS).to_string(),
+        });
         let label = format!("{label}.content");
         for (node, label) in text_parts(b.get("content"), label.clone()) {
-            self.push(node, label, Origin::ToolResult, CallRef::Id(id.to_string()));
+            self.push(node, label, Origin::ToolResult, Some(call.clone()));
         }
         for (k, sub) in b
             .get("content")
@@ -381,16 +411,18 @@ impl<'a> Walk<'a> {
             .iter()
             .enumerate()
         {
+            let call = Some(call.clone());
             match block_type(sub) {
-                Some("document") => self.document(sub, format!("{label}[{k}]")),
-                Some("search_result") => self.search_result(sub, format!("{label}[{k}]")),
+                Some("document") => self.document(sub, format!("{label}[{k}]"), call),
+                Some("search_result") => self.search_result(sub, format!("{label}[{k}]"), call),
                 _ => {}
             }
         }
     }
 
-    /// A document with a plain-text (or text-blocks) source and citations off.
-    fn document(&mut self, b: &'a Node, label: String) {
+    /// A document with a plain-text (or text-blocks) source and citations off; `call` is
+    /// the tool call whose result holds it, if any.
+    fn document(&mut self, b: &'a Node, label: String, call: Option<Call>) {
         if cites(b, self.body) {
             return;
         }
@@ -401,13 +433,13 @@ impl<'a> Walk<'a> {
             Some("text") => {
                 if let Some(data) = source.get("data") {
                     let label = format!("{label}.source.data");
-                    self.push(data, label, Origin::Document, CallRef::None);
+                    self.push(data, label, Origin::Document, call);
                 }
             }
             Some("content") => {
                 let label = format!("{label}.source.content");
                 for (node, label) in text_parts(source.get("content"), label) {
-                    self.push(node, label, Origin::Document, CallRef::None);
+                    self.push(node, label, Origin::Document, call.clone());
                 }
             }
             // base64 (PDF), url, file: not text we can see.
@@ -415,13 +447,13 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn search_result(&mut self, b: &'a Node, label: String) {
+    fn search_result(&mut self, b: &'a Node, label: String, call: Option<Call>) {
         if cites(b, self.body) {
             return;
         }
         let label = format!("{label}.content");
         for (node, label) in text_parts(b.get("content"), label) {
-            self.push(node, label, Origin::SearchResult, CallRef::None);
+            self.push(node, label, Origin::SearchResult, call.clone());
         }
     }
 
@@ -431,27 +463,39 @@ impl<'a> Walk<'a> {
             .rposition(|m| m.get("role").and_then(Node::as_str) == Some("user"));
         for (i, item) in items.iter().enumerate() {
             let kind = block_type(item).or(item.get("role").map(|_| "message"));
+            let role = item.get("role").and_then(Node::as_str);
             match kind {
                 Some("function_call" | "custom_tool_call") => {
                     let id = item.get("call_id").and_then(Node::as_str);
                     let name = item.get("name").and_then(Node::as_str);
                     let args = item.get("arguments").or(item.get("input"));
                     if let (Some(id), Some(name)) = (id, name) {
-                        let call = Call {
-                            name: name.to_string(),
-                            args: args.and_then(Node::as_str).unwrap_or("").to_string(),
-                        };
+                        let args = args.and_then(Node::as_str).unwrap_or("");
+                        let call = Call::new(name, args, &self.user_text, &self.said);
                         self.calls.insert(id.to_string(), call);
                     }
                 }
                 Some("function_call_output" | "custom_tool_call_output") => {
-                    let id = item.get("call_id").and_then(Node::as_str).unwrap_or("");
+                    // The client's turn: what the assistant says next is a new turn's.
+                    self.said.clear();
+                    let call = self.call(item.get("call_id").and_then(Node::as_str));
                     let label = format!("input[{i}].output");
                     for (node, label) in text_parts(item.get("output"), label) {
-                        self.push(node, label, Origin::ToolResult, CallRef::Id(id.to_string()));
+                        self.push(node, label, Origin::ToolResult, call.clone());
                     }
                 }
-                Some("message") if item.get("role").and_then(Node::as_str) == Some("user") => {
+                Some("message") if role == Some("assistant") => {
+                    let text = said_text(item.get("content"));
+                    if !text.is_empty() {
+                        self.said = [std::mem::take(&mut self.said), text]
+                            .into_iter()
+                            .filter(|t| !t.is_empty())
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                    }
+                }
+                Some("message") if role == Some("user") => {
+                    self.said.clear();
                     let parts = text_parts(item.get("content"), format!("input[{i}].content"));
                     self.note_user_text(&parts);
                     for (node, label) in parts {
@@ -476,15 +520,7 @@ impl<'a> Walk<'a> {
             let Node::String { span, value } = cand.node else {
                 continue;
             };
-            if span.start < self.cutoff {
-                continue;
-            }
-            let call = match cand.call {
-                CallRef::None => None,
-                CallRef::Id(id) => self.calls.get(&id).cloned(),
-                CallRef::Named(call) => Some(call),
-            };
-            if let Some(call) = &call
+            if let Some(call) = &cand.call
                 && cand.origin == Origin::ToolResult
                 && exact.contains(&call.name.to_lowercase())
             {
@@ -502,19 +538,16 @@ impl<'a> Walk<'a> {
                 }
                 Vec::new()
             };
-            let (query, args) = match &call {
-                Some(c) => (
-                    format!("{} {}", c.name, c.args).trim().to_string(),
-                    &c.args[..],
-                ),
-                None => (self.last_user_text.clone(), ""),
+            let (query, args) = match cand.call {
+                Some(c) => (c.query, c.args),
+                None => (cand.query, String::new()),
             };
             blocks.push(Block {
                 span: span.clone(),
                 text: value.clone(),
                 origin: cand.origin,
                 query,
-                content: classify(value, args),
+                content: classify(value, &args),
                 label: cand.label,
                 marked,
             });
@@ -522,6 +555,32 @@ impl<'a> Walk<'a> {
         blocks.sort_by_key(|b| b.span.start);
         Plan { blocks }
     }
+}
+
+/// The text of an assistant message's content: the string, or its text parts joined.
+fn said_text(content: Option<&Node>) -> String {
+    match content {
+        Some(Node::String { value, .. }) => value.clone(),
+        Some(Node::Array { items, .. }) => items
+            .iter()
+            .filter(|p| matches!(block_type(p), Some("text" | "output_text")))
+            .filter_map(|p| p.get("text").and_then(Node::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+/// `text` without its marked parts (tags included).
+fn unmarked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for m in find_marked(text) {
+        out.push_str(&text[pos..m.outer.start]);
+        pos = m.outer.end;
+    }
+    out.push_str(&text[pos..]);
+    out
 }
 
 fn last_index_with_role(messages: &[Node], role: &str) -> Option<usize> {
@@ -679,6 +738,20 @@ mod tests {
         assert_eq!(&t[m[0].inner.clone()], "b");
         assert_eq!(&t[m[0].outer.clone()], "<pith>b</pith>");
         assert_eq!(&t[m[1].inner.clone()], "dd");
+    }
+
+    #[test]
+    fn query_parts_are_cut_at_character_boundaries() {
+        assert_eq!(tail("déjà vu", 4), "à vu");
+        assert_eq!(tail("ab", 5), "ab");
+        assert_eq!(head("déjà vu", 3), "déj");
+        assert_eq!(head("ab", 5), "ab");
+        let call = Call::new("grep", "{}", "  task\n", "");
+        assert_eq!(call.query, "task\ngrep {}");
+        assert_eq!(
+            unmarked("a <pith>b</pith> c <LLMLINGUA>d</LLMLINGUA>"),
+            "a  c "
+        );
     }
 
     #[test]

@@ -87,3 +87,60 @@ mod prefix {
         }
     }
 }
+
+mod pieces {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines of the kinds tool output has: words, paths, punctuation, numbers, spaces,
+    /// blank lines, `/` after a newline, non-ASCII.
+    fn lines() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            "([a-z]{1,8}|/usr/lib|[0-9]{1,5}|[ \t]{1,4}|[.;:()\\[\\]=/-]{1,3}|é|🙂|::|\\r){0,12}\n{0,3}",
+            0..60,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        /// One pass over the text gives each piece its tokens, and they add up to the
+        /// exact count of the whole — cut across threads or not.
+        #[test]
+        fn pieces_sum_to_the_exact_count(text in lines(), cuts in proptest::collection::vec(any::<u16>(), 0..30)) {
+            let mut ends: Vec<usize> = cuts
+                .iter()
+                .map(|&c| usize::from(c) % (text.len() + 1))
+                .filter(|&e| text.is_char_boundary(e) && e > 0)
+                .collect();
+            ends.push(text.len());
+            ends.sort_unstable();
+            ends.dedup();
+            if text.is_empty() {
+                ends.clear();
+            }
+            for counter in [Tiktoken::new(Encoding::O200kBase), Tiktoken::new(Encoding::Cl100kBase)] {
+                let (counts, exact) = counter.count_pieces(&text, &ends);
+                prop_assert!(exact);
+                prop_assert_eq!(counts.len(), ends.len());
+                prop_assert_eq!(counts.iter().sum::<usize>(), counter.count(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn a_real_log_counts_the_same_in_one_pass() {
+        // The test runner's own kind of output, long enough to be cut across threads.
+        let line = |i: usize| {
+            format!(
+                "tests/test_{i}.py::test_case[{i}-/tmp/x] PASSED [ {}%]\n",
+                i % 100
+            )
+        };
+        let text: String = (0..5000).map(line).collect();
+        let ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        let counter = Tiktoken::default();
+        let (counts, exact) = counter.count_pieces(&text, &ends);
+        assert!(exact);
+        assert_eq!(counts.iter().sum::<usize>(), counter.count(&text));
+    }
+}

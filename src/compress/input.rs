@@ -61,24 +61,38 @@ impl From<Document> for Input {
     }
 }
 
-/// Longest part of a tool result's query, in characters: a task pasted with a log in it
-/// should not turn the query into the log.
-const QUERY_PART_CHARS: usize = 2000;
+/// Characters kept of each part of a tool result's query: the end of the user's task and
+/// of the assistant's text (where the ask and the reason for the call usually are), the
+/// start of the call (its name). A task pasted with a log in it should not turn the query
+/// into the log.
+pub const QUERY_PART_CHARS: usize = 2000;
 
 /// The query a tool result is compressed for: the user's task (the last human text before
 /// the call), the assistant's text before the call, and the call itself (`name arguments`),
-/// each trimmed and bounded, joined by newlines. It depends only on what came before the
-/// result, so a result in history compresses the same way on every later turn.
+/// each trimmed and bounded ([`QUERY_PART_CHARS`]), joined by newlines. It depends only on
+/// what came before the result, so a result in history compresses the same way on every
+/// later turn. The proxy and `pith eval toolout` both build it here.
 pub fn tool_query(task: &str, assistant: &str, name: &str, args: &str) -> String {
-    let call = format!("{} {}", name.trim(), args.trim());
-    [task, assistant, call.as_str()]
-        .iter()
-        .map(|p| p.trim())
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.char_indices().nth(QUERY_PART_CHARS) {
-            Some((at, _)) => &p[..at],
-            None => p,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let call = format!("{name} {args}");
+    [
+        tail(task.trim(), QUERY_PART_CHARS),
+        tail(assistant.trim(), QUERY_PART_CHARS),
+        head(call.trim(), QUERY_PART_CHARS),
+    ]
+    .into_iter()
+    .filter(|p| !p.is_empty())
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// The last `n` characters of `s`.
+pub(crate) fn tail(s: &str, n: usize) -> &str {
+    let count = s.chars().count();
+    let skip = count.saturating_sub(n);
+    s.char_indices().nth(skip).map_or("", |(i, _)| &s[i..])
+}
+
+/// The first `n` characters of `s`.
+pub(crate) fn head(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }

@@ -7,15 +7,15 @@
 mod cache;
 mod costs;
 mod fine;
-mod input;
+pub(crate) mod input;
 mod lm_rank;
 mod output;
-mod parallel;
+pub(crate) mod parallel;
 mod prepared;
 
 use std::sync::Arc;
 
-pub use input::{Input, tool_query};
+pub use input::{Input, QUERY_PART_CHARS, tool_query};
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
@@ -367,6 +367,16 @@ impl Compressor {
                 Err(why) => warning = Some(why),
             }
         }
+        // Values and the similarity do not depend on each other: on a long input (a log
+        // of thousands of lines) make them on two cores.
+        if prepared.tokens_before > budget {
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    prepared.similarity();
+                });
+                prepared.values();
+            });
+        }
         let mut out = self.compress_with(
             prepared,
             budget,
@@ -698,7 +708,14 @@ impl Compressor {
         budget: usize,
     ) -> Compressed {
         // Sections come in rendering order; reports go in document order.
-        let counted = parallel::map(&out.sections, |s| self.counter.count(&out.text[s.clone()]));
+        // A section that is the whole text (one bare document) was counted already.
+        let counted = parallel::map(&out.sections, |s| {
+            if *s == (0..out.text.len()) {
+                tokens_after
+            } else {
+                self.counter.count(&out.text[s.clone()])
+            }
+        });
         let mut after = vec![0; prepared.docs.len()];
         for (d, n) in prepared.order().into_iter().zip(counted) {
             after[d] = n;

@@ -28,8 +28,12 @@ use crate::tokens::TokenCounter;
 const INFORMATION_PRIOR: f64 = 0.05;
 
 /// Weight of a tool-output line's salience (errors, failures, summaries; see
-/// [`crate::score::salience`]) against its value for the query.
-const SALIENCE: f64 = 0.6;
+/// [`crate::score::salience`]), and of its value for the query. Salience weighs more than
+/// the redundancy penalty can take (at most the preset's `redundancy`, 0.5 in `rag`), so
+/// sixteen alike `FAILED` lines are all kept before any line that merely matches the
+/// query; among salient lines redundancy still orders.
+const SALIENCE: f64 = 1.5;
+const QUERY_SHARE: f64 = 0.4;
 
 /// Units past which redundancy goes sparse. Measured (`cargo bench --bench sparse_mig`,
 /// BENCHMARKS.md): dense lazy MIG took 2 s at 20k units, 20–40 s at 50k and 197 s at
@@ -101,6 +105,16 @@ impl Prepared {
         let segmented = parallel::map(&docs, |d| {
             cache.get_or_insert(d.kind, &d.text, || {
                 let chunks = d.kind.chunk(&d.text, &preset.segment);
+                // Tool output is many small lines: one pass over the whole text gives
+                // each line its tokens and, when exact, the whole its count.
+                if matches!(d.kind, crate::DocKind::Output(_)) {
+                    let ends: Vec<usize> = chunks.iter().map(|c| c.span.end).collect();
+                    let (tokens, exact) = counter.count_pieces(&d.text, &ends);
+                    if exact {
+                        cache.count(&d.text, || tokens.iter().sum());
+                    }
+                    return Segmented { chunks, tokens };
+                }
                 let tokens = chunks
                     .iter()
                     .map(|c| counter.count(c.text(&d.text)))
@@ -148,7 +162,9 @@ impl Prepared {
             layout,
             &preset.render.prose_marker,
         );
-        prepared.tokens_before = counter.count(&prepared.full.text);
+        // Remembered when the whole is one document's text (a bare layout), counted once.
+        let full = &prepared.full.text;
+        prepared.tokens_before = cache.count(full, || counter.count(full));
         prepared.sections_before = parallel::map(&prepared.full.sections, |s| {
             let section = &prepared.full.text[s.clone()];
             cache.count(section, || counter.count(section))
@@ -369,7 +385,17 @@ impl Prepared {
     /// information prior to order the rest), else self-information; all in 0..=1.
     fn compute_values(&self) -> Vec<f64> {
         let texts = self.unit_texts();
-        let info = normalise(SelfInformation.score(&texts, None));
+        // Self-information orders what the query does not; in tool output salience does
+        // that (and costs far less on a long log), so it is not computed for it.
+        let all_output = self
+            .docs
+            .iter()
+            .all(|d| matches!(d.kind, crate::DocKind::Output(_)));
+        let info = if all_output && self.query.is_some() {
+            vec![0.0; texts.len()]
+        } else {
+            normalise(SelfInformation.score(&texts, None))
+        };
         let mut values: Vec<f64> = match &self.query {
             Some(q) => {
                 let relevance = match (&self.embeddings, self.preset.score.relevance) {
@@ -399,7 +425,7 @@ impl Prepared {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let salience = salience(kind, &texts[range.clone()], self.query.as_deref());
                 for (v, s) in values[range].iter_mut().zip(salience) {
-                    *v = SALIENCE * s + (1.0 - SALIENCE) * *v;
+                    *v = SALIENCE * s + QUERY_SHARE * *v;
                 }
             }
         }

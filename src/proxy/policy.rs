@@ -31,6 +31,8 @@ use std::path::Path;
 
 use super::spans::{self, Node, SpanError};
 use crate::Lang;
+pub use crate::compress::QUERY_PART_CHARS;
+use crate::compress::input::tail;
 use crate::document::looks_like_json;
 use crate::segment::OutputKind;
 
@@ -176,11 +178,6 @@ fn array_field<'a>(root: &'a Node, key: &'static str) -> Result<&'a [Node], Poli
         .ok_or(PolicyError::Shape("`messages` is not an array"))
 }
 
-/// Characters kept of each part of a query: the end of the user's task and of the
-/// assistant's text (where the ask and the reason for the call usually are), the start of
-/// the call (its name).
-pub const QUERY_PART_CHARS: usize = 2000;
-
 /// A tool call: its name, its arguments as JSON text, and the query of its result.
 #[derive(Debug, Clone)]
 struct Call {
@@ -193,34 +190,13 @@ impl Call {
     /// `task` is the latest user text before the turn, `said` the assistant's text in the
     /// turn before the call.
     fn new(name: &str, args: &str, task: &str, said: &str) -> Self {
-        let call = format!("{name} {args}");
-        let query = [
-            tail(task.trim(), QUERY_PART_CHARS),
-            tail(said.trim(), QUERY_PART_CHARS),
-            head(call.trim(), QUERY_PART_CHARS),
-        ]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
+        let query = crate::tool_query(task, said, name, args);
         Self {
             name: name.to_string(),
             args: args.to_string(),
             query,
         }
     }
-}
-
-/// The last `n` characters of `s`.
-fn tail(s: &str, n: usize) -> &str {
-    let count = s.chars().count();
-    let skip = count.saturating_sub(n);
-    s.char_indices().nth(skip).map_or("", |(i, _)| &s[i..])
-}
-
-/// The first `n` characters of `s`.
-fn head(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 /// A string literal that may become a block, before the request-wide rules apply.
@@ -729,6 +705,7 @@ pub fn looks_like_code(text: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::compress::input::head;
 
     #[test]
     fn markers_are_found_case_insensitively_and_unclosed_ones_ignored() {

@@ -36,6 +36,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         .collect();
     if status {
         context(units, &mut values);
+        pytest_details(units, &mut values);
     }
     // First and last lines: the command's header and its final word.
     if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
@@ -81,7 +82,7 @@ fn status_line(t: &str) -> f64 {
     if failure {
         return 1.0;
     }
-    let summary = (t.starts_with('=') && is_pytest_summary(t))
+    let summary = is_pytest_summary(t)
         || t.starts_with("test result: ")
         || (t.starts_with("Ran ") && t.contains(" test"))
         || t == "OK"
@@ -110,7 +111,6 @@ fn status_line(t: &str) -> f64 {
     let context = t.starts_with("> ")
         || t.starts_with("____") && t.ends_with("____")
         || t.starts_with("---- ") && t.ends_with(" ----")
-        || t == "Traceback (most recent call last):"
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" FAILURES "))
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
         || is_progress_with_failure(t);
@@ -123,6 +123,9 @@ fn status_line(t: &str) -> f64 {
         || level_of(t) == Some(Level::Warning);
     if warning {
         return 0.45;
+    }
+    if t == "Traceback (most recent call last):" {
+        return 0.4;
     }
     if is_frame(t) {
         return 0.3;
@@ -258,6 +261,19 @@ fn defines(content: &str, names: &HashSet<String>) -> f64 {
     }
 }
 
+/// pytest explains a failure in a run of `E` lines: the first says what failed, the rest
+/// (diffs, `+ where …`) are detail, worth less than another failure's first line.
+fn pytest_details(units: &[&str], values: &mut [f64]) {
+    let mut in_run = false;
+    for (i, u) in units.iter().enumerate() {
+        let is_e = u.starts_with("E ") || u.trim_end() == "E";
+        if is_e && in_run {
+            values[i] = values[i].min(0.55);
+        }
+        in_run = is_e;
+    }
+}
+
 /// Salience that depends on neighbours: the frame a traceback ends in (where the error
 /// was raised), and the message line under a Rust panic.
 fn context(units: &[&str], values: &mut [f64]) {
@@ -270,6 +286,10 @@ fn context(units: &[&str], values: &mut [f64]) {
                 .find(|&j| is_frame(units[j].trim()))
             {
                 values[j] = values[j].max(0.9);
+                // The line it quotes, when it is not the exception itself: what raised.
+                if j + 1 < i {
+                    values[j + 1] = values[j + 1].max(0.5);
+                }
             }
         }
         if t.contains("' panicked at ")

@@ -2,9 +2,11 @@
 //! hits, logs, diffs, listings, JSON Lines — cut into the units an agent reads it by.
 //!
 //! What a text is comes from its content ([`detect`]), never from a flag: the proxy sees a
-//! tool result, the CLI a pipe. The unit is a line (a traceback frame keeps its source
-//! line; a line longer than [`MAX_UNIT_BYTES`] is cut at spaces), so a budget is spent line
-//! by line and no single unit is larger than the budgets tool output is cut to.
+//! tool result, the CLI a pipe. The unit is a line with the blank lines after it (a line
+//! longer than [`MAX_UNIT_BYTES`] is cut at spaces), so a budget is spent line by line and
+//! no single unit is larger than the budgets tool output is cut to. A traceback frame's
+//! `File …` line and its source line are separate units: the frame line says where, and
+//! is worth more than the code it quotes.
 //! [`template`] reduces a line to its shape (numbers, ids, paths masked), which is how runs
 //! of alike lines are told apart from the lines that differ, and how markers name them.
 
@@ -166,6 +168,12 @@ fn is_sha(s: &str) -> bool {
 /// `===== 3 failed, 10 passed in 0.52s =====` and its kin.
 pub(crate) fn is_pytest_summary(t: &str) -> bool {
     let inner = t.trim_matches(|c| c == '=' || c == ' ');
+    // Only the summary itself: `… in 0.52s`, maybe followed by a wall-clock `(0:01:02)`.
+    let timed = inner.rsplit_once(" in ").is_some_and(|(_, d)| {
+        d.split_whitespace()
+            .next()
+            .is_some_and(|d| d.ends_with('s') && d[..d.len() - 1].parse::<f64>().is_ok())
+    });
     [
         " passed",
         " failed",
@@ -177,7 +185,7 @@ pub(crate) fn is_pytest_summary(t: &str) -> bool {
     ]
     .iter()
     .any(|w| inner.contains(w))
-        && inner.contains(" in ")
+        && timed
         && inner.bytes().next().is_some_and(|b| b.is_ascii_digit())
 }
 
@@ -285,7 +293,8 @@ pub fn level_of(t: &str) -> Option<Level> {
 }
 
 /// A line's shape: every word that holds a path becomes `…`, runs of digits `n`, long hex
-/// ids `#`, quoted text `"…"`; words are joined by single spaces. Lines with one template
+/// ids `#`, quoted text `"…"`, runs of one mark one mark; words are joined by single
+/// spaces. Lines with one template
 /// are "alike": a run of them collapses to one kept exemplar and a count.
 pub fn template(line: &str) -> String {
     let mut out = String::with_capacity(line.len().min(160));
@@ -307,7 +316,13 @@ pub fn template(line: &str) -> String {
         }
         let mut quote = None;
         let mut last_digit = false;
+        let mut last = None;
         for ch in word.chars() {
+            // Runs of one mark (`^^^^^^`, `=====`) are one mark, whatever their length.
+            if !ch.is_alphanumeric() && last == Some(ch) && quote.is_none() {
+                continue;
+            }
+            last = Some(ch);
             if let Some(q) = quote {
                 if ch == q {
                     out.push('…');
@@ -348,18 +363,12 @@ impl Chunker for OutputChunker {
     fn chunk(&self, text: &str) -> Vec<Chunk> {
         let mut chunks: Vec<Chunk> = Vec::new();
         let mut pos = 0;
-        // Whether the previous unit was a frame line whose source line may follow.
-        let mut open_frame: Option<usize> = None;
         for line in text.split_inclusive('\n') {
             let start = pos;
             pos += line.len();
-            let t = line.trim();
-            // A Python frame's source line (and its `^^^^` marks) belongs to the frame.
-            if let Some(indent) = open_frame
-                && !t.is_empty()
-                && indentation(line) > indent
-                && !is_frame(t)
-                && line.len() < MAX_UNIT_BYTES
+            // A blank line goes with the line before it, as trailing whitespace does in
+            // prose: alone it would be a unit worth nothing that still splits markers.
+            if line.trim().is_empty()
                 && let Some(last) = chunks.last_mut()
                 && last.span.end == start
                 && last.span.len() + line.len() <= MAX_UNIT_BYTES
@@ -367,16 +376,10 @@ impl Chunker for OutputChunker {
                 last.span.end = pos;
                 continue;
             }
-            open_frame =
-                (t.starts_with("File \"") && t.contains("\", line ")).then(|| indentation(line));
             push_line(text, start..pos, &mut chunks);
         }
         chunks
     }
-}
-
-fn indentation(line: &str) -> usize {
-    line.len() - line.trim_start().len()
 }
 
 /// Pushes one line, cut at spaces into pieces of at most [`MAX_UNIT_BYTES`].
@@ -430,15 +433,15 @@ mod tests {
     }
 
     #[test]
-    fn frames_keep_their_source_line_and_long_lines_are_cut() {
-        let text = "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n    main()\n    ^^^^^^\nValueError: x\n";
+    fn lines_carry_their_blank_lines_and_long_lines_are_cut() {
+        let text = "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n    main()\nValueError: x\n\n\nThe above exception\n";
         let chunks = OutputChunker {
             kind: OutputKind::Traceback,
         }
         .chunk(text);
         check_tiling(text, &chunks).unwrap();
-        assert_eq!(chunks.len(), 3);
-        assert!(chunks[1].text(text).ends_with("^^^^^^\n"));
+        assert_eq!(chunks.len(), 5);
+        assert_eq!(chunks[3].text(text), "ValueError: x\n\n\n");
         let long = format!("{}\nend\n", "word ".repeat(1000));
         let chunks = OutputChunker {
             kind: OutputKind::Log,

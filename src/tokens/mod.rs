@@ -14,6 +14,25 @@ pub trait TokenCounter: Send + Sync + std::fmt::Debug {
     /// A short name for reports (`o200k_base`, `tokenizer.json`).
     fn name(&self) -> &str;
 
+    /// Tokens of `text` attributed to the pieces that end at `ends` (ascending, the last
+    /// one `text.len()`), and whether they sum to `count(text)` exactly. By default each
+    /// piece is counted alone, which need not sum to the whole; an encoder that knows
+    /// where its tokens fall encodes the text once and gives each token to the piece its
+    /// first byte is in, so the sum is the exact count — one pass instead of two for a
+    /// long text cut into many small pieces.
+    fn count_pieces(&self, text: &str, ends: &[usize]) -> (Vec<usize>, bool) {
+        let mut start = 0;
+        let counts = ends
+            .iter()
+            .map(|&end| {
+                let n = self.count(&text[start..end]);
+                start = end;
+                n
+            })
+            .collect();
+        (counts, false)
+    }
+
     /// Byte length of the longest prefix of `text`, ending on a char boundary, that has
     /// at most `max` tokens.
     fn prefix_len(&self, text: &str, max: usize) -> usize {

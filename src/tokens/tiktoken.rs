@@ -77,6 +77,53 @@ impl Default for Tiktoken {
     }
 }
 
+impl Tiktoken {
+    /// Encodes `part` (which starts at byte `offset` of the whole) once and gives each
+    /// token to the piece its first byte lies in: `(index into ends, tokens)` pairs.
+    fn attribute(&self, part: &str, offset: usize, ends: &[usize]) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut at = offset;
+        let mut piece = 0;
+        for token in self.bpe.encode_ordinary(part) {
+            while piece + 1 < ends.len() && ends[piece] <= at {
+                piece += 1;
+            }
+            match out.last_mut() {
+                Some((p, n)) if *p == piece => *n += 1,
+                _ => out.push((piece, 1)),
+            }
+            at += self.bpe.decode_bytes(&[token]).map_or(0, |b| b.len());
+        }
+        out
+    }
+}
+
+/// Up to `parts` ranges `(start, end, first piece)` of `text` that tile it, cut only at
+/// piece ends that follow a newline and precede a character that is not whitespace, so
+/// that no token of the whole text crosses a cut and per-range counts add up exactly.
+fn split_points(text: &str, ends: &[usize], parts: usize) -> Vec<(usize, usize, usize)> {
+    let b = text.as_bytes();
+    let target = text.len() / parts.max(1) + 1;
+    let mut out = Vec::new();
+    let (mut start, mut first) = (0, 0);
+    for (i, &end) in ends.iter().enumerate() {
+        let safe = end > 0
+            && end < b.len()
+            && b[end - 1] == b'\n'
+            && !b[end].is_ascii_whitespace()
+            // A newline can end a punctuation token that goes on with `/`.
+            && b[end] != b'/'
+            && b[end].is_ascii();
+        if safe && end - start >= target && out.len() + 1 < parts {
+            out.push((start, end, first));
+            start = end;
+            first = i + 1;
+        }
+    }
+    out.push((start, text.len(), first));
+    out
+}
+
 impl TokenCounter for Tiktoken {
     fn count(&self, text: &str) -> usize {
         // Ordinary encoding: text that looks like `<|endoftext|>` is counted as text, as
@@ -86,6 +133,27 @@ impl TokenCounter for Tiktoken {
 
     fn name(&self) -> &str {
         self.encoding.name()
+    }
+
+    fn count_pieces(&self, text: &str, ends: &[usize]) -> (Vec<usize>, bool) {
+        if ends.is_empty() {
+            return (Vec::new(), text.is_empty());
+        }
+        // Cut the text where no token can cross — after a newline, before a character
+        // that is neither whitespace nor `/` (no pattern of the pre-tokenizer goes on
+        // past such a newline) — and encode the parts on the machine's cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = split_points(text, ends, threads);
+        let mut counts = vec![0; ends.len()];
+        let per_part = crate::compress::parallel::map(&parts, |&(a, b, first)| {
+            self.attribute(&text[a..b], a, &ends[first..])
+        });
+        for (&(_, _, first), part) in parts.iter().zip(per_part) {
+            for (i, n) in part {
+                counts[first + i] += n;
+            }
+        }
+        (counts, true)
     }
 
     fn prefix_len(&self, text: &str, max: usize) -> usize {

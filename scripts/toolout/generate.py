@@ -83,6 +83,7 @@ PINS = {
         "itsdangerous==2.2.0",
         "click==8.2.1",
         "blinker==1.9.0",
+        "asgiref==3.8.1",
     ],
     "jinja2": PYTEST
     + [

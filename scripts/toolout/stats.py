@@ -3,13 +3,16 @@
 
     TIKTOKEN_CACHE_DIR=/work/shared/tiktoken_cache python3 scripts/toolout/stats.py
 
-Needs tiktoken==0.14.0 (o200k_base). Output is a Markdown table, pasted into
-eval/toolout/README.md.
+Needs tiktoken==0.14.0 (o200k_base). Output is a Markdown table; with --readme
+it also replaces the table in eval/toolout/README.md.
 """
 
 import collections
+import contextlib
 import gzip
+import io
 import json
+import sys
 from pathlib import Path
 
 import tiktoken
@@ -53,5 +56,26 @@ def main():
     print(f"total: {n_dev} dev, {n_held} held; output tokens {all_tok[0]:,} to {all_tok[-1]:,}, total {sum(all_tok):,}")
 
 
+def readme():
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        main()
+    rows = []
+    for l in buf.getvalue().rstrip("\n").split("\n"):
+        if l.startswith("| json |"):
+            parts = l.split(" | ")
+            files = parts[-1].rstrip(" |").split(", ")
+            names = ", ".join(f.split("ReplayData/")[1].replace(".txt", "") for f in files)
+            parts[-1] = "PyGithub-2.6.1 `tests/ReplayData/`: " + names + " |"
+            l = " | ".join(parts)
+        rows.append(l)
+    p = OUT / "README.md"
+    t = p.read_text()
+    a = t.index("| kind | split |")
+    b = t.index("Compressed size of both files")
+    p.write_text(t[:a] + "\n".join(rows) + "\n\n" + t[b:])
+    print("\n".join(rows))
+
+
 if __name__ == "__main__":
-    main()
+    readme() if "--readme" in sys.argv else main()

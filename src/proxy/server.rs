@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -233,6 +234,9 @@ impl AppState {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout())
             .timeout(config.timeout())
+            // reqwest's default too, said here because it matters: the request head and
+            // body may leave in separate writes (see `no_delay`).
+            .tcp_nodelay(true)
             // Redirects are the client's business: relay them, do not follow them.
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -290,10 +294,20 @@ pub async fn serve_on(
         "pith: listening on http://{local} (openai → {}, anthropic → {})",
         state.config.openai_upstream, state.config.anthropic_upstream
     );
-    axum::serve(listener, app(state))
+    axum::serve(listener.tap_io(no_delay), app(state))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Turns Nagle's algorithm off on an accepted client connection. pith relays an answer
+/// as it arrives, so the head and the body (or one SSE event and the next) often leave in
+/// separate writes; with Nagle on, each write after the first waits until the client has
+/// acknowledged the one before, and clients delay that ACK by up to 40 ms.
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        eprintln!("pith: could not set TCP_NODELAY on a client connection: {e}");
+    }
 }
 
 async fn shutdown() {

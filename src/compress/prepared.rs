@@ -424,9 +424,11 @@ impl Prepared {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let salience = salience(kind, &texts[range.clone()], self.query.as_deref());
-                for (v, s) in values[range].iter_mut().zip(salience) {
+                let relevance = values[range.clone()].to_vec();
+                for (v, s) in values[range.clone()].iter_mut().zip(salience) {
                     *v = SALIENCE * s + QUERY_SHARE * *v;
                 }
+                lift_records(kind, &texts[range.clone()], &relevance, &mut values[range]);
             }
         }
         for (d, doc) in self.docs.iter().enumerate() {
@@ -518,6 +520,37 @@ impl Prepared {
             units,
             docs,
             omit_empty: layout.omits_empty_documents(),
+        }
+    }
+}
+
+/// Lines of a record (a commit, a hunk, a folder, one file's hits; see
+/// [`crate::segment::output::records`]) that the query points at are salient: each line
+/// gets the record's share of its best relevance (relative to the best record's), on the
+/// scale of salience, so the commit the query names outranks the header lines of every
+/// other commit.
+fn lift_records(
+    kind: crate::segment::OutputKind,
+    texts: &[&str],
+    relevance: &[f64],
+    values: &mut [f64],
+) {
+    let (record, share) = crate::segment::output::records(kind, texts);
+    let mut best: std::collections::HashMap<usize, f64> = std::collections::HashMap::new();
+    for (r, rel) in record.iter().zip(relevance) {
+        if let Some(r) = r {
+            let b = best.entry(*r).or_insert(0.0);
+            *b = b.max(*rel);
+        }
+    }
+    // Relative to the best record: the one the query points at most is kept first.
+    let top = best.values().copied().fold(0.0, f64::max);
+    if top <= 0.0 {
+        return;
+    }
+    for (r, v) in record.iter().zip(values.iter_mut()) {
+        if let Some(r) = r {
+            *v = v.max(SALIENCE * share * best[r] / top);
         }
     }
 }

@@ -353,6 +353,46 @@ pub fn template(line: &str) -> String {
     out
 }
 
+/// Records: runs of lines that are read together — a commit of `git log`, a hunk of a diff
+/// (its file's header lines are their own record), a folder's section of `ls -R`, the hits
+/// of one file in search results. For each unit, the index of the unit that opens its
+/// record (`None` outside any), and how much of a record's best value its other lines get:
+/// a commit or a hunk the query points at is kept whole, a file with a relevant hit lifts
+/// its other hits a little.
+pub fn records(kind: OutputKind, units: &[&str]) -> (Vec<Option<usize>>, f64) {
+    let mut open: Option<usize> = None;
+    let mut last_path: Option<&str> = None;
+    let mut out = Vec::with_capacity(units.len());
+    for (i, u) in units.iter().enumerate() {
+        let t = u.trim_end();
+        let starts = match kind {
+            OutputKind::GitLog => t.starts_with("commit ") && is_sha(&t[7..]),
+            OutputKind::Diff => {
+                t.starts_with("diff --git ")
+                    || t.starts_with("@@ ")
+                    || (t.starts_with("commit ") && is_sha(&t[7..]))
+            }
+            OutputKind::Listing => t.ends_with(':') && !t.contains(' '),
+            OutputKind::Search => {
+                let path = hit_split(t).map(|(p, _)| p);
+                let new = path.is_some() && path != last_path;
+                last_path = path.or(last_path);
+                new
+            }
+            _ => return (vec![None; units.len()], 0.0),
+        };
+        if starts {
+            open = Some(i);
+        }
+        out.push(open);
+    }
+    let share = match kind {
+        OutputKind::Search => 0.5,
+        _ => 0.9,
+    };
+    (out, share)
+}
+
 /// Chunks tool output into lines (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct OutputChunker {

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use pith::render::{Bare, Layout};
+use pith::segment::OutputKind;
 use pith::{
     CompressError, Compressor, DocKind, Document, Encoding, Format, Input, Lang, Preset, Tiktoken,
     TokenCounter,
@@ -46,10 +47,50 @@ fn slice(text: &str, a: usize, b: usize) -> &str {
     &text[a..b]
 }
 
+/// Real tool outputs of every kind (the first case of each in the toolout dev data).
+fn tool_outputs() -> Vec<String> {
+    use std::io::Read;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/toolout/dev.jsonl.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| seen.insert(v["kind"].as_str().unwrap().to_owned()))
+        .map(|v| v["output"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const OUTPUT_KINDS: [OutputKind; 9] = [
+    OutputKind::TestRun,
+    OutputKind::Traceback,
+    OutputKind::Compiler,
+    OutputKind::Search,
+    OutputKind::Diff,
+    OutputKind::GitLog,
+    OutputKind::Listing,
+    OutputKind::Ndjson,
+    OutputKind::Log,
+];
+
 fn document() -> impl Strategy<Value = Document> {
     let files = corpus();
     let n = files.len();
+    let outputs = tool_outputs();
+    let m = outputs.len();
     prop_oneof![
+        // A piece of a real tool output, its kind told from its content.
+        (0..m, any::<u32>(), 0..6000usize).prop_map(move |(i, a, len)| {
+            let text = &outputs[i];
+            let a = a as usize % text.len().max(1);
+            let piece = slice(text, a, a + len);
+            Document::new(piece, DocKind::from_content(piece, DocKind::Prose))
+        }),
+        // Arbitrary lines as each kind of tool output.
+        ("(\\PC{0,60}\n){0,30}", 0..OUTPUT_KINDS.len())
+            .prop_map(|(text, k)| Document::new(text, DocKind::Output(OUTPUT_KINDS[k]))),
         // A piece of a real file, named so that its kind follows from the path.
         (0..n, any::<u16>(), any::<u16>()).prop_map(move |(i, a, len)| {
             let (name, text) = &files[i];

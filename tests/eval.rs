@@ -265,3 +265,90 @@ fn the_cli_prints_a_table_and_writes_json_rows() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The tool-output cases committed with the repository.
+fn toolout(split: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("eval/toolout/{split}.jsonl.gz"));
+    assert!(p.exists(), "{} is missing", p.display());
+    p
+}
+
+#[test]
+fn toolout_keeps_what_an_agent_needs_far_better_than_cutting() {
+    // Every other dev case (a sample over all kinds), pith and the baselines an agent
+    // harness would use, at 4x and 8x.
+    let opts = Options {
+        sizes: vec![Size::Ratio(4.0), Size::Ratio(8.0)],
+        methods: ["pith", "truncate", "tail", "headtail", "overlap"]
+            .map(String::from)
+            .to_vec(),
+        limit: None,
+        every: 2,
+        encoding: Encoding::O200kBase,
+        seed: 1,
+    };
+    let rows = run("toolout", &toolout("dev"), &opts);
+    check_rows(&rows, "gold_line_recall");
+    check_rows(&rows, "all_gold_kept");
+    let all = |method: &str, size: &str| {
+        rows.iter()
+            .find(|r| r.method == method && r.size == size && r.group == "all")
+            .unwrap()
+    };
+    for size in ["4x", "8x"] {
+        let pith = all("pith", size);
+        for base in ["truncate", "tail", "headtail", "overlap"] {
+            let b = all(base, size);
+            for metric in ["gold_line_recall", "all_gold_kept"] {
+                assert!(
+                    pith.metrics[metric] >= b.metrics[metric] + 0.15,
+                    "{metric} at {size}: pith {} vs {base} {}",
+                    pith.metrics[metric],
+                    b.metrics[metric]
+                );
+            }
+        }
+    }
+    assert!(all("pith", "4x").metrics["gold_line_recall"] >= 0.75);
+}
+
+#[test]
+fn toolout_kinds_are_told_from_content() {
+    use pith::DocKind;
+    use pith::segment::OutputKind;
+    use std::io::Read;
+    for split in ["dev", "held"] {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(toolout(split)).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        for line in text.lines() {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            let output = case["output"].as_str().unwrap();
+            let kind = DocKind::from_content(output, DocKind::Prose);
+            let expected: &[DocKind] = match case["kind"].as_str().unwrap() {
+                "pytest-v" | "pytest-q" | "unittest" | "cargo-test" => {
+                    &[DocKind::Output(OutputKind::TestRun)]
+                }
+                // A traceback printed by a test runner is a test run.
+                "traceback" => &[
+                    DocKind::Output(OutputKind::Traceback),
+                    DocKind::Output(OutputKind::TestRun),
+                ],
+                "rustc" => &[DocKind::Output(OutputKind::Compiler)],
+                "grep" => &[DocKind::Output(OutputKind::Search)],
+                "git-log" => &[DocKind::Output(OutputKind::GitLog)],
+                "git-diff" => &[DocKind::Output(OutputKind::Diff)],
+                "listing" => &[DocKind::Output(OutputKind::Listing)],
+                "json" => &[DocKind::Json],
+                "html" => &[DocKind::Prose],
+                other => panic!("unknown kind {other}"),
+            };
+            assert!(
+                expected.contains(&kind),
+                "{}: {kind:?}, expected one of {expected:?}",
+                case["id"]
+            );
+        }
+    }
+}

@@ -346,3 +346,81 @@ fn a_total_budget_keeps_history_bytes_as_turns_arrive() {
         .unwrap();
     assert_eq!(Some(again.body), previous);
 }
+
+/// A real `pytest -v` log from the toolout data (click with an injected bug): its task and
+/// output.
+fn pytest_log() -> (String, String) {
+    use std::io::Read;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/toolout/dev.jsonl.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| {
+            v["kind"] == "pytest-v" && v["source"].as_str().unwrap_or("").starts_with("click")
+        })
+        .map(|v| {
+            (
+                v["task"].as_str().unwrap().to_owned(),
+                v["output"].as_str().unwrap().to_owned(),
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_test_run_in_an_agent_loop_keeps_its_failures_under_the_cache_breakpoint() {
+    let (task, log) = pytest_log();
+    // As an agent client sends it: the newest turn carries the cache breakpoint.
+    let body = serde_json::to_vec(&json!({
+        "model": "claude-test",
+        "max_tokens": 64,
+        "messages": [
+            {"role": "user", "content": task},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me run the tests."},
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "python -m pytest -v tests/"}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": log, "cache_control": {"type": "ephemeral"}}
+            ]}
+        ]
+    }))
+    .unwrap();
+    let control = Control {
+        ratio: Some(8.0),
+        ..Control::default()
+    };
+    let out = engine()
+        .rewrite(Api::Messages, &body, &control)
+        .unwrap()
+        .unwrap();
+    let after: Value = serde_json::from_slice(&out.body).unwrap();
+    let kept = after["messages"][2]["content"][0]["content"]
+        .as_str()
+        .unwrap();
+    let counter = Tiktoken::default();
+    assert!(counter.count(kept) * 8 <= counter.count(&log));
+    // Every failing test, and the summary, survive 8x; the passes collapse with a count.
+    let wanted: Vec<&str> = log
+        .lines()
+        .filter(|l| l.ends_with("FAILED") || l.contains(" FAILED [") || l.starts_with("FAILED "))
+        .chain(
+            log.lines()
+                .filter(|l| l.starts_with("===") && l.contains(" failed")),
+        )
+        .collect();
+    assert!(wanted.len() > 10, "{} lines", wanted.len());
+    for line in wanted {
+        assert!(kept.lines().any(|k| k == line), "lost {line:?}");
+    }
+    assert!(kept.contains("more lines like"), "{kept}");
+    // The same request compresses to the same bytes (the prompt cache depends on it).
+    let again = engine()
+        .rewrite(Api::Messages, &body, &control)
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.body, out.body);
+}

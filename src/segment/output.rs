@@ -81,13 +81,16 @@ pub fn detect(text: &str) -> Option<OutputKind> {
         Some(OutputKind::TestRun)
     } else if c.diagnostic > 0 && (c.arrow > 0 || c.gcc > 0) {
         Some(OutputKind::Compiler)
-    } else if c.traceback > 0 || c.frames >= 3 || c.panicked > 0 {
+    } else if (c.traceback > 0 || c.frames >= 3 || c.panicked > 0)
+        // A page that quotes one traceback among much prose is not a traceback.
+        && (c.traceback + c.frames + c.panicked) * 10 >= n
+    {
         Some(OutputKind::Traceback)
     } else if share(c.json) {
         Some(OutputKind::Ndjson)
     } else if share(c.hit) {
         Some(OutputKind::Search)
-    } else if n >= 5 && c.path * 10 >= n * 8 {
+    } else if n >= 5 && (c.path * 10 >= n * 8 || (c.dir_header >= 2 && c.bare * 10 >= n * 9)) {
         Some(OutputKind::Listing)
     } else if c.log * 10 >= n * 3 {
         Some(OutputKind::Log)
@@ -118,6 +121,9 @@ struct Counts {
     json: usize,
     hit: usize,
     path: usize,
+    /// `ls -R`'s `./src:` headings, and lines that are one word (a file name).
+    dir_header: usize,
+    bare: usize,
     log: usize,
 }
 
@@ -156,6 +162,8 @@ impl Counts {
         ) * count(serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
         self.hit += count(hit_split(line).is_some());
         self.path += count(is_path_line(t));
+        self.dir_header += count(t.ends_with(':') && !t.contains(' ') && t.starts_with(['.', '/']));
+        self.bare += count(!t.contains(char::is_whitespace));
         self.log += count(starts_with_time(t) || level_of(t).is_some());
     }
 }

@@ -1,4 +1,4 @@
-//! The lexical path on a large tool output: a real `pytest -v` log cut to its last ~100k
+//! The lexical path on a large tool output: a real pytest log cut to its last ~100k
 //! o200k tokens (failures and summary included), compressed to 4x and 8x with the default
 //! (`rag`) preset, as the proxy and `pith compress` do it: kind from content, then
 //! prepare and compress, with a new compressor each run so nothing is memoized between
@@ -67,7 +67,7 @@ fn main() {
     row("counting the input once", &times, tokens);
 }
 
-/// The `id`, task and output of the dev case with the longest `pytest -v` output.
+/// The `id`, task and output of the dev case with the longest pytest output.
 fn largest_pytest_log(path: &str) -> (String, String, String) {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut text = String::new();
@@ -76,13 +76,13 @@ fn largest_pytest_log(path: &str) -> (String, String, String) {
         .expect("gzip");
     text.lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .filter(|v| v["kind"] == "pytest-v")
+        .filter(|v| v["kind"] == "pytest-v" || v["kind"] == "pytest-q")
         .map(|v| {
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
             (s("id"), s("task"), s("output"))
         })
         .max_by_key(|(_, _, out)| out.len())
-        .expect("a pytest-v case")
+        .expect("a pytest case")
 }
 
 /// The longest tail of whole lines of `text` with at most `max` tokens.

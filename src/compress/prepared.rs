@@ -71,6 +71,7 @@ pub struct Prepared {
     pub(super) warnings: Vec<String>,
     values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
+    salience: OnceLock<Vec<f64>>,
 }
 
 /// A similarity a `Prepared` can hold (and print).
@@ -155,6 +156,7 @@ impl Prepared {
             warnings: Vec::new(),
             values: OnceLock::new(),
             similarity: OnceLock::new(),
+            salience: OnceLock::new(),
         };
         let all = vec![true; at];
         prepared.full = render::render(
@@ -304,6 +306,29 @@ impl Prepared {
         self.values.get_or_init(|| self.compute_values())
     }
 
+    /// Whether any document is tool output.
+    fn has_output(&self) -> bool {
+        self.docs
+            .iter()
+            .any(|d| matches!(d.kind, crate::DocKind::Output(_)))
+    }
+
+    /// Salience of every unit (see [`crate::score::salience`]): 0 outside tool output.
+    fn salience(&self) -> &[f64] {
+        self.salience.get_or_init(|| {
+            let texts = self.unit_texts();
+            let mut out = vec![0.0; texts.len()];
+            for (d, doc) in self.docs.iter().enumerate() {
+                if let crate::DocKind::Output(kind) = doc.kind {
+                    let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                    let s = salience(kind, &texts[range.clone()], self.query.as_deref());
+                    out[range].copy_from_slice(&s);
+                }
+            }
+            out
+        })
+    }
+
     pub(super) fn similarity(&self) -> &dyn Similarity {
         self.similarity
             .get_or_init(|| match (&self.embeddings, self.preset.select.similarity) {
@@ -320,6 +345,14 @@ impl Prepared {
                     }
                 }
                 (Some(e), SimilarityKind::Embedding) => Box::new(self.dense(e)),
+                _ if self.has_output() => Box::new(Exempt {
+                    inner: MinHash::new(&self.unit_texts()),
+                    exempt: self
+                        .salience()
+                        .iter()
+                        .map(|&s| s >= EXEMPT_SALIENCE)
+                        .collect(),
+                }),
                 _ => Box::new(MinHash::new(&self.unit_texts())),
             })
             .as_ref() as &dyn Similarity
@@ -423,7 +456,7 @@ impl Prepared {
         for (d, doc) in self.docs.iter().enumerate() {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                let salience = salience(kind, &texts[range.clone()], self.query.as_deref());
+                let salience = self.salience()[range.clone()].to_vec();
                 let relevance = values[range.clone()].to_vec();
                 for (v, s) in values[range.clone()].iter_mut().zip(salience) {
                     *v = SALIENCE * s + QUERY_SHARE * *v;
@@ -520,6 +553,28 @@ impl Prepared {
             units,
             docs,
             omit_empty: layout.omits_empty_documents(),
+        }
+    }
+}
+
+/// Salience from which a tool-output line is its own: sixteen `FAILED` lines that differ
+/// only in the test's name are sixteen facts, not repeats.
+const EXEMPT_SALIENCE: f64 = 0.8;
+
+/// A similarity under which the units marked `exempt` are like nothing: redundancy never
+/// costs them, nor do they cost others.
+#[derive(Debug)]
+struct Exempt<S> {
+    inner: S,
+    exempt: Vec<bool>,
+}
+
+impl<S: Similarity> Similarity for Exempt<S> {
+    fn similarity(&self, i: usize, j: usize) -> f64 {
+        if self.exempt[i] || self.exempt[j] {
+            0.0
+        } else {
+            self.inner.similarity(i, j)
         }
     }
 }

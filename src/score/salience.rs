@@ -66,7 +66,6 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("FAIL: ")
         || t.starts_with("ERROR: ")
         || t.starts_with("--- FAIL")
-        || t.starts_with("E ")
         || t.ends_with(" FAILED")
         || t.ends_with(" ERROR")
         || (t.contains(" FAILED ") && t.contains("::"))
@@ -82,6 +81,10 @@ fn status_line(t: &str) -> f64 {
     if failure {
         return 1.0;
     }
+    // pytest's `E` lines say what went wrong in a failure the lines above name.
+    if t.starts_with("E ") {
+        return 0.9;
+    }
     let summary = is_pytest_summary(t)
         || t.starts_with("test result: ")
         || (t.starts_with("Ran ") && t.contains(" test"))
@@ -96,7 +99,7 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("The above exception was the direct cause")
         || t.starts_with("During handling of the above exception");
     if summary {
-        return 0.9;
+        return 1.0;
     }
     // Where it failed: `tests/test_x.py:12: AssertionError`, `--> src/lib.rs:3:5`.
     let location = (t.starts_with("--> ") && t.contains(':'))
@@ -319,7 +322,7 @@ mod tests {
         let v = salience(OutputKind::TestRun, &units, None);
         assert!(v[1] < 0.3 && v[2] < 0.1, "{v:?}");
         assert!(
-            v[3] == 1.0 && v[4] == 1.0 && v[5] >= 0.8 && v[6] >= 0.9,
+            v[3] == 1.0 && v[4] >= 0.9 && v[5] >= 0.8 && v[6] == 1.0,
             "{v:?}"
         );
     }

@@ -377,20 +377,23 @@ async fn request_bodies_in_flight_are_bounded() {
     .await;
     let c = client();
     // A: 99,000 bytes sent, the rest held back, so pith holds them.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let held = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
-    });
-    let head = format!(
-        "{{\"model\": \"m\", \"messages\": [{{\"role\": \"user\", \"content\": \"{}",
-        "y".repeat(99_000)
-    );
-    tx.send(Bytes::from(head)).await.unwrap();
-    let a = tokio::spawn(
-        c.post(format!("{proxy}/v1/chat/completions"))
-            .body(reqwest::Body::wrap_stream(held))
-            .send(),
-    );
+    let start_a = || {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let held = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+        });
+        let head = format!(
+            "{{\"model\": \"m\", \"messages\": [{{\"role\": \"user\", \"content\": \"{}",
+            "y".repeat(99_000)
+        );
+        tx.try_send(Bytes::from(head)).unwrap();
+        let a = tokio::spawn(
+            c.post(format!("{proxy}/v1/chat/completions"))
+                .body(reqwest::Body::wrap_stream(held))
+                .send(),
+        );
+        (tx, a)
+    };
     let send = |path: &'static str, size: usize| {
         let body = format!(
             "{{\"model\": \"m\", \"max_tokens\": 1, \"messages\": [{{\"role\": \"user\", \"content\": \"{}\"}}]}}",
@@ -398,16 +401,24 @@ async fn request_bodies_in_flight_are_bounded() {
         );
         post_on(&c, format!("{proxy}{path}"), &[], body)
     };
-    // B: 60,000 more bytes would pass 150,000 once pith has read A's.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let refused = loop {
-        let r = send("/v1/chat/completions", 60_000).await;
-        if r.status == 503 {
-            break r;
+    // B: 60,000 more bytes would pass 150,000 once pith has read A's. A probe that is
+    // still held when A's bytes arrive gets A refused instead (the same rule, the other
+    // way round): then A is ended and started again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (tx, a, refused) = 'outer: loop {
+        let (tx, a) = start_a();
+        let attempt = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < attempt {
+            let r = send("/v1/chat/completions", 60_000).await;
+            if r.status == 503 {
+                break 'outer (tx, a, r);
+            }
+            assert_eq!(r.status, 200);
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(r.status, 200);
         assert!(std::time::Instant::now() < deadline, "never refused");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(tx);
+        a.abort();
     };
     assert!(refused.headers.contains_key("x-pith-error"));
     let v = refused.json();

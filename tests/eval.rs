@@ -313,6 +313,30 @@ fn toolout_keeps_what_an_agent_needs_far_better_than_cutting() {
 }
 
 #[test]
+fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
+    // The kinds that once lost to echoes of the call and to one matching line of a large
+    // record (dev, 4x): the commit that changed a file, not the one whose hash the range
+    // names; the asked hunk, not a whole new file; the asked function's entry on a page.
+    let opts = Options {
+        sizes: vec![Size::Ratio(4.0)],
+        methods: vec!["pith".to_owned()],
+        limit: None,
+        every: 1,
+        encoding: Encoding::O200kBase,
+        seed: 1,
+    };
+    let rows = run("toolout", &toolout("dev"), &opts);
+    for kind in ["git-log", "git-diff", "html"] {
+        let row = rows.iter().find(|r| r.group == kind).unwrap();
+        assert!(
+            row.metrics["gold_line_recall"] >= 0.9,
+            "{kind}: {}",
+            row.metrics["gold_line_recall"]
+        );
+    }
+}
+
+#[test]
 fn toolout_kinds_are_told_from_content() {
     use pith::DocKind;
     use pith::segment::OutputKind;

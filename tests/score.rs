@@ -104,6 +104,16 @@ fn splits_letters_from_digits_and_keeps_numbers() {
 }
 
 #[test]
+fn hashes_are_one_term() {
+    // Split at letter/digit changes, two hashes would share fragments like `d` and `9`.
+    assert_eq!(t("commit f8fcb7c334a5f0e3"), ["commit", "f8fcb7c334a5f0e3"]);
+    assert_eq!(t("01b78a0..fdd9e38"), ["01b78a0", "fdd9e38"]);
+    // Short or letter-only runs are not hashes.
+    assert_eq!(t("x1b2c3"), ["x1b2c3", "x", "1", "b", "2", "c", "3"]);
+    assert_eq!(t("deadbeef"), ["deadbeef"]);
+}
+
+#[test]
 fn splits_dotted_path_and_kebab_names() {
     assert_eq!(t("os.path.join"), ["os.path.join", "os", "path", "join"]);
     assert_eq!(

@@ -464,6 +464,15 @@ impl Prepared {
                 lift_records(kind, &texts[range.clone()], &relevance, &mut values[range]);
             }
         }
+        if let Some(q) = &self.query {
+            let names = crate::score::salience::query_names(q);
+            for (d, doc) in self.docs.iter().enumerate() {
+                if doc.kind == crate::DocKind::Prose {
+                    let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                    api_entries(&texts[range.clone()], &names, &mut values[range]);
+                }
+            }
+        }
         for (d, doc) in self.docs.iter().enumerate() {
             if doc.kind == crate::DocKind::Json {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
@@ -583,7 +592,9 @@ impl<S: Similarity> Similarity for Exempt<S> {
 /// [`crate::segment::output::records`]) that the query points at are salient: each line
 /// gets the record's share of its best relevance (relative to the best record's), on the
 /// scale of salience, so the commit the query names outranks the header lines of every
-/// other commit.
+/// other commit. Only around where it points: the record's opening lines (a commit's
+/// header and subject, a hunk's header) and the lines within [`RECORD_REACH`] of its best
+/// one, so one matching line does not bring a 400-line new file of a diff whole.
 fn lift_records(
     kind: crate::segment::OutputKind,
     texts: &[&str],
@@ -591,22 +602,62 @@ fn lift_records(
     values: &mut [f64],
 ) {
     let (record, share) = crate::segment::output::records(kind, texts);
-    let mut best: std::collections::HashMap<usize, f64> = std::collections::HashMap::new();
-    for (r, rel) in record.iter().zip(relevance) {
+    // Each record's best line and its relevance.
+    let mut best: std::collections::HashMap<usize, (usize, f64)> = std::collections::HashMap::new();
+    for (i, (r, &rel)) in record.iter().zip(relevance).enumerate() {
         if let Some(r) = r {
-            let b = best.entry(*r).or_insert(0.0);
-            *b = b.max(*rel);
+            let b = best.entry(*r).or_insert((i, rel));
+            if rel > b.1 {
+                *b = (i, rel);
+            }
         }
     }
     // Relative to the best record: the one the query points at most is kept first.
-    let top = best.values().copied().fold(0.0, f64::max);
+    let top = best.values().map(|b| b.1).fold(0.0, f64::max);
     if top <= 0.0 {
         return;
     }
-    for (r, v) in record.iter().zip(values.iter_mut()) {
+    for (i, (r, v)) in record.iter().zip(values.iter_mut()).enumerate() {
         if let Some(r) = r {
-            *v = v.max(SALIENCE * share * best[r] / top);
+            let (at, rel) = best[r];
+            if i - r < RECORD_HEAD || i.abs_diff(at) <= RECORD_REACH {
+                *v = v.max(SALIENCE * share * rel / top);
+            }
         }
+    }
+}
+
+/// Opening lines of a record that come with it: a commit's header, author, date and
+/// subject; a hunk's header.
+const RECORD_HEAD: usize = 5;
+
+/// Lines on each side of a record's best line that come with it: the context a hunk
+/// shows, the files next to a match in a commit's stat.
+const RECORD_REACH: usize = 12;
+
+/// Units of an entry's description that come with its signature.
+const ENTRY_UNITS: usize = 3;
+
+/// Reference pages (a library's docs as text): the entry of a name the query asks about —
+/// its signature and the first sentences that describe it — is worth as much as the best
+/// match, since a page about `json` matches `json` everywhere and the entry says what
+/// `dumps` does. An entry ends at the next signature.
+fn api_entries(texts: &[&str], names: &std::collections::HashSet<String>, values: &mut [f64]) {
+    use crate::score::salience::opens_entry;
+    let top = values.iter().copied().fold(0.0, f64::max);
+    let mut i = 0;
+    while i < texts.len() {
+        if !opens_entry(texts[i], names) {
+            i += 1;
+            continue;
+        }
+        values[i] = values[i].max(top);
+        let mut j = i + 1;
+        while j < texts.len() && j <= i + ENTRY_UNITS && !opens_entry(texts[j], names) {
+            values[j] = values[j].max(top * 0.95);
+            j += 1;
+        }
+        i = j;
     }
 }
 

@@ -192,7 +192,7 @@ fn structure(kind: OutputKind, t: &str) -> f64 {
 }
 
 /// Words of the query that could name a definition: identifiers of two characters or more.
-fn query_names(query: &str) -> HashSet<String> {
+pub(crate) fn query_names(query: &str) -> HashSet<String> {
     query
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.chars().count() >= 2 && !w.starts_with(|c: char| c.is_ascii_digit()))
@@ -304,9 +304,35 @@ fn context(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// Whether a unit of a reference page opens the entry of a name the query asks about: it
+/// starts with a call signature (`json.dumps(obj, …`, `Path.read_text(…`, `process(…`)
+/// whose last name is one of `names`.
+pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
+    let t = unit.trim_start();
+    let len = t
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(t.len());
+    let (path, rest) = t.split_at(len);
+    rest.starts_with('(')
+        && path.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && path.rsplit('.').next().is_some_and(|n| names.contains(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_open_with_the_asked_name_called() {
+        let names = query_names("what does json's dumps() do?");
+        assert!(opens_entry("json.dumps(obj, *, skipkeys=False,", &names));
+        assert!(opens_entry("  dumps(obj)", &names));
+        // A table of contents, an example and prose that mentions the name are not.
+        assert!(!opens_entry("☆ dumps()", &names));
+        assert!(!opens_entry(">>> json.dumps([1])", &names));
+        assert!(!opens_entry("The dumps() function", &names));
+        assert!(!opens_entry("json.loads(s)", &names));
+    }
 
     #[test]
     fn failures_summaries_and_locations_outrank_passes() {

@@ -114,6 +114,12 @@ impl<F: FnMut(&str)> Emitter<'_, F> {
     /// One run of word characters: its whole when it is more than its single part,
     /// then its parts.
     fn run(&mut self, run: &str) {
+        // A hash (`f8fcb7c3…`) is a name with no parts: split at letter/digit changes it
+        // would yield a dozen fragments that match every other hash.
+        if is_hex_id(run) {
+            self.whole(run);
+            return;
+        }
         let mut parts = 0;
         let mut part_len = 0;
         for_each_part(run, |p| {
@@ -150,6 +156,14 @@ impl<F: FnMut(&str)> Emitter<'_, F> {
         }
         (self.f)(&self.buf);
     }
+}
+
+/// A commit hash, object id or similar: seven or more hex digits, letters and digits mixed.
+fn is_hex_id(run: &str) -> bool {
+    run.len() >= 7
+        && run.bytes().all(|b| b.is_ascii_hexdigit())
+        && run.bytes().any(|b| b.is_ascii_digit())
+        && run.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 fn lowercase_into(buf: &mut String, s: &str) {

@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_pytest_summary, is_rust_diagnostic, level_of,
-    template,
+    Level, OutputKind, hit_split, is_frame, is_panic, is_pytest_summary, is_rust_diagnostic,
+    level_of, template,
 };
 
 /// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
@@ -70,7 +70,7 @@ fn status_line(t: &str) -> f64 {
         || t.ends_with(" ERROR")
         || (t.contains(" FAILED ") && t.contains("::"))
         || (t.contains(" ERROR ") && t.contains("::"))
-        || t.contains("' panicked at ")
+        || is_panic(t)
         || is_exception(t)
         || (is_rust_diagnostic(t) && t.starts_with("error"))
         || t.contains(": error: ")
@@ -295,7 +295,7 @@ fn context(units: &[&str], values: &mut [f64]) {
                 }
             }
         }
-        if t.contains("' panicked at ")
+        if is_panic(t)
             && let Some(next) = units.get(i + 1)
             && !next.trim().is_empty()
         {
@@ -321,6 +321,24 @@ pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panics_with_a_thread_id_are_failures() {
+        // cargo test on a recent toolchain prints the thread's id after its name.
+        let units = [
+            "test tests::a ... ok\n",
+            "test tests::b ... FAILED\n",
+            "test tests::c ... ok\n",
+            "thread 'tests::b' (76) panicked at src/lib.rs:76:5:\n",
+            "assertion `left == right` failed\n",
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+            "test tests::d ... ok\n",
+        ];
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert_eq!(v[3], 1.0, "{v:?}");
+        assert!(v[4] >= 0.9, "{v:?}");
+        assert!(v[5] < 0.5, "{v:?}");
+    }
 
     #[test]
     fn entries_open_with_the_asked_name_called() {

@@ -156,7 +156,7 @@ impl Counts {
         self.gcc += count(is_gcc_diagnostic(t));
         self.traceback += count(t == "Traceback (most recent call last):");
         self.frames += count(is_frame(t));
-        self.panicked += count(t.starts_with("thread '") && t.contains("' panicked at "));
+        self.panicked += count(t.starts_with("thread '") && is_panic(t));
         self.json += count(
             (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']')),
         ) * count(serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
@@ -359,6 +359,12 @@ pub fn template(line: &str) -> String {
         }
     }
     out
+}
+
+/// A Rust panic's first line: `thread 'main' panicked at src/x.rs:3:5:`, or with the
+/// thread's id that newer toolchains print, `thread 'tests::a' (76) panicked at …`.
+pub fn is_panic(t: &str) -> bool {
+    t.contains("' panicked at ") || (t.contains("thread '") && t.contains(") panicked at "))
 }
 
 /// Records: runs of lines that are read together — a commit of `git log`, a hunk of a diff

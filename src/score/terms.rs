@@ -48,8 +48,8 @@ pub fn for_each_term(text: &str, f: impl FnMut(&str)) {
 /// a log above all) repeat their words many times over.
 pub struct TermSplitter {
     stemmer: Stemmer,
-    /// Stem of each lowercase ASCII word seen so far.
-    stems: HashMap<String, String>,
+    /// Stem of each lowercase ASCII word seen so far; `None` for a stopword.
+    stems: HashMap<String, Option<String>>,
     /// Scratch space for lowercasing, reused so most terms cost no allocation.
     buf: String,
 }
@@ -133,7 +133,7 @@ fn compound_len(s: &str) -> usize {
 /// Splits compounds into terms and hands them on, lowercased and stemmed.
 struct Emitter<'a, F: FnMut(&str)> {
     stemmer: &'a Stemmer,
-    stems: &'a mut HashMap<String, String>,
+    stems: &'a mut HashMap<String, Option<String>>,
     buf: &'a mut String,
     f: &'a mut F,
 }
@@ -176,23 +176,22 @@ impl<F: FnMut(&str)> Emitter<'_, F> {
 
     fn part(&mut self, p: &str) {
         lowercase_into(self.buf, p);
-        if is_stopword(self.buf) {
+        // Snowball English is only meant for English words; other scripts and numbers
+        // are kept as they are. Stopwords are English words too, so only those are
+        // looked up (and remembered, with their stems).
+        if !self.buf.bytes().all(|b| b.is_ascii_alphabetic()) {
+            (self.f)(self.buf);
             return;
         }
-        // Snowball English is only meant for English words; other scripts and numbers
-        // are kept as they are.
-        if self.buf.bytes().all(|b| b.is_ascii_alphabetic()) {
-            if !self.stems.contains_key(self.buf.as_str()) {
-                let stem = self.stemmer.stem(self.buf).into_owned();
-                self.stems.insert(self.buf.clone(), stem);
-            }
-            let stem = &self.stems[self.buf.as_str()];
-            if !stem.is_empty() {
-                (self.f)(stem);
-                return;
-            }
+        if !self.stems.contains_key(self.buf.as_str()) {
+            let stem = (!is_stopword(self.buf)).then(|| self.stemmer.stem(self.buf).into_owned());
+            self.stems.insert(self.buf.clone(), stem);
         }
-        (self.f)(self.buf);
+        match &self.stems[self.buf.as_str()] {
+            None => {} // a stopword
+            Some(stem) if !stem.is_empty() => (self.f)(stem),
+            Some(_) => (self.f)(self.buf),
+        }
     }
 }
 
@@ -286,5 +285,15 @@ mod tests {
     #[test]
     fn stopword_list_is_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn stopwords_are_ascii_letters() {
+        // `part` only looks up words of ASCII letters.
+        assert!(
+            STOPWORDS
+                .iter()
+                .all(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+        );
     }
 }

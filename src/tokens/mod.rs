@@ -162,3 +162,43 @@ pub(crate) fn ceil_char_boundary(text: &str, at: usize) -> usize {
     }
     at
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines of the kinds tool output has (as in `tests/tokens.rs`): words, paths,
+    /// punctuation, numbers, spaces, blank lines, `/` after a newline, non-ASCII.
+    fn lines() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            "([a-z]{1,8}|/usr/lib|[0-9]{1,5}|[ \t]{1,4}|[.;:()\\[\\]=/'-]{1,3}|é|🙂|::|\\r){0,12}\n{0,3}",
+            0..60,
+        )
+    }
+
+    proptest! {
+        /// Renderings that give lines back one after another count as the counter counts
+        /// them whole, and every part remembered counts alone what it was credited with.
+        #[test]
+        fn a_memo_counts_like_the_counter(lines in lines(), drops in proptest::collection::vec(any::<u8>(), 0..8)) {
+            for counter in [Tiktoken::new(Encoding::O200kBase), Tiktoken::new(Encoding::Cl100kBase)] {
+                let mut memo = LineMemo::new(&counter);
+                let mut kept = lines.clone();
+                let text = kept.concat();
+                prop_assert_eq!(memo.count(&text), counter.count(&text));
+                for &d in &drops {
+                    if kept.is_empty() {
+                        break;
+                    }
+                    kept.remove(usize::from(d) % kept.len());
+                    let text = kept.concat();
+                    prop_assert_eq!(memo.count(&text), counter.count(&text));
+                }
+                for (part, &n) in &memo.known {
+                    prop_assert_eq!(n, counter.count(part), "{:?}", part);
+                }
+            }
+        }
+    }
+}

@@ -27,7 +27,7 @@ use crate::render::{self, Bare, Layout};
 use crate::segment::ChunkKind;
 use crate::select::cosine::above_floor;
 use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
-use crate::tokens::{Tiktoken, TokenCounter};
+use crate::tokens::{LineMemo, Tiktoken, TokenCounter};
 use cache::ChunkCache;
 use costs::DocCosts;
 
@@ -669,9 +669,11 @@ impl Compressor {
         // Render, count, and give back the last choices until the output fits.
         let mut order = selection.order;
         let mut kept = selection.kept;
+        // Each rendering differs from the last in a few lines: count only those again.
+        let mut counts = LineMemo::new(self.counter.as_ref());
         loop {
             let out = render::render(&prepared.views(&kept, None), layout, prose_marker);
-            let tokens = self.counter.count(&out.text);
+            let tokens = counts.count(&out.text);
             if tokens <= budget {
                 return Ok(self.report(prepared, &kept, &out, tokens, budget));
             }

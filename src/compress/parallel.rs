@@ -7,20 +7,27 @@ pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
         return items.iter().map(f).collect();
     }
     let per = items.len().div_ceil(threads);
+    let mut parts = items.chunks(per);
+    // The last part runs on the calling thread: one spawn fewer, and a long-lived caller
+    // keeps the fast path of per-thread caches (the tokenizer's regex scratch space
+    // belongs to the first thread that used it; a fresh thread takes a locked slow path
+    // on every match).
+    let last = parts.next_back().unwrap_or_default();
     std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
+        let handles: Vec<_> = parts
             .map(|part| {
                 let f = &f;
                 s.spawn(move || part.iter().map(f).collect::<Vec<R>>())
             })
             .collect();
+        let mine: Vec<R> = last.iter().map(&f).collect();
         handles
             .into_iter()
             .flat_map(|h| match h.join() {
                 Ok(v) => v,
                 Err(panic) => std::panic::resume_unwind(panic),
             })
+            .chain(mine)
             .collect()
     })
 }

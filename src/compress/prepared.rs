@@ -586,6 +586,18 @@ impl<S: Similarity> Similarity for Exempt<S> {
             self.inner.similarity(i, j)
         }
     }
+
+    fn max_similarity(&self, i: usize, others: &[usize]) -> f64 {
+        if self.exempt[i] {
+            return 0.0;
+        }
+        // An exempt line is like nothing: skip the comparisons outright.
+        others
+            .iter()
+            .filter(|&&j| !self.exempt[j])
+            .map(|&j| self.inner.similarity(i, j))
+            .fold(0.0, f64::max)
+    }
 }
 
 /// Lines of a record (a commit, a hunk, a folder, one file's hits; see

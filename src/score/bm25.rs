@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Scorer;
-use super::terms::{for_each_term, terms};
+use super::terms::{TermSplitter, terms};
 
 /// Okapi BM25 of each unit against the query, with the units as the corpus.
 ///
@@ -89,11 +89,12 @@ impl Bm25Index {
     fn build(units: &[&str], keep: impl Fn(&str) -> bool) -> Self {
         let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
         let mut lens = Vec::with_capacity(units.len());
+        let mut splitter = TermSplitter::new();
         for (unit, text) in units.iter().enumerate() {
             // More than u32::MAX units cannot be scored meaningfully; saturate the id.
             let unit = u32::try_from(unit).unwrap_or(u32::MAX);
             let mut len = 0u32;
-            for_each_term(text, |t| {
+            splitter.for_each_term(text, |t| {
                 len = len.saturating_add(1);
                 if !keep(t) {
                     return;

@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Scorer;
-use super::terms::for_each_term;
+use super::terms::TermSplitter;
 
 /// Query-less value: how much information a unit carries, from term statistics.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +27,11 @@ pub struct SelfInformation;
 
 impl Scorer for SelfInformation {
     fn score(&self, units: &[&str], _query: Option<&str>) -> Vec<f64> {
-        let distinct: Vec<Vec<String>> = units.iter().map(|u| distinct_terms(u)).collect();
+        let mut splitter = TermSplitter::new();
+        let distinct: Vec<Vec<String>> = units
+            .iter()
+            .map(|u| distinct_terms(&mut splitter, u))
+            .collect();
 
         let mut unit_freq: HashMap<&str, u64> = HashMap::new();
         for set in &distinct {
@@ -55,10 +59,10 @@ impl Scorer for SelfInformation {
 }
 
 /// The distinct terms of `text` in first-seen order, so float sums are reproducible.
-fn distinct_terms(text: &str) -> Vec<String> {
+fn distinct_terms(splitter: &mut TermSplitter, text: &str) -> Vec<String> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for_each_term(text, |t| {
+    splitter.for_each_term(text, |t| {
         if !seen.contains(t) {
             seen.insert(t.to_owned());
             out.push(t.to_owned());

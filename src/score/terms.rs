@@ -38,20 +38,60 @@ pub fn term_counts(text: &str) -> HashMap<String, u32> {
 /// Calls `f` with every term of `text`, in the order [`terms`] returns them.
 ///
 /// The borrowed form lets counters look a term up before allocating it, which keeps
-/// tokenizing a large tree cheap.
-pub fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
-    let stemmer = Stemmer::create(Algorithm::English);
-    let mut emit = Emitter {
-        stemmer: &stemmer,
-        buf: String::new(),
-        f: &mut f,
-    };
-    let mut rest = text;
-    while let Some(start) = rest.find(is_word_char) {
-        rest = &rest[start..];
-        let len = compound_len(rest);
-        emit.compound(&rest[..len]);
-        rest = &rest[len..];
+/// tokenizing a large tree cheap. For many texts, [`TermSplitter`] stems each word once.
+pub fn for_each_term(text: &str, f: impl FnMut(&str)) {
+    TermSplitter::new().for_each_term(text, f);
+}
+
+/// Splits texts into terms like [`for_each_term`], remembering the stem of every word
+/// it has seen: stemming is most of the work, and the units of one corpus (the lines of
+/// a log above all) repeat their words many times over.
+pub struct TermSplitter {
+    stemmer: Stemmer,
+    /// Stem of each lowercase ASCII word seen so far; `None` for a stopword.
+    stems: HashMap<String, Option<String>>,
+    /// Scratch space for lowercasing, reused so most terms cost no allocation.
+    buf: String,
+}
+
+impl std::fmt::Debug for TermSplitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TermSplitter")
+            .field("stems", &self.stems.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TermSplitter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TermSplitter {
+    pub fn new() -> Self {
+        Self {
+            stemmer: Stemmer::create(Algorithm::English),
+            stems: HashMap::new(),
+            buf: String::new(),
+        }
+    }
+
+    /// Calls `f` with every term of `text`, in the order [`terms`] returns them.
+    pub fn for_each_term(&mut self, text: &str, mut f: impl FnMut(&str)) {
+        let mut emit = Emitter {
+            stemmer: &self.stemmer,
+            stems: &mut self.stems,
+            buf: &mut self.buf,
+            f: &mut f,
+        };
+        let mut rest = text;
+        while let Some(start) = rest.find(is_word_char) {
+            rest = &rest[start..];
+            let len = compound_len(rest);
+            emit.compound(&rest[..len]);
+            rest = &rest[len..];
+        }
     }
 }
 
@@ -93,8 +133,8 @@ fn compound_len(s: &str) -> usize {
 /// Splits compounds into terms and hands them on, lowercased and stemmed.
 struct Emitter<'a, F: FnMut(&str)> {
     stemmer: &'a Stemmer,
-    /// Scratch space for lowercasing, reused so most terms cost no allocation.
-    buf: String,
+    stems: &'a mut HashMap<String, Option<String>>,
+    buf: &'a mut String,
     f: &'a mut F,
 }
 
@@ -136,25 +176,28 @@ impl<F: FnMut(&str)> Emitter<'_, F> {
     }
 
     fn whole(&mut self, s: &str) {
-        lowercase_into(&mut self.buf, s);
-        (self.f)(&self.buf);
+        lowercase_into(self.buf, s);
+        (self.f)(self.buf);
     }
 
     fn part(&mut self, p: &str) {
-        lowercase_into(&mut self.buf, p);
-        if is_stopword(&self.buf) {
+        lowercase_into(self.buf, p);
+        // Snowball English is only meant for English words; other scripts and numbers
+        // are kept as they are. Stopwords are English words too, so only those are
+        // looked up (and remembered, with their stems).
+        if !self.buf.bytes().all(|b| b.is_ascii_alphabetic()) {
+            (self.f)(self.buf);
             return;
         }
-        // Snowball English is only meant for English words; other scripts and numbers
-        // are kept as they are.
-        if self.buf.bytes().all(|b| b.is_ascii_alphabetic()) {
-            let stem = self.stemmer.stem(&self.buf);
-            if !stem.is_empty() {
-                (self.f)(&stem);
-                return;
-            }
+        if !self.stems.contains_key(self.buf.as_str()) {
+            let stem = (!is_stopword(self.buf)).then(|| self.stemmer.stem(self.buf).into_owned());
+            self.stems.insert(self.buf.clone(), stem);
         }
-        (self.f)(&self.buf);
+        match &self.stems[self.buf.as_str()] {
+            None => {} // a stopword
+            Some(stem) if !stem.is_empty() => (self.f)(stem),
+            Some(_) => (self.f)(self.buf),
+        }
     }
 }
 
@@ -256,5 +299,15 @@ mod tests {
     #[test]
     fn stopword_list_is_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn stopwords_are_ascii_letters() {
+        // `part` only looks up words of ASCII letters.
+        assert!(
+            STOPWORDS
+                .iter()
+                .all(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+        );
     }
 }

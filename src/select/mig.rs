@@ -186,9 +186,8 @@ impl<'a> Run<'a> {
                         continue;
                     }
                 } else if self.seen[i] < kept_now {
-                    for &j in &self.tally.order[self.seen[i]..] {
-                        self.max_sim[i] = self.max_sim[i].max(similarity.similarity(i, j));
-                    }
+                    let since = similarity.max_similarity(i, &self.tally.order[self.seen[i]..]);
+                    self.max_sim[i] = self.max_sim[i].max(since);
                     self.seen[i] = kept_now;
                     heap.push(Bound {
                         gain: self.gain(i),

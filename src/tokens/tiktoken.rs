@@ -84,6 +84,9 @@ impl Tiktoken {
         let mut out: Vec<(usize, usize)> = Vec::new();
         let mut at = offset;
         let mut piece = 0;
+        // Byte length of each token seen, by rank (0: not yet seen; no token is empty).
+        // A log repeats few tokens many times; decoding one allocates.
+        let mut lens: Vec<u32> = Vec::new();
         for token in self.bpe.encode_ordinary(part) {
             while piece + 1 < ends.len() && ends[piece] <= at {
                 piece += 1;
@@ -92,7 +95,15 @@ impl Tiktoken {
                 Some((p, n)) if *p == piece => *n += 1,
                 _ => out.push((piece, 1)),
             }
-            at += self.bpe.decode_bytes(&[token]).map_or(0, |b| b.len());
+            let rank = token as usize;
+            if rank >= lens.len() {
+                lens.resize(rank + 1, 0);
+            }
+            if lens[rank] == 0 {
+                let len = self.bpe.decode_bytes(&[token]).map_or(0, |b| b.len());
+                lens[rank] = u32::try_from(len).unwrap_or(u32::MAX);
+            }
+            at += lens[rank] as usize;
         }
         out
     }
@@ -107,14 +118,7 @@ fn split_points(text: &str, ends: &[usize], parts: usize) -> Vec<(usize, usize, 
     let mut out = Vec::new();
     let (mut start, mut first) = (0, 0);
     for (i, &end) in ends.iter().enumerate() {
-        let safe = end > 0
-            && end < b.len()
-            && b[end - 1] == b'\n'
-            && !b[end].is_ascii_whitespace()
-            // A newline can end a punctuation token that goes on with `/`.
-            && b[end] != b'/'
-            && b[end].is_ascii();
-        if safe && end - start >= target && out.len() + 1 < parts {
+        if super::line_cut(b, end) && end - start >= target && out.len() + 1 < parts {
             out.push((start, end, first));
             start = end;
             first = i + 1;
@@ -154,6 +158,10 @@ impl TokenCounter for Tiktoken {
             }
         }
         (counts, true)
+    }
+
+    fn additive_at_line_cuts(&self) -> bool {
+        true
     }
 
     fn prefix_len(&self, text: &str, max: usize) -> usize {

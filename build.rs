@@ -33,44 +33,50 @@ fn main() {
 
 /// The blob of `tokens` (token r has rank r), as `layout.rs` describes it.
 fn table(tokens: &[Vec<u8>]) -> Vec<u8> {
+    use layout::SLOT;
     let n = tokens.len();
-    assert!(n < (1 << layout::RANK_BITS) - 1, "ranks must fit in a slot");
     // At most half full: probes that miss (most pair look-ups do) stay short.
     let mut bits: u32 = 1;
     while (1usize << bits) < 2 * n {
         bits += 1;
     }
-    let mut slots = vec![0u32; 1 << bits];
+    let mut slots = vec![0u8; SLOT << bits];
     let mask = (1usize << bits) - 1;
     let mut longest = 0;
     for (rank, token) in tokens.iter().enumerate() {
-        let h = layout::hash(token);
-        let mut i = layout::home(h, bits);
+        assert!(!token.is_empty() && token.len() <= layout::MAX_LEN);
+        let key = layout::key(token);
+        let mut i = layout::home(layout::hash(&key, token), bits);
         let mut probes = 1;
-        while slots[i] != 0 {
-            let r = (slots[i] & ((1 << layout::RANK_BITS) - 1)) as usize - 1;
-            assert_ne!(&tokens[r], token, "token {rank} is also token {r}");
+        while slots[SLOT * i] != 0 {
+            let other = u32::from_le_bytes(
+                slots[SLOT * i + 12..SLOT * i + 16]
+                    .try_into()
+                    .expect("4 bytes"),
+            );
+            let other = &tokens[other as usize - 1];
+            assert_ne!(other, token, "token {rank} twice");
             i = (i + 1) & mask;
             probes += 1;
         }
         longest = longest.max(probes);
-        slots[i] = (layout::tag(h, bits) << layout::RANK_BITS) | (rank as u32 + 1);
+        slots[SLOT * i..SLOT * i + 12].copy_from_slice(&key);
+        slots[SLOT * i + 12..SLOT * i + 16].copy_from_slice(&(rank as u32 + 1).to_le_bytes());
     }
     assert!(longest < 64, "the hash clusters: {longest} probes");
     let arena_len: usize = tokens.iter().map(Vec::len).sum();
-    let mut blob = Vec::with_capacity(layout::HEADER + 4 * (n + 1 + slots.len()) + arena_len);
+    let mut blob = Vec::with_capacity(layout::HEADER + slots.len() + 4 * (n + 1) + arena_len);
     blob.extend_from_slice(layout::MAGIC);
     for v in [n, bits as usize, arena_len] {
         blob.extend_from_slice(&u32::try_from(v).expect("fits in u32").to_le_bytes());
     }
+    blob.resize(layout::HEADER, 0);
+    blob.extend_from_slice(&slots);
     let mut at = 0u32;
     blob.extend_from_slice(&at.to_le_bytes());
     for token in tokens {
         at += token.len() as u32;
         blob.extend_from_slice(&at.to_le_bytes());
-    }
-    for s in &slots {
-        blob.extend_from_slice(&s.to_le_bytes());
     }
     for token in tokens {
         blob.extend_from_slice(token);

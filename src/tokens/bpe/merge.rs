@@ -171,3 +171,34 @@ fn large(ranks: &Ranks, piece: &[u8], bounds: &mut Vec<usize>) {
     }
     bounds.push(piece.len());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::bpe::{CL100K_BASE, O200K_BASE};
+
+    /// The heap merge (pieces of 100 bytes or more) cuts where the scan would.
+    #[test]
+    fn the_heap_merge_cuts_where_the_scan_does() {
+        let texts = [
+            "zqxjzqxjabcdefghij".repeat(9),
+            "=-".repeat(70),
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_string(),
+            "東京は日本の首都です🙂 ñandú Ünïcödé ".repeat(5),
+            "SGVsbG8gd29ybGQhIFRoaXMgaXMgYmFzZTY0IHRleHQgdGhhdCBnb2VzIG9uIGZvciBhIHdoaWxlLg".repeat(2),
+        ];
+        for bpe in [&*O200K_BASE, &*CL100K_BASE] {
+            for text in &texts {
+                let piece = text.as_bytes();
+                assert!(piece.len() >= 100);
+                let mut parts = Vec::new();
+                small(&bpe.ranks, piece, &mut parts);
+                let scan: Vec<usize> = parts.iter().map(|&(start, _)| start).collect();
+                let mut heap = Vec::new();
+                large(&bpe.ranks, piece, &mut heap);
+                assert_eq!(heap, scan, "{text}");
+                assert!(heap.len() > 2);
+            }
+        }
+    }
+}

@@ -34,19 +34,22 @@ const O200K_PATTERN: &str = concat!(
     r"\s+",
 );
 
-pub(crate) static O200K_BASE: LazyLock<Bpe> = LazyLock::new(|| {
-    Bpe::new(
-        include_bytes!(concat!(env!("OUT_DIR"), "/o200k_base.bin")),
-        O200K_PATTERN,
-    )
-});
+/// Bytes on a cache line boundary, so no slot of a table straddles two lines.
+#[repr(C, align(64))]
+struct Aligned<B: ?Sized>(B);
 
-pub(crate) static CL100K_BASE: LazyLock<Bpe> = LazyLock::new(|| {
-    Bpe::new(
-        include_bytes!(concat!(env!("OUT_DIR"), "/cl100k_base.bin")),
-        CL100K_PATTERN,
-    )
-});
+static O200K_TABLE: &Aligned<[u8]> =
+    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/o200k_base.bin")));
+static CL100K_TABLE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+    env!("OUT_DIR"),
+    "/cl100k_base.bin"
+)));
+
+pub(crate) static O200K_BASE: LazyLock<Bpe> =
+    LazyLock::new(|| Bpe::new(&O200K_TABLE.0, O200K_PATTERN));
+
+pub(crate) static CL100K_BASE: LazyLock<Bpe> =
+    LazyLock::new(|| Bpe::new(&CL100K_TABLE.0, CL100K_PATTERN));
 
 /// One encoding: its ranks and its pre-tokenizer.
 pub(crate) struct Bpe {
@@ -129,5 +132,26 @@ impl Bpe {
     /// The bytes of token `rank`, if it is an ordinary token of this encoding.
     pub(crate) fn token(&self, rank: Rank) -> Option<&'static [u8]> {
         ((rank as usize) < self.ranks.len()).then(|| self.ranks.token(rank))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every token, valid UTF-8 or not, is found under its own bytes; bytes that are no
+    /// token are not found.
+    #[test]
+    fn every_token_looks_up_to_its_rank() {
+        for bpe in [&*O200K_BASE, &*CL100K_BASE] {
+            let ranks = &bpe.ranks;
+            for rank in 0..ranks.len() as Rank {
+                assert_eq!(ranks.get(ranks.token(rank)), Some(rank));
+            }
+            assert_eq!(ranks.get(b""), None);
+            assert_eq!(ranks.get("<|endoftext|>".as_bytes()), None);
+            assert_eq!(ranks.get(&[0xff; 40]), None);
+            assert_eq!(bpe.token(ranks.len() as Rank), None);
+        }
     }
 }

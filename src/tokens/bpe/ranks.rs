@@ -2,12 +2,10 @@
 //! addressing hash table over a fixed hash, see `layout.rs`) and the binary carries it as
 //! bytes, read in place.
 
-use super::layout::{self, RANK_BITS};
+use super::layout::{self, INLINE, SLOT};
 
 /// A token id.
 pub type Rank = u32;
-
-const RANK_MASK: u32 = (1 << RANK_BITS) - 1;
 
 /// The ordinary tokens of one encoding: bytes → rank and rank → bytes.
 #[derive(Clone, Copy)]
@@ -18,6 +16,13 @@ pub(crate) struct Ranks {
     bits: u32,
     mask: usize,
     len: usize,
+}
+
+/// The little-endian u32 at byte `at` of `bytes`.
+#[inline]
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let w = &bytes[at..at + 4];
+    u32::from_le_bytes([w[0], w[1], w[2], w[3]])
 }
 
 /// The `i`-th little-endian u32 of `bytes`.
@@ -37,8 +42,8 @@ impl Ranks {
             word(header, 1),
             word(header, 2) as usize,
         );
-        let (offsets, rest) = blob[layout::HEADER..].split_at(4 * (n + 1));
-        let (slots, arena) = rest.split_at(4 << bits);
+        let (slots, rest) = blob[layout::HEADER..].split_at(SLOT << bits);
+        let (offsets, arena) = rest.split_at(4 * (n + 1));
         assert_eq!(arena.len(), arena_len, "a whole rank table");
         Self {
             offsets,
@@ -53,17 +58,23 @@ impl Ranks {
     /// The rank of the token `bytes`, if it is one.
     #[inline]
     pub(crate) fn get(&self, bytes: &[u8]) -> Option<Rank> {
-        let h = layout::hash(bytes);
-        let tag = layout::tag(h, self.bits);
-        let mut i = layout::home(h, self.bits);
+        if bytes.len() > layout::MAX_LEN {
+            return None;
+        }
+        let key = layout::key(bytes);
+        let (a, b) = layout::split_key(&key);
+        let mut i = layout::home(layout::hash(&key, bytes), self.bits);
         loop {
-            let slot = word(self.slots, i);
-            if slot == 0 {
-                return None;
+            let slot = &self.slots[SLOT * i..SLOT * i + SLOT];
+            let sa = u64::from_le_bytes([
+                slot[0], slot[1], slot[2], slot[3], slot[4], slot[5], slot[6], slot[7],
+            ]);
+            if slot[0] == 0 {
+                return None; // empty: no token has length 0
             }
-            if slot >> RANK_BITS == tag {
-                let rank = (slot & RANK_MASK) - 1;
-                if self.token(rank) == bytes {
+            if sa == a && u32_at(slot, 8) == b {
+                let rank = u32_at(slot, 12) - 1;
+                if bytes.len() <= INLINE || self.token(rank)[INLINE..] == bytes[INLINE..] {
                     return Some(rank);
                 }
             }

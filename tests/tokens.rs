@@ -144,3 +144,160 @@ mod pieces {
         assert_eq!(counts.iter().sum::<usize>(), counter.count(&text));
     }
 }
+
+/// pith's own encoder against `tiktoken-rs` (which the parity test ties to Python
+/// tiktoken): the same token ids for any text, both encodings.
+mod oracle {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Read;
+
+    fn pairs() -> [(Tiktoken, &'static tiktoken_rs::CoreBPE); 2] {
+        [
+            (
+                Tiktoken::new(Encoding::O200kBase),
+                tiktoken_rs::o200k_base_singleton(),
+            ),
+            (
+                Tiktoken::new(Encoding::Cl100kBase),
+                tiktoken_rs::cl100k_base_singleton(),
+            ),
+        ]
+    }
+
+    fn same_as_tiktoken_rs(text: &str) -> Result<(), TestCaseError> {
+        for (counter, oracle) in pairs() {
+            let want = oracle.encode_ordinary(text);
+            prop_assert_eq!(
+                &counter.encode_ordinary(text),
+                &want,
+                "{} on {:?}",
+                counter.name(),
+                text
+            );
+            prop_assert_eq!(counter.count(text), want.len());
+        }
+        Ok(())
+    }
+
+    /// Fragments where the pre-tokenizer's alternatives meet: cased words and
+    /// contractions, digit runs, every kind of whitespace, code punctuation, marks,
+    /// scripts without spaces, special-token text, and runs long enough for the
+    /// large-piece merge.
+    fn fragments() -> impl Strategy<Value = String> {
+        let fragment = prop_oneof![
+            "[a-zA-Z]{1,12}",
+            "('s|'S|'t|'re|'VE|'m|'ll|'D|'x)",
+            "[0-9]{1,7}",
+            "[ \t\n\r\u{a0}\u{3000}\u{2028}\u{b}\u{c}\u{85}]{1,6}",
+            "[-.,;:!?()\\[\\]{}<>=+*/\\\\|&^%$#@~`\"'_]{1,4}",
+            "(\u{301}|\u{308}|\u{94d}|ǅ|ʰ|ᾈ|ß|İ|ﬁ)",
+            "[东京日本語한국어ひらがなカタカナ]{1,6}",
+            "[αβγδΑΒΓΔабвгАБВГ]{1,6}",
+            "(🙂|👍🏽|🇫🇷|\u{200d}|\u{feff}|\u{0}|\u{7f})",
+            "(<\\|endoftext\\|>|<\\|fim_prefix\\|>|<\\|endofprompt\\|>|<\\|im_start\\|>)",
+            "[a-z]{100,180}",
+            "[A-Za-z0-9+/]{100,300}",
+            "[=*#-]{90,200}",
+            "[ ]{90,200}",
+            "[0-9]{100,150}",
+            "\\PC{1,8}",
+        ];
+        proptest::collection::vec(fragment, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_printable_text(text in "\\PC{0,300}") {
+            same_as_tiktoken_rs(&text)?;
+        }
+
+        #[test]
+        fn any_text(text in any::<String>()) {
+            same_as_tiktoken_rs(&text)?;
+        }
+
+        #[test]
+        fn fragments_where_rules_meet(text in fragments()) {
+            same_as_tiktoken_rs(&text)?;
+        }
+    }
+
+    /// Every ordinary token's bytes, and encoding a token's text gives that token.
+    #[test]
+    fn the_tables_are_tiktoken_rs_tables() {
+        for (counter, oracle) in pairs() {
+            let mut rank = 0;
+            while let Some(bytes) = counter.token_bytes(rank) {
+                assert_eq!(oracle.decode_bytes(&[rank]).unwrap(), bytes, "{rank}");
+                rank += 1;
+            }
+            let n = if counter.encoding() == Encoding::O200kBase {
+                199_998
+            } else {
+                100_256
+            };
+            assert_eq!(rank, n);
+            assert!(oracle.decode_bytes(&[rank]).is_err());
+        }
+    }
+
+    fn gunzip(path: &std::path::Path) -> String {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    /// The committed tool outputs and pith's own sources: the same ids as tiktoken-rs.
+    #[test]
+    fn a_real_corpus_encodes_the_same() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for split in ["dev", "held"] {
+            for line in gunzip(&root.join(format!("eval/toolout/{split}.jsonl.gz"))).lines() {
+                let case: serde_json::Value = serde_json::from_str(line).unwrap();
+                let id = case["id"].as_str().unwrap().to_string();
+                texts.push((id, case["output"].as_str().unwrap().to_string()));
+            }
+        }
+        assert!(texts.len() > 100);
+        let mut dirs = vec![
+            root.join("src"),
+            root.join("tests/fixtures"),
+            root.join("eval"),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let mut tokens = 0;
+        for (counter, oracle) in pairs() {
+            for (name, text) in &texts {
+                let want = oracle.encode_ordinary(text);
+                assert!(
+                    counter.encode_ordinary(text) == want,
+                    "{} on {name}",
+                    counter.name()
+                );
+                assert_eq!(
+                    counter.count(text),
+                    want.len(),
+                    "{} on {name}",
+                    counter.name()
+                );
+                tokens += want.len();
+            }
+        }
+        assert!(tokens > 1_000_000, "{tokens} tokens");
+    }
+}

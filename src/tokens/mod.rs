@@ -1,10 +1,12 @@
 //! Token counting in the *target* model's tokenizer: budgets are promises in its tokens.
 
+mod bpe;
 mod hf;
 mod tiktoken;
 
 use std::collections::HashMap;
 
+pub use bpe::Rank;
 pub use hf::HfTokenizer;
 pub use tiktoken::{Encoding, Tiktoken};
 

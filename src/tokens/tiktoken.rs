@@ -1,11 +1,10 @@
-//! OpenAI BPE encodings, embedded in `tiktoken-rs`, so counting works offline and
-//! matches Python tiktoken exactly.
+//! OpenAI BPE encodings, compiled into the binary (see `bpe/`), so counting works offline,
+//! starts at once and matches Python tiktoken exactly.
 
 use std::str::FromStr;
 
-use tiktoken_rs::CoreBPE;
-
 use super::TokenCounter;
+use super::bpe::{self, Bpe, Rank};
 
 /// A tiktoken encoding pith can count in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -45,7 +44,7 @@ impl FromStr for Encoding {
 #[derive(Clone, Copy)]
 pub struct Tiktoken {
     encoding: Encoding,
-    bpe: &'static CoreBPE,
+    bpe: &'static Bpe,
 }
 
 impl std::fmt::Debug for Tiktoken {
@@ -58,16 +57,28 @@ impl std::fmt::Debug for Tiktoken {
 
 impl Tiktoken {
     pub fn new(encoding: Encoding) -> Self {
-        // The tables are compiled into tiktoken-rs and load once per process.
-        let bpe = match encoding {
-            Encoding::O200kBase => tiktoken_rs::o200k_base_singleton(),
-            Encoding::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
+        // The tables are laid out at build time and read in place; the pre-tokenizer
+        // compiles once per process, on first use.
+        let bpe: &'static Bpe = match encoding {
+            Encoding::O200kBase => &bpe::O200K_BASE,
+            Encoding::Cl100kBase => &bpe::CL100K_BASE,
         };
         Self { encoding, bpe }
     }
 
     pub fn encoding(&self) -> Encoding {
         self.encoding
+    }
+
+    /// The token ids of `text`, as tiktoken's `encode_ordinary`: text that looks like a
+    /// special token (`<|endoftext|>`) is encoded as text.
+    pub fn encode_ordinary(&self, text: &str) -> Vec<Rank> {
+        self.bpe.encode_ordinary(text)
+    }
+
+    /// The bytes of an ordinary token, `None` for an id outside the encoding.
+    pub fn token_bytes(&self, rank: Rank) -> Option<&'static [u8]> {
+        self.bpe.token(rank)
     }
 }
 
@@ -84,10 +95,7 @@ impl Tiktoken {
         let mut out: Vec<(usize, usize)> = Vec::new();
         let mut at = offset;
         let mut piece = 0;
-        // Byte length of each token seen, by rank (0: not yet seen; no token is empty).
-        // A log repeats few tokens many times; decoding one allocates.
-        let mut lens: Vec<u32> = Vec::new();
-        for token in self.bpe.encode_ordinary(part) {
+        self.bpe.for_each_token(part, |_, len| {
             while piece + 1 < ends.len() && ends[piece] <= at {
                 piece += 1;
             }
@@ -95,16 +103,8 @@ impl Tiktoken {
                 Some((p, n)) if *p == piece => *n += 1,
                 _ => out.push((piece, 1)),
             }
-            let rank = token as usize;
-            if rank >= lens.len() {
-                lens.resize(rank + 1, 0);
-            }
-            if lens[rank] == 0 {
-                let len = self.bpe.decode_bytes(&[token]).map_or(0, |b| b.len());
-                lens[rank] = u32::try_from(len).unwrap_or(u32::MAX);
-            }
-            at += lens[rank] as usize;
-        }
+            at += len;
+        });
         out
     }
 }
@@ -132,7 +132,7 @@ impl TokenCounter for Tiktoken {
     fn count(&self, text: &str) -> usize {
         // Ordinary encoding: text that looks like `<|endoftext|>` is counted as text, as
         // an API counts user content.
-        self.bpe.encode_ordinary(text).len()
+        self.bpe.count(text)
     }
 
     fn name(&self) -> &str {
@@ -167,11 +167,16 @@ impl TokenCounter for Tiktoken {
     fn prefix_len(&self, text: &str, max: usize) -> usize {
         // The first `max` tokens of the whole text cover a prefix whose own count is
         // almost always `max` or fewer; check, and step back a character if not.
-        let tokens = self.bpe.encode_ordinary(text);
-        if tokens.len() <= max {
+        let (mut tokens, mut bytes) = (0, 0);
+        self.bpe.for_each_token(text, |_, len| {
+            if tokens < max {
+                bytes += len;
+            }
+            tokens += 1;
+        });
+        if tokens <= max {
             return text.len();
         }
-        let bytes = self.bpe.decode_bytes(&tokens[..max]).map_or(0, |b| b.len());
         let mut n = super::floor_char_boundary(text, bytes);
         while n > 0 && self.count(&text[..n]) > max {
             n = super::floor_char_boundary(text, n - 1);

@@ -1,0 +1,74 @@
+// The layout of a rank table and its hash function, shared word for word by `build.rs`
+// (which writes the tables, through `include!`) and by `ranks.rs` (which reads them).
+//
+// A table is one little-endian blob:
+//
+//   header         HEADER bytes: `MAGIC`, then u32s n (tokens, ranks 0..n), bits (the
+//                  hash table has 2^bits slots) and arena_len, then zeros
+//   slots          2^bits slots of SLOT bytes: the token's key (`key`: its length, then
+//                  its first INLINE bytes, zero padded), then u32 rank + 1; all zero if
+//                  empty (no token is empty)
+//   offsets        (n + 1) u32: token r is arena[offsets[r]..offsets[r + 1]]
+//   arena          arena_len bytes, the tokens in rank order
+//
+// Slots are probed linearly from the top `bits` bits of `hash`. A probe compares 12 bytes
+// of the slot with the key of the bytes looked up, so it touches one cache line, and
+// only a token longer than INLINE bytes needs the arena to be told apart.
+
+/// The first bytes of a table.
+pub(crate) const MAGIC: &[u8; 8] = b"PITHBPE2";
+/// Bytes before the slots (a cache line, so slots do not straddle lines).
+pub(crate) const HEADER: usize = 64;
+/// Bytes of a slot.
+pub(crate) const SLOT: usize = 16;
+/// Bytes of a token kept in its slot (the key is 12 bytes: the length, then these).
+pub(crate) const INLINE: usize = 11;
+/// The longest token a table can hold.
+pub(crate) const MAX_LEN: usize = 255;
+
+/// A token's key: its length (at most `MAX_LEN`), then its first `INLINE` bytes, zero
+/// padded. Two tokens with the same key and length at most `INLINE` are the same.
+#[inline]
+pub(crate) fn key(bytes: &[u8]) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[0] = bytes.len() as u8;
+    let n = bytes.len().min(INLINE);
+    k[1..1 + n].copy_from_slice(&bytes[..n]);
+    k
+}
+
+/// A fixed hash of a token (its key and the bytes past it); the table is laid out with
+/// it at build time.
+#[inline]
+pub(crate) fn hash(key: &[u8; 12], bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    #[inline]
+    fn mix(h: u64, w: u64) -> u64 {
+        (h.rotate_left(26) ^ w).wrapping_mul(K)
+    }
+    let (a, b) = split_key(key);
+    let mut h = mix(mix(0, a), u64::from(b));
+    if bytes.len() > INLINE {
+        for c in bytes[INLINE..].chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            h = mix(h, u64::from_le_bytes(w));
+        }
+    }
+    h
+}
+
+/// A key as two words, to compare with a slot's first 12 bytes.
+#[inline]
+pub(crate) fn split_key(k: &[u8; 12]) -> (u64, u32) {
+    (
+        u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
+        u32::from_le_bytes([k[8], k[9], k[10], k[11]]),
+    )
+}
+
+/// The slot a probe for `h` starts at, in a table of 2^bits slots.
+#[inline]
+pub(crate) fn home(h: u64, bits: u32) -> usize {
+    (h >> (64 - bits)) as usize
+}

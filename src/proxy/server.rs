@@ -542,10 +542,32 @@ async fn handle(
     }
     // Dropping this body (the client went away) drops the upstream stream, which closes
     // the upstream connection: nothing keeps generating tokens nobody reads.
-    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
+    let mut response = Response::new(Body::from_stream(flushed_before_error(
+        upstream.bytes_stream(),
+    )));
     *response.status_mut() = status;
     *response.headers_mut() = out_headers;
     response
+}
+
+/// The upstream's body, with one pause before an error: hyper drops the connection on a
+/// body error with whatever it has buffered but not yet written, so chunks that arrived
+/// just before the upstream broke off would be lost. Yielding once lets it flush them,
+/// and the client gets every byte the upstream sent before the cut.
+fn flushed_before_error<S>(body: S) -> impl futures_util::Stream<Item = S::Item> + Send
+where
+    S: futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+{
+    futures_util::stream::unfold(Some(Box::pin(body)), |state| async move {
+        let mut body = state?;
+        match body.next().await? {
+            Ok(chunk) => Some((Ok(chunk), Some(body))),
+            Err(e) => {
+                tokio::task::yield_now().await;
+                Some((Err(e), None))
+            }
+        }
+    })
 }
 
 /// Why [`run_rewriter`] produced no rewrite.

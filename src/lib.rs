@@ -16,6 +16,7 @@ pub mod lm;
 pub mod models;
 pub mod neural;
 pub mod pack;
+pub(crate) mod parallel;
 pub mod preset;
 pub mod proxy;
 pub mod render;
@@ -23,6 +24,7 @@ pub mod score;
 pub mod segment;
 pub mod select;
 pub mod tokens;
+pub mod vector;
 
 pub use compress::{
     BuildError, CompressError, Compressed, Compressor, CompressorBuilder, Input, tool_query,

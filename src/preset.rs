@@ -112,8 +112,11 @@ pub enum LmRank {
     Documents,
 }
 
+/// The causal LM presets use when they name none.
+pub const DEFAULT_LM: &str = "smollm2";
+
 fn default_lm() -> String {
-    crate::lm::DEFAULT_LM.into()
+    DEFAULT_LM.into()
 }
 fn default_shortlist_tokens() -> usize {
     6000
@@ -144,7 +147,7 @@ pub struct PruneConfig {
     /// Sub-word → word score: `mean`, `first` or (surprisal only) `sum`; absent: the
     /// model's own (`mean` for a classifier, `sum` for surprisal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub word_prob: Option<crate::lingua::WordProb>,
+    pub word_prob: Option<WordProb>,
     /// Patterns kept or dropped whole (absent: identifiers, numbers, URLs, paths, code, names).
     #[serde(default)]
     pub protect: Option<Vec<String>>,
@@ -173,20 +176,19 @@ impl Default for PruneConfig {
     }
 }
 
-impl PruneConfig {
-    /// The pruner's settings.
-    pub fn options(&self) -> crate::lingua::PruneOptions {
-        let mut o = crate::lingua::PruneOptions {
-            word_prob: self.word_prob,
-            force_tokens: self.force_tokens.clone(),
-            force_digits: self.force_digits,
-            ..Default::default()
-        };
-        if let Some(p) = &self.protect {
-            o.protect = p.clone();
-        }
-        o
-    }
+/// How sub-word scores become a word's score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WordProb {
+    /// The mean over the word's pieces (the reference default, a classifier's).
+    #[default]
+    Mean,
+    /// The first piece's score.
+    First,
+    /// The sum over the pieces: under a causal LM, the word's whole self-information
+    /// −log p(word | before) (Selective Context); surprisal pruning's default. Not for a
+    /// classifier, whose probabilities do not add up.
+    Sum,
 }
 
 /// Which scorer gives relevance to a query, and which values units when there is none.

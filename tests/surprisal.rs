@@ -474,7 +474,7 @@ fn a_prune_preset_without_a_classifier_prunes_by_surprisal() {
     );
     // The same through the library's own pruner, given explicitly.
     let preset = pith::Preset::named("rag-prune").expect("built in");
-    let options = preset.prune.as_ref().expect("[prune]").options();
+    let options = pith::lingua::PruneOptions::from_config(preset.prune.as_ref().expect("[prune]"));
     let given = pith::Compressor::builder()
         .preset(preset)
         .pruner(Arc::new(

@@ -10,7 +10,6 @@ mod fine;
 pub(crate) mod input;
 mod lm_rank;
 mod output;
-pub(crate) mod parallel;
 mod prepared;
 
 use std::sync::Arc;
@@ -237,7 +236,10 @@ fn load_pruner(
     let (pruner, path) = match dir {
         Some(dir) => {
             let classifier = shared_classifier(store, &dir)?;
-            (TokenPruner::new(classifier, config.options()), dir)
+            (
+                TokenPruner::new(classifier, crate::lingua::PruneOptions::from_config(config)),
+                dir,
+            )
         }
         None => {
             let lm = crate::lm::shared_lm(store, crate::lm::DEFAULT_LM).map_err(|e| {
@@ -250,7 +252,7 @@ fn load_pruner(
                 }
             })?;
             (
-                TokenPruner::surprisal(lm, config.options()),
+                TokenPruner::surprisal(lm, crate::lingua::PruneOptions::from_config(config)),
                 crate::lm::DEFAULT_LM.into(),
             )
         }
@@ -711,7 +713,7 @@ impl Compressor {
     ) -> Compressed {
         // Sections come in rendering order; reports go in document order.
         // A section that is the whole text (one bare document) was counted already.
-        let counted = parallel::map(&out.sections, |s| {
+        let counted = crate::parallel::map(&out.sections, |s| {
             if *s == (0..out.text.len()) {
                 tokens_after
             } else {

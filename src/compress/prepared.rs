@@ -5,15 +5,16 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::Input;
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
 use super::lm_rank::{self, Candidate, LmScores};
-use super::{Input, parallel};
 use crate::ann::Vectors;
 use crate::document::Document;
 use crate::lm::CausalLm;
 use crate::neural::cache::Vector;
 use crate::neural::{Embedder, dot, normalize};
+use crate::parallel;
 use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokenizers::Tokenizer;
 
 use super::LinguaError;
-use super::prune::{TokenScores, cut_windows, trim_space};
+use super::tokens::{TokenScores, cut_windows, trim_space};
 use crate::models::ModelStore;
 use crate::neural::{Encoder, ForwardStats, NeuralError, shared};
 

@@ -17,6 +17,7 @@ pub mod markup;
 pub mod prune;
 pub mod reference;
 mod surprisal;
+mod tokens;
 
 pub use classifier::{Family, TokenClassifier, shared_classifier};
 pub use prune::{Cutter, PruneOptions, Pruned, Scored, Scorer, Target, TokenPruner};

@@ -23,6 +23,7 @@ use super::classifier::TokenClassifier;
 use super::markup::{self, DEFAULT_PROTECT, Markup, MarkupOptions};
 use super::reference::{WordProb, word_probs};
 use super::surprisal;
+use super::tokens::TokenScores;
 use crate::lm::CausalLm;
 use crate::neural::ForwardStats;
 use crate::tokens::TokenCounter;
@@ -52,6 +53,22 @@ pub struct PruneOptions {
     pub markers: bool,
     /// Keep JSON valid: prune only inside string values.
     pub json: bool,
+}
+
+impl PruneOptions {
+    /// The settings a preset's `[prune]` section asks for.
+    pub fn from_config(config: &crate::preset::PruneConfig) -> Self {
+        let mut o = Self {
+            word_prob: config.word_prob,
+            force_tokens: config.force_tokens.clone(),
+            force_digits: config.force_digits,
+            ..Default::default()
+        };
+        if let Some(p) = &config.protect {
+            o.protect = p.clone();
+        }
+        o
+    }
 }
 
 impl Default for PruneOptions {
@@ -94,14 +111,6 @@ impl Scorer {
             Self::Surprisal(lm) => format!("causal LM {} (surprisal)", lm.name()),
         }
     }
-}
-
-/// One text's model tokens: byte spans in the text (whitespace trimmed off) and one score
-/// each, in the model's own terms (keep probability, or surprisal in nats).
-#[derive(Debug, Clone, Default)]
-pub(super) struct TokenScores {
-    pub spans: Vec<Range<usize>>,
-    pub values: Vec<f32>,
 }
 
 /// The token pruner: a scoring model and the settings that turn its scores into cuts.
@@ -745,46 +754,9 @@ impl Plan {
     }
 }
 
-/// Token spans narrowed past leading and trailing whitespace (SentencePiece's `▁` and
-/// some normalizers cover the space before a word).
-pub(super) fn trim_space(text: &str, span: Range<usize>) -> Range<usize> {
-    let Some(s) = text.get(span.clone()) else {
-        return span.start..span.start;
-    };
-    let start = span.start + (s.len() - s.trim_start().len());
-    let end = span.end - (s.len() - s.trim_end().len());
-    start..end.max(start)
-}
-
 /// Whether a token is punctuation only (a word of its own, as BERT splits it).
 fn is_punct(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| !c.is_alphanumeric() && !c.is_whitespace())
-}
-
-/// Windows of at most `max` tokens, each ending at the last token that ends a sentence
-/// or a line when there is one in its second half.
-pub(super) fn cut_windows(text: &str, spans: &[Range<usize>], max: usize) -> Vec<Range<usize>> {
-    let ends_chunk = |i: usize| {
-        let t = &text[spans[i].clone()];
-        matches!(t, "." | "!" | "?" | ";")
-            || spans
-                .get(i + 1)
-                .and_then(|n| text.get(spans[i].end..n.start))
-                .is_some_and(|gap| gap.contains('\n'))
-    };
-    let mut out = Vec::new();
-    let mut st = 0;
-    while st < spans.len() {
-        let mut ed = (st + max).min(spans.len());
-        if ed < spans.len()
-            && let Some(cut) = (st + max / 2..ed).rev().find(|&i| ends_chunk(i))
-        {
-            ed = cut + 1;
-        }
-        out.push(st..ed);
-        st = ed;
-    }
-    out
 }

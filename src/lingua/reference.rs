@@ -21,20 +21,7 @@ use super::LinguaError;
 use super::classifier::{Family, TokenClassifier};
 use crate::tokens::{Encoding, Tiktoken, TokenCounter};
 
-/// How sub-word scores become a word's score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WordProb {
-    /// The mean over the word's pieces (the reference default, a classifier's).
-    #[default]
-    Mean,
-    /// The first piece's score.
-    First,
-    /// The sum over the pieces: under a causal LM, the word's whole self-information
-    /// −log p(word | before) (Selective Context); surprisal pruning's default. Not for a
-    /// classifier, whose probabilities do not add up.
-    Sum,
-}
+pub use crate::preset::WordProb;
 
 /// `compress_prompt_llmlingua2`'s keyword arguments.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@
 //! (SmolLM2-135M) installs from a package registry, the classifier does not.
 
 use super::LinguaError;
-use super::prune::{TokenScores, cut_windows, trim_space};
 use super::reference::WordProb;
+use super::tokens::{TokenScores, cut_windows, trim_space};
 use crate::lm::CausalLm;
 
 /// Each text's tokens and their surprisal in nats. A text longer than the model's window

@@ -10,8 +10,7 @@ use crate::models::ModelStore;
 use crate::neural::NeuralError;
 use crate::neural::shared::{Registry, get_or_load};
 
-/// The causal LM presets use unless they name another.
-pub const DEFAULT_LM: &str = "smollm2";
+pub use crate::preset::DEFAULT_LM;
 
 static MODELS: Registry<(PathBuf, String), CausalLm> = Mutex::new(None);
 

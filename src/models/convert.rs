@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::install::{PYTHON, last_line, run_with_spinner, set_mode};
 use super::manifest::Convert;
+use super::process::{PYTHON, last_line, run_with_spinner, set_mode};
 use super::{ModelError, sha256_file};
 
 /// Folder under the models folder that holds each converter's packages.

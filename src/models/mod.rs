@@ -11,6 +11,7 @@
 mod convert;
 mod install;
 pub mod manifest;
+mod process;
 mod store;
 mod verify;
 

@@ -7,13 +7,12 @@
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-/// One embedding, shared between the cache and its users.
-pub type Vector = Arc<[f32]>;
+pub use crate::vector::Vector;
 
 /// The content key of a text under one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

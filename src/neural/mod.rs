@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod runtime;
 pub mod shared;
 
+pub use crate::vector::{dot, normalize};
 pub use cache::EmbeddingCache;
 pub use embed::{Embedder, EmbedderConfig};
 pub use encoder::{Encoder, ForwardStats};
@@ -35,27 +36,4 @@ pub enum NeuralError {
     /// A model is needed but not installed, or the installer failed.
     #[error(transparent)]
     Store(#[from] crate::models::ModelError),
-}
-
-/// Cosine similarity of two unit vectors: their dot product.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent sums let the compiler vectorise the loop.
-    let mut acc = [0.0f32; 8];
-    let (ca, ra) = a.as_chunks::<8>();
-    let (cb, rb) = b.as_chunks::<8>();
-    for (x, y) in ca.iter().zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Scales a vector to unit length (a zero vector stays zero).
-pub fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 && norm.is_finite() {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
 }

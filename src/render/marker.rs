@@ -8,28 +8,10 @@
 
 use std::ops::Range;
 
-use super::View;
+pub use super::view::LineIndex;
+use super::view::View;
 use crate::document::DocKind;
 use crate::segment::{ChunkKind, Lang};
-
-/// Line numbers of byte offsets in one document.
-#[derive(Debug, Clone)]
-pub struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { starts }
-    }
-
-    /// 1-based line of the byte at `offset`.
-    pub fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset)
-    }
-}
 
 /// The marker for the dropped chunks `run` of `view`.
 pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {

@@ -6,6 +6,7 @@ mod json;
 mod markdown;
 pub mod marker;
 mod plain;
+mod view;
 mod xml;
 
 use std::borrow::Cow;
@@ -15,11 +16,10 @@ pub use bare::Bare;
 pub use json::Json;
 pub use markdown::Markdown;
 pub use plain::Plain;
+pub use view::{LineIndex, View};
 pub use xml::Xml;
 
 use crate::document::Document;
-use crate::segment::Chunk;
-use marker::LineIndex;
 
 /// How documents are framed in the output. Everything a layout writes counts against the
 /// budget like any other text.
@@ -64,23 +64,6 @@ impl Format {
             Format::Json => Box::new(Json),
             Format::Plain => Box::new(Plain),
         }
-    }
-}
-
-/// A document with its chunks and which of them are kept.
-#[derive(Debug, Clone, Copy)]
-pub struct View<'a> {
-    pub doc: &'a Document,
-    pub chunks: &'a [Chunk],
-    pub kept: &'a [bool],
-    pub lines: &'a LineIndex,
-    /// Per chunk, text that replaces a kept chunk's own (a token-pruned sentence).
-    pub replaced: Option<&'a [Option<String>]>,
-}
-
-impl View<'_> {
-    fn any_kept(&self) -> bool {
-        self.kept.iter().any(|&k| k)
     }
 }
 

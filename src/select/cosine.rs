@@ -6,8 +6,7 @@
 //! and 1 to 1 — MIG then penalises repeats, not relatedness.
 
 use super::Similarity;
-use crate::neural::cache::Vector;
-use crate::neural::dot;
+use crate::vector::{Vector, dot};
 
 #[derive(Debug, Clone)]
 pub struct Cosine {

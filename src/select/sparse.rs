@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use super::Similarity;
 use super::cosine::above_floor;
 use crate::ann::{self, VectorIndex, Vectors};
-use crate::neural::dot;
+use crate::vector::dot;
 
 #[derive(Debug)]
 pub struct SparseCosine {

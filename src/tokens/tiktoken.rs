@@ -149,7 +149,7 @@ impl TokenCounter for Tiktoken {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = split_points(text, ends, threads);
         let mut counts = vec![0; ends.len()];
-        let per_part = crate::compress::parallel::map(&parts, |&(a, b, first)| {
+        let per_part = crate::parallel::map(&parts, |&(a, b, first)| {
             self.attribute(&text[a..b], a, &ends[first..])
         });
         for (&(_, _, first), part) in parts.iter().zip(per_part) {

@@ -12,6 +12,7 @@
 //! its dot product.
 
 mod brute;
+#[cfg(feature = "neural")]
 mod hnsw;
 
 use std::cmp::Ordering;
@@ -19,6 +20,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use brute::BruteForce;
+#[cfg(feature = "neural")]
 pub use hnsw::{Hnsw, HnswParams};
 
 /// Stored vectors from which [`index_for`] builds HNSW rather than brute force.
@@ -175,11 +177,14 @@ pub trait VectorIndex: Send + Sync + fmt::Debug {
 /// ([`neighbours`]); to rank units against a single query, [`BruteForce`] is faster at any
 /// size, since building the graph costs thousands of queries.
 pub fn index_for(vectors: Vectors, threshold: usize) -> Box<dyn VectorIndex> {
-    if vectors.len() < threshold {
-        Box::new(BruteForce::new(vectors))
-    } else {
-        Box::new(Hnsw::new(vectors))
+    // Without the `neural` feature there is no HNSW (nor embeddings to index).
+    #[cfg(feature = "neural")]
+    if vectors.len() >= threshold {
+        return Box::new(Hnsw::new(vectors));
     }
+    #[cfg(not(feature = "neural"))]
+    let _ = threshold;
+    Box::new(BruteForce::new(vectors))
 }
 
 /// Each stored vector's `k` nearest *other* stored vectors, best first (MIG's redundancy

@@ -4,36 +4,41 @@
 //! markers and frames it changes); the promise is kept by rendering the result, counting
 //! it with the target tokenizer, and giving back the last-chosen units until it fits.
 
+mod builder;
 mod cache;
 mod costs;
-mod fine;
 pub(crate) mod input;
+#[cfg(feature = "neural")]
 mod lm_rank;
+#[cfg(feature = "neural")]
+mod models;
+#[cfg(not(feature = "neural"))]
+#[path = "models_off.rs"]
+mod models;
 mod output;
 mod prepared;
+mod refine;
+mod report;
+#[cfg(feature = "neural")]
+mod scored;
 
 use std::sync::Arc;
 
+pub use builder::{BuildError, CompressorBuilder, ModelFailure};
 pub use input::{Input, QUERY_PART_CHARS, tool_query};
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
 
-use crate::lingua::{Target, TokenPruner, shared_classifier};
-use crate::lm::CausalLm;
-use crate::neural::{Embedder, dot};
-use crate::preset::{Preset, PruneConfig, SelectMethod};
-use crate::render::{self, Bare, Layout};
-use crate::segment::ChunkKind;
+use crate::preset::{Preset, SelectMethod};
+use crate::render::{self, Layout};
 use crate::select::cosine::above_floor;
 use crate::select::{GroupedMig, Knapsack, MigGreedy, Selector, group_shares};
-use crate::tokens::{LineMemo, Tiktoken, TokenCounter};
+use crate::tokens::{LineMemo, TokenCounter};
+use crate::vector::dot;
 use cache::ChunkCache;
 use costs::DocCosts;
-
-/// A compressor could not be built: its preset needs a model that cannot be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("preset needs a model: {0}")]
-pub struct BuildError(pub Box<crate::neural::NeuralError>);
+use models::Models;
+use refine::{Refiner, Replaced};
 
 /// Compression failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,215 +57,10 @@ pub struct Compressor {
     counter: Arc<dyn TokenCounter>,
     layout: Arc<dyn Layout>,
     cache: Arc<ChunkCache>,
-    embedder: Option<Arc<Embedder>>,
-    /// Why the preset's embedder could not be loaded, reported with every result.
-    embedder_error: Option<String>,
-    /// Word pruning inside the kept prose (the preset's `[prune]`): LLMLingua-2's
-    /// classifier, or surprisal under the causal LM.
-    pruner: Option<Arc<TokenPruner>>,
-    /// The causal LM of the preset's `[lm]` ranking.
-    lm: Option<Arc<CausalLm>>,
-}
-
-/// Configures a [`Compressor`].
-#[derive(Debug, Default)]
-pub struct CompressorBuilder {
-    preset: Option<Preset>,
-    counter: Option<Arc<dyn TokenCounter>>,
-    layout: Option<Arc<dyn Layout>>,
-    embedder: Option<Arc<Embedder>>,
-    pruner: Option<Arc<TokenPruner>>,
-    lm: Option<Arc<CausalLm>>,
-}
-
-impl CompressorBuilder {
-    /// Pipeline settings (default: the `code` preset).
-    pub fn preset(mut self, preset: Preset) -> Self {
-        self.preset = Some(preset);
-        self
-    }
-
-    /// The target model's tokenizer (default: o200k_base).
-    pub fn counter(mut self, counter: impl TokenCounter + 'static) -> Self {
-        self.counter = Some(Arc::new(counter));
-        self
-    }
-
-    /// Like [`CompressorBuilder::counter`], for a shared counter.
-    pub fn shared_counter(mut self, counter: Arc<dyn TokenCounter>) -> Self {
-        self.counter = Some(counter);
-        self
-    }
-
-    /// How documents are framed (default: bare text, for one document).
-    pub fn layout(mut self, layout: impl Layout + 'static) -> Self {
-        self.layout = Some(Arc::new(layout));
-        self
-    }
-
-    /// Like [`CompressorBuilder::layout`], for a boxed layout such as
-    /// [`crate::render::Format::layout`] returns.
-    pub fn boxed_layout(mut self, layout: Box<dyn Layout>) -> Self {
-        self.layout = Some(Arc::from(layout));
-        self
-    }
-
-    /// The sentence embedder for presets that use embeddings. Without one such a
-    /// preset falls back to lexical scores, with a warning in every result.
-    pub fn embedder(mut self, embedder: Arc<Embedder>) -> Self {
-        self.embedder = Some(embedder);
-        self
-    }
-
-    /// The token pruner that prunes words inside kept prose after coarse selection.
-    /// Without one, a preset with a `[prune]` section loads its `model` (or the folder
-    /// in `PITH_PRUNE_MODEL`), else the installed causal LM for surprisal pruning.
-    pub fn pruner(mut self, pruner: Arc<TokenPruner>) -> Self {
-        self.pruner = Some(pruner);
-        self
-    }
-
-    /// The causal LM for presets with an `[lm]` section. Without one such a preset
-    /// loads its `model` from the installed models.
-    pub fn lm(mut self, lm: Arc<CausalLm>) -> Self {
-        self.lm = Some(lm);
-        self
-    }
-
-    /// Builds, loading the preset's embedding model from the installed models when the
-    /// preset needs one and none was given; if it cannot be loaded, the compressor
-    /// falls back to lexical scores and says why in every result's warnings. Use
-    /// [`CompressorBuilder::try_build`] to get the error instead.
-    pub fn build(self) -> Compressor {
-        let store = crate::models::ModelStore::discover();
-        self.build_with_store(&store).unwrap_or_else(|failed| {
-            let (builder, err, fallback) = *failed;
-            let mut c = builder.finish();
-            c.embedder_error = Some(format!("{err}; {fallback}"));
-            c
-        })
-    }
-
-    /// Builds, failing when the preset needs an embedding model that cannot be loaded
-    /// from the installed models (the error names the command that installs it).
-    pub fn try_build(self) -> Result<Compressor, BuildError> {
-        let store = crate::models::ModelStore::discover();
-        self.try_build_with_store(&store)
-    }
-
-    /// Like [`CompressorBuilder::try_build`], with models from `store`.
-    pub fn try_build_with_store(
-        self,
-        store: &crate::models::ModelStore,
-    ) -> Result<Compressor, BuildError> {
-        self.build_with_store(store)
-            .map_err(|failed| BuildError(Box::new(failed.1)))
-    }
-
-    fn build_with_store(
-        mut self,
-        store: &crate::models::ModelStore,
-    ) -> Result<Compressor, Box<(Self, crate::neural::NeuralError, &'static str)>> {
-        let needs = self.preset.as_ref().is_some_and(Preset::needs_embedder);
-        if needs && self.embedder.is_none() {
-            let name = self
-                .preset
-                .as_ref()
-                .map_or("minilm", |p| p.score.embedder.as_str());
-            match crate::neural::shared::embedder(store, name) {
-                Ok(e) => self.embedder = Some(e),
-                Err(err) => {
-                    return Err(Box::new((self, err, "lexical scores used instead")));
-                }
-            }
-        }
-        let prune = self.preset.as_ref().and_then(|p| p.prune.clone());
-        if let (Some(config), None) = (prune, &self.pruner) {
-            match load_pruner(store, &config) {
-                Ok(p) => self.pruner = Some(p),
-                Err(err) => {
-                    // Without its classifier the preset selects whole units.
-                    if let Some(p) = self.preset.as_mut() {
-                        p.prune = None;
-                    }
-                    return Err(Box::new((
-                        self,
-                        err,
-                        "whole units selected, no word pruning",
-                    )));
-                }
-            }
-        }
-        let lm = self.preset.as_ref().and_then(|p| p.lm.clone());
-        if let (Some(config), None) = (lm, &self.lm) {
-            match crate::lm::shared_lm(store, &config.model) {
-                Ok(lm) => self.lm = Some(lm),
-                Err(err) => {
-                    if let Some(p) = self.preset.as_mut() {
-                        p.lm = None;
-                    }
-                    return Err(Box::new((self, err, "ranked without the causal LM")));
-                }
-            }
-        }
-        Ok(self.finish())
-    }
-
-    fn finish(self) -> Compressor {
-        Compressor {
-            preset: self.preset.unwrap_or_default(),
-            counter: self
-                .counter
-                .unwrap_or_else(|| Arc::new(Tiktoken::default())),
-            layout: self.layout.unwrap_or_else(|| Arc::new(Bare)),
-            cache: Arc::default(),
-            embedder: self.embedder,
-            embedder_error: None,
-            pruner: self.pruner,
-            lm: self.lm,
-        }
-    }
-}
-
-/// The preset's token pruner: the token classifier in its `model` or
-/// `PITH_PRUNE_MODEL`; with neither, surprisal under the installed causal LM.
-fn load_pruner(
-    store: &crate::models::ModelStore,
-    config: &PruneConfig,
-) -> Result<Arc<TokenPruner>, crate::neural::NeuralError> {
-    use crate::neural::NeuralError;
-    let dir = config
-        .model
-        .clone()
-        .or_else(|| std::env::var_os("PITH_PRUNE_MODEL").map(std::path::PathBuf::from));
-    let (pruner, path) = match dir {
-        Some(dir) => {
-            let classifier = shared_classifier(store, &dir)?;
-            (
-                TokenPruner::new(classifier, crate::lingua::PruneOptions::from_config(config)),
-                dir,
-            )
-        }
-        None => {
-            let lm = crate::lm::shared_lm(store, crate::lm::DEFAULT_LM).map_err(|e| {
-                NeuralError::Model {
-                    path: crate::lm::DEFAULT_LM.into(),
-                    message: format!(
-                        "the preset prunes tokens and no model is installed ({e}): run `pith models install {}`, or give a token classifier with --model DIR, [prune] model or PITH_PRUNE_MODEL",
-                        crate::lm::DEFAULT_LM
-                    ),
-                }
-            })?;
-            (
-                TokenPruner::surprisal(lm, crate::lingua::PruneOptions::from_config(config)),
-                crate::lm::DEFAULT_LM.into(),
-            )
-        }
-    };
-    pruner.map(Arc::new).map_err(|e| NeuralError::Model {
-        path,
-        message: e.to_string(),
-    })
+    /// The embedder, token pruner and causal LM the preset uses.
+    models: Models,
+    /// Models the preset needs that could not be loaded, reported with every result.
+    build_warnings: Vec<String>,
 }
 
 impl Default for Compressor {
@@ -299,8 +99,7 @@ impl Compressor {
             self.counter.as_ref(),
             self.layout.as_ref(),
             &self.cache,
-            self.embedder.as_deref(),
-            self.lm.as_deref(),
+            &self.models,
         )
     }
 
@@ -339,34 +138,12 @@ impl Compressor {
             }
         };
         let mut warning = None;
-        if let Some(pruner) = &self.pruner
-            && prepared.tokens_before > budget
-        {
-            let rate = self.preset.prune.as_ref().map_or(0.5, |p| p.rate);
-            let coarse = ((budget as f64 / rate) as usize).min(prepared.tokens_before);
-            match self.compress_pruned(prepared, budget, selector(coarse).as_ref(), coarse, pruner)
-            {
-                Ok(out) => return Ok(out),
-                Err(why) => warning = Some(why),
-            }
-        }
-        if let (Some(fine), Some(scores)) = (
-            self.preset.lm.as_ref().and_then(|l| l.fine.as_ref()),
-            prepared.lm.as_ref(),
-        ) && !scores.units.is_empty()
-            && prepared.tokens_before > budget
-        {
-            let coarse = ((budget as f64 / fine.rate) as usize).min(prepared.tokens_before);
-            match self.compress_fine(
-                prepared,
-                budget,
-                selector(coarse).as_ref(),
-                coarse,
-                fine,
-                scores,
-            ) {
-                Ok(out) => return Ok(out),
-                Err(why) => warning = Some(why),
+        if prepared.tokens_before > budget {
+            for refiner in self.refiners(prepared) {
+                match self.refine(prepared, budget, &selector, refiner.as_ref()) {
+                    Ok(out) => return Ok(out),
+                    Err(why) => warning = Some(why),
+                }
             }
         }
         // Values and the similarity do not depend on each other: on a long input (a log
@@ -389,187 +166,67 @@ impl Compressor {
         Ok(out)
     }
 
-    /// Coarse selection to `coarse` tokens, then word pruning inside the
-    /// kept prose, at the highest keep rate whose output fits the budget. Each run of
-    /// consecutive kept sentences is scored as one text, so the model sees context.
-    /// On failure says why, and the caller selects whole units instead.
-    fn compress_pruned(
-        &self,
-        prepared: &Prepared,
-        budget: usize,
-        selector: &dyn Selector,
-        coarse: usize,
-        pruner: &TokenPruner,
-    ) -> Result<Compressed, String> {
-        let kept = coarse_kept(prepared, selector, coarse);
-        // (document, first chunk, end chunk) of each run of kept sentences.
-        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-        for d in 0..prepared.docs.len() {
-            let (first, chunks) = (prepared.first[d], prepared.chunks(d));
-            for (i, c) in chunks.iter().enumerate() {
-                if !(kept[first + i] && c.kind == ChunkKind::Sentence) {
-                    continue;
-                }
-                match runs.last_mut() {
-                    Some(r) if r.0 == d && r.2 == i => r.2 = i + 1,
-                    _ => runs.push((d, i, i + 1)),
-                }
-            }
+    /// The refinement stages the preset asks for, in the order they are tried: word
+    /// pruning inside kept prose, then LongCodeZip's blocks inside kept functions.
+    fn refiners<'a>(&'a self, prepared: &'a Prepared) -> Vec<Box<dyn Refiner + 'a>> {
+        #[allow(unused_mut)]
+        let mut out: Vec<Box<dyn Refiner + 'a>> = Vec::new();
+        #[cfg(feature = "neural")]
+        if let Some(pruner) = &self.models.pruner {
+            let rate = self.preset.prune.as_ref().map_or(0.5, |p| p.rate);
+            out.push(Box::new(refine::words::WordPruning { pruner, rate }));
         }
-        let texts: Vec<&str> = runs
-            .iter()
-            .map(|&(d, a, b)| {
-                let c = prepared.chunks(d);
-                &prepared.docs[d].text[c[a].span.start..c[b - 1].span.end]
-            })
-            .collect();
-        let scored = pruner
-            .score(&texts)
-            .map_err(|e| format!("token pruning failed ({e}); whole units selected instead"))?;
-        // Costs and whole-run counts once; the search below only cuts.
-        let cutters: Vec<_> = scored
-            .iter()
-            .map(|s| s.cutter(self.counter.as_ref()))
-            .collect();
-        let layout = self.layout.as_ref();
-        let marker = self.preset.render.prose_marker.as_str();
-        let attempt = |rate: f64| -> Option<(render::Rendered, usize)> {
-            let mut replaced: Vec<Vec<Option<String>>> = (0..prepared.docs.len())
-                .map(|d| vec![None; prepared.chunks(d).len()])
-                .collect();
-            for (c, &(d, a, b)) in cutters.iter().zip(&runs) {
-                let text = c.select(Target::Rate(rate)).ok()?.text;
-                replaced[d][a] = Some(text);
-                for r in &mut replaced[d][a + 1..b] {
-                    *r = Some(String::new());
-                }
-            }
-            let views = prepared.views(&kept, Some(&replaced));
-            let out = render::render(&views, layout, marker);
-            let tokens = self.counter.count(&out.text);
-            Some((out, tokens))
-        };
-        // The highest rate that fits, by bisection; rates are tried down to 2%.
-        let mut best = None;
-        let (mut lo, mut hi) = (0.02, 1.0);
-        if let Some((out, tokens)) = attempt(lo).filter(|a| a.1 <= budget) {
-            best = Some((out, tokens));
-            for _ in 0..10 {
-                let mid = (lo + hi) / 2.0;
-                match attempt(mid) {
-                    Some((out, tokens)) if tokens <= budget => {
-                        lo = mid;
-                        best = Some((out, tokens));
-                    }
-                    _ => hi = mid,
-                }
-            }
+        #[cfg(feature = "neural")]
+        if let (Some(config), Some(scores)) = (
+            self.preset.lm.as_ref().and_then(|l| l.fine.as_ref()),
+            prepared.lm.as_ref(),
+        ) && !scores.units.is_empty()
+        {
+            let epsilon = self.preset.select.epsilon;
+            out.push(Box::new(refine::blocks::BlockPruning {
+                config,
+                scores,
+                epsilon,
+            }));
         }
-        let (out, tokens) = best.ok_or_else(|| {
-            "token pruning could not fit the budget; whole units selected instead".to_string()
-        })?;
-        Ok(self.report(prepared, &kept, &out, tokens, budget))
+        #[cfg(not(feature = "neural"))]
+        let _ = prepared;
+        out
     }
 
-    /// LongCodeZip: coarse selection to `coarse` tokens, then blocks inside the kept
-    /// functions the LM scored, each function keeping a share of its tokens that grows
-    /// with its gain; the shares are scaled together to the largest that fits the
-    /// budget. On failure says why, and the caller selects whole units instead.
-    fn compress_fine(
+    /// Coarse selection to `budget / rate` tokens, then `refiner` cuts inside the kept
+    /// units down to the budget. On failure says why, and the caller selects whole units.
+    fn refine(
         &self,
         prepared: &Prepared,
         budget: usize,
-        selector: &dyn Selector,
-        coarse: usize,
-        config: &crate::preset::FineConfig,
-        scores: &lm_rank::LmScores,
+        selector: &dyn Fn(usize) -> Box<dyn Selector>,
+        refiner: &dyn Refiner,
     ) -> Result<Compressed, String> {
-        let kept = coarse_kept(prepared, selector, coarse);
-        let query = prepared.query().unwrap_or("");
-        let best = scores.units.values().map(|c| c.gain).fold(0.0f64, f64::max);
-        // (document, chunk, blocks, weight, tokens, comment) of each prunable function.
-        let mut funcs = Vec::new();
-        for (d, doc) in prepared.docs.iter().enumerate() {
-            let crate::DocKind::Code(lang) = doc.kind else {
-                continue;
-            };
-            for (i, c) in prepared.chunks(d).iter().enumerate() {
-                let u = prepared.first[d] + i;
-                let Some(contrast) = scores.units.get(&u) else {
-                    continue;
-                };
-                if !kept[u] || c.kind != ChunkKind::Function {
-                    continue;
-                }
-                let text = c.text(&doc.text);
-                let blocks = fine::blocks(
-                    text,
-                    contrast,
-                    query,
-                    config.spike_sigma,
-                    self.counter.as_ref(),
-                );
-                if blocks.iter().filter(|b| !b.fixed).count() == 0 {
-                    continue;
-                }
-                let weight = 0.5
-                    + if best > 0.0 {
-                        contrast.gain.max(0.0) / best
-                    } else {
-                        0.0
-                    };
-                let tokens = prepared.costs.units[u].tokens;
-                funcs.push((d, i, blocks, weight, tokens, lang.line_comment()));
-            }
-        }
-        if funcs.is_empty() {
-            return Err("no kept function to prune into blocks; whole units selected".into());
-        }
-        let mean = funcs.iter().map(|f| f.3).sum::<f64>() / funcs.len() as f64;
-        let layout = self.layout.as_ref();
-        let marker = self.preset.render.prose_marker.as_str();
-        let epsilon = self.preset.select.epsilon;
-        // Scale 0 keeps only fixed lines; at `top` every function is whole.
-        let attempt = |scale: f64| -> (render::Rendered, usize) {
-            let mut replaced: Vec<Vec<Option<String>>> = (0..prepared.docs.len())
-                .map(|d| vec![None; prepared.chunks(d).len()])
-                .collect();
-            for (d, i, blocks, weight, tokens, comment) in &funcs {
-                let ratio = (scale * weight / mean).min(1.0);
-                let keep = fine::choose(blocks, (ratio * *tokens as f64) as usize, epsilon);
-                if keep.iter().all(|&k| k) {
-                    continue;
-                }
-                let text = prepared.chunks(*d)[*i].text(&prepared.docs[*d].text);
-                replaced[*d][*i] = Some(fine::render(text, blocks, &keep, comment));
-            }
-            let views = prepared.views(&kept, Some(&replaced));
-            let out = render::render(&views, layout, marker);
+        let coarse = ((budget as f64 / refiner.rate()) as usize).min(prepared.tokens_before);
+        let kept = coarse_kept(prepared, selector(coarse).as_ref(), coarse);
+        let (layout, marker) = (
+            self.layout.as_ref(),
+            self.preset.render.prose_marker.as_str(),
+        );
+        let rendering = |replaced: &Replaced| {
+            let out = render::render(&prepared.views(&kept, Some(replaced)), layout, marker);
             let tokens = self.counter.count(&out.text);
             (out, tokens)
         };
-        let top = funcs.iter().map(|f| mean / f.3).fold(1.0f64, f64::max);
-        let (mut lo, mut hi) = (0.0, top);
-        let mut best_out = Some(attempt(lo)).filter(|a| a.1 <= budget);
-        if best_out.is_none() {
-            return Err("block pruning could not fit the budget; whole units selected".into());
-        }
-        for _ in 0..12 {
-            let mid = (lo + hi) / 2.0;
-            let (out, tokens) = attempt(mid);
-            if tokens <= budget {
-                lo = mid;
-                best_out = Some((out, tokens));
-            } else {
-                hi = mid;
-            }
-        }
-        let (out, tokens) = best_out.ok_or("block pruning found nothing")?;
+        let (out, tokens) =
+            refiner.refine(prepared, &kept, self.counter.as_ref(), budget, &rendering)?;
         Ok(self.report(prepared, &kept, &out, tokens, budget))
     }
 
     /// LongLLMLingua's dynamic ratio: per-document caps by the LM's rank, when the
     /// preset ranks documents and the LM scored them.
+    #[cfg(not(feature = "neural"))]
+    fn lm_caps(&self, _: &Prepared, _: usize) -> Option<Vec<usize>> {
+        None
+    }
+
+    #[cfg(feature = "neural")]
     fn lm_caps(&self, prepared: &Prepared, budget: usize) -> Option<Vec<usize>> {
         let config = self.preset.lm.as_ref()?;
         let scores = prepared.lm.as_ref()?;
@@ -702,80 +359,7 @@ impl Compressor {
             }
         }
     }
-
-    fn report(
-        &self,
-        prepared: &Prepared,
-        kept: &[bool],
-        out: &render::Rendered,
-        tokens_after: usize,
-        budget: usize,
-    ) -> Compressed {
-        // Sections come in rendering order; reports go in document order.
-        // A section that is the whole text (one bare document) was counted already.
-        let counted = crate::parallel::map(&out.sections, |s| {
-            if *s == (0..out.text.len()) {
-                tokens_after
-            } else {
-                self.counter.count(&out.text[s.clone()])
-            }
-        });
-        let mut after = vec![0; prepared.docs.len()];
-        for (d, n) in prepared.order().into_iter().zip(counted) {
-            after[d] = n;
-        }
-        let documents = prepared
-            .docs
-            .iter()
-            .enumerate()
-            .map(|(d, doc)| {
-                let base = prepared.first[d];
-                let chunks = prepared.chunks(d);
-                let lines = &prepared.lines[d];
-                let dropped = chunks
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !kept[base + i])
-                    .map(|(_, c)| Dropped {
-                        kind: c.kind,
-                        name: c.name.clone(),
-                        lines: (
-                            lines.line(c.span.start),
-                            lines.line(c.span.end.saturating_sub(1).max(c.span.start)),
-                        ),
-                        start: c.span.start,
-                        end: c.span.end,
-                    })
-                    .collect::<Vec<_>>();
-                DocReport {
-                    path: doc.path.clone(),
-                    tokens_before: prepared.sections_before[d],
-                    tokens_after: after[d],
-                    chunks: chunks.len(),
-                    kept: chunks.len() - dropped.len(),
-                    dropped,
-                }
-            })
-            .collect();
-        Compressed {
-            text: out.text.clone(),
-            tokens_before: prepared.tokens_before,
-            tokens_after,
-            budget,
-            tokenizer: self.counter.name().to_owned(),
-            documents,
-            nothing_relevant: false,
-            best_relevance: prepared.best_relevance(),
-            warnings: self
-                .embedder_error
-                .iter()
-                .cloned()
-                .chain(prepared.warnings.iter().cloned())
-                .collect(),
-        }
-    }
 }
-
 /// Whether the query names an identifier (a key, a version, a function name: a word
 /// with a digit, `_`, `-`, `.` or an inner capital, six characters or more) that occurs
 /// verbatim in the input. Sentence embeddings see such strings as noise, so their

@@ -8,12 +8,12 @@ use std::sync::{Arc, OnceLock};
 use super::Input;
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
-use super::lm_rank::{self, Candidate, LmScores};
+#[cfg(feature = "neural")]
+use super::lm_rank::LmScores;
+use super::models::Models;
 use crate::ann::Vectors;
 use crate::document::Document;
-use crate::lm::CausalLm;
-use crate::neural::cache::Vector;
-use crate::neural::{Embedder, dot, normalize};
+use crate::vector::Vector;
 use crate::parallel;
 use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
@@ -61,16 +61,17 @@ pub struct Prepared {
     /// Tokens of the layout's begin and end, paid whatever is kept.
     pub(super) fixed: usize,
     bm25: Bm25,
-    preset: Preset,
+    pub(super) preset: Preset,
     /// Unit and query vectors, when the preset uses embeddings and they could be made.
     pub(super) embeddings: Option<Embeddings>,
     /// What the causal LM said, when the preset ranks with one and it could run.
+    #[cfg(feature = "neural")]
     pub(super) lm: Option<LmScores>,
     /// The order documents are rendered in (LongLLMLingua's reorder); document order
     /// when `None`.
-    order: Option<Vec<usize>>,
+    pub(super) order: Option<Vec<usize>>,
     pub(super) warnings: Vec<String>,
-    values: OnceLock<Vec<f64>>,
+    pub(super) values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
     salience: OnceLock<Vec<f64>>,
 }
@@ -97,8 +98,7 @@ impl Prepared {
         counter: &dyn TokenCounter,
         layout: &dyn Layout,
         cache: &ChunkCache,
-        embedder: Option<&Embedder>,
-        lm: Option<&CausalLm>,
+        models: &Models,
     ) -> Self {
         let Input {
             documents: docs,
@@ -152,6 +152,7 @@ impl Prepared {
             },
             preset: preset.clone(),
             embeddings: None,
+            #[cfg(feature = "neural")]
             lm: None,
             order: None,
             warnings: Vec::new(),
@@ -173,103 +174,11 @@ impl Prepared {
             cache.count(section, || counter.count(section))
         });
         prepared.costs = prepared.costs(preset, counter, layout);
-        if preset.needs_embedder() {
-            // Without an embedder the compressor reports why it has none.
-            if let Some(e) = embedder {
-                match prepared.embed(e) {
-                    Ok(emb) => prepared.embeddings = Some(emb),
-                    Err(err) => prepared
-                        .warnings
-                        .push(format!("{err}; lexical scores used instead")),
-                }
-            }
-        }
-        if let (Some(config), Some(lm), Some(query)) = (&preset.lm, lm, prepared.query.clone()) {
-            prepared.rank_with_lm(lm, config, &query);
-        }
+        #[cfg(feature = "neural")]
+        prepared.run_models(preset, models);
+        #[cfg(not(feature = "neural"))]
+        let _ = models;
         prepared
-    }
-
-    /// The cascade's LM stage: re-ranks the shortlist the values above make. On failure
-    /// the values stand, with a warning.
-    fn rank_with_lm(&mut self, lm: &CausalLm, config: &crate::preset::LmRankConfig, query: &str) {
-        let base = self.compute_values();
-        let texts = self.unit_texts();
-        let kinds = self.unit_kinds();
-        let units: Vec<Candidate<'_>> = (0..texts.len())
-            .map(|i| Candidate {
-                text: texts[i],
-                kind: kinds[i],
-                tokens: self.costs.units[i].tokens,
-                value: base[i],
-            })
-            .collect();
-        let mut doc_values = vec![0.0f64; self.docs.len()];
-        for (i, u) in self.costs.units.iter().enumerate() {
-            doc_values[u.doc] = doc_values[u.doc].max(base[i]);
-        }
-        let docs: Vec<(&str, f64)> = self
-            .docs
-            .iter()
-            .zip(&doc_values)
-            .map(|(d, &v)| (d.text.as_str(), v))
-            .collect();
-        match lm_rank::score(lm, config, query, &units, &docs) {
-            Ok(scores) => {
-                let values = if scores.units.is_empty() {
-                    base
-                } else {
-                    lm_rank::unit_values(&base, &scores)
-                };
-                let _ = self.values.set(values);
-                if config.reorder && config.rank == crate::preset::LmRank::Documents {
-                    self.order = Some(lm_rank::doc_order(&scores.docs));
-                }
-                self.lm = Some(scores);
-            }
-            Err(err) => self
-                .warnings
-                .push(format!("{err}; ranked without the causal LM")),
-        }
-    }
-
-    /// Embeds every unit with text, and the query.
-    fn embed(&self, embedder: &Embedder) -> Result<Embeddings, crate::neural::NeuralError> {
-        let texts = self.unit_texts();
-        let with_text: Vec<usize> = (0..texts.len())
-            .filter(|&i| !texts[i].trim().is_empty())
-            .collect();
-        let mut batch: Vec<&str> = with_text.iter().map(|&i| texts[i]).collect();
-        if let Some(q) = &self.query {
-            batch.push(q);
-        }
-        let mut vectors = embedder.embed(&batch)?;
-        let query = self.query.as_ref().and_then(|_| vectors.pop());
-        let zero: Vector = vec![0.0; embedder.dim()].into();
-        let mut units = vec![zero; texts.len()];
-        for (&i, v) in with_text.iter().zip(vectors) {
-            units[i] = v;
-        }
-        let docs = (0..self.docs.len())
-            .map(|d| {
-                let mut mean = vec![0.0f32; embedder.dim()];
-                let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                for u in &units[range] {
-                    mean.iter_mut().zip(u.iter()).for_each(|(m, x)| *m += x);
-                }
-                normalize(&mut mean);
-                mean
-            })
-            .collect();
-        let relevance = match &query {
-            Some(q) => units.iter().map(|u| f64::from(dot(u, q))).collect(),
-            None => Vec::new(),
-        };
-        Ok(Embeddings {
-            units,
-            relevance,
-            docs,
-        })
     }
 
     /// Tokens of the input rendered whole.
@@ -396,6 +305,14 @@ impl Prepared {
             .unwrap_or_else(|| (0..self.docs.len()).collect())
     }
 
+    /// No chunk's text replaced: one empty slot per chunk of each document.
+    #[cfg_attr(not(feature = "neural"), allow(dead_code))]
+    pub(super) fn no_replacements(&self) -> Vec<Vec<Option<String>>> {
+        (0..self.docs.len())
+            .map(|d| vec![None; self.chunks(d).len()])
+            .collect()
+    }
+
     /// One view per document, in rendering order, with `replaced` texts (indexed by
     /// document) when given.
     pub(super) fn views<'b>(
@@ -417,7 +334,7 @@ impl Prepared {
 
     /// Value of each unit: relevance to the query when there is one (with a small
     /// information prior to order the rest), else self-information; all in 0..=1.
-    fn compute_values(&self) -> Vec<f64> {
+    pub(super) fn compute_values(&self) -> Vec<f64> {
         let texts = self.unit_texts();
         // Self-information orders what the query does not; in tool output salience does
         // that (and costs far less on a long log), so it is not computed for it.

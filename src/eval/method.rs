@@ -73,6 +73,7 @@ impl Method {
             Some(format) => builder.boxed_layout(format.layout()),
             None => builder.layout(Bare),
         }
+        .models(crate::models::ModelStore::discover())
         .try_build()?;
         Ok(Self {
             name: name.to_owned(),

@@ -2,8 +2,10 @@
 //!
 //! Layout: `<root>/<model name>/<dest>` for every file of a manifest. The root is, in
 //! order: `--models-dir` (the caller passes it to [`ModelStore::at`]), `$PITH_MODELS_DIR`,
-//! `onnx_models/cache` of the source checkout the binary was built from (so a repo-built
-//! binary and the tests find what `scripts/setup` installed), then the user's cache folder.
+//! `onnx_models/cache` of the source checkout the current directory is in (so commands and
+//! tests run in a checkout find what `scripts/setup` installed), then the user's cache
+//! folder. Only [`ModelStore::discover`] reads the environment, and only when a caller
+//! (the CLI, the proxy) asks it to: the library itself never looks for models.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -52,7 +54,8 @@ pub enum ModelState {
 /// What the root resolution reads from the environment, gathered so it can be tested.
 struct RootEnv {
     models_dir: Option<OsString>,
-    manifest_dir: PathBuf,
+    /// The source checkout the current directory is in (a folder with `onnx_models/`).
+    checkout: Option<PathBuf>,
     xdg_cache_home: Option<OsString>,
     home: Option<OsString>,
 }
@@ -62,7 +65,11 @@ impl ModelStore {
     pub fn discover() -> Self {
         Self::at(resolve_root(&RootEnv {
             models_dir: std::env::var_os("PITH_MODELS_DIR"),
-            manifest_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            checkout: std::env::current_dir().ok().and_then(|cwd| {
+                cwd.ancestors()
+                    .find(|dir| dir.join("onnx_models").is_dir())
+                    .map(Path::to_path_buf)
+            }),
             xdg_cache_home: std::env::var_os("XDG_CACHE_HOME"),
             home: std::env::var_os("HOME"),
         }))
@@ -220,9 +227,8 @@ fn resolve_root(env: &RootEnv) -> PathBuf {
     if let Some(dir) = env.models_dir.as_ref().filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let checkout = env.manifest_dir.join("onnx_models");
-    if checkout.is_dir() {
-        return checkout.join("cache");
+    if let Some(checkout) = &env.checkout {
+        return checkout.join("onnx_models").join("cache");
     }
     // XDG says a relative XDG_CACHE_HOME is invalid and must be ignored.
     if let Some(xdg) = env
@@ -250,7 +256,10 @@ mod tests {
     fn env(models_dir: Option<&str>, manifest_dir: &Path, xdg: Option<&str>) -> RootEnv {
         RootEnv {
             models_dir: models_dir.map(OsString::from),
-            manifest_dir: manifest_dir.to_path_buf(),
+            checkout: manifest_dir
+                .join("onnx_models")
+                .is_dir()
+                .then(|| manifest_dir.to_path_buf()),
             xdg_cache_home: xdg.map(OsString::from),
             home: Some(OsString::from("/home/u")),
         }

@@ -185,6 +185,7 @@ impl Config {
             if preset.needs_embedder() || preset.prune.is_some() || preset.lm.is_some() {
                 crate::Compressor::builder()
                     .preset(preset)
+                    .models(crate::models::ModelStore::discover())
                     .try_build()
                     .map_err(|source| ConfigError::Model { key, source })?;
             }

@@ -325,6 +325,7 @@ impl Engine {
         let c = Compressor::builder()
             .preset(resolved)
             .shared_counter(self.counter.clone())
+            .models(crate::models::ModelStore::discover())
             .try_build()?;
         map.insert(preset.to_owned(), c.clone());
         Ok(c)

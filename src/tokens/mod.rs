@@ -1,12 +1,14 @@
 //! Token counting in the *target* model's tokenizer: budgets are promises in its tokens.
 
 mod bpe;
+#[cfg(feature = "hf")]
 mod hf;
 mod tiktoken;
 
 use std::collections::HashMap;
 
 pub use bpe::Rank;
+#[cfg(feature = "hf")]
 pub use hf::HfTokenizer;
 pub use tiktoken::{Encoding, Tiktoken};
 
@@ -157,6 +159,7 @@ pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
 }
 
 /// The smallest char boundary of `text` at or above `at`.
+#[cfg_attr(not(feature = "eval"), allow(dead_code))]
 pub(crate) fn ceil_char_boundary(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
     while !text.is_char_boundary(at) {

@@ -12,10 +12,14 @@
 
 use std::ops::Range;
 
-use super::prepared::normalise;
+use super::{Refiner, Rendering, Replaced};
+use crate::compress::lm_rank::LmScores;
+use crate::compress::prepared::{Prepared, normalise};
 use crate::lm::{Contrast, line_surprisal};
+use crate::preset::FineConfig;
 use crate::render::marker::indentation;
 use crate::score::{Bm25, Scorer};
+use crate::segment::ChunkKind;
 use crate::select::knapsack;
 use crate::tokens::TokenCounter;
 
@@ -25,6 +29,92 @@ const SURPRISAL_WEIGHT: f64 = 0.5;
 const BASE_VALUE: f64 = 0.1;
 /// Lines after the first that may still belong to a signature.
 const SIGNATURE_LINES: usize = 8;
+
+/// LongCodeZip's fine stage as a refinement: the kept functions the LM scored keep a
+/// share of their tokens that grows with their gain; the level scales all shares together.
+#[derive(Debug)]
+pub(crate) struct BlockPruning<'a> {
+    pub config: &'a FineConfig,
+    pub scores: &'a LmScores,
+    /// The knapsack's approximation (the preset's `select.epsilon`).
+    pub epsilon: f64,
+}
+
+impl Refiner for BlockPruning<'_> {
+    fn name(&self) -> &'static str {
+        "block pruning"
+    }
+
+    fn rate(&self) -> f64 {
+        self.config.rate
+    }
+
+    fn refine(
+        &self,
+        prepared: &Prepared,
+        kept: &[bool],
+        counter: &dyn TokenCounter,
+        budget: usize,
+        render: Rendering<'_>,
+    ) -> Result<(crate::render::Rendered, usize), String> {
+        let query = prepared.query().unwrap_or("");
+        let best = self
+            .scores
+            .units
+            .values()
+            .map(|c| c.gain)
+            .fold(0.0f64, f64::max);
+        // (document, chunk, blocks, weight, tokens, comment) of each prunable function.
+        let mut funcs = Vec::new();
+        for (d, doc) in prepared.docs.iter().enumerate() {
+            let crate::DocKind::Code(lang) = doc.kind else {
+                continue;
+            };
+            for (i, c) in prepared.chunks(d).iter().enumerate() {
+                let u = prepared.first[d] + i;
+                let Some(contrast) = self.scores.units.get(&u) else {
+                    continue;
+                };
+                if !kept[u] || c.kind != ChunkKind::Function {
+                    continue;
+                }
+                let text = c.text(&doc.text);
+                let blocks = blocks(text, contrast, query, self.config.spike_sigma, counter);
+                if blocks.iter().filter(|b| !b.fixed).count() == 0 {
+                    continue;
+                }
+                let weight = 0.5
+                    + if best > 0.0 {
+                        contrast.gain.max(0.0) / best
+                    } else {
+                        0.0
+                    };
+                let tokens = prepared.costs.units[u].tokens;
+                funcs.push((d, i, blocks, weight, tokens, lang.line_comment()));
+            }
+        }
+        if funcs.is_empty() {
+            return Err("no kept function to prune into blocks; whole units selected".into());
+        }
+        let mean = funcs.iter().map(|f| f.3).sum::<f64>() / funcs.len() as f64;
+        // Level 0 keeps only fixed lines; at `top` every function is whole.
+        let attempt = |scale: f64| {
+            let mut replaced: Replaced = prepared.no_replacements();
+            for (d, i, blocks, weight, tokens, comment) in &funcs {
+                let ratio = (scale * weight / mean).min(1.0);
+                let keep = choose(blocks, (ratio * *tokens as f64) as usize, self.epsilon);
+                if keep.iter().all(|&k| k) {
+                    continue;
+                }
+                let text = prepared.chunks(*d)[*i].text(&prepared.docs[*d].text);
+                replaced[*d][*i] = Some(self::render(text, blocks, &keep, comment));
+            }
+            Some(render(&replaced))
+        };
+        let top = funcs.iter().map(|f| mean / f.3).fold(1.0f64, f64::max);
+        super::highest_fitting(0.0, top, 12, budget, attempt).ok_or_else(|| self.no_fit())
+    }
+}
 
 /// A run of lines of one function.
 #[derive(Debug, Clone, PartialEq)]

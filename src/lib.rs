@@ -22,6 +22,7 @@ pub mod render;
 pub mod score;
 pub mod segment;
 pub mod select;
+pub mod spans;
 pub mod tokens;
 
 pub use compress::{

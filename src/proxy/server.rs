@@ -5,7 +5,7 @@
 //! Everything that decides *what* to compress lives behind [`Rewriter`]; the server only
 //! moves bytes, enforces limits, and reports what happened (headers, metrics, one log
 //! line per request). This file is the routes and the serve loop; one request's path
-//! through them is in [`handler`](super::handler).
+//! through them is in `handler.rs`.
 
 use std::sync::Arc;
 

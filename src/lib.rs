@@ -29,6 +29,7 @@ pub mod render;
 pub mod score;
 pub mod segment;
 pub mod select;
+pub mod spans;
 pub mod tokens;
 pub mod vector;
 

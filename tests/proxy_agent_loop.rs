@@ -96,8 +96,8 @@ fn steps() -> Vec<Step> {
         (
             "The server module relays requests.",
             "grep_repo",
-            json!({"pattern": "async fn handle", "path": "src/proxy/server.rs"}),
-            source("src/proxy/server.rs"),
+            json!({"pattern": "async fn handle", "path": "src/proxy/handler.rs"}),
+            source("src/proxy/handler.rs"),
         ),
         (
             "And the architecture notes.",
@@ -114,8 +114,8 @@ fn steps() -> Vec<Step> {
         (
             "The span parser.",
             "grep_repo",
-            json!({"pattern": "pub fn parse", "path": "src/proxy/spans.rs"}),
-            source("src/proxy/spans.rs"),
+            json!({"pattern": "pub fn parse", "path": "src/spans.rs"}),
+            source("src/spans.rs"),
         ),
         (
             "Configuration of the proxy.",

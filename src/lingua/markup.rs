@@ -8,7 +8,7 @@ use std::ops::Range;
 use regex::Regex;
 
 use super::LinguaError;
-use crate::proxy::spans::{self, Node};
+use crate::spans::{self, Node};
 
 /// The default protected patterns, tried left to right at each position.
 pub const DEFAULT_PROTECT: &[&str] = &[

@@ -13,8 +13,8 @@
 use std::ops::Range;
 
 use super::policy::{Api, Block};
-use super::spans::{self, Node};
 use crate::TokenCounter;
+use crate::spans::{self, Node};
 
 /// The budget of each block (in the tokens of its decoded text, `tokens`) for a request
 /// `body` to `api` that should fit `total` tokens. `blocks` are in body order.

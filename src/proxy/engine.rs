@@ -12,6 +12,8 @@ use std::time::Instant;
 use lru::LruCache;
 
 use super::policy::{self, Api, Block, Content, PolicyOptions};
+pub use super::rewriter::Control;
+use super::rewriter::{Rewrite, RewriteError, Rewriter};
 use super::{budget, rewrite};
 use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 
@@ -48,18 +50,6 @@ impl Default for EngineConfig {
             memo_bytes: 64 << 20,
         }
     }
-}
-
-/// Per-request control (from `x-pith-*` headers).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Control {
-    pub bypass: bool,
-    /// Total context tokens the request should fit in.
-    pub budget: Option<usize>,
-    /// Compression ratio for each block.
-    pub ratio: Option<f64>,
-    /// One preset for every block.
-    pub preset: Option<String>,
 }
 
 /// What a rewrite did.
@@ -332,15 +322,14 @@ impl Engine {
     }
 }
 
-impl super::server::Rewriter for Engine {
+impl Rewriter for Engine {
     fn rewrite(
         &self,
         api: Api,
         control: &Control,
         _headers: &axum::http::HeaderMap,
         body: &bytes::Bytes,
-    ) -> Result<Option<super::server::Rewrite>, super::server::RewriteError> {
-        use super::server::RewriteError;
+    ) -> Result<Option<Rewrite>, RewriteError> {
         let outcome = Engine::rewrite(self, api, body, control).map_err(|e| match e {
             // What the client sent: retrying the same request cannot help.
             EngineError::Policy(_) | EngineError::Ratio(_) | EngineError::Preset(_) => {
@@ -348,7 +337,7 @@ impl super::server::Rewriter for Engine {
             }
             EngineError::Build(_) => RewriteError::Failed(e.to_string()),
         })?;
-        Ok(outcome.map(|o| super::server::Rewrite {
+        Ok(outcome.map(|o| Rewrite {
             body: bytes::Bytes::from(o.body),
             tokens_before: o.tokens_before,
             tokens_after: o.tokens_after,

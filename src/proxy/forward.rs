@@ -1,13 +1,16 @@
-//! The pure parts of forwarding: which upstream a request goes to, which headers cross
-//! the proxy, and the provider-shaped errors pith answers with itself.
+//! The pure parts of forwarding: which route is which API, which upstream a request goes
+//! to, which headers cross the proxy, and the provider-shaped errors pith answers with
+//! itself.
 //!
 //! Headers follow RFC 9110 §7.6.1: hop-by-hop headers (and those a `Connection` header
 //! names) describe one connection, so they are dropped on both legs; everything else is
 //! end-to-end and forwarded as is. `Host` and `Content-Length` are dropped from requests
 //! because the HTTP client sets them for the upstream and the body it actually sends.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use super::policy::Api;
 
 /// Which API family an upstream speaks; decides the error envelope too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,39 @@ impl Provider {
         match self {
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
+        }
+    }
+}
+
+impl Api {
+    /// The API a request is for, if it is on a compressible route.
+    pub fn for_route(method: &Method, path: &str) -> Option<Api> {
+        if method != Method::POST {
+            return None;
+        }
+        match path {
+            "/v1/chat/completions" => Some(Api::ChatCompletions),
+            "/v1/responses" => Some(Api::Responses),
+            "/v1/messages" => Some(Api::Messages),
+            "/v1/messages/count_tokens" => Some(Api::CountTokens),
+            _ => None,
+        }
+    }
+
+    pub fn provider(self) -> Provider {
+        match self {
+            Api::ChatCompletions | Api::Responses => Provider::OpenAi,
+            Api::Messages | Api::CountTokens => Provider::Anthropic,
+        }
+    }
+
+    /// The `route` label of the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Api::ChatCompletions => "chat_completions",
+            Api::Responses => "responses",
+            Api::Messages => "messages",
+            Api::CountTokens => "count_tokens",
         }
     }
 }
@@ -350,5 +386,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_post_on_the_four_routes_is_compressible() {
+        assert_eq!(
+            Api::for_route(&Method::POST, "/v1/messages/count_tokens"),
+            Some(Api::CountTokens)
+        );
+        assert_eq!(Api::for_route(&Method::GET, "/v1/messages"), None);
+        assert_eq!(
+            Api::for_route(&Method::POST, "/v1/chat/completions/x"),
+            None
+        );
     }
 }

@@ -29,12 +29,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-use super::spans::{self, Node, SpanError};
 use crate::Lang;
 pub use crate::compress::QUERY_PART_CHARS;
 use crate::compress::input::tail;
 use crate::document::looks_like_json;
 use crate::segment::OutputKind;
+use crate::spans::{self, Node, SpanError};
 
 /// The API a request body is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,178 @@
+//! What several subcommands share: usage errors, the tokenizer and file-walking flags,
+//! reading the input files, and writing the output and the statistics.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use pith::pack::{self, WalkOptions};
+use pith::tokens::HfTokenizer;
+use pith::{Compressed, Encoding, Preset, Tiktoken, TokenCounter};
+
+/// A mistake in how pith was called: exit code 2, like clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
+/// A built-in preset or a preset file; a bad name is a usage error.
+pub fn preset(name: &str) -> Result<Preset> {
+    Preset::resolve(name).map_err(|e| usage(e.to_string()))
+}
+
+#[derive(Args, Debug)]
+pub struct TokenizerArgs {
+    /// Token encoding of the target model.
+    #[arg(long, default_value = "o200k_base", value_parser = ["o200k_base", "cl100k_base"])]
+    encoding: String,
+    /// Count in the tokens of a Hugging Face tokenizer.json instead of an encoding.
+    #[arg(long, value_name = "FILE", conflicts_with = "encoding")]
+    pub tokenizer: Option<PathBuf>,
+}
+
+impl TokenizerArgs {
+    pub fn encoding(&self) -> Encoding {
+        self.encoding.parse().unwrap_or_default()
+    }
+
+    /// The target model's tokenizer: a tokenizer.json if given, else the encoding.
+    pub fn counter(&self) -> Result<Arc<dyn TokenCounter>> {
+        Ok(match &self.tokenizer {
+            Some(path) => Arc::new(HfTokenizer::from_file(path)?),
+            None => Arc::new(Tiktoken::new(self.encoding())),
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct WalkArgs {
+    /// Only files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Also read hidden files and folders.
+    #[arg(long)]
+    hidden: bool,
+    /// Do not respect .gitignore and .ignore files.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    max_file_size: u64,
+    /// Read the paths to pack from standard input, one per line.
+    #[arg(long)]
+    stdin: bool,
+}
+
+impl WalkArgs {
+    fn options(&self) -> WalkOptions {
+        WalkOptions {
+            hidden: self.hidden,
+            no_ignore: self.no_ignore,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            max_file_bytes: self.max_file_size,
+        }
+    }
+}
+
+/// Paths from the arguments, plus one per line of standard input with `--stdin`.
+pub fn input_paths(paths: &[PathBuf], walk: &WalkArgs) -> Result<Vec<PathBuf>> {
+    let mut all = paths.to_vec();
+    if walk.stdin {
+        for line in io::stdin().lock().lines() {
+            let line = line.context("reading paths from standard input")?;
+            if !line.trim().is_empty() {
+                all.push(PathBuf::from(line.trim()));
+            }
+        }
+    }
+    if all.is_empty() {
+        return Err(usage(
+            "no paths given (name files or directories, or use --stdin)",
+        ));
+    }
+    Ok(all)
+}
+
+/// A spinner on standard error when it is a terminal; hidden otherwise.
+pub fn spinner() -> ProgressBar {
+    if io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// Reads the files with a progress bar when standard error is a terminal.
+pub fn collect(paths: &[PathBuf], walk: &WalkArgs) -> Result<pack::Collected> {
+    let bar = spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} reading {pos} files {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let collected = pack::collect(paths, &walk.options(), &mut |p: &Path| {
+        bar.inc(1);
+        bar.set_message(p.display().to_string());
+    });
+    bar.finish_and_clear();
+    let collected = collected.map_err(|e| match e {
+        pack::WalkError::Glob { .. } => usage(e.to_string()),
+        other => anyhow::Error::new(other),
+    })?;
+    for s in &collected.skipped {
+        eprintln!("pith: skipped {}: {}", s.path, s.reason);
+    }
+    Ok(collected)
+}
+
+/// Writes to a file, or to standard output for `-`.
+pub fn write_output(output: &str, text: &str) -> Result<()> {
+    if output == "-" {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    } else {
+        std::fs::write(output, text).with_context(|| format!("writing {output}"))?;
+    }
+    Ok(())
+}
+
+/// The per-file token table of `--stats`, on standard error.
+pub fn print_stats(out: &Compressed) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{:>9}   {:>9}  file", "before", "after");
+    for d in &out.documents {
+        let _ = writeln!(
+            err,
+            "{:>9} → {:>9}  {}",
+            d.tokens_before,
+            d.tokens_after,
+            d.path.as_deref().unwrap_or("(text)")
+        );
+    }
+    let _ = writeln!(
+        err,
+        "{:>9} → {:>9}  total, {:.1}x, budget {} {} tokens",
+        out.tokens_before,
+        out.tokens_after,
+        out.ratio(),
+        out.budget,
+        out.tokenizer
+    );
+}

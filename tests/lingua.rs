@@ -637,10 +637,14 @@ fn a_missing_model_is_a_clear_error_or_a_warned_fallback() {
     }
     let err = pith::Compressor::builder()
         .preset(preset.clone())
+        .models(pith::models::ModelStore::discover())
         .try_build()
         .expect_err("no model there");
     assert!(err.to_string().contains("model.onnx"), "{err}");
-    let c = pith::Compressor::builder().preset(preset).build();
+    let c = pith::Compressor::builder()
+        .preset(preset)
+        .models(pith::models::ModelStore::discover())
+        .build();
     let text = cut(&essays(10_000), 8_000).to_owned();
     let out = c
         .compress(

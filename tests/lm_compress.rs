@@ -61,6 +61,7 @@ def merge_sorted(left, right):
 fn compressor(preset: Preset) -> Compressor {
     Compressor::builder()
         .preset(preset)
+        .models(pith::models::ModelStore::discover())
         .try_build()
         .expect("the LM presets load (scripts/setup installs minilm and smollm2)")
 }
@@ -228,7 +229,8 @@ fn without_the_model_the_lm_presets_name_the_install_command() {
     let store = ModelStore::at(empty.path());
     let err = Compressor::builder()
         .preset(Preset::named("code-lm").expect("built in"))
-        .try_build_with_store(&store)
+        .models(store.clone())
+        .try_build()
         .expect_err("no models in an empty store");
     assert!(err.to_string().contains("pith models install"), "{err}");
 }
@@ -330,4 +332,47 @@ proptest! {
             Err(other) => prop_assert!(false, "unexpected error: {other}"),
         }
     }
+}
+
+/// The builder loads every model the preset needs and reports each one that fails: with
+/// the causal LM installed and no embedder, `rag-lm` still ranks with the LM (before,
+/// the first failure stopped the loading and the installed LM was never used).
+#[test]
+fn the_builder_loads_what_is_installed_and_reports_each_failure() {
+    let installed = ModelStore::discover();
+    let partial = tempfile::tempdir().expect("temp dir");
+    // A store with the runtime and the LM, without the embedder.
+    for name in ["onnxruntime", "smollm2"] {
+        let from = installed.root().join(name);
+        assert!(from.is_dir(), "{name} is installed (scripts/setup)");
+        std::os::unix::fs::symlink(&from, partial.path().join(name)).expect("link");
+    }
+    let preset = Preset::named("rag-lm").expect("built in");
+    let err = Compressor::builder()
+        .preset(preset.clone())
+        .models(ModelStore::at(partial.path()))
+        .try_build()
+        .expect_err("no embedder");
+    assert_eq!(err.failures.len(), 1, "{err}");
+    assert_eq!(err.failures[0].stage, "embedder");
+    let c = Compressor::builder()
+        .preset(preset.clone())
+        .models(ModelStore::at(partial.path()))
+        .build();
+    assert!(c.preset().lm.is_some(), "the LM loaded and ranks");
+    // An empty store: both failures, each named.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let err = Compressor::builder()
+        .preset(preset.clone())
+        .models(ModelStore::at(empty.path()))
+        .try_build()
+        .expect_err("nothing installed");
+    let stages: Vec<_> = err.failures.iter().map(|f| f.stage).collect();
+    assert_eq!(stages, ["embedder", "causal LM"], "{err}");
+    // No store at all: the library looks for nothing on its own.
+    let err = Compressor::builder()
+        .preset(preset)
+        .try_build()
+        .expect_err("no models folder given");
+    assert!(err.to_string().contains("no models folder"), "{err}");
 }

@@ -446,6 +446,7 @@ fn a_prune_preset_without_a_classifier_prunes_by_surprisal() {
     assert!(preset.prune.as_ref().is_some_and(|p| p.model.is_none()));
     let pruned = pith::Compressor::builder()
         .preset(preset)
+        .models(pith::models::ModelStore::discover())
         .try_build()
         .expect("the installed LM is the pruner")
         .compress(doc(), budget)
@@ -500,7 +501,8 @@ fn without_any_model_the_error_names_the_install_command() {
     }
     let err = pith::Compressor::builder()
         .preset(preset)
-        .try_build_with_store(&store)
+        .models(store.clone())
+        .try_build()
         .expect_err("no model in an empty store");
     assert!(
         err.to_string().contains("pith models install smollm2"),

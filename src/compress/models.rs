@@ -25,7 +25,11 @@ impl Models {
     /// Loads every model `preset` needs and was not given; a stage whose model fails is
     /// turned off in `preset` (the embedder's stays on: without vectors its scores fall
     /// back to lexical ones) and its failure returned.
-    pub fn complete(&mut self, preset: &mut Preset, store: Option<&ModelStore>) -> Vec<ModelFailure> {
+    pub fn complete(
+        &mut self,
+        preset: &mut Preset,
+        store: Option<&ModelStore>,
+    ) -> Vec<ModelFailure> {
         let mut failures = Vec::new();
         if preset.needs_embedder() && self.embedder.is_none() {
             match store.map(|s| crate::neural::shared::embedder(s, &preset.score.embedder)) {

@@ -15,13 +15,25 @@ impl Models {
         let why = "pith was built without its `neural` feature";
         let mut failures = Vec::new();
         if preset.needs_embedder() {
-            failures.push(ModelFailure::new("embedder", why.into(), "lexical scores used instead"));
+            failures.push(ModelFailure::new(
+                "embedder",
+                why.into(),
+                "lexical scores used instead",
+            ));
         }
         if preset.prune.take().is_some() {
-            failures.push(ModelFailure::new("token pruner", why.into(), "whole units selected, no word pruning"));
+            failures.push(ModelFailure::new(
+                "token pruner",
+                why.into(),
+                "whole units selected, no word pruning",
+            ));
         }
         if preset.lm.take().is_some() {
-            failures.push(ModelFailure::new("causal LM", why.into(), "ranked without the causal LM"));
+            failures.push(ModelFailure::new(
+                "causal LM",
+                why.into(),
+                "ranked without the causal LM",
+            ));
         }
         failures
     }

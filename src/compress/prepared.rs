@@ -13,7 +13,6 @@ use super::lm_rank::LmScores;
 use super::models::Models;
 use crate::ann::Vectors;
 use crate::document::Document;
-use crate::vector::Vector;
 use crate::parallel;
 use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
@@ -23,6 +22,7 @@ use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
 use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
 use crate::tokens::TokenCounter;
+use crate::vector::Vector;
 
 /// Weight of query-less information in a query-aware value: it only orders the units the
 /// query says nothing about (relevance is normalised to 0..=1).

@@ -24,7 +24,8 @@ impl Prepared {
                 }
             }
         }
-        if let (Some(config), Some(lm), Some(query)) = (&preset.lm, &models.lm, self.query.clone()) {
+        if let (Some(config), Some(lm), Some(query)) = (&preset.lm, &models.lm, self.query.clone())
+        {
             self.rank_with_lm(lm, config, &query);
         }
     }

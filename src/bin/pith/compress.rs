@@ -122,6 +122,7 @@ pub fn run(args: CompressArgs) -> Result<()> {
     let compressor = Compressor::builder()
         .preset(preset)
         .shared_counter(counter)
+        .models(pith::models::ModelStore::discover())
         .try_build()?;
     let mut doc = Document::new(text, kind);
     doc.path = path;

@@ -74,6 +74,7 @@ pub fn run(args: PackArgs) -> Result<()> {
         .preset(preset)
         .shared_counter(args.tokenizer.counter()?)
         .boxed_layout(Format::from(args.format).layout())
+        .models(pith::models::ModelStore::discover())
         .try_build()?;
     let mut input = Input::documents(collected.documents);
     input.query = args.query;

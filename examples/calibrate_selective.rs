@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let c = Compressor::builder()
         .preset(Preset::named("rag-neural")?)
+        .models(pith::models::ModelStore::discover())
         .try_build()?;
     let best = |input: Input| c.prepare(input).best_relevance().unwrap_or(f32::NAN);
     let (mut matched, mut mismatched) = (Vec::new(), Vec::new());

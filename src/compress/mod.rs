@@ -7,6 +7,7 @@
 mod builder;
 mod cache;
 mod costs;
+mod failure;
 pub(crate) mod input;
 #[cfg(feature = "neural")]
 mod lm_rank;
@@ -24,7 +25,8 @@ mod scored;
 
 use std::sync::Arc;
 
-pub use builder::{BuildError, CompressorBuilder, ModelFailure};
+pub use builder::CompressorBuilder;
+pub use failure::{BuildError, ModelFailure};
 pub use input::{Input, QUERY_PART_CHARS, tool_query};
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;

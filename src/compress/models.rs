@@ -11,7 +11,7 @@ use crate::models::ModelStore;
 use crate::neural::{Embedder, NeuralError};
 use crate::preset::{Preset, PruneConfig};
 
-use super::builder::ModelFailure;
+use super::failure::ModelFailure;
 
 /// The models of one compressor.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,7 @@
 
 use crate::preset::Preset;
 
-use super::builder::ModelFailure;
+use super::failure::ModelFailure;
 
 /// No models: this build has no neural stages.
 #[derive(Debug, Clone, Default)]

@@ -17,24 +17,17 @@ use crate::parallel;
 use crate::preset::{Preset, Relevance, SimilarityKind};
 use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
+use crate::score::compose::{
+    INFORMATION_PRIOR, QUERY_SHARE, SALIENCE, api_entries, clip_normalise, json_items,
+    lift_records, normalise,
+};
 use crate::score::salience::salience;
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
+use crate::select::exempt::{EXEMPT_SALIENCE, Exempt};
 use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
 use crate::tokens::TokenCounter;
 use crate::vector::Vector;
-
-/// Weight of query-less information in a query-aware value: it only orders the units the
-/// query says nothing about (relevance is normalised to 0..=1).
-const INFORMATION_PRIOR: f64 = 0.05;
-
-/// Weight of a tool-output line's salience (errors, failures, summaries; see
-/// [`crate::score::salience`]), and of its value for the query. Salience weighs more than
-/// the redundancy penalty can take (at most the preset's `redundancy`, 0.5 in `rag`), so
-/// sixteen alike `FAILED` lines are all kept before any line that merely matches the
-/// query; among salient lines redundancy still orders.
-const SALIENCE: f64 = 1.5;
-const QUERY_SHARE: f64 = 0.4;
 
 /// Units past which redundancy goes sparse. Measured (`cargo bench --bench sparse_mig`,
 /// BENCHMARKS.md): dense lazy MIG took 2 s at 20k units, 20–40 s at 50k and 197 s at
@@ -481,183 +474,5 @@ impl Prepared {
             docs,
             omit_empty: layout.omits_empty_documents(),
         }
-    }
-}
-
-/// Salience from which a tool-output line is its own: sixteen `FAILED` lines that differ
-/// only in the test's name are sixteen facts, not repeats.
-const EXEMPT_SALIENCE: f64 = 0.8;
-
-/// A similarity under which the units marked `exempt` are like nothing: redundancy never
-/// costs them, nor do they cost others.
-#[derive(Debug)]
-struct Exempt<S> {
-    inner: S,
-    exempt: Vec<bool>,
-}
-
-impl<S: Similarity> Similarity for Exempt<S> {
-    fn similarity(&self, i: usize, j: usize) -> f64 {
-        if self.exempt[i] || self.exempt[j] {
-            0.0
-        } else {
-            self.inner.similarity(i, j)
-        }
-    }
-
-    fn max_similarity(&self, i: usize, others: &[usize]) -> f64 {
-        if self.exempt[i] {
-            return 0.0;
-        }
-        // An exempt line is like nothing: skip the comparisons outright.
-        others
-            .iter()
-            .filter(|&&j| !self.exempt[j])
-            .map(|&j| self.inner.similarity(i, j))
-            .fold(0.0, f64::max)
-    }
-}
-
-/// Lines of a record (a commit, a hunk, a folder, one file's hits; see
-/// [`crate::segment::output::records`]) that the query points at are salient: each line
-/// gets the record's share of its best relevance (relative to the best record's), on the
-/// scale of salience, so the commit the query names outranks the header lines of every
-/// other commit. Only around where it points: the record's opening lines (a commit's
-/// header and subject, a hunk's header) and the lines within [`RECORD_REACH`] of its best
-/// one, so one matching line does not bring a 400-line new file of a diff whole.
-fn lift_records(
-    kind: crate::segment::OutputKind,
-    texts: &[&str],
-    relevance: &[f64],
-    values: &mut [f64],
-) {
-    let (record, share) = crate::segment::output::records(kind, texts);
-    // Each record's best line and its relevance.
-    let mut best: std::collections::HashMap<usize, (usize, f64)> = std::collections::HashMap::new();
-    for (i, (r, &rel)) in record.iter().zip(relevance).enumerate() {
-        if let Some(r) = r {
-            let b = best.entry(*r).or_insert((i, rel));
-            if rel > b.1 {
-                *b = (i, rel);
-            }
-        }
-    }
-    // Relative to the best record: the one the query points at most is kept first.
-    let top = best.values().map(|b| b.1).fold(0.0, f64::max);
-    if top <= 0.0 {
-        return;
-    }
-    for (i, (r, v)) in record.iter().zip(values.iter_mut()).enumerate() {
-        if let Some(r) = r {
-            let (at, rel) = best[r];
-            if i - r < RECORD_HEAD || i.abs_diff(at) <= RECORD_REACH {
-                *v = v.max(SALIENCE * share * rel / top);
-            }
-        }
-    }
-}
-
-/// Opening lines of a record that come with it: a commit's header, author, date and
-/// subject; a hunk's header.
-const RECORD_HEAD: usize = 5;
-
-/// Lines on each side of a record's best line that come with it: the context a hunk
-/// shows, the files next to a match in a commit's stat.
-const RECORD_REACH: usize = 12;
-
-/// Units of an entry's description that come with its signature.
-const ENTRY_UNITS: usize = 3;
-
-/// Reference pages (a library's docs as text): the entry of a name the query asks about —
-/// its signature and the first sentences that describe it — is worth as much as the best
-/// match, since a page about `json` matches `json` everywhere and the entry says what
-/// `dumps` does. An entry ends at the next signature.
-fn api_entries(texts: &[&str], names: &std::collections::HashSet<String>, values: &mut [f64]) {
-    use crate::score::salience::opens_entry;
-    let top = values.iter().copied().fold(0.0, f64::max);
-    let mut i = 0;
-    while i < texts.len() {
-        if !opens_entry(texts[i], names) {
-            i += 1;
-            continue;
-        }
-        values[i] = values[i].max(top);
-        let mut j = i + 1;
-        while j < texts.len() && j <= i + ENTRY_UNITS && !opens_entry(texts[j], names) {
-            values[j] = values[j].max(top * 0.95);
-            j += 1;
-        }
-        i = j;
-    }
-}
-
-/// Share of an array item's best value that each of its parts gets: an item the query
-/// points at (by one field) is kept with its other fields, not as a lone line.
-const ITEM_SHARE: f64 = 0.9;
-
-/// Extra value of an array's first and last items, which show its shape and its end.
-const ITEM_EDGE: f64 = 0.1;
-
-/// JSON arrays of items: an item split into its members is valued as one (each part gets
-/// [`ITEM_SHARE`] of the best part), and the first and last items of an array count a
-/// little more ([`ITEM_EDGE`]). Members of objects are left as scored.
-fn json_items(text: &str, chunks: &[Chunk], values: &mut [f64]) {
-    let is_array = |h: usize| {
-        chunks[h].kind == ChunkKind::Header && chunks[h].text(text).trim_end().ends_with('[')
-    };
-    // The outermost array element each chunk lies in (itself, for an element).
-    let item: Vec<Option<usize>> = (0..chunks.len())
-        .map(|i| {
-            let mut found = None;
-            let mut at = i;
-            while let Some(p) = chunks[at].parent {
-                if is_array(p) && chunks[at].kind != ChunkKind::Footer {
-                    found = Some(at);
-                }
-                at = p;
-            }
-            found
-        })
-        .collect();
-    let mut best: std::collections::HashMap<usize, f64> = std::collections::HashMap::new();
-    for (i, it) in item.iter().enumerate() {
-        if let Some(it) = it {
-            let b = best.entry(*it).or_insert(0.0);
-            *b = b.max(values[i]);
-        }
-    }
-    // First and last element of each array.
-    let mut ends: std::collections::HashMap<usize, (usize, usize)> =
-        std::collections::HashMap::new();
-    for (i, c) in chunks.iter().enumerate() {
-        if let Some(p) = c.parent
-            && c.kind != ChunkKind::Footer
-            && is_array(p)
-        {
-            ends.entry(p).and_modify(|e| e.1 = i).or_insert((i, i));
-        }
-    }
-    let edges: std::collections::HashSet<usize> =
-        ends.values().flat_map(|&(a, b)| [a, b]).collect();
-    for (i, it) in item.iter().enumerate() {
-        if let Some(it) = it {
-            let edge = if edges.contains(it) { ITEM_EDGE } else { 0.0 };
-            values[i] = values[i].max(ITEM_SHARE * best[it]) + edge;
-        }
-    }
-}
-
-/// Cosines below zero say nothing: clip them, then scale by the largest.
-fn clip_normalise(values: Vec<f64>) -> Vec<f64> {
-    normalise(values.into_iter().map(|v| v.max(0.0)).collect())
-}
-
-/// Scales values into 0..=1 by the largest one.
-pub(crate) fn normalise(values: Vec<f64>) -> Vec<f64> {
-    let max = values.iter().copied().fold(0.0_f64, f64::max);
-    if max > 0.0 && max.is_finite() {
-        values.into_iter().map(|v| v / max).collect()
-    } else {
-        vec![0.0; values.len()]
     }
 }

@@ -4,6 +4,7 @@
 //! a query, [`SelfInformation`] when there is no query.
 
 pub mod bm25;
+pub(crate) mod compose;
 pub mod salience;
 pub mod selfinfo;
 pub mod terms;

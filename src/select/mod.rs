@@ -6,6 +6,7 @@
 //! exactly as keeping a unit changes them.
 
 pub mod cosine;
+pub(crate) mod exempt;
 pub mod grouped;
 pub mod knapsack;
 pub mod mig;

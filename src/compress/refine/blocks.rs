@@ -14,10 +14,11 @@ use std::ops::Range;
 
 use super::{Refiner, Rendering, Replaced};
 use crate::compress::lm_rank::LmScores;
-use crate::compress::prepared::{Prepared, normalise};
+use crate::compress::prepared::Prepared;
 use crate::lm::{Contrast, line_surprisal};
 use crate::preset::FineConfig;
 use crate::render::marker::indentation;
+use crate::score::compose::normalise;
 use crate::score::{Bm25, Scorer};
 use crate::segment::ChunkKind;
 use crate::select::knapsack;

@@ -13,11 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let text = std::fs::read_to_string(&file)?;
-    let doc = Document {
-        kind: DocKind::from_path(Path::new(&file)),
-        path: Some(file),
-        text,
-    };
+    let doc = Document::new(text, DocKind::from_path(Path::new(&file))).with_path(file);
     let mut input = Input::documents(vec![doc]);
     input.query = args.next();
 

@@ -136,11 +136,16 @@ pub fn looks_like_json(text: &str) -> bool {
         && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-/// One text to compress, with an optional path that names it in the output.
+/// One text to compress, with an optional path that names it in the output. Build one
+/// with [`Document::new`] or [`Document::from_path_text`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Document {
+    /// Names the document in the output (a file's path).
     pub path: Option<String>,
+    /// The text.
     pub text: String,
+    /// How it is cut into chunks.
     pub kind: DocKind,
 }
 
@@ -185,6 +190,12 @@ impl Document {
             text: text.into(),
             kind,
         }
+    }
+
+    /// The same document named `path` (its kind stays as it is).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
     }
 }
 

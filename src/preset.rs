@@ -39,9 +39,11 @@ pub enum PresetError {
     Invalid { name: String, message: String },
 }
 
-/// The whole pipeline configuration.
+/// The whole pipeline configuration. Get one by name ([`Preset::named`]) or from TOML
+/// ([`Preset::from_toml`]) and edit its fields; builders validate it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Preset {
     #[serde(default)]
     pub description: String,
@@ -433,35 +435,45 @@ impl Preset {
         Err(PresetError::Unknown(name_or_path.into()))
     }
 
-    /// Parses and validates a preset.
-    pub fn from_toml(name: &str, src: &str) -> Result<Self, PresetError> {
+    /// Checks every setting is in range. [`Preset::from_toml`] (and so every named or
+    /// file preset) does this; [`crate::CompressorBuilder::try_build`] does it again for a
+    /// preset built or edited in code.
+    pub fn validate(&self) -> Result<(), PresetError> {
+        let name = if self.description.is_empty() {
+            "(built in code)"
+        } else {
+            self.description.as_str()
+        };
+        self.validate_as(name)
+    }
+
+    fn validate_as(&self, name: &str) -> Result<(), PresetError> {
         let invalid = |message: String| PresetError::Invalid {
             name: name.into(),
             message,
         };
-        let preset: Preset = toml::from_str(src).map_err(|e| invalid(e.to_string()))?;
-        if !(0.0..=10.0).contains(&preset.select.redundancy) {
+        if !(0.0..=10.0).contains(&self.select.redundancy) {
             return Err(invalid("select.redundancy must be within 0..=10".into()));
         }
-        if !(preset.select.epsilon > 0.0 && preset.select.epsilon < 1.0) {
+        if !(self.select.epsilon > 0.0 && self.select.epsilon < 1.0) {
             return Err(invalid("select.epsilon must be within (0, 1)".into()));
         }
-        if !(0.0..=1.0).contains(&preset.score.hybrid_weight) {
+        if !(0.0..=1.0).contains(&self.score.hybrid_weight) {
             return Err(invalid("score.hybrid_weight must be within 0..=1".into()));
         }
-        if !(0.0..1.0).contains(&preset.select.similarity_floor) {
+        if !(0.0..1.0).contains(&self.select.similarity_floor) {
             return Err(invalid(
                 "select.similarity_floor must be within 0..1".into(),
             ));
         }
-        if preset
+        if self
             .select
             .group_temperature
             .is_some_and(|t| !(t > 0.0 && t.is_finite()))
         {
             return Err(invalid("select.group_temperature must be positive".into()));
         }
-        if preset
+        if self
             .select
             .selective_threshold
             .is_some_and(|t| !(-1.0..=1.0).contains(&t))
@@ -470,12 +482,12 @@ impl Preset {
                 "select.selective_threshold must be within -1..=1".into(),
             ));
         }
-        if let Some(p) = &preset.prune
+        if let Some(p) = &self.prune
             && !(p.rate > 0.0 && p.rate <= 1.0)
         {
             return Err(invalid("prune.rate must be within (0, 1]".into()));
         }
-        if let Some(lm) = &preset.lm {
+        if let Some(lm) = &self.lm {
             if lm.shortlist_tokens == 0 {
                 return Err(invalid("lm.shortlist_tokens must be at least 1".into()));
             }
@@ -491,9 +503,20 @@ impl Preset {
                 }
             }
         }
-        if preset.segment.max_block_lines == 0 {
+        if self.segment.max_block_lines == 0 {
             return Err(invalid("segment.max_block_lines must be at least 1".into()));
         }
+        Ok(())
+    }
+
+    /// Parses and validates a preset.
+    pub fn from_toml(name: &str, src: &str) -> Result<Self, PresetError> {
+        let invalid = |message: String| PresetError::Invalid {
+            name: name.into(),
+            message,
+        };
+        let preset: Preset = toml::from_str(src).map_err(|e| invalid(e.to_string()))?;
+        preset.validate_as(name)?;
         Ok(preset)
     }
 }

@@ -534,11 +534,7 @@ fn library_degenerate_documents_never_panic_or_overflow() {
                 for (name, text) in &texts {
                     for budget in [0, 1, 3, 1_000_000] {
                         let what = format!("{preset} {format:?} {kind:?} {name} budget {budget}");
-                        let doc = Document {
-                            path: Some("x.txt".into()),
-                            text: text.clone(),
-                            kind,
-                        };
+                        let doc = Document::new(text.clone(), kind).with_path("x.txt");
                         check(&compressor, vec![doc.clone()], budget, &what);
                         // With a normal document beside it.
                         let other =
@@ -601,11 +597,7 @@ fn library_one_megabyte_lines_without_word_boundaries() {
             DocKind::Code(Lang::JavaScript),
             DocKind::Json,
         ] {
-            let doc = Document {
-                path: Some("blob".into()),
-                text: line.clone(),
-                kind,
-            };
+            let doc = Document::new(line.clone(), kind).with_path("blob");
             for budget in [0, 50, 1_000_000] {
                 let what = format!("{name} {kind:?} {budget}");
                 within_guard(&what, {

@@ -213,3 +213,98 @@ fn every_builtin_preset_parses_and_unknown_keys_are_rejected() {
     let out = out.unwrap();
     assert!(out.text.contains("B one. B two."), "{}", out.text);
 }
+
+// ---- The library API: stops, validation, per-document output, no panics ----------------
+
+fn three_files() -> Input {
+    Input::documents(vec![
+        Document::from_path_text("a.java", fixture("java/PendingRequests.java")),
+        Document::from_path_text("b.py", "def b():\n    return 2\n"),
+        Document::from_path_text("c.md", "# C\n\nThe third file says little.\n"),
+    ])
+    .query("pending request timeout")
+}
+
+#[test]
+fn each_document_reports_its_own_section_of_the_output() {
+    let c = Compressor::builder()
+        .boxed_layout(Format::Markdown.layout())
+        .build();
+    let input = three_files();
+    let total = Tiktoken::default().count(&input.documents[0].text);
+    let out = c.compress(input, total / 2).unwrap();
+    let mut sections: Vec<_> = out.documents.iter().map(|d| d.section.clone()).collect();
+    for (d, report) in out.documents.iter().enumerate() {
+        let text = out.document_text(d);
+        assert_eq!(text, &out.text[report.section.clone()]);
+        if !text.is_empty() {
+            assert!(text.contains(report.path.as_deref().unwrap()), "{text}");
+            assert_eq!(Tiktoken::default().count(text), report.tokens_after);
+        }
+    }
+    // Sections do not overlap.
+    sections.sort_by_key(|s| s.start);
+    assert!(
+        sections.windows(2).all(|w| w[0].end <= w[1].start),
+        "{sections:?}"
+    );
+    assert_eq!(out.document_text(99), "");
+}
+
+#[test]
+fn a_stop_that_fired_ends_the_compression_with_an_error() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+    let c = Compressor::default();
+    let past = pith::compress::Stop::at(Instant::now() - Duration::from_millis(1));
+    let err = c.compress_until(three_files(), 100, &past).unwrap_err();
+    assert!(matches!(err, pith::CompressError::Stopped), "{err}");
+    let flag = Arc::new(AtomicBool::new(true));
+    let cancelled = pith::compress::Stop::after(Duration::from_secs(3600)).or_flag(flag.clone());
+    assert!(c.compress_until(three_files(), 100, &cancelled).is_err());
+    // Not fired: the same result as without a stop.
+    flag.store(false, std::sync::atomic::Ordering::Relaxed);
+    let with = c.compress_until(three_files(), 100, &cancelled).unwrap();
+    let without = c.compress(three_files(), 100).unwrap();
+    assert_eq!(with.text, without.text);
+}
+
+#[test]
+fn a_preset_edited_out_of_range_is_refused_on_every_path() {
+    let mut preset = Preset::named("rag").unwrap();
+    preset.select.epsilon = 0.0;
+    let err = Compressor::builder()
+        .preset(preset.clone())
+        .try_build()
+        .unwrap_err();
+    assert!(err.to_string().contains("select.epsilon"), "{err}");
+    // `build` cannot fail: every compression says what is wrong instead.
+    let c = Compressor::builder().preset(preset).build();
+    let err = c.compress(three_files(), 100).unwrap_err();
+    assert!(
+        matches!(err, pith::CompressError::InvalidPreset(_)) && err.to_string().contains("epsilon"),
+        "{err}"
+    );
+    let prepared = c.prepare(three_files());
+    assert!(c.compress_prepared(&prepared, 100).is_err());
+}
+
+#[test]
+fn values_that_do_not_match_the_units_are_an_error_not_a_panic() {
+    let c = Compressor::default();
+    let prepared = c.prepare(three_files());
+    let n = prepared.unit_texts().len();
+    let err = c
+        .compress_with(
+            &prepared,
+            50,
+            &vec![1.0; n + 1],
+            &pith::select::MigGreedy::new(0.5),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, pith::CompressError::Values { expected, got } if expected == n && got == n + 1),
+        "{err}"
+    );
+}

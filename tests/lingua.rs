@@ -653,7 +653,9 @@ fn a_missing_model_is_a_clear_error_or_a_warned_fallback() {
         )
         .expect("falls back to whole units");
     assert!(
-        out.warnings.iter().any(|w| w.contains("model.onnx")),
+        out.warnings
+            .iter()
+            .any(|w| w.to_string().contains("model.onnx")),
         "{:?}",
         out.warnings
     );

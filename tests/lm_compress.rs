@@ -353,8 +353,8 @@ fn the_builder_loads_what_is_installed_and_reports_each_failure() {
         .models(ModelStore::at(partial.path()))
         .try_build()
         .expect_err("no embedder");
-    assert_eq!(err.failures.len(), 1, "{err}");
-    assert_eq!(err.failures[0].stage, "embedder");
+    assert_eq!(err.failures().len(), 1, "{err}");
+    assert_eq!(err.failures()[0].stage, "embedder");
     let c = Compressor::builder()
         .preset(preset.clone())
         .models(ModelStore::at(partial.path()))
@@ -367,7 +367,7 @@ fn the_builder_loads_what_is_installed_and_reports_each_failure() {
         .models(ModelStore::at(empty.path()))
         .try_build()
         .expect_err("nothing installed");
-    let stages: Vec<_> = err.failures.iter().map(|f| f.stage).collect();
+    let stages: Vec<_> = err.failures().iter().map(|f| f.stage).collect();
     assert_eq!(stages, ["embedder", "causal LM"], "{err}");
     // No store at all: the library looks for nothing on its own.
     let err = Compressor::builder()

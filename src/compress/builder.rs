@@ -93,16 +93,21 @@ impl CompressorBuilder {
     /// model cannot be loaded is left out (embeddings fall back to lexical scores, word
     /// and block pruning to whole units, LM ranking to the preset's own scores), and every
     /// result's warnings say which and why. [`CompressorBuilder::try_build`] returns the
-    /// failures instead.
+    /// failures instead. An invalid preset is not an error here: every compression with
+    /// it returns [`crate::CompressError::InvalidPreset`].
     pub fn build(self) -> Compressor {
         self.assemble().0
     }
 
     /// Builds, failing with every model the preset needs that cannot be loaded.
+    /// The preset is validated first ([`Preset::validate`]).
     pub fn try_build(self) -> Result<Compressor, BuildError> {
+        if let Some(preset) = &self.preset {
+            preset.validate()?;
+        }
         match self.assemble() {
             (c, failures) if failures.is_empty() => Ok(c),
-            (_, failures) => Err(BuildError { failures }),
+            (_, failures) => Err(BuildError::Models(failures)),
         }
     }
 
@@ -120,7 +125,11 @@ impl CompressorBuilder {
             layout: self.layout.unwrap_or_else(|| Arc::new(Bare)),
             cache: Arc::default(),
             models: self.models,
-            build_warnings: failures.iter().map(ToString::to_string).collect(),
+            build_warnings: failures
+                .iter()
+                .cloned()
+                .map(super::Warning::ModelUnavailable)
+                .collect(),
         };
         (compressor, failures)
     }

@@ -29,11 +29,24 @@ impl std::fmt::Display for ModelFailure {
     }
 }
 
-/// A compressor could not be built: models its preset needs cannot be loaded. Each one
-/// that failed is listed.
+/// A compressor could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("preset needs a model: {}", .failures.iter().map(|f| format!("{}: {}", f.stage, f.reason)).collect::<Vec<_>>().join("; "))]
 #[non_exhaustive]
-pub struct BuildError {
-    pub failures: Vec<ModelFailure>,
+pub enum BuildError {
+    /// The preset's settings are out of range (a hand-built or edited [`crate::Preset`]).
+    #[error(transparent)]
+    Preset(#[from] crate::preset::PresetError),
+    /// Models the preset needs cannot be loaded; each one that failed is listed.
+    #[error("preset needs a model: {}", .0.iter().map(|f| format!("{}: {}", f.stage, f.reason)).collect::<Vec<_>>().join("; "))]
+    Models(Vec<ModelFailure>),
+}
+
+impl BuildError {
+    /// The models that could not be loaded (empty for an invalid preset).
+    pub fn failures(&self) -> &[ModelFailure] {
+        match self {
+            BuildError::Models(failures) => failures,
+            BuildError::Preset(_) => &[],
+        }
+    }
 }

@@ -4,8 +4,11 @@ use crate::document::{DocKind, Document};
 use crate::segment::Lang;
 
 /// Documents to compress together under one budget, and the question they should answer.
+/// Build one with [`Input::text`], [`Input::code`] or [`Input::documents`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Input {
+    /// The documents, in the order their reports come back.
     pub documents: Vec<Document>,
     /// With a query, units are kept by relevance to it; without, by information.
     pub query: Option<String>,

@@ -22,6 +22,8 @@ mod refine;
 mod report;
 #[cfg(feature = "neural")]
 mod scored;
+mod stop;
+mod warning;
 
 use std::sync::Arc;
 
@@ -30,6 +32,8 @@ pub use failure::{BuildError, ModelFailure};
 pub use input::{Input, QUERY_PART_CHARS, tool_query};
 pub use output::{Compressed, DocReport, Dropped};
 pub use prepared::Prepared;
+pub use stop::Stop;
+pub use warning::Warning;
 
 use crate::preset::{Preset, SelectMethod};
 use crate::render::{self, Layout};
@@ -48,7 +52,27 @@ use refine::{Refiner, Replaced};
 pub enum CompressError {
     /// Not even the smallest possible output (markers saying everything was omitted) fits.
     #[error("budget of {budget} tokens is too small: the smallest output takes {minimum}")]
-    BudgetTooSmall { budget: usize, minimum: usize },
+    BudgetTooSmall {
+        /// The budget asked for.
+        budget: usize,
+        /// Tokens of the smallest output.
+        minimum: usize,
+    },
+    /// The [`Stop`] given to [`Compressor::compress_until`] fired first.
+    #[error("compression stopped: its deadline passed or it was cancelled")]
+    Stopped,
+    /// The preset's settings are out of range (see [`Preset::validate`]);
+    /// [`CompressorBuilder::try_build`] reports this when building.
+    #[error(transparent)]
+    InvalidPreset(#[from] crate::preset::PresetError),
+    /// [`Compressor::compress_with`] got a number of values other than one per unit.
+    #[error("{got} values for {expected} units: give one value per unit")]
+    Values {
+        /// Units of the prepared input.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
 }
 
 /// Compresses documents to a token budget. Build one with [`Compressor::builder`]; it is
@@ -62,7 +86,7 @@ pub struct Compressor {
     /// The embedder, token pruner and causal LM the preset uses.
     models: Models,
     /// Models the preset needs that could not be loaded, reported with every result.
-    build_warnings: Vec<String>,
+    build_warnings: Vec<Warning>,
 }
 
 impl Default for Compressor {
@@ -90,7 +114,21 @@ impl Compressor {
         input: impl Into<Input>,
         budget: usize,
     ) -> Result<Compressed, CompressError> {
-        self.compress_prepared(&self.prepare(input), budget)
+        self.compress_until(input, budget, &Stop::never())
+    }
+
+    /// Like [`Compressor::compress`], giving up with [`CompressError::Stopped`] when
+    /// `stop` fires (checked between stages: a stage already running finishes first).
+    pub fn compress_until(
+        &self,
+        input: impl Into<Input>,
+        budget: usize,
+        stop: &Stop,
+    ) -> Result<Compressed, CompressError> {
+        self.preset.validate()?;
+        stop.check()?;
+        let prepared = self.prepare(input);
+        self.compress_prepared_until(&prepared, budget, stop)
     }
 
     /// Segments, counts and scores `input` once, for compressing it to several budgets.
@@ -111,6 +149,18 @@ impl Compressor {
         prepared: &Prepared,
         budget: usize,
     ) -> Result<Compressed, CompressError> {
+        self.compress_prepared_until(prepared, budget, &Stop::never())
+    }
+
+    /// Like [`Compressor::compress_prepared`], giving up when `stop` fires.
+    pub fn compress_prepared_until(
+        &self,
+        prepared: &Prepared,
+        budget: usize,
+        stop: &Stop,
+    ) -> Result<Compressed, CompressError> {
+        self.preset.validate()?;
+        stop.check()?;
         let select = &self.preset.select;
         // RECOMP's selective augmentation: nothing relevant enough, nothing returned.
         if let (Some(threshold), Some(best), Some(query)) = (
@@ -142,9 +192,15 @@ impl Compressor {
         let mut warning = None;
         if prepared.tokens_before > budget {
             for refiner in self.refiners(prepared) {
+                stop.check()?;
                 match self.refine(prepared, budget, &selector, refiner.as_ref()) {
                     Ok(out) => return Ok(out),
-                    Err(why) => warning = Some(why),
+                    Err(reason) => {
+                        warning = Some(Warning::RefinementSkipped {
+                            stage: refiner.name(),
+                            reason,
+                        })
+                    }
                 }
             }
         }
@@ -158,11 +214,13 @@ impl Compressor {
                 prepared.values();
             });
         }
-        let mut out = self.compress_with(
+        stop.check()?;
+        let mut out = self.select_and_fit(
             prepared,
             budget,
             prepared.values(),
             selector(budget).as_ref(),
+            stop,
         )?;
         out.warnings.extend(warning);
         Ok(out)
@@ -305,8 +363,27 @@ impl Compressor {
         values: &[f64],
         selector: &dyn Selector,
     ) -> Result<Compressed, CompressError> {
+        let expected = prepared.costs.units.len();
+        if values.len() != expected {
+            return Err(CompressError::Values {
+                expected,
+                got: values.len(),
+            });
+        }
+        self.select_and_fit(prepared, budget, values, selector, &Stop::never())
+    }
+
+    /// Selects under the budget, renders, and gives back the last choices until the
+    /// output fits.
+    fn select_and_fit(
+        &self,
+        prepared: &Prepared,
+        budget: usize,
+        values: &[f64],
+        selector: &dyn Selector,
+        stop: &Stop,
+    ) -> Result<Compressed, CompressError> {
         let n_units = prepared.costs.units.len();
-        assert_eq!(values.len(), n_units, "one value per unit");
         if prepared.tokens_before <= budget {
             let all = vec![true; n_units];
             return Ok(self.report(
@@ -333,6 +410,7 @@ impl Compressor {
         // Each rendering differs from the last in a few lines: count only those again.
         let mut counts = LineMemo::new(self.counter.as_ref());
         loop {
+            stop.check()?;
             let out = render::render(&prepared.views(&kept, None), layout, prose_marker);
             let tokens = counts.count(&out.text);
             if tokens <= budget {

@@ -2,10 +2,13 @@
 
 use serde::Serialize;
 
+use super::Warning;
 use crate::segment::ChunkKind;
 
-/// The result of [`crate::Compressor::compress`].
+/// The result of [`crate::Compressor::compress`]. Fields may be added: build none by
+/// hand.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Compressed {
     /// The compressed text; at most `budget` tokens.
     pub text: String,
@@ -13,6 +16,7 @@ pub struct Compressed {
     pub tokens_before: usize,
     /// Tokens of `text`.
     pub tokens_after: usize,
+    /// The budget asked for.
     pub budget: usize,
     /// The tokenizer the counts are in.
     pub tokenizer: String,
@@ -26,13 +30,22 @@ pub struct Compressed {
     pub best_relevance: Option<f32>,
     /// What the caller should know, e.g. that the embedder failed and lexical scores
     /// were used instead.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Compressed {
     /// tokens_before / tokens_after (1.0 when nothing was dropped).
     pub fn ratio(&self) -> f64 {
         self.tokens_before as f64 / self.tokens_after.max(1) as f64
+    }
+
+    /// The output text of document `d` (in input order): its section of [`Compressed::text`]
+    /// with the layout's frame, empty when the document was left out.
+    pub fn document_text(&self, d: usize) -> &str {
+        self.documents
+            .get(d)
+            .and_then(|r| self.text.get(r.section.clone()))
+            .unwrap_or("")
     }
 
     /// Every dropped chunk of every document.
@@ -45,24 +58,37 @@ impl Compressed {
 
 /// What happened to one document.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct DocReport {
+    /// The document's path, when it has one.
     pub path: Option<String>,
     /// Tokens of the document's section of the output, before and after.
     pub tokens_before: usize,
+    /// Tokens of the document's section now (see [`DocReport::section`]).
     pub tokens_after: usize,
+    /// Byte range of the document's section in [`Compressed::text`] (frame included;
+    /// empty when the document was left out).
+    pub section: std::ops::Range<usize>,
+    /// Chunks the document was cut into.
     pub chunks: usize,
+    /// Chunks kept.
     pub kept: usize,
+    /// The chunks dropped, in document order.
     pub dropped: Vec<Dropped>,
 }
 
 /// One dropped chunk.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Dropped {
+    /// What the chunk was (function, sentence, line, …).
     pub kind: ChunkKind,
+    /// Its name, for a definition.
     pub name: Option<String>,
     /// 1-based first and last line.
     pub lines: (usize, usize),
-    /// Byte span in the document.
+    /// Byte span in the document: from `start`…
     pub start: usize,
+    /// …to `end` (exclusive).
     pub end: usize,
 }

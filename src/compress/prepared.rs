@@ -5,12 +5,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::Input;
 use super::cache::{ChunkCache, Segmented};
 use super::costs::{DocCosts, DocInfo, UnitInfo};
 #[cfg(feature = "neural")]
 use super::lm_rank::LmScores;
 use super::models::Models;
+use super::{Input, Warning};
 use crate::ann::Vectors;
 use crate::document::Document;
 use crate::parallel;
@@ -63,7 +63,7 @@ pub struct Prepared {
     /// The order documents are rendered in (LongLLMLingua's reorder); document order
     /// when `None`.
     pub(super) order: Option<Vec<usize>>,
-    pub(super) warnings: Vec<String>,
+    pub(super) warnings: Vec<Warning>,
     pub(super) values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
     salience: OnceLock<Vec<f64>>,
@@ -269,7 +269,7 @@ impl Prepared {
     }
 
     /// Warnings about how this input was scored.
-    pub fn warnings(&self) -> &[String] {
+    pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }
 

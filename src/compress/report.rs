@@ -25,8 +25,10 @@ impl Compressor {
             }
         });
         let mut after = vec![0; prepared.docs.len()];
-        for (d, n) in prepared.order().into_iter().zip(counted) {
+        let mut sections = vec![0..0; prepared.docs.len()];
+        for ((d, n), s) in prepared.order().into_iter().zip(counted).zip(&out.sections) {
             after[d] = n;
+            sections[d] = s.clone();
         }
         let documents = prepared
             .docs
@@ -55,6 +57,7 @@ impl Compressor {
                     path: doc.path.clone(),
                     tokens_before: prepared.sections_before[d],
                     tokens_after: after[d],
+                    section: sections[d].clone(),
                     chunks: chunks.len(),
                     kept: chunks.len() - dropped.len(),
                     dropped,

@@ -1,6 +1,7 @@
 //! What the preset's models add to a prepared input: unit and query embeddings, and the
 //! causal LM's ranking of the shortlist.
 
+use super::Warning;
 use super::lm_rank::{self, Candidate};
 use super::models::Models;
 use super::prepared::{Embeddings, Prepared};
@@ -18,9 +19,9 @@ impl Prepared {
             if let Some(e) = &models.embedder {
                 match self.embed(e) {
                     Ok(emb) => self.embeddings = Some(emb),
-                    Err(err) => self
-                        .warnings
-                        .push(format!("{err}; lexical scores used instead")),
+                    Err(err) => self.warnings.push(Warning::EmbeddingFailed {
+                        reason: err.to_string(),
+                    }),
                 }
             }
         }
@@ -67,9 +68,9 @@ impl Prepared {
                 }
                 self.lm = Some(scores);
             }
-            Err(err) => self
-                .warnings
-                .push(format!("{err}; ranked without the causal LM")),
+            Err(err) => self.warnings.push(Warning::LmFailed {
+                reason: err.to_string(),
+            }),
         }
     }
 

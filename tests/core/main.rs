@@ -6,6 +6,7 @@
 #[path = "../common/prereq.rs"]
 mod prereq;
 
+#[allow(clippy::unwrap_used)]
 mod clustered;
 
 mod ann;

@@ -5,9 +5,9 @@
 #[path = "../common/prereq.rs"]
 mod prereq;
 
-#[allow(dead_code)]
+#[allow(dead_code, clippy::unwrap_used)]
 mod mock;
-#[allow(dead_code)]
+#[allow(dead_code, clippy::unwrap_used)]
 mod support;
 
 mod proxy_agent_loop;

@@ -1,5 +1,5 @@
 //! HNSW vs brute force on clustered 384-d unit vectors (shaped like sentence embeddings,
-//! see tests/support/clustered.rs), side by side for each size, to place
+//! see tests/core/clustered.rs), side by side for each size, to place
 //! `pith::ann::HNSW_THRESHOLD`. Prints a markdown table for BENCHMARKS.md.
 //!
 //!     cargo bench --bench ann
@@ -11,7 +11,7 @@
 //! the all-pairs recall of HNSW.
 
 #[allow(dead_code, clippy::unwrap_used)]
-#[path = "../tests/support/clustered.rs"]
+#[path = "../tests/core/clustered.rs"]
 mod clustered;
 
 use std::time::Instant;

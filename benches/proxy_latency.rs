@@ -8,7 +8,7 @@
 //!     cargo bench --bench proxy_latency
 
 #[allow(dead_code, clippy::unwrap_used)]
-#[path = "../tests/sdk/mock.rs"]
+#[path = "../tests/proxy/mock.rs"]
 mod mock;
 
 use std::sync::Arc;

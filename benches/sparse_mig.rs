@@ -7,7 +7,7 @@
 //!     cargo bench --bench sparse_mig            # SPARSE_MIG_SIZES=20000,50000,100000
 
 #[allow(dead_code, clippy::unwrap_used)]
-#[path = "../tests/support/clustered.rs"]
+#[path = "../tests/core/clustered.rs"]
 mod clustered;
 
 use std::time::Instant;

@@ -1,5 +1,5 @@
 //! What each fuzz target checks, one function per target, shared by the fuzzers
-//! (`fuzz_targets/*.rs`) and by `tests/fuzz_regressions.rs`, which replays every input a
+//! (`fuzz_targets/*.rs`) and by `tests/core/fuzz_regressions.rs`, which replays every input a
 //! fuzzer once failed on (`fuzz/regressions/<target>/`) under plain `cargo test`.
 //!
 //! Every input is one selector byte, then the bytes under test.

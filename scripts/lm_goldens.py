@@ -3,7 +3,7 @@
 
 Hugging Face transformers reads the same GGUF file itself (its own dequantizer, its own
 Llama code, its own tokenizer built from the GGUF) and gives, for each text below, the
-token ids and log p(x_t | x_<t) for every token. tests/lm.rs checks that pith's ONNX
+token ids and log p(x_t | x_<t) for every token. tests/neural/lm.rs checks that pith's ONNX
 graph, converted by onnx_models/convert/gguf_llama.py, gives the same numbers.
 
 Needs torch, transformers and gguf (not in CI; the goldens are committed):

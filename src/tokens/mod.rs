@@ -173,7 +173,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Lines of the kinds tool output has (as in `tests/tokens.rs`): words, paths,
+    /// Lines of the kinds tool output has (as in `tests/core/tokens.rs`): words, paths,
     /// punctuation, numbers, spaces, blank lines, `/` after a newline, non-ASCII.
     fn lines() -> impl Strategy<Value = Vec<String>> {
         proptest::collection::vec(

@@ -1,5 +1,5 @@
 """Drives the official Anthropic SDK against PITH_BASE_URL (the mock upstream directly,
-or pith in front of it) and prints one line per case; tests/proxy_server.rs requires the
+or pith in front of it) and prints one line per case; tests/proxy/proxy_server.rs requires the
 same output both ways.
 
 Exit status: 0 all checks passed, 1 a check failed, 3 the SDK is not installed."""

@@ -1,5 +1,5 @@
 """Drives the official OpenAI SDK against PITH_BASE_URL (the mock upstream directly, or
-pith in front of it) and prints one line per case. tests/proxy_server.rs runs it both ways
+pith in front of it) and prints one line per case. tests/proxy/proxy_server.rs runs it both ways
 and requires the same output: the SDK must not be able to tell the proxy is there.
 
 Exit status: 0 all checks passed, 1 a check failed, 3 the SDK is not installed."""

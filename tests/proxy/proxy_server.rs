@@ -3,12 +3,7 @@
 //! (tests/sdk/*.py) run straight at the mock and through pith, which must look the same.
 #![allow(clippy::unwrap_used)]
 
-#[path = "sdk/mock.rs"]
-mod mock;
-
-#[allow(dead_code)]
-#[path = "support/proxy.rs"]
-mod support;
+use crate::{mock, support};
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -479,7 +474,7 @@ async fn healthz_metrics_and_non_v1_paths() {
 async fn run_sdk(script: &str, base: String) -> String {
     let path = format!("{}/tests/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3")
+        crate::prereq::python3()
             .arg(path)
             .env("PITH_BASE_URL", base)
             .output()
@@ -537,8 +532,7 @@ async fn anthropic_sdk_through_pith() {
 /// compressed; every other byte of the request is what the SDK sent.
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_tool_results_arrive_compressed_and_the_rest_byte_identical() {
-    let essay =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/niah/founders.txt");
+    let essay = crate::prereq::shared("eval/niah/founders.txt");
     assert!(essay.exists(), "{} is missing", essay.display());
     for (sdk, anthropic_sdk) in [("openai", false), ("anthropic", true)] {
         let (direct_mock, openai, anthropic) = (
@@ -551,7 +545,7 @@ async fn sdk_tool_results_arrive_compressed_and_the_rest_byte_identical() {
         let run = |base: String| {
             let essay = essay.clone();
             tokio::task::spawn_blocking(move || {
-                std::process::Command::new("python3")
+                crate::prereq::python3()
                     .arg(format!(
                         "{}/tests/sdk/compress_client.py",
                         env!("CARGO_MANIFEST_DIR")

@@ -9,7 +9,6 @@ use std::sync::{Arc, OnceLock};
 
 use pith::lingua::reference::{self, ReferenceParams, WordProb};
 use pith::lingua::{PruneOptions, Target, TokenClassifier, TokenPruner};
-use pith::models::ModelStore;
 use pith::{Tiktoken, TokenCounter};
 use serde::Deserialize;
 
@@ -23,7 +22,7 @@ fn model(name: &str) -> Arc<TokenClassifier> {
     static XLMR: OnceLock<Arc<TokenClassifier>> = OnceLock::new();
     let cell = if name == "bert" { &BERT } else { &XLMR };
     cell.get_or_init(|| {
-        let library = ModelStore::discover()
+        let library = crate::prereq::models()
             .runtime_library()
             .expect("ONNX Runtime is installed (scripts/setup runs `pith models install`)");
         Arc::new(
@@ -208,7 +207,7 @@ fn reference_mode_matches_llmlingua_on_xlmr_sentencepiece() {
 
 /// Essays from the evaluation data, joined: real English prose with paragraphs.
 fn essays(min_chars: usize) -> String {
-    let dir = root("../shared/eval/niah");
+    let dir = crate::prereq::shared("eval/niah");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("../shared/eval/niah")
         .map(|e| e.expect("entry").path())

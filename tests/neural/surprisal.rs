@@ -1,6 +1,6 @@
 //! Surprisal pruning (Selective Context / LLMLingua-1) with the installed causal LM: the
 //! default token pruner when no LLMLingua-2 classifier is configured. The same cut as the
-//! classifier's (tests/lingua.rs), so the same promises: the rate is met, a budget is
+//! classifier's (tests/neural/lingua.rs), so the same promises: the rate is met, a budget is
 //! never exceeded, whitespace survives, protected patterns and markers are honoured;
 //! and what the LM finds predictable goes first.
 
@@ -20,7 +20,7 @@ fn root(rel: &str) -> PathBuf {
 fn lm() -> Arc<CausalLm> {
     static LM: OnceLock<Arc<CausalLm>> = OnceLock::new();
     LM.get_or_init(|| {
-        shared_lm(&ModelStore::discover(), DEFAULT_LM)
+        shared_lm(&crate::prereq::models(), DEFAULT_LM)
             .expect("the causal LM is installed (scripts/setup runs `pith models install smollm2`)")
     })
     .clone()
@@ -32,7 +32,7 @@ fn pruner() -> TokenPruner {
 
 /// Essays from the evaluation data, joined: real English prose with paragraphs.
 fn essays(min_chars: usize) -> String {
-    let dir = root("../shared/eval/niah");
+    let dir = crate::prereq::shared("eval/niah");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("../shared/eval/niah")
         .map(|e| e.expect("entry").path())
@@ -205,7 +205,7 @@ fn word_scores_follow_the_rule() {
         .collect::<Vec<_>>();
     assert_eq!(default, sum);
     // A classifier's probabilities do not add up: `sum` is refused there.
-    let store = ModelStore::discover();
+    let store = crate::prereq::models();
     let classifier = pith::lingua::shared_classifier(&store, &root("tests/fixtures/lingua/bert"))
         .expect("fixture");
     let refused = TokenPruner::new(
@@ -313,7 +313,7 @@ fn protected_patterns_and_markers_are_honoured() {
 fn long_texts_are_windowed_at_sentence_ends() {
     // A small window: the second sentence run starts a window of its own, so its words
     // score exactly as they do on their own (same tokens, no context before them).
-    let store = ModelStore::discover();
+    let store = crate::prereq::models();
     let dir = store
         .locate(DEFAULT_LM)
         .expect("the causal LM is installed")

@@ -3,7 +3,7 @@
 //! `cargo test`, without nightly or cargo-fuzz. `scripts/fuzz` runs the fuzzers.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-#[path = "../fuzz/checks.rs"]
+#[path = "../../fuzz/checks.rs"]
 mod checks;
 
 use std::path::Path;
@@ -84,5 +84,7 @@ fn segment_regressions() {
 
 #[test]
 fn prune_regressions() {
+    // The check loads the installed causal LM.
+    let _ = crate::prereq::models();
     replay("prune");
 }

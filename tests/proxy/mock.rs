@@ -1,4 +1,4 @@
-//! The mock upstream of tests/proxy_server.rs: an axum server on 127.0.0.1:0 that records
+//! The mock upstream of tests/proxy/proxy_server.rs: an axum server on 127.0.0.1:0 that records
 //! every request and answers like the OpenAI or Anthropic API would (JSON, errors, or SSE
 //! sent in delayed chunks), enough for the official SDKs to parse.
 

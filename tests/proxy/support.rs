@@ -8,7 +8,7 @@ use pith::proxy::config::Config;
 use pith::proxy::server::{self, AppState, Rewriter};
 use tokio::net::TcpListener;
 
-use super::mock::Mock;
+use crate::mock::Mock;
 
 pub fn config(openai: &Mock, anthropic: &Mock) -> Config {
     Config {

@@ -100,7 +100,7 @@ fn check_expectations(text: &str, chunks: &[Chunk], expects: &[Expect], what: &s
 // Real Python: the evaluation sdists.
 
 fn shared_code_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/code");
+    let dir = crate::prereq::shared("eval/code");
     assert!(
         dir.is_dir(),
         "{} is missing: the Python corpus for these tests lives in the project's shared/ \

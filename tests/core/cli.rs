@@ -52,7 +52,7 @@ fn repo() -> tempfile::TempDir {
         "web/ms.js",
         &std::fs::read(fixtures.join("javascript/ms.js")).unwrap(),
     );
-    write("README.md", include_bytes!("../README.md"));
+    write("README.md", include_bytes!("../../README.md"));
     write(".gitignore", b"build/\n");
     write("build/generated.py", b"def generated():\n    return 1\n");
     write(".hidden/secret.py", b"TOKEN = 'x'\n");
@@ -172,7 +172,7 @@ fn include_exclude_and_stdin_paths() {
 
 #[test]
 fn compress_with_budget_or_ratio_from_file_or_stdin() {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let out = pith(
         &[
             "compress",

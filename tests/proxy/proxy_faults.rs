@@ -11,13 +11,8 @@
 //! fault pith still serves.
 #![allow(clippy::unwrap_used)]
 
-// support/proxy.rs is written for the mock upstream; only its client side is used here.
-#[allow(dead_code)]
-#[path = "sdk/mock.rs"]
-mod mock;
-#[allow(dead_code)]
-#[path = "support/proxy.rs"]
-mod support;
+// support.rs is written for the mock upstream; only its client side is used here.
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -424,12 +424,9 @@ struct FuncItem {
 }
 
 fn load_funcret() -> Vec<FuncItem> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/eval/code/funcret-dev.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("evaluation data missing at {path} ({e}); the shared/ folder must sit beside the repository")
+    let path = crate::prereq::shared("eval/code/funcret-dev.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("evaluation data missing at {} ({e}); the shared/ folder must sit beside the repository", path.display())
     });
     text.lines()
         .filter(|l| !l.trim().is_empty())

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use pith::lm::{CausalLm, LmConfig, contrast, line_surprisal};
-use pith::models::ModelStore;
 use serde::Deserialize;
 
 /// The installed model (scripts/setup installs it), loaded once per test binary, with a
@@ -20,7 +19,7 @@ fn lm() -> Arc<CausalLm> {
 }
 
 fn load(config: LmConfig) -> CausalLm {
-    let store = ModelStore::discover();
+    let store = crate::prereq::models();
     let library = store
         .runtime_library()
         .expect("ONNX Runtime is installed (scripts/setup runs `pith models install`)");

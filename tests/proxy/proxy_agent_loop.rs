@@ -6,16 +6,10 @@
 //! upstream byte for byte again, while the newest tool results are still compressed.
 //! And provider-native context management passes through untouched.
 //!
-//! `cargo test --test proxy_agent_loop -- --nocapture` prints the tokens saved.
+//! `cargo test --test proxy proxy_agent_loop -- --nocapture` prints the tokens saved.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "sdk/mock.rs"]
-mod mock;
-
-#[allow(dead_code)]
-#[path = "support/proxy.rs"]
-mod support;
+use crate::{mock, support};
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +47,7 @@ fn steps() -> Vec<Step> {
         .expect("git runs");
     assert!(git.status.success(), "git log failed");
     let git_log = String::from_utf8(git.stdout).unwrap();
-    let niah = repo().join("../shared/eval/niah");
+    let niah = crate::prereq::shared("eval/niah");
     let essay = |name: &str| read(&niah.join(name));
     let source = |path: &str| read(&repo().join(path));
     let outputs: [(&str, &'static str, Value, String); TURNS] = [

@@ -3,12 +3,7 @@
 //! once are bounded; SIGTERM does not wait for abandoned compressions.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code)]
-#[path = "sdk/mock.rs"]
-mod mock;
-#[allow(dead_code)]
-#[path = "support/proxy.rs"]
-mod support;
+use crate::{mock, support};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Synthetic unit vectors shaped like sentence embeddings, shared by tests/ann.rs and
+//! Synthetic unit vectors shaped like sentence embeddings, shared by tests/core/ann.rs and
 //! benches/ann.rs (included with `#[path]`).
 //!
 //! Real embeddings are clustered: sentences on one topic sit close together and far from

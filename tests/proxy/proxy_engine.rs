@@ -11,7 +11,7 @@ use pith::{Tiktoken, TokenCounter};
 use serde_json::{Value, json};
 
 fn essay() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval/niah/founders.txt");
+    let p = crate::prereq::shared("eval/niah/founders.txt");
     std::fs::read_to_string(&p).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (the evaluation data must sit beside the repository)",
@@ -268,9 +268,7 @@ fn the_config_file_sets_ratio_size_threshold_and_exact_tools() {
 }
 
 fn niah(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/eval/niah")
-        .join(name);
+    let p = crate::prereq::shared("eval/niah").join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

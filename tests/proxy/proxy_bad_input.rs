@@ -1,6 +1,6 @@
 //! Bad input against a real `pith` proxy: the in-process app on 127.0.0.1 with the real
 //! [`Engine`](pith::proxy::engine::Engine) rewriter, in front of the mock upstream of
-//! tests/sdk/mock.rs.
+//! tests/proxy/mock.rs.
 //!
 //! Every case ends one of two ways: a clear error in the route's provider shape (OpenAI
 //! `{"error":{…}}` on /v1/chat/completions and /v1/responses, Anthropic
@@ -9,11 +9,7 @@
 //! serve afterwards), never a lost request.
 #![allow(clippy::unwrap_used)]
 
-#[path = "sdk/mock.rs"]
-mod mock;
-#[allow(dead_code)]
-#[path = "support/proxy.rs"]
-mod support;
+use crate::{mock, support};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,9 +10,7 @@ use pith::Encoding;
 use pith::eval::{self, Options, Size, Variant};
 
 fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/eval")
-        .join(rel);
+    let p = crate::prereq::shared("eval").join(rel);
     assert!(
         p.exists(),
         "{} is missing: the evaluation data must sit beside the repository",

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use pith::{Encoding, Tiktoken, TokenCounter};
 
@@ -28,7 +27,7 @@ fn samples() -> Vec<PathBuf> {
             files.push(e.unwrap().path());
         }
     }
-    let essays = root.join("../shared/eval/niah");
+    let essays = crate::prereq::shared("eval/niah");
     assert!(
         essays.is_dir(),
         "{} is missing: the evaluation data must sit beside the repository",
@@ -42,11 +41,10 @@ fn samples() -> Vec<PathBuf> {
 
 #[test]
 fn counts_equal_python_tiktoken() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cache = root.join("../shared/tiktoken_cache");
+    let cache = crate::prereq::shared("tiktoken_cache");
     assert!(cache.is_dir(), "{} is missing", cache.display());
     let files = samples();
-    let out = Command::new("python3")
+    let out = crate::prereq::python3()
         .arg("-c")
         .arg(SCRIPT)
         .args(&files)

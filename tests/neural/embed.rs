@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use pith::models::ModelStore;
 use pith::neural::{Embedder, EmbedderConfig, dot};
 use pith::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 use serde::Deserialize;
@@ -17,7 +16,7 @@ fn root(rel: &str) -> PathBuf {
 
 /// The installed default embedder, shared by the tests of this file.
 fn embedder() -> Arc<Embedder> {
-    pith::neural::shared::embedder(&ModelStore::discover(), "minilm")
+    pith::neural::shared::embedder(&crate::prereq::models(), "minilm")
         .expect("the embedding model is installed (scripts/setup runs `pith models install`)")
 }
 
@@ -107,7 +106,7 @@ fn long_texts_are_windowed_not_truncated() {
 #[test]
 fn the_cache_serves_repeats_and_survives_on_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = ModelStore::discover();
+    let store = crate::prereq::models();
     let model = store.locate("minilm").expect("installed");
     let library = store.runtime_library().expect("installed");
     let config = EmbedderConfig {
@@ -153,7 +152,7 @@ struct Passage {
 }
 
 fn nq20(limit: usize) -> Vec<Example> {
-    let path = root("../shared/eval/nq20/dev.jsonl.gz");
+    let path = crate::prereq::shared("eval/nq20/dev.jsonl.gz");
     let file = std::fs::File::open(&path).expect("the shared eval data");
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     text.lines()
@@ -301,7 +300,7 @@ struct WithAnswers {
 }
 
 fn answers(limit: usize) -> Vec<Vec<String>> {
-    let path = root("../shared/eval/nq20/dev.jsonl.gz");
+    let path = crate::prereq::shared("eval/nq20/dev.jsonl.gz");
     let file = std::fs::File::open(&path).expect("the shared eval data");
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     text.lines()
@@ -457,7 +456,7 @@ fn selective_augmentation_respects_exact_identifiers() {
         key: String,
         value: String,
     }
-    let path = root("../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz");
+    let path = crate::prereq::shared("eval/kv/kv-retrieval-75_keys.jsonl.gz");
     let file = std::fs::File::open(&path).expect("the shared eval data");
     let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     let c = neural("rag-neural");

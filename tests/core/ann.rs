@@ -2,8 +2,7 @@
 //! switches by size, and edge cases answer sensibly.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/clustered.rs"]
-mod clustered;
+use crate::clustered;
 
 use clustered::{Rng, clustered, clustered_with_queries, recall};
 use pith::ann::{

@@ -75,7 +75,7 @@ fn code_lm_keeps_the_function_the_lm_ranks_first() {
     // Which function the LM prefers is the evaluation's business (BENCHMARKS.md); here,
     // whatever it prefers must survive: the unit with the highest gain is kept.
     let c = compressor(Preset::named("code-lm").expect("built in"));
-    let lm = pith::lm::shared_lm(&ModelStore::discover(), "smollm2").expect("installed");
+    let lm = pith::lm::shared_lm(&crate::prereq::models(), "smollm2").expect("installed");
     // Half the module: room for its largest function.
     let budget = Tiktoken::default().count(MODULE) / 2;
     for query in [
@@ -173,7 +173,7 @@ fn passages() -> (Vec<Document>, &'static str, usize) {
 #[test]
 fn rag_lm_ranks_the_answering_document_first_and_keeps_it() {
     let c = compressor(Preset::named("rag-lm").expect("built in"));
-    let lm = pith::lm::shared_lm(&ModelStore::discover(), "smollm2").expect("installed");
+    let lm = pith::lm::shared_lm(&crate::prereq::models(), "smollm2").expect("installed");
     let (docs, question, at) = passages();
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let gains = pith::lm::contrast(&lm, &texts, question).expect("scores");

@@ -352,7 +352,7 @@ fn unreadable_files_and_folders_are_skipped_not_fatal() {
 
 #[test]
 fn invalid_arguments_are_usage_errors() {
-    let readme = include_bytes!("../README.md");
+    let readme = include_bytes!("../../README.md");
     let dir = hostile_repo();
     let root = dir.path().to_str().unwrap();
     let cases: [&[&str]; 10] = [
@@ -385,7 +385,7 @@ fn invalid_arguments_are_usage_errors() {
 
 #[test]
 fn compress_budgets_and_stdin_edge_cases() {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let before = tokens(readme);
     // A budget at or above the input's size gives the input back unchanged.
     for budget in [before, before + 1, usize::MAX] {

@@ -275,10 +275,8 @@ fn a_query_keeps_the_member_it_names_and_the_output_stays_json() {
 
 /// Each line of the key-value retrieval set as (JSON object text, key, value).
 fn kv_records() -> Vec<(String, String, String)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/eval/kv/kv-retrieval-75_keys.jsonl.gz"
-    );
+    let path = crate::prereq::shared("eval/kv/kv-retrieval-75_keys.jsonl.gz");
+    let path = path.to_str().unwrap();
     assert!(
         Path::new(path).exists(),
         "missing eval data {path}: the kv retrieval set must be in the shared directory"

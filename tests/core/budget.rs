@@ -26,10 +26,10 @@ fn corpus() -> Vec<(String, String)> {
             ));
         }
     }
-    files.push(("README.md".into(), include_str!("../README.md").into()));
+    files.push(("README.md".into(), include_str!("../../README.md").into()));
     files.push((
         "DESIGN.md".into(),
-        include_str!("../ARCHITECTURE.md").into(),
+        include_str!("../../ARCHITECTURE.md").into(),
     ));
     files
 }

@@ -297,6 +297,10 @@ fn inline_paths(src: &str) -> Vec<String> {
             let end = src[at..]
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
                 .map_or(src.len(), |e| at + e);
+            // `super::{a, b}` is a use tree: `uses` expands it.
+            if src[end..].starts_with('{') {
+                continue;
+            }
             out.push(src[at..end].trim_end_matches(':').to_owned());
         }
     }

@@ -8,6 +8,7 @@
 //! in the target model's tokens and the output never exceeds it.
 
 pub mod ann;
+pub mod chat;
 pub mod compress;
 pub mod document;
 #[cfg(feature = "eval")]

@@ -27,13 +27,10 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::Path;
 
-use crate::Lang;
+pub use crate::chat::{Content, classify, looks_like_code};
 pub use crate::compress::QUERY_PART_CHARS;
 use crate::compress::input::tail;
-use crate::document::looks_like_json;
-use crate::segment::OutputKind;
 use crate::spans::{self, Node, SpanError};
 
 /// The API a request body is for.
@@ -88,17 +85,6 @@ pub enum Origin {
     SearchResult,
     /// User text with explicit markers; only the marked parts are compressed.
     Marked,
-}
-
-/// What kind of text a block holds, to choose a segmenter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Content {
-    Prose,
-    Json,
-    /// Tool output of a kind its content shows (a test run, a traceback, grep hits…).
-    Output(OutputKind),
-    /// Source code; the language when the tool call names a file with a known extension.
-    Code(Option<Lang>),
 }
 
 /// One marked part of a block's text: `outer` includes the tags, `inner` does not (byte
@@ -624,87 +610,11 @@ pub fn find_marked(text: &str) -> Vec<Marked> {
     out
 }
 
-/// JSON if it parses as an object or array; tool output if its content shows a kind (see
-/// [`crate::segment::output::detect`]); code if it looks like code (see
-/// [`looks_like_code`]), with the language of a file path named in the tool arguments;
-/// prose otherwise.
-pub fn classify(text: &str, tool_args: &str) -> Content {
-    if looks_like_json(text) {
-        Content::Json
-    } else if let Some(kind) = crate::segment::output::detect(text) {
-        Content::Output(kind)
-    } else if looks_like_code(text) {
-        Content::Code(path_lang(tool_args))
-    } else {
-        Content::Prose
-    }
-}
-
-/// The language of the first token of `args` that is a path with a known extension.
-fn path_lang(args: &str) -> Option<Lang> {
-    args.split(|c: char| c.is_whitespace() || "\"'`,{}[]()=:;<>|".contains(c))
-        .find_map(|tok| Lang::from_path(Path::new(tok)))
-}
-
-/// Keywords that open a line of code in the languages pith parses (and a few more).
-const CODE_STARTS: [&str; 24] = [
-    "def ",
-    "fn ",
-    "pub ",
-    "class ",
-    "import ",
-    "from ",
-    "use ",
-    "let ",
-    "const ",
-    "var ",
-    "function ",
-    "return",
-    "if (",
-    "for (",
-    "while (",
-    "#include",
-    "package ",
-    "func ",
-    "public ",
-    "private ",
-    "impl ",
-    "struct ",
-    "export ",
-    "async ",
-];
-
-/// A simple heuristic: at least three non-blank lines, and at least 30% of the first 200
-/// look like code — they end with `{`, `}`, `;`, `)` or `=>`, or start (after
-/// indentation) with a keyword such as `def`, `fn`, `class`, `import`, or a `@decorator`.
-/// Prose lines rarely do either; wrapped prose ends in words and periods.
-pub fn looks_like_code(text: &str) -> bool {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(200)
-        .collect();
-    if lines.len() < 3 {
-        return false;
-    }
-    let code = lines
-        .iter()
-        .filter(|l| {
-            ["{", "}", ";", ")", "=>", "):"]
-                .iter()
-                .any(|e| l.ends_with(e))
-                || CODE_STARTS.iter().any(|k| l.starts_with(k))
-                || (l.starts_with('@') && !l.contains(' '))
-        })
-        .count();
-    code * 10 >= lines.len() * 3
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::Lang;
     use crate::compress::input::head;
 
     #[test]

@@ -10,6 +10,7 @@ mod mock;
 #[allow(dead_code, clippy::unwrap_used)]
 mod support;
 
+mod chat;
 mod proxy_agent_loop;
 mod proxy_bad_input;
 mod proxy_engine;

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use super::config::Config;
 use super::handler;
 pub use super::policy::Api;
-pub use super::rewriter::{Control, Identity, Rewrite, RewriteError, Rewriter};
+pub use super::rewriter::{CacheStatus, Control, Identity, Rewrite, RewriteError, Rewriter};
 pub use super::state::{AppState, ServeError};
 
 /// The proxy's routes; serve it with any listener, or call it in tests without one.
@@ -90,7 +90,7 @@ async fn shutdown() {
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render() + &state.rewriter.render_metrics(),
     )
         .into_response()
 }

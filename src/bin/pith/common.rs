@@ -33,6 +33,36 @@ pub fn preset(name: &str) -> Result<Preset> {
     Preset::resolve(name).map_err(|e| usage(e.to_string()))
 }
 
+/// The shared cache of embedding vectors (the proxy's, or one a CI job and developers of
+/// one repository share).
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    /// Redis (or Valkey) server that keeps embedding vectors for every run that names it,
+    /// e.g. redis://:PASSWORD@HOST:6379/0.
+    #[arg(long, value_name = "URL", env = "PITH_CACHE_URL", hide_env_values = true)]
+    cache_url: Option<String>,
+    /// Time one shared-cache call may take before the work is done locally.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    cache_timeout_ms: u64,
+}
+
+impl CacheArgs {
+    /// Puts the shared cache, if one is named, behind this process's embedders.
+    pub fn apply(&self) -> Result<()> {
+        use pith::cache::{CacheOptions, SharedCache};
+        let Some(url) = &self.cache_url else {
+            return Ok(());
+        };
+        let options = CacheOptions {
+            timeout: std::time::Duration::from_millis(self.cache_timeout_ms),
+            ..CacheOptions::new(url.clone())
+        };
+        let cache = SharedCache::open(&options).map_err(|e| usage(e.to_string()))?;
+        pith::neural::shared::use_shared_cache(Some(Arc::new(cache)));
+        Ok(())
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TokenizerArgs {
     /// Token encoding of the target model.

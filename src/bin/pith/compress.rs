@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use pith::{Compressor, DocKind, Document, Input, Lang, TokenCounter};
 
-use crate::common::{TokenizerArgs, preset, print_stats, usage, write_output};
+use crate::common::{
+    CacheArgs,TokenizerArgs, preset, print_stats, usage, write_output};
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio", "rate"])))]
@@ -56,9 +57,12 @@ pub struct CompressArgs {
     stats: bool,
     #[command(flatten)]
     tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 pub fn run(args: CompressArgs) -> Result<()> {
+    args.cache.apply()?;
     let mut preset = preset(&args.preset)?;
     // "\n" on the command line stands for a newline.
     let force_tokens: Vec<String> = args

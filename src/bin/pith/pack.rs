@@ -7,6 +7,7 @@ use clap::Args;
 use pith::{Compressor, Format, Input};
 
 use crate::common::{
+    CacheArgs,
     TokenizerArgs, WalkArgs, collect, input_paths, preset, print_stats, spinner, write_output,
 };
 
@@ -36,6 +37,8 @@ pub struct PackArgs {
     walk: WalkArgs,
     #[command(flatten)]
     tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -58,6 +61,7 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(args: PackArgs) -> Result<()> {
+    args.cache.apply()?;
     let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;

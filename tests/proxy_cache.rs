@@ -18,118 +18,18 @@ mod mock;
 #[path = "support/proxy.rs"]
 mod support;
 
+#[allow(dead_code)]
+#[path = "support/redis.rs"]
+mod redis_server;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use mock::Mock;
+use redis_server::{PASSWORD, Redis};
 use serde_json::json;
 use support::{Answer, Served, metrics_text, pith_serve_with, post};
-
-const PASSWORD: &str = "s3cret-for-the-cache";
-
-/// A `redis-server` on 127.0.0.1 with a password, no persistence, and its files in a
-/// temporary folder; stopped when dropped.
-struct Redis {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Redis {
-    /// `None` (and why, on stderr) when `redis-server` is not installed.
-    fn start(test: &str) -> Option<Redis> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            eprintln!("{test}: skipped: redis-server is not installed (.ci/run installs it)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Redis {
-            child: None,
-            port,
-            dir: tempfile::tempdir().unwrap(),
-        };
-        redis.restart();
-        Some(redis)
-    }
-
-    fn config(&self) -> PathBuf {
-        let path = self.dir.path().join("redis.conf");
-        let text = format!(
-            "port {}\nbind 127.0.0.1\nrequirepass {PASSWORD}\nsave \"\"\nappendonly no\n\
-             dir {}\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\n",
-            self.port,
-            self.dir.path().display()
-        );
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    /// Starts the server (again, empty: nothing is persisted) and waits until it answers.
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .arg(self.config())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let ping = redis::Client::open(self.url())
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if ping.is_ok() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://:{PASSWORD}@127.0.0.1:{}", self.port)
-    }
-
-    fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    /// The server keys of compressed blocks.
-    fn block_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = redis::cmd("KEYS")
-            .arg("pith:*:b:*")
-            .query(&mut self.connection())
-            .unwrap();
-        keys.sort();
-        keys
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -212,14 +112,16 @@ fn series(metrics: &str, name: &str) -> u64 {
 fn assert_no_secret(replica_log: &[String], metrics: &str) {
     assert!(!metrics.contains(PASSWORD), "the password is in /metrics");
     for line in replica_log {
-        assert!(!line.contains(PASSWORD), "the password is in the log: {line}");
+        assert!(
+            !line.contains(PASSWORD),
+            "the password is in the log: {line}"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_block_compressed_on_one_replica_is_served_by_another() {
-    let Some(redis) = Redis::start("a_block_compressed_on_one_replica_is_served_by_another")
-    else {
+    let Some(redis) = Redis::start("a_block_compressed_on_one_replica_is_served_by_another") else {
         return;
     };
     let upstream = Mock::start().await;
@@ -238,7 +140,11 @@ async fn a_block_compressed_on_one_replica_is_served_by_another() {
 
     let second = send(&b, &body, &[]).await;
     assert_eq!(cache_header(&second), "shared-hit");
-    assert_eq!(last_forwarded(&upstream), through_a, "B forwarded other bytes");
+    assert_eq!(
+        last_forwarded(&upstream),
+        through_a,
+        "B forwarded other bytes"
+    );
     for h in ["x-pith-tokens-before", "x-pith-tokens-after"] {
         assert_eq!(first.headers.get(h), second.headers.get(h), "{h}");
     }
@@ -248,7 +154,10 @@ async fn a_block_compressed_on_one_replica_is_served_by_another() {
     assert_eq!(last_forwarded(&upstream), through_a);
 
     let m = metrics_text(&b.url).await;
-    assert_eq!(series(&m, "pith_cache_blocks_total{result=\"shared_hit\"}"), 1);
+    assert_eq!(
+        series(&m, "pith_cache_blocks_total{result=\"shared_hit\"}"),
+        1
+    );
     assert_eq!(series(&m, "pith_cache_blocks_total{result=\"hit\"}"), 1);
     assert_eq!(series(&m, "pith_cache_blocks_total{result=\"miss\"}"), 0);
     assert_eq!(
@@ -334,7 +243,10 @@ async fn a_redis_outage_fails_no_request_and_sharing_resumes() {
     let text = |path: &str| read(&repo().join(path));
     let bodies = [
         request("How is the proxy laid out?", &text("ARCHITECTURE.md")),
-        request("What does the policy compress?", &text("src/proxy/policy.rs")),
+        request(
+            "What does the policy compress?",
+            &text("src/proxy/policy.rs"),
+        ),
         request("How do I deploy it?", &text("README.md")),
     ];
 
@@ -365,8 +277,8 @@ async fn a_redis_outage_fails_no_request_and_sharing_resumes() {
     let mb = metrics_text(&b.url).await;
     let log = b.stop();
     assert!(
-        log.iter().any(|l| l.contains("shared cache at 127.0.0.1:")
-            && l.contains("unavailable")),
+        log.iter()
+            .any(|l| l.contains("shared cache at 127.0.0.1:") && l.contains("unavailable")),
         "{log:#?}"
     );
     assert!(
@@ -417,7 +329,11 @@ async fn corrupt_and_foreign_values_are_ignored() {
             "pith_shared_cache_lookups_total{kind=\"block\",result=\"rejected\"}",
         );
         eprintln!("{label}: {}", cache_header(&answer));
-        (cache_header(&answer).to_owned(), last_forwarded(&upstream), rejected)
+        (
+            cache_header(&answer).to_owned(),
+            last_forwarded(&upstream),
+            rejected,
+        )
     };
 
     // One flipped byte in the stored text.
@@ -450,4 +366,91 @@ async fn corrupt_and_foreign_values_are_ignored() {
         String::from_utf8_lossy(&forwarded).contains("FOREIGN TEXT"),
         "the valid value was not used"
     );
+}
+
+/// The numbers of `pith … --stats`'s shared-cache line: vectors read, missing, written,
+/// and the embedder's forward passes.
+fn cli_cache_line(stderr: &str) -> (u64, u64, u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("shared cache "))
+        .unwrap_or_else(|| panic!("no shared-cache line in {stderr}"));
+    assert!(!line.contains(PASSWORD), "{line}");
+    let number_before = |word: &str| -> u64 {
+        let at = line
+            .find(word)
+            .unwrap_or_else(|| panic!("{word} in {line}"));
+        line[..at]
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (
+        number_before(" vectors read"),
+        number_before(" missing"),
+        number_before(" written"),
+        number_before(" embedder forward passes"),
+    )
+}
+
+#[test]
+fn pack_and_compress_share_vectors_with_the_next_run() {
+    let test = "pack_and_compress_share_vectors_with_the_next_run";
+    if let Err(e) = pith::models::ModelStore::discover().locate("minilm") {
+        eprintln!("{test}: skipped: the embedder is not installed ({e})");
+        return;
+    }
+    let Some(redis) = Redis::start(test) else {
+        return;
+    };
+    // Small inputs: a debug build on a busy machine embeds slowly.
+    let dir = tempfile::tempdir().unwrap();
+    let essay = dir.path().join("wisdom.txt");
+    let text = read(&repo().join("../shared/eval/niah/wisdom.txt"));
+    std::fs::write(&essay, text.chars().take(5000).collect::<String>()).unwrap();
+    let runs: [Vec<String>; 2] = [
+        vec![
+            "compress".into(),
+            essay.display().to_string(),
+            "--preset".into(),
+            "rag-neural".into(),
+            "--ratio".into(),
+            "3".into(),
+            "-q".into(),
+            "what is wisdom".into(),
+        ],
+        vec![
+            "pack".into(),
+            repo().join("src/cache/envelope.rs").display().to_string(),
+            "--preset".into(),
+            "code-neural".into(),
+            "--budget".into(),
+            "500".into(),
+            "-q".into(),
+            "how are values sealed".into(),
+        ],
+    ];
+    for args in runs {
+        // A CI job, then a developer: two processes, one server.
+        let run = || {
+            let out = Command::new(env!("CARGO_BIN_EXE_pith"))
+                .args(&args)
+                .args(["--stats", "--cache-url", &redis.url()])
+                .env_remove("PITH_EMBED_CACHE")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "{args:?}: {stderr}");
+            (out.stdout, cli_cache_line(&stderr))
+        };
+        let (first, (read, _, written, passes)) = run();
+        assert!(written > 0 && passes > 0, "{args:?}: nothing embedded");
+        assert_eq!(read, 0, "{args:?}: the server was not empty");
+        let (second, (read, missing, written, passes)) = run();
+        assert_eq!(second, first, "{args:?}: another output");
+        assert_eq!((missing, written, passes), (0, 0, 0), "{args:?}");
+        assert!(read > 0, "{args:?}");
+    }
 }

@@ -49,7 +49,9 @@ pub fn seal(key: &str, version: &str, payload: &[u8]) -> Vec<u8> {
 
 /// The payload of a value read under `key`, if this `version` wrote it intact.
 pub fn open<'a>(key: &str, version: &str, value: &'a [u8]) -> Result<&'a [u8], Reject> {
-    let rest = value.strip_prefix(MAGIC.as_slice()).ok_or(Reject::Corrupt)?;
+    let rest = value
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or(Reject::Corrupt)?;
     let (&len, rest) = rest.split_first().ok_or(Reject::Corrupt)?;
     let len = usize::from(len);
     if rest.len() < len + SUM {

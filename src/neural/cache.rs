@@ -66,6 +66,7 @@ impl EmbeddingCache {
         *self.shared.write().unwrap_or_else(|e| e.into_inner()) = shared;
     }
 
+    #[cfg(feature = "cache")]
     fn shared(&self) -> Option<Arc<SharedCache>> {
         self.shared
             .read()
@@ -76,8 +77,28 @@ impl EmbeddingCache {
     /// [`EmbeddingCache::get`] for many keys, with one round trip to the shared cache
     /// for all that memory and disk miss.
     pub fn get_many(&self, keys: &[Key], dim: usize) -> Vec<Option<Vector>> {
-        let mut out: Vec<Option<Vector>> = keys.iter().map(|k| self.get(k, dim)).collect();
-        #[cfg(feature = "cache")]
+        let out: Vec<Option<Vector>> = keys.iter().map(|k| self.get(k, dim)).collect();
+        self.fill_from_shared(keys, dim, out)
+    }
+
+    #[cfg(not(feature = "cache"))]
+    fn fill_from_shared(
+        &self,
+        _: &[Key],
+        _: usize,
+        out: Vec<Option<Vector>>,
+    ) -> Vec<Option<Vector>> {
+        out
+    }
+
+    /// What memory and disk missed, from the shared cache (one round trip).
+    #[cfg(feature = "cache")]
+    fn fill_from_shared(
+        &self,
+        keys: &[Key],
+        dim: usize,
+        mut out: Vec<Option<Vector>>,
+    ) -> Vec<Option<Vector>> {
         if let Some(shared) = self.shared() {
             let mut asked: Vec<[u8; 32]> = Vec::new();
             let mut at: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();

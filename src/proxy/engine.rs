@@ -267,14 +267,14 @@ impl Engine {
         }
         Ok((
             Some(Outcome {
-            body: rewritten.body,
-            tokens_before,
-            tokens_after,
-            blocks: rewritten
-                .changed
-                .into_iter()
-                .map(|(label, _, _)| label)
-                .collect(),
+                body: rewritten.body,
+                tokens_before,
+                tokens_after,
+                blocks: rewritten
+                    .changed
+                    .into_iter()
+                    .map(|(label, _, _)| label)
+                    .collect(),
                 millis: start.elapsed().as_secs_f64() * 1e3,
             }),
             cache,
@@ -449,11 +449,9 @@ impl Engine {
         if let Some(model) = &self.config.prune_model {
             resolved = resolved.with_prune_model(model.clone());
         }
-        let settings = crate::cache::digest(&[
-            serde_json::to_string(&resolved)
-                .unwrap_or_default()
-                .as_bytes(),
-        ]);
+        let settings = crate::cache::digest(&[serde_json::to_string(&resolved)
+            .unwrap_or_default()
+            .as_bytes()]);
         let compressor = Compressor::builder()
             .preset(resolved)
             .shared_counter(self.counter.clone())
@@ -478,11 +476,7 @@ impl Engine {
         );
         for status in CacheStatus::ALL {
             let label = status.label().replace('-', "_");
-            let _ = writeln!(
-                out,
-                "{name}{{result=\"{label}\"}} {}",
-                self.lookups(status)
-            );
+            let _ = writeln!(out, "{name}{{result=\"{label}\"}} {}", self.lookups(status));
         }
         if let Some(shared) = &self.config.shared {
             out.push_str(&shared.render_metrics());

@@ -8,7 +8,8 @@ use clap::Args;
 use pith::{Compressor, DocKind, Document, Input, Lang, TokenCounter};
 
 use crate::common::{
-    CacheArgs,TokenizerArgs, preset, print_stats, usage, write_output};
+    CacheArgs, TokenizerArgs, preset, print_cache_stats, print_stats, usage, write_output,
+};
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio", "rate"])))]
@@ -62,7 +63,7 @@ pub struct CompressArgs {
 }
 
 pub fn run(args: CompressArgs) -> Result<()> {
-    args.cache.apply()?;
+    let shared = args.cache.apply()?;
     let mut preset = preset(&args.preset)?;
     // "\n" on the command line stands for a newline.
     let force_tokens: Vec<String> = args
@@ -135,6 +136,9 @@ pub fn run(args: CompressArgs) -> Result<()> {
     let out = compressor.compress(input, budget)?;
     if args.stats {
         print_stats(&out);
+        if let Some(cache) = &shared {
+            print_cache_stats(cache);
+        }
     }
     write_output(&args.output, &out.text)
 }

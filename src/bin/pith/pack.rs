@@ -7,8 +7,8 @@ use clap::Args;
 use pith::{Compressor, Format, Input};
 
 use crate::common::{
-    CacheArgs,
-    TokenizerArgs, WalkArgs, collect, input_paths, preset, print_stats, spinner, write_output,
+    CacheArgs, TokenizerArgs, WalkArgs, collect, input_paths, preset, print_cache_stats,
+    print_stats, spinner, write_output,
 };
 
 #[derive(Args, Debug)]
@@ -61,7 +61,7 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(args: PackArgs) -> Result<()> {
-    args.cache.apply()?;
+    let shared = args.cache.apply()?;
     let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
@@ -90,6 +90,9 @@ pub fn run(args: PackArgs) -> Result<()> {
     let out = result?;
     if args.stats {
         print_stats(&out);
+        if let Some(cache) = &shared {
+            print_cache_stats(cache);
+        }
     }
     write_output(&args.output, &out.text)
 }

@@ -63,7 +63,12 @@ pub struct ServeArgs {
     prune_model: Option<PathBuf>,
     /// Redis (or Valkey) server that replicas share compressed blocks and embedding
     /// vectors through, e.g. redis://:PASSWORD@HOST:6379/0.
-    #[arg(long, value_name = "URL", env = "PITH_CACHE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PITH_CACHE_URL",
+        hide_env_values = true
+    )]
     cache_url: Option<String>,
     /// Time one shared-cache call may take before the work is done locally [default: 20].
     #[arg(long, value_name = "MS", env = "PITH_CACHE_TIMEOUT_MS")]

@@ -194,13 +194,16 @@ fn call_costs(redis: &Redis) {
         assert!(gone.get(Kind::Block, &digest(i)).is_none());
     });
     println!("| server gone: calls within the back-off | {m:.1} | {p:.1} |");
-    // … and one that does not answer: an address nothing routes to (TEST-NET-1), so the
-    // connect waits out the 20 ms deadline.
-    let silent = SharedCache::open(&CacheOptions::new("redis://192.0.2.1:6379")).unwrap();
+    // … and one that accepts connections but never answers (a hung server): the call
+    // waits out the 20 ms deadline once, then the back-off skips the rest.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", hung.local_addr().unwrap());
+    let silent = SharedCache::open(&CacheOptions::new(url)).unwrap();
     let (m, _) = time_calls(1, |i| {
         assert!(silent.get(Kind::Block, &digest(i)).is_none())
     });
-    println!("| server silent (unroutable): first call | {m:.0} | |");
+    println!("| server hung (accepts, never answers): first call | {m:.0} | |");
+    drop(hung);
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -216,6 +219,19 @@ async fn main() {
         return;
     };
     let upstream = Mock::start().await;
+    let used_memory = || -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut redis.connection())
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let empty = used_memory();
     let without = agent_loop(&upstream, None).await;
     let url = redis.url();
     let with = agent_loop(&upstream, Some(&url)).await;
@@ -236,15 +252,13 @@ async fn main() {
             r.cpu, r.compress, r.passes, r.blocks[0], r.blocks[1], r.blocks[2]
         );
     }
-    let mut con = redis.connection();
-    let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
-    let used = info
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap_or("?")
-        .trim()
-        .to_owned();
-    let keys: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
-    println!("\nRedis after the loop: {keys} keys, used_memory {used} bytes");
+    let used = used_memory() - empty;
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut redis.connection()).unwrap();
+    let blocks = redis.block_keys().len();
+    println!(
+        "\nRedis after the loop: {keys} keys ({blocks} blocks, {} vectors), {used} bytes of used_memory over the empty server ({} bytes a key)",
+        keys as usize - blocks,
+        used / keys.max(1)
+    );
     call_costs(&redis);
 }

@@ -454,3 +454,72 @@ fn pack_and_compress_share_vectors_with_the_next_run() {
         assert!(read > 0, "{args:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_or_full_redis_means_local_work() {
+    let Some(redis) = Redis::start("a_slow_or_full_redis_means_local_work") else {
+        return;
+    };
+    let upstream = Mock::start().await;
+    let text = |path: &str| read(&repo().join(path));
+    let bodies = [
+        request("How is the proxy laid out?", &text("ARCHITECTURE.md")),
+        request(
+            "What does the policy compress?",
+            &text("src/proxy/policy.rs"),
+        ),
+    ];
+    let errors = async |r: &Served| {
+        series(
+            &metrics_text(&r.url).await,
+            "pith_shared_cache_errors_total",
+        )
+    };
+
+    // Slow: the server is busy for two seconds (DEBUG SLEEP blocks it); the replica's
+    // lookup gives up at its deadline and compresses locally.
+    let a = replica(&upstream, &redis, &[]);
+    let mut con = redis.connection();
+    let sleeper = std::thread::spawn(move || {
+        redis::cmd("DEBUG")
+            .arg("SLEEP")
+            .arg(2)
+            .query::<()>(&mut con)
+            .unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let answer = send(&a, &bodies[0], &[]).await;
+    assert_eq!(cache_header(&answer), "miss");
+    assert!(answer.headers.get("x-pith-compressed").is_some());
+    eprintln!(
+        "compressed beside a sleeping Redis in {:?} ms",
+        answer.headers.get("x-pith-compress-ms")
+    );
+    assert!(errors(&a).await >= 1, "the timeout was not counted");
+    sleeper.join().unwrap();
+    let first = last_forwarded(&upstream);
+
+    // Full: no memory left and no eviction, so every write is refused; reads still work.
+    let held = redis.block_keys();
+    let mut con = redis.connection();
+    for (key, value) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(key)
+            .arg(value)
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    let b = replica(&upstream, &redis, &[]);
+    assert_eq!(cache_header(&send(&b, &bodies[0], &[]).await), "miss");
+    assert_eq!(last_forwarded(&upstream), first);
+    assert_eq!(cache_header(&send(&b, &bodies[1], &[]).await), "miss");
+    let m = metrics_text(&b.url).await;
+    assert!(series(&m, "pith_shared_cache_errors_total") >= 1, "{m}");
+    assert_eq!(
+        series(&m, "pith_shared_cache_writes_total{kind=\"block\"}"),
+        0,
+        "{m}"
+    );
+    assert_eq!(redis.block_keys(), held);
+}

@@ -44,7 +44,8 @@ impl Redis {
         let path = self.dir.path().join("redis.conf");
         let text = format!(
             "port {}\nbind 127.0.0.1\nrequirepass {PASSWORD}\nsave \"\"\nappendonly no\n\
-             dir {}\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\n",
+             dir {}\nmaxmemory 64mb\nmaxmemory-policy allkeys-lru\n\
+             enable-debug-command local\n",
             self.port,
             self.dir.path().display()
         );

@@ -523,3 +523,24 @@ async fn a_slow_or_full_redis_means_local_work() {
     );
     assert_eq!(redis.block_keys(), held);
 }
+
+#[test]
+fn the_startup_line_names_the_cache_without_its_password() {
+    use std::io::BufRead;
+    // No server needed: a replica starts (and serves) without reaching Redis.
+    let url = format!("redis://:{PASSWORD}@127.0.0.1:9");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--cache-url", &url])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.contains("shared cache redis://***@127.0.0.1:9"),
+        "{first}"
+    );
+    assert!(!first.contains(PASSWORD), "{first}");
+}

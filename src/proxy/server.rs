@@ -49,8 +49,16 @@ pub async fn serve_on(
 ) -> Result<(), ServeError> {
     let state = AppState::new(config, rewriter)?;
     let local = listener.local_addr()?;
+    // The cache URL may hold a password: only its redacted form is printed.
+    let shared = state
+        .config
+        .cache_url
+        .as_ref()
+        .map_or(String::new(), |url| {
+            format!(", shared cache {}", crate::cache::redacted(&url.0))
+        });
     eprintln!(
-        "pith: listening on http://{local} (openai → {}, anthropic → {})",
+        "pith: listening on http://{local} (openai → {}, anthropic → {}{shared})",
         state.config.openai_upstream, state.config.anthropic_upstream
     );
     axum::serve(listener.tap_io(no_delay), app(state))

@@ -8,6 +8,8 @@
 //! in the target model's tokens and the output never exceeds it.
 
 pub mod ann;
+#[cfg(feature = "cache")]
+pub mod cache;
 pub mod chat;
 pub mod compress;
 pub mod document;

@@ -4,15 +4,26 @@
 //! Two levels: an LRU in memory, bounded by entry count, and an optional folder on disk
 //! that survives the process (one small file per text, named by the SHA-256 of the model
 //! name and the text, so a different model or text can never be served by mistake).
+//! With the `cache` feature a third level may sit behind them: the [`SharedCache`] that
+//! proxy replicas and CLI runs share, asked once per batch for what the first two miss.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "cache")]
+use crate::cache::Kind;
+#[cfg(feature = "cache")]
+pub use crate::cache::SharedCache;
 pub use crate::vector::Vector;
+
+/// Stands in for the shared cache when the `cache` feature is off.
+#[cfg(not(feature = "cache"))]
+#[derive(Debug)]
+pub enum SharedCache {}
 
 /// The content key of a text under one model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +47,7 @@ impl Key {
 pub struct EmbeddingCache {
     memory: Mutex<LruCache<Key, Vector>>,
     disk: Option<PathBuf>,
+    shared: RwLock<Option<Arc<SharedCache>>>,
 }
 
 impl EmbeddingCache {
@@ -45,6 +57,87 @@ impl EmbeddingCache {
         Self {
             memory: Mutex::new(LruCache::new(cap)),
             disk,
+            shared: RwLock::default(),
+        }
+    }
+
+    /// Puts `shared` behind memory and disk (or takes it away with `None`).
+    pub fn set_shared(&self, shared: Option<Arc<SharedCache>>) {
+        *self.shared.write().unwrap_or_else(|e| e.into_inner()) = shared;
+    }
+
+    #[cfg(feature = "cache")]
+    fn shared(&self) -> Option<Arc<SharedCache>> {
+        self.shared
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// [`EmbeddingCache::get`] for many keys, with one round trip to the shared cache
+    /// for all that memory and disk miss.
+    pub fn get_many(&self, keys: &[Key], dim: usize) -> Vec<Option<Vector>> {
+        let out: Vec<Option<Vector>> = keys.iter().map(|k| self.get(k, dim)).collect();
+        self.fill_from_shared(keys, dim, out)
+    }
+
+    #[cfg(not(feature = "cache"))]
+    fn fill_from_shared(
+        &self,
+        _: &[Key],
+        _: usize,
+        out: Vec<Option<Vector>>,
+    ) -> Vec<Option<Vector>> {
+        out
+    }
+
+    /// What memory and disk missed, from the shared cache (one round trip).
+    #[cfg(feature = "cache")]
+    fn fill_from_shared(
+        &self,
+        keys: &[Key],
+        dim: usize,
+        mut out: Vec<Option<Vector>>,
+    ) -> Vec<Option<Vector>> {
+        if let Some(shared) = self.shared() {
+            let mut asked: Vec<[u8; 32]> = Vec::new();
+            let mut at: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+            for (k, v) in keys.iter().zip(&out) {
+                if v.is_none() && !at.contains_key(k) {
+                    at.insert(*k, asked.len());
+                    asked.push(k.0);
+                }
+            }
+            let found: Vec<Option<Vector>> = shared
+                .get_many(Kind::Vector, &asked)
+                .into_iter()
+                .map(|p| p.and_then(|p| from_bytes(&p, dim)))
+                .collect();
+            for (k, v) in keys.iter().zip(out.iter_mut()) {
+                if v.is_none()
+                    && let Some(found) = at.get(k).and_then(|&i| found[i].clone())
+                {
+                    self.lock().put(*k, found.clone());
+                    *v = Some(found);
+                }
+            }
+        }
+        out
+    }
+
+    /// [`EmbeddingCache::put`] for many vectors, with one round trip to the shared cache.
+    pub fn put_many(&self, entries: &[(Key, Vector)]) {
+        for (k, v) in entries {
+            self.write_disk(k, v);
+            self.lock().put(*k, v.clone());
+        }
+        #[cfg(feature = "cache")]
+        if let Some(shared) = self.shared() {
+            let bytes: Vec<([u8; 32], Vec<u8>)> =
+                entries.iter().map(|(k, v)| (k.0, to_bytes(v))).collect();
+            let refs: Vec<([u8; 32], &[u8])> =
+                bytes.iter().map(|(k, b)| (*k, b.as_slice())).collect();
+            shared.put_many(Kind::Vector, &refs);
         }
     }
 
@@ -83,15 +176,7 @@ impl EmbeddingCache {
 
     /// A file of the wrong size (a partial write, another model) is a miss.
     fn read_disk(&self, key: &Key, dim: usize) -> Option<Vector> {
-        let bytes = std::fs::read(self.path(key)?).ok()?;
-        if bytes.len() != dim * 4 {
-            return None;
-        }
-        let v: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        v.iter().all(|x| x.is_finite()).then(|| v.into())
+        from_bytes(&std::fs::read(self.path(key)?).ok()?, dim)
     }
 
     /// Best effort: a cache that cannot be written only costs time later. Written to a
@@ -102,7 +187,7 @@ impl EmbeddingCache {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
-        let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let bytes = to_bytes(vector);
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -112,4 +197,22 @@ impl EmbeddingCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<Key, Vector>> {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A vector as stored: its floats, little-endian.
+fn to_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Stored bytes of the wrong size (a partial write, another model) or with a value
+/// that is not finite are no vector.
+fn from_bytes(bytes: &[u8], dim: usize) -> Option<Vector> {
+    if bytes.len() != dim * 4 {
+        return None;
+    }
+    let v: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    v.iter().all(|x| x.is_finite()).then(|| v.into())
 }

@@ -126,8 +126,7 @@ impl Embedder {
     /// One unit vector per text, in order. Texts seen before come from the cache.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vector>, NeuralError> {
         let keys: Vec<Key> = texts.iter().map(|t| Key::new(self.name(), t)).collect();
-        let mut out: Vec<Option<Vector>> =
-            keys.iter().map(|k| self.cache.get(k, self.dim())).collect();
+        let mut out = self.cache.get_many(&keys, self.dim());
         // Each distinct missing text once.
         let mut missing: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashMap::new();
@@ -139,8 +138,14 @@ impl Embedder {
         }
         if !missing.is_empty() {
             let todo: Vec<&str> = missing.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in missing.iter().zip(self.embed_uncached(&todo)?) {
-                self.cache.put(keys[i], v.clone());
+            let vectors = self.embed_uncached(&todo)?;
+            let fresh: Vec<(Key, Vector)> = missing
+                .iter()
+                .zip(vectors)
+                .map(|(&i, v)| (keys[i], v))
+                .collect();
+            self.cache.put_many(&fresh);
+            for (&i, (_, v)) in missing.iter().zip(fresh) {
                 out[i] = Some(v);
             }
         }

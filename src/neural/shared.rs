@@ -8,6 +8,7 @@ use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::cache::SharedCache;
 use super::{Embedder, EmbedderConfig, NeuralError};
 use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use crate::models::{ModelError, ModelStore};
@@ -37,10 +38,36 @@ pub fn get_or_load<K: Eq + Hash, T, E>(
 
 static EMBEDDERS: Registry<(PathBuf, String), Embedder> = Mutex::new(None);
 
+/// The shared cache every embedder of this process uses behind its own.
+static SHARED: Mutex<Option<Arc<SharedCache>>> = Mutex::new(None);
+
 /// The embedder `name` from `store`, loaded on first use.
 pub fn embedder(store: &ModelStore, name: &str) -> Result<Arc<Embedder>, NeuralError> {
     let key = (store.root().to_owned(), name.to_owned());
-    get_or_load(&EMBEDDERS, key, || load_embedder(store, name))
+    get_or_load(&EMBEDDERS, key, || {
+        let e = load_embedder(store, name)?;
+        e.cache()
+            .set_shared(SHARED.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        Ok(e)
+    })
+}
+
+/// Puts `cache` behind the vector cache of every embedder of this process, those loaded
+/// already and those loaded later (an embedder is per process, so its caches are too).
+pub fn use_shared_cache(cache: Option<Arc<SharedCache>>) {
+    *SHARED.lock().unwrap_or_else(|e| e.into_inner()) = cache.clone();
+    for e in loaded_embedders() {
+        e.cache().set_shared(cache.clone());
+    }
+}
+
+/// The embedders loaded so far, e.g. to report how much model time they took.
+pub fn loaded_embedders() -> Vec<Arc<Embedder>> {
+    let shared = EMBEDDERS.lock().unwrap_or_else(|e| e.into_inner());
+    shared
+        .as_ref()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
 }
 
 fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError> {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::cache::{CacheError, CacheOptions, SharedCache};
+
 /// Configuration of the proxy. Every field has a default, so an empty file is valid.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,6 +59,24 @@ pub struct Config {
     /// An LLMLingua-2 token classifier (a folder with model.onnx and tokenizer.json):
     /// words inside kept prose are pruned after coarse selection.
     pub prune_model: Option<std::path::PathBuf>,
+    /// A Redis (or Valkey) server that replicas share compressed blocks and embedding
+    /// vectors through, e.g. `redis://:password@cache:6379/0`; none: each keeps its own.
+    pub cache_url: Option<CacheUrl>,
+    /// Milliseconds one shared-cache call may take before the work is done locally.
+    pub cache_timeout_ms: u64,
+    /// Seconds a shared-cache entry lives.
+    pub cache_ttl_secs: u64,
+}
+
+/// A URL that may hold a password: read like a string, never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct CacheUrl(pub String);
+
+impl std::fmt::Debug for CacheUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", crate::cache::redacted(&self.0))
+    }
 }
 
 impl Default for Config {
@@ -84,6 +104,9 @@ impl Default for Config {
             prose_preset: "rag".into(),
             code_preset: "code".into(),
             prune_model: None,
+            cache_url: None,
+            cache_timeout_ms: CacheOptions::DEFAULT_TIMEOUT.as_millis() as u64,
+            cache_ttl_secs: CacheOptions::DEFAULT_TTL.as_secs(),
         }
     }
 }
@@ -114,6 +137,8 @@ pub enum ConfigError {
         key: &'static str,
         source: crate::preset::PresetError,
     },
+    #[error("cache_url: {0}")]
+    Cache(#[from] CacheError),
     #[error("{key}: {source}")]
     Model {
         key: &'static str,
@@ -167,6 +192,9 @@ impl Config {
         if !(self.ratio >= 1.0 && self.ratio.is_finite()) {
             return Err(ConfigError::Ratio(self.ratio));
         }
+        if let Some(options) = self.cache_options() {
+            SharedCache::open(&options)?;
+        }
         // A preset that needs a model is checked now, so that a missing model stops the
         // server at start with the command that installs it, not every request later.
         for (key, name) in [
@@ -205,12 +233,31 @@ impl Config {
             prose_preset: self.prose_preset.clone(),
             code_preset: self.code_preset.clone(),
             prune_model: self.prune_model.clone(),
+            shared: self.shared_cache(),
             ..Default::default()
         };
         super::engine::Engine::new(
             config,
             std::sync::Arc::new(crate::Tiktoken::new(self.encoding)),
         )
+    }
+
+    /// How to reach the shared cache, if one is configured.
+    pub fn cache_options(&self) -> Option<CacheOptions> {
+        self.cache_url.as_ref().map(|url| CacheOptions {
+            url: url.0.clone(),
+            timeout: Duration::from_millis(self.cache_timeout_ms),
+            ttl: Duration::from_secs(self.cache_ttl_secs),
+        })
+    }
+
+    /// The shared cache, also put behind this process's embedders. `None` without a
+    /// `cache_url` (or with an invalid one, which [`Config::validate`] reports).
+    pub fn shared_cache(&self) -> Option<std::sync::Arc<SharedCache>> {
+        let cache = std::sync::Arc::new(SharedCache::open(&self.cache_options()?).ok()?);
+        #[cfg(feature = "neural")]
+        crate::neural::shared::use_shared_cache(Some(cache.clone()));
+        Some(cache)
     }
 
     pub fn connect_timeout(&self) -> Duration {

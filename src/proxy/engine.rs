@@ -2,19 +2,26 @@
 //! each with the core pipeline to its share of the budget, and splice the results into
 //! the original bytes (rewrite). Deterministic, and memoized by content hash, so an agent
 //! that resends its history gets byte-identical rewrites (and prompt-cache hits).
+//!
+//! Two levels of memo: an LRU in this process, and optionally a [`SharedCache`] that the
+//! replicas behind one load balancer share. A block's shared key names everything its
+//! result depends on — pith version, the preset's full settings, the target tokenizer,
+//! the budget, kind, query and text — so replicas only ever share identical work.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use lru::LruCache;
 
 use super::policy::{self, Api, Block, Content, PolicyOptions};
-pub use super::rewriter::Control;
+pub use super::rewriter::{CacheStatus, Control};
 use super::rewriter::{Rewrite, RewriteError, Rewriter};
 use super::{budget, rewrite};
+use crate::cache::{Kind, SharedCache};
 use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 
 /// How the engine compresses when a request does not say.
@@ -36,6 +43,8 @@ pub struct EngineConfig {
     /// larger than a sixteenth of this is not remembered at all (it would evict the many
     /// small ones an agent loop resends).
     pub memo_bytes: usize,
+    /// Compressed blocks shared with other replicas, behind the memo.
+    pub shared: Option<Arc<SharedCache>>,
 }
 
 impl Default for EngineConfig {
@@ -48,6 +57,7 @@ impl Default for EngineConfig {
             prune_model: None,
             memo_entries: 4096,
             memo_bytes: 64 << 20,
+            shared: None,
         }
     }
 }
@@ -116,13 +126,32 @@ impl Memo {
     }
 }
 
+/// A built compressor and the fingerprint of everything its output depends on.
+#[derive(Debug, Clone)]
+struct Built {
+    compressor: Compressor,
+    settings: [u8; 32],
+}
+
+/// The two keys of one block's result.
+struct Keys {
+    local: MemoKey,
+    /// Only with a shared cache.
+    shared: Option<[u8; 32]>,
+}
+
+/// Blocks looked up, by where their result came from.
+#[derive(Debug, Default)]
+struct Lookups([AtomicU64; 3]);
+
 /// The proxy's compressor: shareable across requests and threads.
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
     counter: Arc<dyn TokenCounter>,
-    compressors: Mutex<HashMap<String, Compressor>>,
+    compressors: Mutex<HashMap<String, Built>>,
     memo: Mutex<Memo>,
+    lookups: Lookups,
 }
 
 impl Engine {
@@ -138,7 +167,13 @@ impl Engine {
             counter,
             compressors: Mutex::default(),
             memo: Mutex::new(memo),
+            lookups: Lookups::default(),
         }
+    }
+
+    /// Blocks whose result came from the memo, the shared cache, or was computed.
+    pub fn lookups(&self, status: CacheStatus) -> u64 {
+        self.lookups.0[status as usize].load(Ordering::Relaxed)
     }
 
     /// Bytes the memo holds now (its texts plus a fixed overhead per entry).
@@ -154,8 +189,19 @@ impl Engine {
         body: &[u8],
         control: &Control,
     ) -> Result<Option<Outcome>, EngineError> {
+        self.rewrite_traced(api, body, control).map(|(o, _)| o)
+    }
+
+    /// [`Engine::rewrite`], and where the blocks' results came from (the worst of them;
+    /// `None` when no block was looked up).
+    pub fn rewrite_traced(
+        &self,
+        api: Api,
+        body: &[u8],
+        control: &Control,
+    ) -> Result<(Option<Outcome>, Option<CacheStatus>), EngineError> {
         if control.bypass {
-            return Ok(None);
+            return Ok((None, None));
         }
         if let Some(r) = control.ratio.filter(|r| !(*r >= 1.0 && r.is_finite())) {
             return Err(EngineError::Ratio(r));
@@ -172,7 +218,7 @@ impl Engine {
         let start = Instant::now();
         let plan = policy::plan(api, body, &self.config.policy)?;
         if plan.blocks.is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
         let tokens: Vec<usize> = plan
             .blocks
@@ -180,9 +226,11 @@ impl Engine {
             .map(|b| self.counter.count(&b.text))
             .collect();
         let budgets = self.block_budgets(api, &plan.blocks, &tokens, body, control);
+        let mut prefetched = self.prefetch(&plan.blocks, &budgets, control)?;
         let mut tokens_before = 0;
         let mut tokens_after = 0;
         let mut error = None;
+        let mut cache: Option<CacheStatus> = None;
         let rewritten = rewrite::apply(body, &plan, &mut |block, text| {
             let i = plan
                 .blocks
@@ -196,13 +244,15 @@ impl Engine {
                 let before = self.counter.count(text);
                 (before, self.ratio_budget(before, control))
             };
-            match self.compress(block, text, budget, control) {
-                Ok(Some(out)) => {
+            match self.compress(block, text, budget, control, &mut prefetched) {
+                Ok((status, out)) => {
+                    // The request's status is its worst block's: hit < shared-hit < miss.
+                    cache = cache.max(Some(status));
+                    let out = out?;
                     tokens_before += before;
                     tokens_after += self.counter.count(&out);
                     Some(out)
                 }
-                Ok(None) => None,
                 Err(e) => {
                     error.get_or_insert(e);
                     None
@@ -213,19 +263,22 @@ impl Engine {
             return Err(e);
         }
         if rewritten.body == body {
-            return Ok(None);
+            return Ok((None, cache));
         }
-        Ok(Some(Outcome {
-            body: rewritten.body,
-            tokens_before,
-            tokens_after,
-            blocks: rewritten
-                .changed
-                .into_iter()
-                .map(|(label, _, _)| label)
-                .collect(),
-            millis: start.elapsed().as_secs_f64() * 1e3,
-        }))
+        Ok((
+            Some(Outcome {
+                body: rewritten.body,
+                tokens_before,
+                tokens_after,
+                blocks: rewritten
+                    .changed
+                    .into_iter()
+                    .map(|(label, _, _)| label)
+                    .collect(),
+                millis: start.elapsed().as_secs_f64() * 1e3,
+            }),
+            cache,
+        ))
     }
 
     fn ratio_budget(&self, tokens: usize, control: &Control) -> usize {
@@ -251,15 +304,9 @@ impl Engine {
         }
     }
 
-    /// One block's text compressed to `budget`, memoized; `None` when it stays as it is.
-    fn compress(
-        &self,
-        block: &Block,
-        text: &str,
-        budget: usize,
-        control: &Control,
-    ) -> Result<Option<String>, EngineError> {
-        // The kind follows the content; the preset too, unless the request names one.
+    /// The preset and document kind of a block: the kind follows the content, the preset
+    /// too unless the request names one.
+    fn preset_and_kind(&self, block: &Block, control: &Control) -> (String, DocKind) {
         let (default_preset, kind) = match block.content {
             Content::Json => (self.config.prose_preset.as_str(), DocKind::Json),
             Content::Code(Some(lang)) => (self.config.code_preset.as_str(), DocKind::Code(lang)),
@@ -267,39 +314,129 @@ impl Engine {
             Content::Prose => (self.config.prose_preset.as_str(), DocKind::Prose),
             Content::Output(kind) => (self.config.prose_preset.as_str(), DocKind::Output(kind)),
         };
-        let preset = control
-            .preset
-            .as_deref()
-            .unwrap_or(default_preset)
-            .to_owned();
-        let key = {
+        let preset = control.preset.as_deref().unwrap_or(default_preset);
+        (preset.to_owned(), kind)
+    }
+
+    fn keys(
+        &self,
+        block: &Block,
+        text: &str,
+        budget: usize,
+        preset: &str,
+        kind: DocKind,
+    ) -> Result<Keys, EngineError> {
+        let kind = format!("{kind:?}");
+        let local = {
             let mut h = std::hash::DefaultHasher::new();
-            (&preset, format!("{kind:?}"), text, &block.query, budget).hash(&mut h);
+            (preset, &kind, text, &block.query, budget).hash(&mut h);
             (h.finish(), text.len())
         };
-        if let Some(hit) = self
-            .memo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(hit);
+        let shared = match &self.config.shared {
+            None => None,
+            Some(_) => {
+                // The preset's name is not enough: its settings (and a configured prune
+                // model) are in the fingerprint, the version is in the server key.
+                let settings = self.compressor(preset)?.settings;
+                Some(crate::cache::digest(&[
+                    &settings,
+                    self.counter.name().as_bytes(),
+                    &(budget as u64).to_le_bytes(),
+                    kind.as_bytes(),
+                    block.query.as_bytes(),
+                    text.as_bytes(),
+                ]))
+            }
+        };
+        Ok(Keys { local, shared })
+    }
+
+    /// Asks the shared cache, in one round trip, for every whole block the memo does not
+    /// hold. The answer maps each asked digest to what was found (`None`: nothing usable).
+    fn prefetch(
+        &self,
+        blocks: &[Block],
+        budgets: &[usize],
+        control: &Control,
+    ) -> Result<HashMap<[u8; 32], Option<Option<String>>>, EngineError> {
+        let Some(shared) = &self.config.shared else {
+            return Ok(HashMap::new());
+        };
+        let mut asked = Vec::new();
+        for (block, &budget) in blocks.iter().zip(budgets) {
+            let (preset, kind) = self.preset_and_kind(block, control);
+            let keys = self.keys(block, &block.text, budget, &preset, kind)?;
+            let held = self.memo_get(&keys.local).is_some();
+            if let Some(digest) = keys.shared.filter(|_| !held) {
+                asked.push(digest);
+            }
         }
-        let compressor = self.compressor(&preset)?;
+        asked.sort_unstable();
+        asked.dedup();
+        let found = shared.get_many(Kind::Block, &asked);
+        Ok(asked
+            .into_iter()
+            .zip(found)
+            .map(|(d, payload)| (d, payload.and_then(|p| decode(&p))))
+            .collect())
+    }
+
+    fn memo_get(&self, key: &MemoKey) -> Option<Option<String>> {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).get(key)
+    }
+
+    fn count(&self, status: CacheStatus) -> CacheStatus {
+        self.lookups.0[status as usize].fetch_add(1, Ordering::Relaxed);
+        status
+    }
+
+    /// One block's text compressed to `budget`, memoized; `None` when it stays as it is.
+    fn compress(
+        &self,
+        block: &Block,
+        text: &str,
+        budget: usize,
+        control: &Control,
+        prefetched: &mut HashMap<[u8; 32], Option<Option<String>>>,
+    ) -> Result<(CacheStatus, Option<String>), EngineError> {
+        let (preset, kind) = self.preset_and_kind(block, control);
+        let keys = self.keys(block, text, budget, &preset, kind)?;
+        if let Some(hit) = self.memo_get(&keys.local) {
+            return Ok((self.count(CacheStatus::Hit), hit));
+        }
+        if let (Some(shared), Some(digest)) = (&self.config.shared, keys.shared) {
+            // Asked already (as a whole block) or now (a marked part).
+            let found = match prefetched.remove(&digest) {
+                Some(found) => found,
+                None => shared.get(Kind::Block, &digest).and_then(|p| decode(&p)),
+            };
+            if let Some(result) = found {
+                self.memo_put(keys.local, result.clone());
+                return Ok((self.count(CacheStatus::SharedHit), result));
+            }
+        }
+        let compressor = self.compressor(&preset)?.compressor;
         let input = Input::documents(vec![Document::new(text, kind)]).query(block.query.clone());
         let result = match compressor.compress(input, budget) {
             Ok(out) if out.text.len() < text.len() => Some(out.text),
             // Not smaller, or not even the markers fit: leave the block as it was.
             _ => None,
         };
+        self.memo_put(keys.local, result.clone());
+        if let (Some(shared), Some(digest)) = (&self.config.shared, keys.shared) {
+            shared.put(Kind::Block, &digest, &encode(&result));
+        }
+        Ok((self.count(CacheStatus::Miss), result))
+    }
+
+    fn memo_put(&self, key: MemoKey, value: Option<String>) {
         self.memo
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .put(key, result.clone());
-        Ok(result)
+            .put(key, value);
     }
 
-    fn compressor(&self, preset: &str) -> Result<Compressor, EngineError> {
+    fn compressor(&self, preset: &str) -> Result<Built, EngineError> {
         let mut map = self.compressors.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = map.get(preset) {
             return Ok(c.clone());
@@ -312,13 +449,76 @@ impl Engine {
         if let Some(model) = &self.config.prune_model {
             resolved = resolved.with_prune_model(model.clone());
         }
-        let c = Compressor::builder()
+        let settings = crate::cache::digest(&[serde_json::to_string(&resolved)
+            .unwrap_or_default()
+            .as_bytes()]);
+        let compressor = Compressor::builder()
             .preset(resolved)
             .shared_counter(self.counter.clone())
             .models(crate::models::ModelStore::discover())
             .try_build()?;
-        map.insert(preset.to_owned(), c.clone());
-        Ok(c)
+        let built = Built {
+            compressor,
+            settings,
+        };
+        map.insert(preset.to_owned(), built.clone());
+        Ok(built)
+    }
+
+    /// The memo's and the shared cache's counters in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let name = "pith_cache_blocks_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Compressed blocks by where their result came from (hit: this replica's memo, shared_hit: the shared cache, miss: computed).\n# TYPE {name} counter"
+        );
+        for status in CacheStatus::ALL {
+            let label = status.label().replace('-', "_");
+            let _ = writeln!(out, "{name}{{result=\"{label}\"}} {}", self.lookups(status));
+        }
+        if let Some(shared) = &self.config.shared {
+            out.push_str(&shared.render_metrics());
+        }
+        #[cfg(feature = "neural")]
+        {
+            let name = "pith_embed_forward_passes_total";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Forward passes of the sentence embedder, by model.\n# TYPE {name} counter"
+            );
+            for e in crate::neural::shared::loaded_embedders() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{model=\"{}\"}} {}",
+                    e.name(),
+                    e.stats().batches
+                );
+            }
+        }
+        out
+    }
+}
+
+/// A block's result as stored: a tag byte (0: left as it was, 1: compressed) and the text.
+fn encode(result: &Option<String>) -> Vec<u8> {
+    match result {
+        None => vec![0],
+        Some(text) => {
+            let mut v = Vec::with_capacity(text.len() + 1);
+            v.push(1);
+            v.extend_from_slice(text.as_bytes());
+            v
+        }
+    }
+}
+
+fn decode(payload: &[u8]) -> Option<Option<String>> {
+    match payload.split_first()? {
+        (0, []) => Some(None),
+        (1, text) => String::from_utf8(text.to_vec()).ok().map(Some),
+        _ => None,
     }
 }
 
@@ -327,22 +527,38 @@ impl Rewriter for Engine {
         &self,
         api: Api,
         control: &Control,
-        _headers: &axum::http::HeaderMap,
+        headers: &axum::http::HeaderMap,
         body: &bytes::Bytes,
     ) -> Result<Option<Rewrite>, RewriteError> {
-        let outcome = Engine::rewrite(self, api, body, control).map_err(|e| match e {
-            // What the client sent: retrying the same request cannot help.
-            EngineError::Policy(_) | EngineError::Ratio(_) | EngineError::Preset(_) => {
-                RewriteError::Invalid(e.to_string())
-            }
-            EngineError::Build(_) => RewriteError::Failed(e.to_string()),
-        })?;
-        Ok(outcome.map(|o| Rewrite {
+        Rewriter::rewrite_traced(self, api, control, headers, body).map(|(r, _)| r)
+    }
+
+    fn rewrite_traced(
+        &self,
+        api: Api,
+        control: &Control,
+        _headers: &axum::http::HeaderMap,
+        body: &bytes::Bytes,
+    ) -> Result<(Option<Rewrite>, Option<CacheStatus>), RewriteError> {
+        let (outcome, cache) =
+            Engine::rewrite_traced(self, api, body, control).map_err(|e| match e {
+                // What the client sent: retrying the same request cannot help.
+                EngineError::Policy(_) | EngineError::Ratio(_) | EngineError::Preset(_) => {
+                    RewriteError::Invalid(e.to_string())
+                }
+                EngineError::Build(_) => RewriteError::Failed(e.to_string()),
+            })?;
+        let rewrite = outcome.map(|o| Rewrite {
             body: bytes::Bytes::from(o.body),
             tokens_before: o.tokens_before,
             tokens_after: o.tokens_after,
             blocks: o.blocks,
-        }))
+        });
+        Ok((rewrite, cache))
+    }
+
+    fn render_metrics(&self) -> String {
+        Engine::render_metrics(self)
     }
 }
 

@@ -142,9 +142,12 @@ async fn handle(
         let elapsed = started.elapsed();
         state.metrics.compress_time(elapsed);
         pith_headers.push(("x-pith-compress-ms", elapsed.as_millis().to_string()));
+        if let Ok((_, Some(cache))) = &result {
+            pith_headers.push(("x-pith-cache", cache.label().to_owned()));
+        }
         match result {
-            Ok(None) => {}
-            Ok(Some(rw)) => {
+            Ok((None, _)) => {}
+            Ok((Some(rw), _)) => {
                 state.metrics.tokens(rw.tokens_before, rw.tokens_after);
                 outcome.saved = rw.tokens_before.saturating_sub(rw.tokens_after);
                 pith_headers.push(("x-pith-tokens-before", rw.tokens_before.to_string()));

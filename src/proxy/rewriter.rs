@@ -89,6 +89,30 @@ pub struct Rewrite {
     pub blocks: Vec<String>,
 }
 
+/// Where a request's compressed blocks came from, reported in `x-pith-cache`: the worst
+/// of its blocks (one computed block makes the request a miss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CacheStatus {
+    /// Every block from this process's memo.
+    Hit,
+    /// At least one block from the cache the replicas share, none computed.
+    SharedHit,
+    /// At least one block computed here.
+    Miss,
+}
+
+impl CacheStatus {
+    pub const ALL: [CacheStatus; 3] = [CacheStatus::Hit, CacheStatus::SharedHit, CacheStatus::Miss];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "hit",
+            CacheStatus::SharedHit => "shared-hit",
+            CacheStatus::Miss => "miss",
+        }
+    }
+}
+
 /// Why a body was not rewritten. Either way the original is forwarded unless the proxy
 /// runs fail-closed, which answers 400 for [`RewriteError::Invalid`] (retrying cannot
 /// help) and 500 for [`RewriteError::Failed`].
@@ -125,6 +149,23 @@ pub trait Rewriter: Send + Sync {
         headers: &HeaderMap,
         body: &Bytes,
     ) -> Result<Option<Rewrite>, RewriteError>;
+
+    /// [`Rewriter::rewrite`], and where the result came from (`x-pith-cache`); `None`
+    /// when the rewriter keeps no cache or looked nothing up.
+    fn rewrite_traced(
+        &self,
+        api: Api,
+        control: &Control,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<(Option<Rewrite>, Option<CacheStatus>), RewriteError> {
+        self.rewrite(api, control, headers, body).map(|r| (r, None))
+    }
+
+    /// Series of the rewriter's own for `/metrics`, in the Prometheus text format.
+    fn render_metrics(&self) -> String {
+        String::new()
+    }
 }
 
 /// The rewriter that never rewrites: pith as a transparent proxy.

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use super::config::Config;
 use super::handler;
 pub use super::policy::Api;
-pub use super::rewriter::{Control, Identity, Rewrite, RewriteError, Rewriter};
+pub use super::rewriter::{CacheStatus, Control, Identity, Rewrite, RewriteError, Rewriter};
 pub use super::state::{AppState, ServeError};
 
 /// The proxy's routes; serve it with any listener, or call it in tests without one.
@@ -49,8 +49,16 @@ pub async fn serve_on(
 ) -> Result<(), ServeError> {
     let state = AppState::new(config, rewriter)?;
     let local = listener.local_addr()?;
+    // The cache URL may hold a password: only its redacted form is printed.
+    let shared = state
+        .config
+        .cache_url
+        .as_ref()
+        .map_or(String::new(), |url| {
+            format!(", shared cache {}", crate::cache::redacted(&url.0))
+        });
     eprintln!(
-        "pith: listening on http://{local} (openai → {}, anthropic → {})",
+        "pith: listening on http://{local} (openai → {}, anthropic → {}{shared})",
         state.config.openai_upstream, state.config.anthropic_upstream
     );
     axum::serve(listener.tap_io(no_delay), app(state))
@@ -90,7 +98,7 @@ async fn shutdown() {
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render() + &state.rewriter.render_metrics(),
     )
         .into_response()
 }

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use super::forward::ErrorKind;
 use super::metrics::Failure;
 use super::policy::Api;
-use super::rewriter::{Control, Rewrite, RewriteError};
+use super::rewriter::{CacheStatus, Control, Rewrite, RewriteError};
 use super::state::AppState;
 
 /// Why [`run_rewriter`] produced no rewrite.
@@ -68,7 +68,7 @@ pub(super) async fn run_rewriter(
     control: Control,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Option<Rewrite>, Failed> {
+) -> Result<(Option<Rewrite>, Option<CacheStatus>), Failed> {
     let deadline = tokio::time::Instant::now() + state.config.compress_timeout();
     let slot =
         match tokio::time::timeout_at(deadline, Arc::clone(&state.slots).acquire_owned()).await {
@@ -80,7 +80,7 @@ pub(super) async fn run_rewriter(
     let (headers, body) = (headers.clone(), body.clone());
     let task = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        rewriter.rewrite(api, &control, &headers, &body)
+        rewriter.rewrite_traced(api, &control, &headers, &body)
     });
     match tokio::time::timeout_at(deadline, task).await {
         Err(_) => Err(Failed::TimedOut),

@@ -8,11 +8,15 @@ mod prereq;
 #[allow(dead_code, clippy::unwrap_used)]
 mod mock;
 #[allow(dead_code, clippy::unwrap_used)]
+#[path = "redis.rs"]
+mod redis_server;
+#[allow(dead_code, clippy::unwrap_used)]
 mod support;
 
 mod chat;
 mod proxy_agent_loop;
 mod proxy_bad_input;
+mod proxy_cache;
 mod proxy_engine;
 mod proxy_faults;
 #[cfg(target_os = "linux")]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use pith::cache::{CacheOptions, Kind, SharedCache};
 use pith::pack::{self, WalkOptions};
 use pith::tokens::HfTokenizer;
 use pith::{Compressed, Encoding, Preset, Tiktoken, TokenCounter};
@@ -31,6 +32,59 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 /// A built-in preset or a preset file; a bad name is a usage error.
 pub fn preset(name: &str) -> Result<Preset> {
     Preset::resolve(name).map_err(|e| usage(e.to_string()))
+}
+
+/// The shared cache of embedding vectors (the proxy's, or one a CI job and developers of
+/// one repository share).
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    /// Redis (or Valkey) server that keeps embedding vectors for every run that names it,
+    /// e.g. redis://:PASSWORD@HOST:6379/0.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PITH_CACHE_URL",
+        hide_env_values = true
+    )]
+    cache_url: Option<String>,
+    /// Time one shared-cache call may take before the work is done locally.
+    #[arg(long, value_name = "MS", default_value_t = 20)]
+    cache_timeout_ms: u64,
+}
+
+impl CacheArgs {
+    /// Puts the shared cache, if one is named, behind this process's embedders.
+    pub fn apply(&self) -> Result<Option<Arc<SharedCache>>> {
+        let Some(url) = &self.cache_url else {
+            return Ok(None);
+        };
+        let options = CacheOptions {
+            timeout: std::time::Duration::from_millis(self.cache_timeout_ms),
+            ..CacheOptions::new(url.clone())
+        };
+        let cache = SharedCache::open(&options).map_err(|e| usage(e.to_string()))?;
+        let cache = Arc::new(cache);
+        pith::neural::shared::use_shared_cache(Some(cache.clone()));
+        Ok(Some(cache))
+    }
+}
+
+/// For --stats: what the shared cache served and what the model still had to run.
+pub fn print_cache_stats(cache: &SharedCache) {
+    let s = cache.stats(Kind::Vector);
+    let passes: u64 = pith::neural::shared::loaded_embedders()
+        .iter()
+        .map(|e| e.stats().batches)
+        .sum();
+    eprintln!(
+        "shared cache {}: {} vectors read, {} missing, {} rejected, {} written, {} failed calls; {passes} embedder forward passes",
+        cache.address(),
+        s.hits,
+        s.misses,
+        s.rejected,
+        s.writes,
+        cache.errors() + cache.skipped()
+    );
 }
 
 #[derive(Args, Debug)]

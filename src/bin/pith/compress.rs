@@ -7,7 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use pith::{Compressor, DocKind, Document, Input, Lang, TokenCounter};
 
-use crate::common::{TokenizerArgs, preset, print_stats, usage, write_output};
+use crate::common::{
+    CacheArgs, TokenizerArgs, preset, print_cache_stats, print_stats, usage, write_output,
+};
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("size").required(true).args(["budget", "ratio", "rate"])))]
@@ -56,9 +58,12 @@ pub struct CompressArgs {
     stats: bool,
     #[command(flatten)]
     tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 pub fn run(args: CompressArgs) -> Result<()> {
+    let shared = args.cache.apply()?;
     let mut preset = preset(&args.preset)?;
     // "\n" on the command line stands for a newline.
     let force_tokens: Vec<String> = args
@@ -131,6 +136,9 @@ pub fn run(args: CompressArgs) -> Result<()> {
     let out = compressor.compress(input, budget)?;
     if args.stats {
         print_stats(&out);
+        if let Some(cache) = &shared {
+            print_cache_stats(cache);
+        }
     }
     write_output(&args.output, &out.text)
 }

@@ -7,7 +7,8 @@ use clap::Args;
 use pith::{Compressor, Format, Input};
 
 use crate::common::{
-    TokenizerArgs, WalkArgs, collect, input_paths, preset, print_stats, spinner, write_output,
+    CacheArgs, TokenizerArgs, WalkArgs, collect, input_paths, preset, print_cache_stats,
+    print_stats, spinner, write_output,
 };
 
 #[derive(Args, Debug)]
@@ -36,6 +37,8 @@ pub struct PackArgs {
     walk: WalkArgs,
     #[command(flatten)]
     tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -58,6 +61,7 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(args: PackArgs) -> Result<()> {
+    let shared = args.cache.apply()?;
     let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
@@ -86,6 +90,9 @@ pub fn run(args: PackArgs) -> Result<()> {
     let out = result?;
     if args.stats {
         print_stats(&out);
+        if let Some(cache) = &shared {
+            print_cache_stats(cache);
+        }
     }
     write_output(&args.output, &out.text)
 }

@@ -15,7 +15,8 @@ pub struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, max_inflight_bytes, log_bodies,
     /// connect_timeout_secs, timeout_secs, compress_timeout_ms, max_compressions, ratio,
-    /// min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model).
+    /// min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model,
+    /// cache_url, cache_timeout_ms, cache_ttl_secs).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -60,6 +61,21 @@ pub struct ServeArgs {
     /// words inside the prose that coarse selection keeps.
     #[arg(long, value_name = "DIR", env = "PITH_PRUNE_MODEL")]
     prune_model: Option<PathBuf>,
+    /// Redis (or Valkey) server that replicas share compressed blocks and embedding
+    /// vectors through, e.g. redis://:PASSWORD@HOST:6379/0.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PITH_CACHE_URL",
+        hide_env_values = true
+    )]
+    cache_url: Option<String>,
+    /// Time one shared-cache call may take before the work is done locally [default: 20].
+    #[arg(long, value_name = "MS", env = "PITH_CACHE_TIMEOUT_MS")]
+    cache_timeout_ms: Option<u64>,
+    /// Seconds a shared-cache entry lives [default: 604800, a week].
+    #[arg(long, value_name = "SECS", env = "PITH_CACHE_TTL_SECS")]
+    cache_ttl_secs: Option<u64>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -77,9 +93,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     set!(
         listen, openai_upstream, anthropic_upstream, prose_preset, code_preset, max_body,
-        max_inflight_bytes, compress_timeout_ms, max_compressions;
+        max_inflight_bytes, compress_timeout_ms, max_compressions, cache_timeout_ms,
+        cache_ttl_secs;
         wrapped in Some: proxy_key, prune_model
     );
+    if let Some(url) = args.cache_url {
+        config.cache_url = Some(pith::proxy::config::CacheUrl(url));
+    }
     config.fail_closed |= args.fail_closed;
     config.log_bodies |= args.log_bodies;
     config.validate().map_err(|e| usage(e.to_string()))?;

@@ -13,10 +13,16 @@ use std::path::{Path, PathBuf};
 use super::ModelError;
 use super::manifest::{self, Manifest, Role};
 
-/// A models folder.
+/// A models folder, and where the runtime library and the embedder's disk cache are when
+/// the caller says so (nothing here is read from the environment unless the caller asks:
+/// [`ModelStore::discover`], [`ModelStore::with_environment`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelStore {
     root: PathBuf,
+    /// An ONNX Runtime library to use instead of the installed one.
+    runtime_library: Option<PathBuf>,
+    /// A folder that keeps embeddings across processes.
+    embed_cache: Option<PathBuf>,
 }
 
 /// A model whose files are all present.
@@ -62,6 +68,8 @@ struct RootEnv {
 
 impl ModelStore {
     /// The models folder when no `--models-dir` is given (see the module docs).
+    /// `$ORT_DYLIB_PATH` and `$PITH_EMBED_CACHE` are read too
+    /// ([`ModelStore::with_environment`]).
     pub fn discover() -> Self {
         Self::at(resolve_root(&RootEnv {
             models_dir: std::env::var_os("PITH_MODELS_DIR"),
@@ -73,11 +81,47 @@ impl ModelStore {
             xdg_cache_home: std::env::var_os("XDG_CACHE_HOME"),
             home: std::env::var_os("HOME"),
         }))
+        .with_environment()
     }
 
     /// A store at an explicit folder (the `--models-dir` flag); it need not exist yet.
     pub fn at(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            runtime_library: None,
+            embed_cache: None,
+        }
+    }
+
+    /// The same store with what the environment says: `$ORT_DYLIB_PATH` (an ONNX Runtime
+    /// library to use instead of the installed one) and `$PITH_EMBED_CACHE` (a folder that
+    /// keeps embeddings across processes). Empty values count as unset.
+    pub fn with_environment(mut self) -> Self {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        self.runtime_library = var("ORT_DYLIB_PATH").or(self.runtime_library);
+        self.embed_cache = var("PITH_EMBED_CACHE").or(self.embed_cache);
+        self
+    }
+
+    /// The same store with an ONNX Runtime library of the caller's.
+    pub fn with_runtime_library(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_library = Some(path.into());
+        self
+    }
+
+    /// The same store with a folder that keeps embeddings across processes.
+    pub fn with_embed_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.embed_cache = Some(dir.into());
+        self
+    }
+
+    /// The folder that keeps embeddings across processes, if any.
+    pub fn embed_cache(&self) -> Option<&Path> {
+        self.embed_cache.as_deref()
     }
 
     pub fn root(&self) -> &Path {
@@ -150,10 +194,11 @@ impl ModelStore {
         Ok(model.dir)
     }
 
-    /// The ONNX Runtime shared library: `$ORT_DYLIB_PATH` when set, else the installed
+    /// The ONNX Runtime shared library: the caller's ([`ModelStore::with_runtime_library`],
+    /// `$ORT_DYLIB_PATH` through [`ModelStore::with_environment`]), else the installed
     /// runtime model's library.
     pub fn runtime_library(&self) -> Result<PathBuf, ModelError> {
-        self.runtime_library_from(std::env::var_os("ORT_DYLIB_PATH"))
+        self.runtime_library_from(self.runtime_library.clone().map(OsString::from))
     }
 
     fn runtime_library_from(&self, env: Option<OsString>) -> Result<PathBuf, ModelError> {

@@ -13,8 +13,6 @@ use super::{Embedder, EmbedderConfig, NeuralError};
 use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use crate::models::{ModelError, ModelStore};
 
-/// Environment variable naming a folder that keeps embeddings across runs.
-pub const DISK_CACHE_ENV: &str = "PITH_EMBED_CACHE";
 
 /// Loaded models of one kind, by key.
 pub type Registry<K, T> = Mutex<Option<HashMap<K, Arc<T>>>>;
@@ -87,9 +85,7 @@ fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError
         dim: spec.dim,
         // Agents and CI runs that resend the same context across processes keep the
         // vectors in a folder of their choosing.
-        disk_cache: std::env::var_os(DISK_CACHE_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+        disk_cache: store.embed_cache().map(PathBuf::from),
         ..EmbedderConfig::default()
     };
     Embedder::load(

@@ -41,7 +41,7 @@ struct ModelsDirArg {
 impl ModelsDirArg {
     fn store(&self) -> ModelStore {
         match &self.models_dir {
-            Some(dir) => ModelStore::at(dir),
+            Some(dir) => ModelStore::at(dir).with_environment(),
             None => ModelStore::discover(),
         }
     }

@@ -139,8 +139,11 @@ pub fn looks_like_json(text: &str) -> bool {
 /// One text to compress, with an optional path that names it in the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
+    /// Names the document in the output (layouts print it); `None` for a bare text.
     pub path: Option<String>,
+    /// The full text.
     pub text: String,
+    /// How the text is segmented and marked.
     pub kind: DocKind,
 }
 

@@ -45,14 +45,18 @@ impl Default for WalkOptions {
 /// A file that was passed over, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
+    /// The file's path as walked.
     pub path: String,
+    /// Why it was passed over (binary, too large, unreadable, …).
     pub reason: String,
 }
 
 /// The documents found, in a stable order, and what was skipped.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The files to pack, each with its kind from its path and content.
     pub documents: Vec<Document>,
+    /// Files passed over, with the reason.
     pub skipped: Vec<Skipped>,
     /// Empty files: read fine, but with nothing to pack (an `__init__.py` is common
     /// enough that reporting each would be noise).

@@ -103,7 +103,9 @@ impl Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid JSON at byte {offset}: {what}")]
 pub struct SpanError {
+    /// Byte offset of the error in the body.
     pub offset: usize,
+    /// What was expected or found there.
     pub what: &'static str,
 }
 

@@ -115,6 +115,7 @@ pub struct MinHash {
 }
 
 impl MinHash {
+    /// Signatures of the word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
         let mut minima = vec![[u64::MAX; SIGNATURE_LEN]; units.len()];
         let mut empty = vec![true; units.len()];
@@ -174,6 +175,7 @@ impl MinHash {
         self.empty.len()
     }
 
+    /// Whether there are no units.
     pub fn is_empty(&self) -> bool {
         self.empty.is_empty()
     }
@@ -227,6 +229,7 @@ pub struct Jaccard {
 }
 
 impl Jaccard {
+    /// The word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
         let sets = units
             .iter()
@@ -246,6 +249,7 @@ impl Jaccard {
         self.sets.len()
     }
 
+    /// Whether there are no units.
     pub fn is_empty(&self) -> bool {
         self.sets.is_empty()
     }

@@ -136,10 +136,12 @@ impl TokenClassifier {
         })
     }
 
+    /// How the tokenizer marks word starts, which decides how pieces join into words.
     pub fn family(&self) -> Family {
         self.family
     }
 
+    /// The model's tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }

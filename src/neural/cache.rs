@@ -19,6 +19,7 @@ pub use crate::vector::Vector;
 pub struct Key([u8; 32]);
 
 impl Key {
+    /// sha256 of the model's name and the text.
     pub fn new(model: &str, text: &str) -> Self {
         let mut h = Sha256::new();
         h.update(model.as_bytes());
@@ -32,6 +33,8 @@ impl Key {
     }
 }
 
+/// Embeddings by content key: an LRU in memory and, optionally, a folder that keeps them
+/// across runs.
 #[derive(Debug)]
 pub struct EmbeddingCache {
     memory: Mutex<LruCache<Key, Vector>>,
@@ -48,6 +51,8 @@ impl EmbeddingCache {
         }
     }
 
+    /// The vector for `key`, from memory or else the folder (a file not of `dim`
+    /// values counts as absent).
     pub fn get(&self, key: &Key, dim: usize) -> Option<Vector> {
         if let Some(v) = self.lock().get(key) {
             return Some(v.clone());
@@ -57,6 +62,7 @@ impl EmbeddingCache {
         Some(v)
     }
 
+    /// Stores a vector in memory and in the folder.
     pub fn put(&self, key: Key, vector: Vector) {
         self.write_disk(&key, &vector);
         self.lock().put(key, vector);
@@ -67,6 +73,7 @@ impl EmbeddingCache {
         self.lock().len()
     }
 
+    /// Whether no vector is held in memory.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -50,6 +50,8 @@ impl Default for EmbedderConfig {
     }
 }
 
+/// A sentence embedder: texts in, unit vectors out, batched by length and cached by
+/// content.
 #[derive(Debug)]
 pub struct Embedder {
     config: EmbedderConfig,
@@ -105,10 +107,12 @@ impl Embedder {
         })
     }
 
+    /// The model's name; part of every cache key.
     pub fn name(&self) -> &str {
         &self.config.name
     }
 
+    /// Length of the vectors.
     pub fn dim(&self) -> usize {
         self.config.dim
     }

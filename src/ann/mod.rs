@@ -92,14 +92,17 @@ impl Vectors {
         Ok(())
     }
 
+    /// Values per row.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.data.len() / self.dim
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -124,7 +127,9 @@ impl Vectors {
 /// One search hit: the stored vector's position and its cosine similarity to the query.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Neighbour {
+    /// Row of the stored vector.
     pub index: usize,
+    /// Its cosine similarity to the query.
     pub similarity: f32,
 }
 

@@ -15,7 +15,9 @@ use super::policy::Api;
 /// Which API family an upstream speaks; decides the error envelope too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
+    /// OpenAI-style APIs (`/v1/chat/completions`, `/v1/responses`, and the rest).
     OpenAi,
+    /// Anthropic's Messages API.
     Anthropic,
 }
 
@@ -36,6 +38,7 @@ impl Provider {
         }
     }
 
+    /// `openai` or `anthropic`.
     pub fn name(self) -> &'static str {
         match self {
             Provider::OpenAi => "openai",
@@ -59,6 +62,7 @@ impl Api {
         }
     }
 
+    /// The provider that serves this API.
     pub fn provider(self) -> Provider {
         match self {
             Api::ChatCompletions | Api::Responses => Provider::OpenAi,
@@ -150,19 +154,27 @@ pub fn upstream_url(base: &str, path_and_query: &str) -> String {
 /// What went wrong, in the words of the provider's error types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// The request is malformed (400).
     InvalidRequest,
+    /// No or bad credentials (401).
     Authentication,
+    /// No such route (404).
     NotFound,
+    /// The body is over `max_body` (413).
     TooLarge,
+    /// The upstream could not be reached or failed (502).
     Upstream,
+    /// The upstream took too long (504).
     Timeout,
     /// pith itself cannot take the request now (no compression slot, or compression
     /// timed out under fail-closed): worth a retry, which SDKs do on 503.
     Overloaded,
+    /// pith failed (500).
     Internal,
 }
 
 impl ErrorKind {
+    /// The HTTP status answered for it.
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,

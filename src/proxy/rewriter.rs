@@ -10,6 +10,7 @@ use super::policy::Api;
 /// Per-request control (from `x-pith-*` headers).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Control {
+    /// `x-pith-bypass`: forward the request unchanged.
     pub bypass: bool,
     /// Total context tokens the request should fit in.
     pub budget: Option<usize>,
@@ -84,6 +85,7 @@ pub struct Rewrite {
     pub body: Bytes,
     /// Tokens of the compressed blocks before and after.
     pub tokens_before: usize,
+    /// Tokens of the compressed blocks after.
     pub tokens_after: usize,
     /// Labels of the blocks that were compressed (reported in `x-pith-compressed`).
     pub blocks: Vec<String>,
@@ -118,6 +120,7 @@ impl From<&str> for RewriteError {
 /// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` fails open (the
 /// original is forwarded) unless the proxy runs fail-closed.
 pub trait Rewriter: Send + Sync {
+    /// The rewritten body, `None` to forward the original.
     fn rewrite(
         &self,
         api: Api,

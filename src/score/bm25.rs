@@ -28,7 +28,9 @@ use super::terms::{TermSplitter, terms};
 /// is finite and non-negative.
 #[derive(Debug, Clone)]
 pub struct Bm25 {
+    /// Term-frequency saturation.
     pub k1: f64,
+    /// Length normalisation.
     pub b: f64,
 }
 

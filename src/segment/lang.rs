@@ -16,6 +16,7 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every language with a grammar.
     pub const ALL: [Lang; 7] = [
         Lang::Python,
         Lang::Rust,

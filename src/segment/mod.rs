@@ -60,6 +60,7 @@ pub enum ChunkKind {
 pub struct Chunk {
     /// Byte span in the document.
     pub span: Range<usize>,
+    /// What the chunk is (function, sentence, line, …).
     pub kind: ChunkKind,
     /// Qualified name of a code definition (`Flask.make_response`), if it has one.
     pub name: Option<String>,
@@ -69,6 +70,7 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// A chunk without a name or a parent.
     pub fn new(span: Range<usize>, kind: ChunkKind) -> Self {
         Self {
             span,

@@ -37,6 +37,7 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
+    /// The kind in words (`test run`, …), as reports print it.
     pub fn name(self) -> &'static str {
         match self {
             OutputKind::TestRun => "test run",
@@ -410,6 +411,7 @@ pub fn records(kind: OutputKind, units: &[&str]) -> (Vec<Option<usize>>, f64) {
 /// Chunks tool output into lines (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct OutputChunker {
+    /// The kind of output, which decides what its lines are worth.
     pub kind: OutputKind,
 }
 

@@ -35,5 +35,6 @@ impl std::fmt::Display for ModelFailure {
 #[error("preset needs a model: {}", .failures.iter().map(|f| format!("{}: {}", f.stage, f.reason)).collect::<Vec<_>>().join("; "))]
 #[non_exhaustive]
 pub struct BuildError {
+    /// Every model that could not be loaded, with the command that installs it.
     pub failures: Vec<ModelFailure>,
 }

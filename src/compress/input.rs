@@ -6,6 +6,7 @@ use crate::segment::Lang;
 /// Documents to compress together under one budget, and the question they should answer.
 #[derive(Debug, Clone, Default)]
 pub struct Input {
+    /// The documents, in the order they are rendered.
     pub documents: Vec<Document>,
     /// With a query, units are kept by relevance to it; without, by information.
     pub query: Option<String>,

@@ -48,7 +48,12 @@ use refine::{Refiner, Replaced};
 pub enum CompressError {
     /// Not even the smallest possible output (markers saying everything was omitted) fits.
     #[error("budget of {budget} tokens is too small: the smallest output takes {minimum}")]
-    BudgetTooSmall { budget: usize, minimum: usize },
+    BudgetTooSmall {
+        /// The budget asked for.
+        budget: usize,
+        /// Tokens of the smallest possible output.
+        minimum: usize,
+    },
 }
 
 /// Compresses documents to a token budget. Build one with [`Compressor::builder`]; it is
@@ -72,19 +77,35 @@ impl Default for Compressor {
 }
 
 impl Compressor {
+    /// A builder with the defaults: the `code` preset, o200k_base, bare text.
     pub fn builder() -> CompressorBuilder {
         CompressorBuilder::default()
     }
 
+    /// The pipeline settings it runs with.
     pub fn preset(&self) -> &Preset {
         &self.preset
     }
 
+    /// The target tokenizer budgets are counted in.
     pub fn counter(&self) -> &dyn TokenCounter {
         self.counter.as_ref()
     }
 
     /// Compresses `input` to at most `budget` tokens of the target tokenizer.
+    ///
+    /// Fails only when not even the markers that say everything was dropped fit.
+    ///
+    /// ```
+    /// use pith::Compressor;
+    ///
+    /// let compressor = Compressor::default();
+    /// let text = "pith keeps what the task needs. ".repeat(40);
+    /// let out = compressor.compress(text.as_str(), 30)?;
+    /// assert!(out.tokens_after <= 30 && out.tokens_after < out.tokens_before);
+    /// assert!(compressor.compress(text.as_str(), 0).is_err());
+    /// # Ok::<(), pith::CompressError>(())
+    /// ```
     pub fn compress(
         &self,
         input: impl Into<Input>,

@@ -13,6 +13,7 @@ pub struct Compressed {
     pub tokens_before: usize,
     /// Tokens of `text`.
     pub tokens_after: usize,
+    /// The budget asked for.
     pub budget: usize,
     /// The tokenizer the counts are in.
     pub tokenizer: String,
@@ -46,23 +47,31 @@ impl Compressed {
 /// What happened to one document.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocReport {
+    /// The document's path, if it has one.
     pub path: Option<String>,
     /// Tokens of the document's section of the output, before and after.
     pub tokens_before: usize,
+    /// Tokens of the document's section of the output.
     pub tokens_after: usize,
+    /// Chunks the document was cut into.
     pub chunks: usize,
+    /// Chunks kept.
     pub kept: usize,
+    /// Chunks dropped, in document order.
     pub dropped: Vec<Dropped>,
 }
 
 /// One dropped chunk.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dropped {
+    /// What the chunk was (function, sentence, line, …).
     pub kind: ChunkKind,
+    /// Qualified name of a code definition, if it had one.
     pub name: Option<String>,
     /// 1-based first and last line.
     pub lines: (usize, usize),
-    /// Byte span in the document.
+    /// Byte span in the document: start…
     pub start: usize,
+    /// …and end (exclusive).
     pub end: usize,
 }

@@ -66,14 +66,28 @@ pub struct Collected {
 /// A walk could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
+    /// A path given does not exist.
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// A path given is a symbolic link to nothing.
     #[error("{0}: dangling symbolic link")]
     Dangling(String),
+    /// A path given cannot be read.
     #[error("{path}: {message}")]
-    Unreadable { path: String, message: String },
+    Unreadable {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// An include or exclude glob does not parse.
     #[error("invalid glob {glob:?}: {message}")]
-    Glob { glob: String, message: String },
+    Glob {
+        /// The glob.
+        glob: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 fn globset(globs: &[String]) -> Result<Option<GlobSet>, WalkError> {

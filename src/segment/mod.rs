@@ -88,6 +88,7 @@ impl Chunk {
 
 /// Splits one document into chunks that tile it (see the module docs).
 pub trait Chunker {
+    /// The chunks of `text`, in order, tiling it.
     fn chunk(&self, text: &str) -> Vec<Chunk>;
 }
 

@@ -282,8 +282,11 @@ fn starts_with_time(t: &str) -> bool {
 /// Log levels, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// `ERROR`, `FATAL`, `CRITICAL`, …
     Error,
+    /// `WARN`, `WARNING`.
     Warning,
+    /// `INFO`, `DEBUG`, `TRACE`, `NOTICE`.
     Info,
 }
 

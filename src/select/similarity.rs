@@ -17,6 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Contract: values lie in `0..=1`, `similarity(i, j) == similarity(j, i)`, and a
 /// non-empty unit has similarity 1 to itself.
 pub trait Similarity {
+    /// Similarity of units `i` and `j`, in `0..=1`.
     fn similarity(&self, i: usize, j: usize) -> f64;
 
     /// The largest similarity of `i` to any unit of `others` (0 when there is none).

@@ -195,6 +195,7 @@ pub trait VectorIndex: Send + Sync + fmt::Debug {
         self.vectors().is_empty()
     }
 
+    /// Length of the stored vectors.
     fn dim(&self) -> usize {
         self.vectors().dim()
     }

@@ -29,11 +29,11 @@ use crate::neural::encoder::ForwardCounters;
 use crate::neural::{ForwardStats, NeuralError, runtime};
 
 /// File names in a causal LM's folder.
-pub const MODEL_FILE: &str = "model.onnx";
+pub(crate) const MODEL_FILE: &str = "model.onnx";
 /// The Hugging Face tokenizer in a causal LM's folder.
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
+pub(crate) const TOKENIZER_FILE: &str = "tokenizer.json";
 /// Special tokens and chat template in a causal LM's folder.
-pub const INFO_FILE: &str = "lm.json";
+pub(crate) const INFO_FILE: &str = "lm.json";
 
 /// How a causal LM runs.
 #[derive(Debug, Clone)]

@@ -28,7 +28,7 @@ pub struct ForwardStats {
 
 /// Running totals behind [`ForwardStats`], shared by every model that times its passes.
 #[derive(Debug, Default)]
-pub struct ForwardCounters {
+pub(crate) struct ForwardCounters {
     batches: AtomicU64,
     tokens: AtomicU64,
     positions: AtomicU64,

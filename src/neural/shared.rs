@@ -13,7 +13,7 @@ use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use crate::models::{ModelError, ModelStore};
 
 /// Environment variable naming a folder that keeps embeddings across runs.
-pub const DISK_CACHE_ENV: &str = "PITH_EMBED_CACHE";
+pub(crate) const DISK_CACHE_ENV: &str = "PITH_EMBED_CACHE";
 
 /// Loaded models of one kind, by key.
 pub type Registry<K, T> = Mutex<Option<HashMap<K, Arc<T>>>>;

@@ -95,7 +95,7 @@ const HOP_BY_HOP: [&str; 9] = [
 ];
 
 /// Prefix of pith's own control headers: read by the proxy, never forwarded.
-pub const CONTROL_PREFIX: &str = "x-pith-";
+pub(crate) const CONTROL_PREFIX: &str = "x-pith-";
 
 fn is_hop_by_hop(name: &HeaderName, connection_named: &[String]) -> bool {
     let n = name.as_str();
@@ -116,7 +116,7 @@ fn connection_named(headers: &HeaderMap) -> Vec<String> {
 
 /// The headers to send upstream: end-to-end ones only, minus `Host`, `Content-Length`
 /// and every `x-pith-*` header. Repeated headers keep their order.
-pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
+pub(crate) fn request_headers(incoming: &HeaderMap) -> HeaderMap {
     let named = connection_named(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len());
     for (name, value) in incoming {
@@ -134,7 +134,7 @@ pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
 
 /// The upstream's response headers to relay: all but hop-by-hop ones. `Content-Length`
 /// stays: the body is relayed unchanged, so the upstream's length is still right.
-pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
+pub(crate) fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     let named = connection_named(upstream);
     let mut out = HeaderMap::with_capacity(upstream.len());
     for (name, value) in upstream {
@@ -217,7 +217,7 @@ impl ErrorKind {
 }
 
 /// The JSON body of an error pith produces, in the provider's envelope.
-pub fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String {
+pub(crate) fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String {
     let (openai_type, openai_code, anthropic_type) = kind.names();
     let value = match provider {
         Provider::OpenAi => serde_json::json!({
@@ -232,7 +232,7 @@ pub fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String 
 }
 
 /// A complete error response, marked as pith's own with `x-pith-error`.
-pub fn error_response(provider: Provider, kind: ErrorKind, message: &str) -> Response {
+pub(crate) fn error_response(provider: Provider, kind: ErrorKind, message: &str) -> Response {
     let mut response = (
         kind.status(),
         [(header::CONTENT_TYPE, "application/json")],

@@ -608,7 +608,7 @@ const MARKERS: [(&str, &str); 2] = [("<pith>", "</pith>"), ("<llmlingua>", "</ll
 
 /// The `<pith>…</pith>` and `<LLMLINGUA>…</LLMLINGUA>` parts of `text` (tags matched
 /// ASCII-case-insensitively, not nested; an unclosed tag marks nothing).
-pub fn find_marked(text: &str) -> Vec<Marked> {
+pub(crate) fn find_marked(text: &str) -> Vec<Marked> {
     // ASCII lowercasing keeps every byte offset.
     let lower = text.to_ascii_lowercase();
     let mut out = Vec::new();
@@ -640,7 +640,7 @@ pub fn find_marked(text: &str) -> Vec<Marked> {
 /// [`crate::segment::output::detect`]); code if it looks like code (see
 /// [`looks_like_code`]), with the language of a file path named in the tool arguments;
 /// prose otherwise.
-pub fn classify(text: &str, tool_args: &str) -> Content {
+pub(crate) fn classify(text: &str, tool_args: &str) -> Content {
     if looks_like_json(text) {
         Content::Json
     } else if let Some(kind) = crate::segment::output::detect(text) {
@@ -690,7 +690,7 @@ const CODE_STARTS: [&str; 24] = [
 /// look like code — they end with `{`, `}`, `;`, `)` or `=>`, or start (after
 /// indentation) with a keyword such as `def`, `fn`, `class`, `import`, or a `@decorator`.
 /// Prose lines rarely do either; wrapped prose ends in words and periods.
-pub fn looks_like_code(text: &str) -> bool {
+pub(crate) fn looks_like_code(text: &str) -> bool {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)

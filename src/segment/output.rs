@@ -281,7 +281,7 @@ fn starts_with_time(t: &str) -> bool {
 
 /// Log levels, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     /// `ERROR`, `FATAL`, `CRITICAL`, …
     Error,
     /// `WARN`, `WARNING`.
@@ -292,7 +292,7 @@ pub enum Level {
 
 /// The level word among the first few words of a log line, in upper case (`ERROR`,
 /// `[WARN]`, `level=error` is left to the scorer's other rules).
-pub fn level_of(t: &str) -> Option<Level> {
+pub(crate) fn level_of(t: &str) -> Option<Level> {
     t.split(|c: char| c.is_whitespace() || "[]():|".contains(c))
         .filter(|w| !w.is_empty())
         .take(5)

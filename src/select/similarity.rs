@@ -38,7 +38,7 @@ pub trait Similarity {
 
 /// Number of hash functions in a [`MinHash`] signature; the standard error of the
 /// estimate is at most `sqrt(J (1 − J) / 64) ≤ 0.0625`.
-pub const SIGNATURE_LEN: usize = 64;
+pub(crate) const SIGNATURE_LEN: usize = 64;
 
 /// Words per shingle for units long enough to have one.
 const SHINGLE: usize = 3;

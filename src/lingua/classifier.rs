@@ -146,7 +146,7 @@ impl TokenClassifier {
         &self.tokenizer
     }
 
-    /// Most positions in one window, [CLS] and [SEP] included (512 for BERT-class models).
+    /// Most positions in one window, `[CLS]` and `[SEP]` included (512 for BERT-class models).
     pub fn max_len(&self) -> usize {
         self.max_len
     }
@@ -164,7 +164,7 @@ impl TokenClassifier {
         (id("[CLS]", self.cls), id("[SEP]", self.sep))
     }
 
-    /// Whether `token` is one of the tokenizer's special tokens ([CLS], <unk>, …).
+    /// Whether `token` is one of the tokenizer's special tokens (`[CLS]`, `<unk>`, …).
     pub fn is_special(&self, token: &str) -> bool {
         self.special.iter().any(|s| s == token)
     }
@@ -209,7 +209,7 @@ impl TokenClassifier {
     }
 
     /// Each text's tokens and keep probabilities, with all their windows (≤ 510 tokens,
-    /// cut at a sentence or line end, framed by [CLS] … [SEP]) in one batch queue.
+    /// cut at a sentence or line end, framed by `[CLS]` … `[SEP]`) in one batch queue.
     pub(super) fn token_scores(&self, texts: &[&str]) -> Result<Vec<TokenScores>, LinguaError> {
         let max_inner = self.max_len - 2;
         let mut spans_of = Vec::with_capacity(texts.len());

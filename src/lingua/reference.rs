@@ -4,8 +4,8 @@
 //!
 //! The quirks, each copied on purpose (pith's own mode in `prune.rs` fixes them):
 //! - windows are detokenized to strings and tokenized again before the forward pass;
-//! - a window cut without a chunk-end token holds 511 pieces, so with [CLS] it fills
-//!   all 512 positions and loses its [SEP];
+//! - a window cut without a chunk-end token holds 511 pieces, so with `[CLS]` it fills
+//!   all 512 positions and loses its `[SEP]`;
 //! - each window has its own threshold, a percentile over its words weighted by their
 //!   cl100k token counts (of the word as joined, `▁` included for SentencePiece);
 //! - words are joined back with the tokenizer's decoder, so whitespace is not the

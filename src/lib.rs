@@ -40,7 +40,7 @@
 //!         smtp.sendmail("pith@localhost", [address], body)
 //! "#;
 //!
-//! let budget = 60;
+//! let budget = 90; // of 152 tokens
 //! let compressor = Compressor::builder().build(); // code preset, o200k_base, bare text
 //! let out = compressor.compress(Input::code(source, Lang::Python).query("parse the header"), budget)?;
 //! assert!(out.tokens_after <= budget);
@@ -73,6 +73,7 @@
 //!     .build();
 //! let out = compressor.compress(Input::documents(docs).query("how is the budget counted"), 40)?;
 //! assert!(out.tokens_after <= 40);
+//! assert!(out.text.contains("The budget is counted"));
 //! assert_eq!(out.documents.len(), 3); // one report per input document
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -175,7 +175,7 @@ impl TokenClassifier {
     }
 
     /// The keep probability of every position of every window (frame tokens included):
-    /// softmax(logits)[1], LLMLingua-2's label "preserve".
+    /// `softmax(logits)[1]`, LLMLingua-2's label "preserve".
     pub fn keep_probs(&self, windows: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, NeuralError> {
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); windows.len()];
         let mut order: Vec<usize> = (0..windows.len()).collect();
@@ -268,7 +268,7 @@ impl TokenClassifier {
     }
 }
 
-/// softmax(logits)[1], computed as torch does (shifted by the maximum).
+/// `softmax(logits)[1]`, computed as torch does (shifted by the maximum).
 fn keep_prob(logits: &[f32]) -> f32 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();

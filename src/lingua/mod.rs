@@ -4,7 +4,7 @@
 //! (`surprisal.rs`: Selective Context / LLMLingua-1); [`Scorer`] says which.
 //!
 //! Two modes share the classifier ([`classifier`]):
-//! - [`reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
+//! - [`mod@reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
 //! - [`prune`]: pith's default (either scorer), which keeps the original text's whitespace, hits the
 //!   target rate with one global threshold, keeps protected patterns whole, honours
 //!   `<pith …>` markers and keeps JSON valid.

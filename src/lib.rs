@@ -96,10 +96,11 @@
 //! # Models
 //!
 //! A neural preset (`*-neural`, `*-lm`, `rag-prune`) needs models, and the library never
-//! looks for them on its own: pass a models folder. `try_build` loads every model the
-//! preset needs and, if any cannot be loaded, returns all the failures
-//! ([`BuildError::failures`], each naming the command that installs the model); `build`
-//! runs without each missing stage and puts the reasons in every result's `warnings`.
+//! looks for them on its own: pass a models folder.
+//! [`try_build`](CompressorBuilder::try_build) loads every model the preset needs and, if
+//! any cannot be loaded, returns all the failures ([`BuildError::failures`], each naming
+//! the command that installs the model); [`build`](CompressorBuilder::build) runs without
+//! each missing stage and puts the reasons in every result's `warnings`.
 //! Without the `neural` feature such a preset builds the same way, without those stages.
 //!
 //! ```no_run

@@ -28,7 +28,7 @@ use tokenizers::Tokenizer;
 use crate::neural::encoder::ForwardCounters;
 use crate::neural::{ForwardStats, NeuralError, runtime};
 
-/// File names in a causal LM's folder.
+/// The ONNX graph in a causal LM's folder.
 pub(crate) const MODEL_FILE: &str = "model.onnx";
 /// The Hugging Face tokenizer in a causal LM's folder.
 pub(crate) const TOKENIZER_FILE: &str = "tokenizer.json";

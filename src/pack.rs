@@ -47,7 +47,7 @@ impl Default for WalkOptions {
 pub struct Skipped {
     /// The file's path as walked.
     pub path: String,
-    /// Why it was passed over (binary, too large, unreadable, …).
+    /// Why it was passed over (binary, too large, not a regular file, an I/O error).
     pub reason: String,
 }
 

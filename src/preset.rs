@@ -53,7 +53,7 @@ pub enum PresetError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preset {
-    /// One line on what the preset is for (`pith presets` lists it).
+    /// One line on what the preset is for.
     #[serde(default)]
     pub description: String,
     /// How units are valued.

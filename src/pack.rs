@@ -45,14 +45,18 @@ impl Default for WalkOptions {
 /// A file that was passed over, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
+    /// The file's path as walked.
     pub path: String,
+    /// Why it was passed over (binary, too large, not a regular file, an I/O error).
     pub reason: String,
 }
 
 /// The documents found, in a stable order, and what was skipped.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The files to pack, each with its kind from its path and content.
     pub documents: Vec<Document>,
+    /// Files passed over, with the reason.
     pub skipped: Vec<Skipped>,
     /// Empty files: read fine, but with nothing to pack (an `__init__.py` is common
     /// enough that reporting each would be noise).
@@ -62,14 +66,28 @@ pub struct Collected {
 /// A walk could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WalkError {
+    /// A path given does not exist.
     #[error("{0}: no such file or directory")]
     NotFound(String),
+    /// A path given is a symbolic link to nothing.
     #[error("{0}: dangling symbolic link")]
     Dangling(String),
+    /// A path given cannot be read.
     #[error("{path}: {message}")]
-    Unreadable { path: String, message: String },
+    Unreadable {
+        /// The path.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// An include or exclude glob does not parse.
     #[error("invalid glob {glob:?}: {message}")]
-    Glob { glob: String, message: String },
+    Glob {
+        /// The glob.
+        glob: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 fn globset(globs: &[String]) -> Result<Option<GlobSet>, WalkError> {

@@ -26,17 +26,27 @@ const BUILTIN: [(&str, &str); 8] = [
 /// A preset could not be found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
+    /// Neither a built-in name nor a path to a TOML file.
     #[error(
         "unknown preset {0:?} (built in: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm; or give a path to a .toml file)"
     )]
     Unknown(String),
+    /// The preset file could not be read.
     #[error("cannot read preset {path}: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The read error.
         source: std::io::Error,
     },
+    /// The TOML does not parse, or a value is out of range.
     #[error("invalid preset {name}: {message}")]
-    Invalid { name: String, message: String },
+    Invalid {
+        /// The preset's name or path.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The whole pipeline configuration. Get one by name ([`Preset::named`]) or from TOML
@@ -45,14 +55,19 @@ pub enum PresetError {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Preset {
+    /// One line on what the preset is for.
     #[serde(default)]
     pub description: String,
+    /// How units are valued.
     #[serde(default)]
     pub score: ScoreConfig,
+    /// How units are chosen under the budget.
     #[serde(default)]
     pub select: SelectConfig,
+    /// How documents are cut into units.
     #[serde(default)]
     pub segment: SegmentConfig,
+    /// What replaces dropped text.
     #[serde(default)]
     pub render: RenderConfig,
     /// LLMLingua-2 token pruning after coarse selection. Absent: whole units only.
@@ -197,10 +212,14 @@ pub enum WordProb {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreConfig {
+    /// The scorer of relevance to a query.
     pub relevance: Relevance,
+    /// How units are valued without a query.
     pub query_less: QueryLess,
+    /// BM25 term-frequency saturation (default 1.2).
     #[serde(default = "default_k1")]
     pub bm25_k1: f64,
+    /// BM25 length normalisation (default 0.75).
     #[serde(default = "default_b")]
     pub bm25_b: f64,
     /// The installed embedding model that `embedding` and `hybrid` relevance use.
@@ -238,6 +257,7 @@ impl Default for ScoreConfig {
     }
 }
 
+/// How relevance to a query is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Relevance {
@@ -256,9 +276,11 @@ impl Relevance {
     }
 }
 
+/// How units are valued when there is no query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryLess {
+    /// Self-information of the unit's terms across the input: rare content is worth more.
     SelfInformation,
 }
 
@@ -266,6 +288,7 @@ pub enum QueryLess {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectConfig {
+    /// The selection algorithm.
     pub method: SelectMethod,
     /// Weight of the redundancy penalty in marginal information gain (0 = none).
     #[serde(default)]
@@ -323,6 +346,7 @@ impl Default for SelectConfig {
     }
 }
 
+/// The selection algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SelectMethod {
@@ -351,10 +375,13 @@ impl Default for SegmentConfig {
     }
 }
 
+/// The unit prose is cut into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProseUnit {
+    /// Sentences; headings, fences and tables are units of their own.
     Sentence,
+    /// Consecutive sentences up to a blank line.
     Paragraph,
 }
 
@@ -362,6 +389,7 @@ pub enum ProseUnit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RenderConfig {
+    /// Replaces each run of dropped prose (default `[…]`); code gets comment markers.
     pub prose_marker: String,
 }
 

@@ -18,17 +18,30 @@ pub enum Node {
     /// Members in body order; duplicate keys are kept (lookups take the last, like
     /// serde_json does).
     Object {
+        /// Braces included.
         span: Range<usize>,
+        /// Decoded keys and their values.
         members: Vec<(String, Node)>,
     },
+    /// Items in body order.
     Array {
+        /// Brackets included.
         span: Range<usize>,
+        /// The items.
         items: Vec<Node>,
     },
     /// `span` includes the quotes; `value` is decoded.
-    String { span: Range<usize>, value: String },
+    String {
+        /// Quotes included.
+        span: Range<usize>,
+        /// The decoded string.
+        value: String,
+    },
     /// A number, `true`, `false` or `null`: read its text with [`Node::raw`].
-    Other { span: Range<usize> },
+    Other {
+        /// The literal.
+        span: Range<usize>,
+    },
 }
 
 impl Node {
@@ -103,7 +116,9 @@ impl Node {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid JSON at byte {offset}: {what}")]
 pub struct SpanError {
+    /// Byte offset of the error in the body.
     pub offset: usize,
+    /// What was expected or found there.
     pub what: &'static str,
 }
 

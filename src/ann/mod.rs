@@ -35,14 +35,31 @@ pub const HNSW_THRESHOLD: usize = 15_000;
 /// Errors building [`Vectors`].
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum AnnError {
+    /// The dimension is 0.
     #[error("vector dimension must be at least 1")]
     ZeroDimension,
+    /// The flat values are not a whole number of rows.
     #[error("{len} values do not split into rows of {dim}")]
-    Ragged { len: usize, dim: usize },
+    Ragged {
+        /// Values given.
+        len: usize,
+        /// The dimension.
+        dim: usize,
+    },
+    /// A row has the wrong length.
     #[error("vector has {got} components, expected {dim}")]
-    WrongDimension { got: usize, dim: usize },
+    WrongDimension {
+        /// The row's length.
+        got: usize,
+        /// The dimension.
+        dim: usize,
+    },
+    /// A row holds NaN or an infinity.
     #[error("row {row} has a non-finite component")]
-    NonFinite { row: usize },
+    NonFinite {
+        /// The row's index.
+        row: usize,
+    },
 }
 
 /// Vectors of one dimension stored flat, row after row, so an index scans contiguous
@@ -92,14 +109,17 @@ impl Vectors {
         Ok(())
     }
 
+    /// Values per row.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.data.len() / self.dim
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
@@ -124,14 +144,18 @@ impl Vectors {
 /// One search hit: the stored vector's position and its cosine similarity to the query.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Neighbour {
+    /// Row of the stored vector.
     pub index: usize,
+    /// Its cosine similarity to the query.
     pub similarity: f32,
 }
 
 /// Which implementation an index is, for reports and tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexKind {
+    /// Exact: every stored vector is compared.
     BruteForce,
+    /// Approximate: a hierarchical navigable small world graph.
     Hnsw,
 }
 
@@ -145,8 +169,10 @@ pub trait VectorIndex: Send + Sync + fmt::Debug {
     /// The stored vectors, in insertion order (a neighbour's `index` points here).
     fn vectors(&self) -> &Vectors;
 
+    /// Which implementation this is.
     fn kind(&self) -> IndexKind;
 
+    /// The `k` stored vectors most similar to `query`, most similar first.
     fn search(&self, query: &[f32], k: usize) -> Vec<Neighbour>;
 
     /// [`search`](Self::search) for every row of `queries`, spread over the cores.
@@ -159,14 +185,17 @@ pub trait VectorIndex: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Number of stored vectors.
     fn len(&self) -> usize {
         self.vectors().len()
     }
 
+    /// Whether nothing is stored.
     fn is_empty(&self) -> bool {
         self.vectors().is_empty()
     }
 
+    /// Length of the stored vectors.
     fn dim(&self) -> usize {
         self.vectors().dim()
     }

@@ -39,7 +39,9 @@ pub struct CacheOptions {
 }
 
 impl CacheOptions {
+    /// Deadline of each call to the server: a slow one means local work, not a slow request.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(20);
+    /// How long an entry lives: a week.
     pub const DEFAULT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
     /// `url` with the default deadline and lifetime.
@@ -80,6 +82,7 @@ pub enum CacheError {
     /// The message never quotes the URL (it may hold a password).
     #[error("cache URL: {0}")]
     Url(String),
+    /// A timeout or TTL of zero.
     #[error("cache timeout and ttl must be greater than zero")]
     Zero,
 }
@@ -96,6 +99,7 @@ pub enum Kind {
 impl Kind {
     const ALL: [Kind; 2] = [Kind::Block, Kind::Vector];
 
+    /// Its name in `/metrics` labels.
     pub fn label(self) -> &'static str {
         match self {
             Kind::Block => "block",
@@ -243,6 +247,7 @@ impl SharedCache {
         self.put_many(kind, &[(*digest, payload)]);
     }
 
+    /// The counters of one kind so far.
     pub fn stats(&self, kind: Kind) -> KindStats {
         let c = &self.kinds[kind as usize];
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);

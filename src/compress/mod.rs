@@ -96,19 +96,35 @@ impl Default for Compressor {
 }
 
 impl Compressor {
+    /// A builder with the defaults: the `code` preset, o200k_base, bare text.
     pub fn builder() -> CompressorBuilder {
         CompressorBuilder::default()
     }
 
+    /// The pipeline settings it runs with.
     pub fn preset(&self) -> &Preset {
         &self.preset
     }
 
+    /// The target tokenizer budgets are counted in.
     pub fn counter(&self) -> &dyn TokenCounter {
         self.counter.as_ref()
     }
 
     /// Compresses `input` to at most `budget` tokens of the target tokenizer.
+    ///
+    /// Fails only when not even the markers that say everything was dropped fit.
+    ///
+    /// ```
+    /// use pith::Compressor;
+    ///
+    /// let compressor = Compressor::default();
+    /// let text = "pith keeps what the task needs. ".repeat(40);
+    /// let out = compressor.compress(text.as_str(), 30)?;
+    /// assert!(out.tokens_after <= 30 && out.tokens_after < out.tokens_before);
+    /// assert!(compressor.compress(text.as_str(), 0).is_err());
+    /// # Ok::<(), pith::CompressError>(())
+    /// ```
     pub fn compress(
         &self,
         input: impl Into<Input>,

@@ -184,10 +184,12 @@ impl Prepared {
         &self.full.text
     }
 
+    /// The input's documents.
     pub fn documents(&self) -> &[Document] {
         &self.docs
     }
 
+    /// The input's query, if it has one.
     pub fn query(&self) -> Option<&str> {
         self.query.as_deref()
     }

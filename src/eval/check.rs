@@ -31,6 +31,7 @@ pub enum Check {
 const GOLD_KEPT: f64 = 0.8;
 
 impl Check {
+    /// The metric this check counts toward (`answer_recall`, `gold_kept`, …).
     pub fn metric(&self) -> &'static str {
         match self {
             Check::AnswerRecall(_) => "answer_recall",
@@ -44,6 +45,7 @@ impl Check {
         }
     }
 
+    /// Whether `output`, a compression of the case, passes this check.
     pub fn passed(&self, output: &str) -> bool {
         match self {
             Check::AnswerRecall(answers) => {

@@ -47,6 +47,7 @@ pub fn unpack_tar_gz(path: &Path, dest: &Path) -> Result<(), EvalError> {
 pub struct SplitMix(pub u64);
 
 impl SplitMix {
+    /// The next value of the stream.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;

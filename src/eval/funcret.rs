@@ -13,13 +13,17 @@ use crate::{Document, Format, Input};
 /// Whether the target keeps its docstring (A, easy) or loses it (B).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Variant {
+    /// The target keeps its docstring.
     A,
+    /// The target's docstring is removed (the variant that counts).
     #[default]
     B,
 }
 
+/// Function retrieval in real repositories (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct FuncRet {
+    /// Whether the target keeps its docstring.
     pub variant: Variant,
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
 use crate::{DocKind, Document, Input};
 
+/// KV retrieval: the value of one key among 75 UUID pairs must survive.
 #[derive(Debug, Clone, Copy)]
 pub struct Kv;
 

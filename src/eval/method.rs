@@ -38,6 +38,8 @@ pub struct Method {
 }
 
 impl Method {
+    /// The method called `name` (`pith`, `pith:PRESET`, or a baseline) for `task`,
+    /// counting in `encoding`; `seed` drives the `random` baseline.
     pub fn new(
         name: &str,
         task: &dyn Task,
@@ -83,6 +85,7 @@ impl Method {
         })
     }
 
+    /// The name it was made from.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -32,16 +32,26 @@ use crate::{Encoding, Format, Input};
 /// The harness could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
+    /// A data file is missing or malformed.
     #[error("cannot read {path}: {message}")]
-    Data { path: String, message: String },
+    Data {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No method has this name.
     #[error(
         "unknown method {0:?} (pith, pith:PRESET such as pith:rag-neural, pith:FILE.toml, truncate, tail, headtail, random, overlap)"
     )]
     UnknownMethod(String),
+    /// No task has this name.
     #[error("unknown task {0:?} (nq20, nq20-null, kv, niah, funcret, toolout)")]
     UnknownTask(String),
+    /// A `pith:PRESET` method names a preset that cannot be had.
     #[error("{0}")]
     Preset(#[from] crate::preset::PresetError),
+    /// A method's compressor cannot be built (a model is missing).
     #[error("{0}")]
     Build(#[from] crate::compress::BuildError),
 }
@@ -58,7 +68,9 @@ impl EvalError {
 /// How much to compress: a ratio of the input's tokens, or a fixed budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Size {
+    /// Input tokens divided by this (`4x`: a quarter of the input).
     Ratio(f64),
+    /// This many tokens whatever the input.
     Budget(usize),
 }
 
@@ -71,6 +83,7 @@ impl Size {
         }
     }
 
+    /// How tables name the size: `4x`, `2k`, `1500`.
     pub fn label(self) -> String {
         match self {
             Size::Ratio(r) => format!("{r}x"),
@@ -84,15 +97,20 @@ impl Size {
 /// reported in (gold position, haystack length × depth, repository).
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// Identifies the example in the data file.
     pub id: String,
+    /// The group its metrics are reported in.
     pub group: String,
+    /// The documents and the query.
     pub input: Input,
+    /// What must survive compression.
     pub checks: Vec<Check>,
 }
 
 /// What a task is, apart from its cases.
 #[derive(Debug, Clone)]
 pub struct TaskInfo {
+    /// The name `pith eval` takes.
     pub name: &'static str,
     /// Its dev data, relative to the repository root.
     pub default_data: &'static str,
@@ -108,6 +126,7 @@ pub struct TaskInfo {
 
 /// A task of `../shared/eval/README.md`.
 pub trait Task {
+    /// What the task is, apart from its cases.
     fn info(&self) -> TaskInfo;
     /// Calls `each` with every case in a stable order, at most `limit` source examples.
     fn cases(
@@ -134,25 +153,37 @@ pub fn task(name: &str, variant: Variant, seed: u64) -> Result<Box<dyn Task>, Ev
 /// What one run measures.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Sizes to compress to (empty: the task's defaults).
     pub sizes: Vec<Size>,
+    /// Method names, as [`Method::new`] takes them.
     pub methods: Vec<String>,
+    /// At most this many source examples.
     pub limit: Option<usize>,
     /// Only every K-th case (1: all): a sample spread over the whole file, for methods
     /// too slow to run on all of it.
     pub every: usize,
+    /// The tokenizer budgets are counted in.
     pub encoding: Encoding,
+    /// Seed of the random baseline and of generated tasks.
     pub seed: u64,
 }
 
 /// One case compressed by one method to one size.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The method's name.
     pub method: String,
+    /// The size asked for.
     pub size: Size,
+    /// The case's group.
     pub group: String,
+    /// Tokens of the case's input.
     pub tokens_before: usize,
+    /// Tokens of the method's output.
     pub tokens_after: usize,
+    /// The budget the size gave.
     pub budget: usize,
+    /// Wall time of the compression.
     pub latency_ms: f64,
     /// Metric name and whether the case passed it.
     pub passed: Vec<(&'static str, bool)>,

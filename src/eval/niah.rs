@@ -33,8 +33,10 @@ const SUBJECTS: [&str; 16] = [
     "Ushuaia",
 ];
 
+/// Needle in a haystack (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct Niah {
+    /// Chooses the needles and the essay order.
     pub seed: u64,
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
 use crate::{DocKind, Document, Input};
 
+/// NQ-20 multi-document question answering, gold passage at each position.
 #[derive(Debug, Clone, Copy)]
 pub struct Nq20;
 

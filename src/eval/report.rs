@@ -10,21 +10,28 @@ use super::{Outcome, Size};
 /// One line of the results table, and one object of the JSON output.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The task's name.
     pub task: String,
+    /// The method's name.
     pub method: String,
     /// `4x` (a ratio of each example's tokens) or `8k` (a fixed budget).
     pub size: String,
     /// `all`, or the group (gold position, length × depth, repository).
     pub group: String,
+    /// Cases aggregated.
     pub examples: usize,
     /// answer_recall, gold_kept, value_recall, needle_recall, function_recall.
     #[serde(flatten)]
     pub metrics: BTreeMap<String, f64>,
     /// Mean tokens before over mean tokens after.
     pub achieved_ratio: f64,
+    /// Mean tokens of the inputs.
     pub tokens_before: f64,
+    /// Mean tokens of the outputs.
     pub tokens_after: f64,
+    /// Mean compression time.
     pub latency_ms_mean: f64,
+    /// 95th percentile of compression time.
     pub latency_ms_p95: f64,
     /// Outputs over their budget: the promise says this is always 0.
     pub over_budget: usize,

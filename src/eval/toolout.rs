@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{Case, Check, EvalError, Size, Task, TaskInfo, data};
 use crate::{DocKind, Document, Input};
 
+/// Tool output an agent needs (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct ToolOut;
 

@@ -136,15 +136,17 @@ impl TokenClassifier {
         })
     }
 
+    /// How the tokenizer marks word starts, which decides how pieces join into words.
     pub fn family(&self) -> Family {
         self.family
     }
 
+    /// The model's tokenizer.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
-    /// Most positions in one window, [CLS] and [SEP] included (512 for BERT-class models).
+    /// Most positions in one window, `[CLS]` and `[SEP]` included (512 for BERT-class models).
     pub fn max_len(&self) -> usize {
         self.max_len
     }
@@ -162,7 +164,7 @@ impl TokenClassifier {
         (id("[CLS]", self.cls), id("[SEP]", self.sep))
     }
 
-    /// Whether `token` is one of the tokenizer's special tokens ([CLS], <unk>, …).
+    /// Whether `token` is one of the tokenizer's special tokens (`[CLS]`, `<unk>`, …).
     pub fn is_special(&self, token: &str) -> bool {
         self.special.iter().any(|s| s == token)
     }
@@ -173,7 +175,7 @@ impl TokenClassifier {
     }
 
     /// The keep probability of every position of every window (frame tokens included):
-    /// softmax(logits)[1], LLMLingua-2's label "preserve".
+    /// `softmax(logits)[1]`, LLMLingua-2's label "preserve".
     pub fn keep_probs(&self, windows: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, NeuralError> {
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); windows.len()];
         let mut order: Vec<usize> = (0..windows.len()).collect();
@@ -207,7 +209,7 @@ impl TokenClassifier {
     }
 
     /// Each text's tokens and keep probabilities, with all their windows (≤ 510 tokens,
-    /// cut at a sentence or line end, framed by [CLS] … [SEP]) in one batch queue.
+    /// cut at a sentence or line end, framed by `[CLS]` … `[SEP]`) in one batch queue.
     pub(super) fn token_scores(&self, texts: &[&str]) -> Result<Vec<TokenScores>, LinguaError> {
         let max_inner = self.max_len - 2;
         let mut spans_of = Vec::with_capacity(texts.len());
@@ -266,7 +268,7 @@ impl TokenClassifier {
     }
 }
 
-/// softmax(logits)[1], computed as torch does (shifted by the maximum).
+/// `softmax(logits)[1]`, computed as torch does (shifted by the maximum).
 fn keep_prob(logits: &[f32]) -> f32 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();

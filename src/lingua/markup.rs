@@ -58,7 +58,9 @@ pub struct Markup {
 /// Which analyses run.
 #[derive(Debug, Clone)]
 pub struct MarkupOptions {
+    /// Honour `<pith …>` markers.
     pub markers: bool,
+    /// Keep JSON valid: prune only inside string values.
     pub json: bool,
     /// One pattern made of the protected patterns (none: nothing is protected).
     pub protect: Option<Regex>,

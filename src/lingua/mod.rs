@@ -4,7 +4,7 @@
 //! (`surprisal.rs`: Selective Context / LLMLingua-1); [`Scorer`] says which.
 //!
 //! Two modes share the classifier ([`classifier`]):
-//! - [`reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
+//! - [`mod@reference`]: the `llmlingua` package's algorithm, quirks included, for parity;
 //! - [`prune`]: pith's default (either scorer), which keeps the original text's whitespace, hits the
 //!   target rate with one global threshold, keeps protected patterns whole, honours
 //!   `<pith …>` markers and keeps JSON valid.
@@ -32,18 +32,37 @@ pub enum LinguaError {
     /// The model could not be loaded or run.
     #[error(transparent)]
     Neural(#[from] NeuralError),
+    /// The tokenizer failed on the text.
     #[error("tokenizer failed: {0}")]
     Tokenizer(String),
     /// The model or the settings cannot do what was asked.
     #[error("{0}")]
     Unsupported(String),
+    /// A `<pith …>` marker is malformed.
     #[error("bad <pith> marker at byte {at}: {message}")]
-    Marker { at: usize, message: String },
+    Marker {
+        /// Byte offset of the marker in the text.
+        at: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A protected pattern is not a valid regex.
     #[error("bad protected pattern {pattern:?}: {message}")]
-    Pattern { pattern: String, message: String },
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// The regex error.
+        message: String,
+    },
+    /// A rate is outside (0, 1].
     #[error("rate must be a number in (0, 1], got {0}")]
     Rate(f64),
     /// What must be kept (pinned words, `compress=false` parts) is over the budget.
     #[error("budget of {budget} tokens is too small: what must be kept takes {minimum}")]
-    BudgetTooSmall { budget: usize, minimum: usize },
+    BudgetTooSmall {
+        /// The budget asked for.
+        budget: usize,
+        /// Tokens of what must be kept.
+        minimum: usize,
+    },
 }

@@ -124,12 +124,15 @@ pub struct TokenPruner {
 /// A pruned text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pruned {
+    /// The pruned text.
     pub text: String,
     /// Target-tokenizer tokens of the input (marker tags left out) and of `text`.
     pub tokens_before: usize,
+    /// Target-tokenizer tokens of `text`.
     pub tokens_after: usize,
     /// Words the classifier scored, and how many were kept.
     pub words: usize,
+    /// Words kept.
     pub kept_words: usize,
     /// Per scored word, in order: whether it was kept (for agreement checks).
     pub kept: Vec<bool>,
@@ -176,6 +179,8 @@ impl TokenPruner {
         Self::with_scorer(Scorer::Surprisal(lm), options)
     }
 
+    /// Pruning with `scorer`; fails on options the scorer cannot honour (`word_prob = sum`
+    /// with a classifier) and on protected patterns that do not compile.
     pub fn with_scorer(scorer: Scorer, options: PruneOptions) -> Result<Self, LinguaError> {
         if matches!(scorer, Scorer::Classifier(_)) && options.word_prob == Some(WordProb::Sum) {
             return Err(LinguaError::Unsupported(
@@ -191,6 +196,7 @@ impl TokenPruner {
         })
     }
 
+    /// What scores the words.
     pub fn scorer(&self) -> &Scorer {
         &self.scorer
     }

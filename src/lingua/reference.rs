@@ -4,8 +4,8 @@
 //!
 //! The quirks, each copied on purpose (pith's own mode in `prune.rs` fixes them):
 //! - windows are detokenized to strings and tokenized again before the forward pass;
-//! - a window cut without a chunk-end token holds 511 pieces, so with [CLS] it fills
-//!   all 512 positions and loses its [SEP];
+//! - a window cut without a chunk-end token holds 511 pieces, so with `[CLS]` it fills
+//!   all 512 positions and loses its `[SEP]`;
 //! - each window has its own threshold, a percentile over its words weighted by their
 //!   cl100k token counts (of the word as joined, `▁` included for SentencePiece);
 //! - words are joined back with the tokenizer's decoder, so whitespace is not the
@@ -26,19 +26,31 @@ pub use crate::preset::WordProb;
 /// `compress_prompt_llmlingua2`'s keyword arguments.
 #[derive(Debug, Clone)]
 pub struct ReferenceParams {
+    /// Share of tokens to keep when `target_token` is not positive.
     pub rate: f64,
     /// Tokens to aim for (cl100k); overrides `rate` when positive.
     pub target_token: i64,
+    /// Drop whole contexts by mean word probability before pruning words.
     pub use_context_level_filter: bool,
+    /// Prune words inside the contexts kept.
     pub use_token_level_filter: bool,
+    /// Contexts the context filter keeps; overrides its rates when positive.
     pub target_context: i64,
+    /// Share of contexts the context filter keeps.
     pub context_level_rate: f64,
+    /// Tokens (cl100k) the context filter aims for; overrides its rate when positive.
     pub context_level_target_token: i64,
+    /// Contexts the context filter always keeps, by index.
     pub force_context_ids: Vec<usize>,
+    /// How a word's probability comes from its model tokens' probabilities.
     pub token_to_word: WordProb,
+    /// Tokens always kept (e.g. `\n`, `?`).
     pub force_tokens: Vec<String>,
+    /// Keep every word with a digit.
     pub force_reserve_digit: bool,
+    /// Drop a force token that repeats the previous one with nothing kept between.
     pub drop_consecutive: bool,
+    /// Tokens a window may be cut after.
     pub chunk_end_tokens: Vec<String>,
 }
 
@@ -65,13 +77,17 @@ impl Default for ReferenceParams {
 /// What the reference returns, and the words with their labels.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceOutput {
+    /// The compressed contexts joined by blank lines, as the package returns it.
     pub compressed_prompt: String,
+    /// Each kept context, compressed.
     pub compressed_prompt_list: Vec<String>,
     /// cl100k tokens of the input and of the output.
     pub origin_tokens: usize,
+    /// cl100k tokens of `compressed_prompt`.
     pub compressed_tokens: usize,
-    /// Per context (of those the context filter kept): its words, 1 = kept.
+    /// Per context (of those the context filter kept): its words.
     pub words: Vec<Vec<String>>,
+    /// Per context, one label per word: 1 = kept, 0 = dropped.
     pub labels: Vec<Vec<u8>>,
     /// Per window, in order: the word probabilities compared with its threshold.
     pub chunks: Vec<ChunkTrace>,
@@ -82,12 +98,17 @@ pub struct ReferenceOutput {
 /// One window's decision, for tests and debugging.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkTrace {
+    /// The window's text as fed to the model.
     pub text: String,
+    /// Its words.
     pub words: Vec<String>,
+    /// Each word's keep probability.
     pub word_probs: Vec<f32>,
+    /// The probability a word must exceed to be kept (a percentile of the window's).
     pub threshold: f64,
     /// How many values the threshold's percentile ran over (words × their cl100k tokens).
     pub weighted: usize,
+    /// Per word: 1 = kept, 0 = dropped.
     pub labels: Vec<u8>,
 }
 

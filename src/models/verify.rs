@@ -14,27 +14,50 @@ use super::{ModelError, sha256_file};
 /// The check of one model's files.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
+    /// The model's name.
     pub model: String,
+    /// What the model does in the pipeline.
     pub role: Role,
+    /// Its folder in the store.
     pub dir: PathBuf,
+    /// Each pinned file, converter outputs included.
     pub files: Vec<FileCheck>,
     /// The command that repairs this model in this store.
     pub repair: String,
 }
 
+/// The check of one file.
 #[derive(Debug, Clone)]
 pub struct FileCheck {
+    /// File name in the model's folder.
     pub dest: String,
+    /// Where it is.
     pub path: PathBuf,
+    /// What the check found.
     pub status: FileStatus,
 }
 
+/// What the check of one file found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileStatus {
+    /// Right size and sha256.
     Ok,
+    /// Not there.
     Missing,
-    WrongSize { expected: u64, actual: u64 },
-    WrongHash { expected: String, actual: String },
+    /// Size differs from the manifest's.
+    WrongSize {
+        /// Bytes the manifest pins.
+        expected: u64,
+        /// Bytes on disk.
+        actual: u64,
+    },
+    /// sha256 differs from the manifest's.
+    WrongHash {
+        /// sha256 the manifest pins.
+        expected: String,
+        /// sha256 of the file on disk.
+        actual: String,
+    },
 }
 
 impl FileStatus {

@@ -30,6 +30,7 @@ pub enum SharedCache {}
 pub struct Key([u8; 32]);
 
 impl Key {
+    /// sha256 of the model's name and the text.
     pub fn new(model: &str, text: &str) -> Self {
         let mut h = Sha256::new();
         h.update(model.as_bytes());
@@ -43,6 +44,8 @@ impl Key {
     }
 }
 
+/// Embeddings by content key: an LRU in memory and, optionally, a folder that keeps them
+/// across runs.
 #[derive(Debug)]
 pub struct EmbeddingCache {
     memory: Mutex<LruCache<Key, Vector>>,
@@ -141,6 +144,8 @@ impl EmbeddingCache {
         }
     }
 
+    /// The vector for `key`, from memory or else the folder (a file not of `dim`
+    /// values counts as absent).
     pub fn get(&self, key: &Key, dim: usize) -> Option<Vector> {
         if let Some(v) = self.lock().get(key) {
             return Some(v.clone());
@@ -150,6 +155,7 @@ impl EmbeddingCache {
         Some(v)
     }
 
+    /// Stores a vector in memory and in the folder.
     pub fn put(&self, key: Key, vector: Vector) {
         self.write_disk(&key, &vector);
         self.lock().put(key, vector);
@@ -160,6 +166,7 @@ impl EmbeddingCache {
         self.lock().len()
     }
 
+    /// Whether no vector is held in memory.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

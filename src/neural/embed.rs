@@ -20,7 +20,7 @@ use super::{ForwardStats, NeuralError, normalize};
 pub struct EmbedderConfig {
     /// Name that keys the cache (a different model must never share entries).
     pub name: String,
-    /// Most model tokens in one window, [CLS] and [SEP] included.
+    /// Most model tokens in one window, `[CLS]` and `[SEP]` included.
     pub max_length: usize,
     /// Output width.
     pub dim: usize,
@@ -50,6 +50,8 @@ impl Default for EmbedderConfig {
     }
 }
 
+/// A sentence embedder: texts in, unit vectors out, batched by length and cached by
+/// content.
 #[derive(Debug)]
 pub struct Embedder {
     config: EmbedderConfig,
@@ -61,7 +63,7 @@ pub struct Embedder {
     cache: EmbeddingCache,
 }
 
-/// One window of one text: its model tokens, [CLS] and [SEP] included.
+/// One window of one text: its model tokens, `[CLS]` and `[SEP]` included.
 struct Window {
     text: usize,
     ids: Vec<u32>,
@@ -105,10 +107,12 @@ impl Embedder {
         })
     }
 
+    /// The model's name; part of every cache key.
     pub fn name(&self) -> &str {
         &self.config.name
     }
 
+    /// Length of the vectors.
     pub fn dim(&self) -> usize {
         self.config.dim
     }
@@ -199,7 +203,7 @@ impl Embedder {
             .collect())
     }
 
-    /// The model tokens of `text`, without [CLS] and [SEP].
+    /// The model tokens of `text`, without `[CLS]` and `[SEP]`.
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, NeuralError> {
         let enc = self
             .tokenizer
@@ -208,12 +212,12 @@ impl Embedder {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// The ids of [CLS] and [SEP], which frame every window.
+    /// The ids of `[CLS]` and `[SEP]`, which frame every window.
     pub fn frame_ids(&self) -> (u32, u32) {
         (self.cls, self.sep)
     }
 
-    /// Cuts each text into windows of at most `max_length` tokens with [CLS] and [SEP].
+    /// Cuts each text into windows of at most `max_length` tokens with `[CLS]` and `[SEP]`.
     fn windows(&self, texts: &[&str]) -> Result<Vec<Window>, NeuralError> {
         let inner = self.config.max_length - 2;
         let mut windows = Vec::new();

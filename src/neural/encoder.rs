@@ -28,7 +28,7 @@ pub struct ForwardStats {
 
 /// Running totals behind [`ForwardStats`], shared by every model that times its passes.
 #[derive(Debug, Default)]
-pub struct ForwardCounters {
+pub(crate) struct ForwardCounters {
     batches: AtomicU64,
     tokens: AtomicU64,
     positions: AtomicU64,
@@ -46,6 +46,7 @@ impl ForwardCounters {
         self.tokens.fetch_add(tokens as u64, Ordering::Relaxed);
     }
 
+    /// The totals so far.
     pub fn stats(&self) -> ForwardStats {
         ForwardStats {
             batches: self.batches.load(Ordering::Relaxed),
@@ -69,8 +70,11 @@ pub struct Encoder {
 /// One forward pass's output: `[rows, len, width]`, row-major.
 #[derive(Debug)]
 pub struct Output {
+    /// Positions per row.
     pub len: usize,
+    /// Values per position.
     pub width: usize,
+    /// `rows × len × width` values.
     pub data: Vec<f32>,
 }
 

@@ -23,10 +23,20 @@ use std::path::PathBuf;
 pub enum NeuralError {
     /// The ONNX Runtime library could not be loaded.
     #[error("cannot load the ONNX Runtime library {path}: {message}")]
-    Runtime { path: PathBuf, message: String },
+    Runtime {
+        /// The library file.
+        path: PathBuf,
+        /// Why it could not be loaded.
+        message: String,
+    },
     /// A model file could not be opened or is not what its manifest says.
     #[error("cannot load model {path}: {message}")]
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// Why it could not be loaded.
+        message: String,
+    },
     /// Running the model failed.
     #[error("model inference failed: {0}")]
     Inference(String),

@@ -13,7 +13,6 @@ use super::{Embedder, EmbedderConfig, NeuralError};
 use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use crate::models::{ModelError, ModelStore};
 
-
 /// Loaded models of one kind, by key.
 pub type Registry<K, T> = Mutex<Option<HashMap<K, Arc<T>>>>;
 

@@ -114,34 +114,61 @@ impl Default for Config {
 /// The configuration could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The default ratio is below 1.
     #[error("ratio must be at least 1 (got {0})")]
     Ratio(f64),
+    /// The config file cannot be read.
     #[error("reading {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// The read error.
         source: std::io::Error,
     },
+    /// The config file is not valid TOML for [`Config`].
     #[error("parsing {path}: {source}")]
     Parse {
+        /// The file.
         path: String,
+        /// The parse error.
         source: Box<toml::de::Error>,
     },
+    /// An upstream base URL is not a plain http(s) URL.
     #[error("{name} must be an http:// or https:// URL without query or fragment (got {value:?})")]
-    Upstream { name: &'static str, value: String },
+    Upstream {
+        /// The setting (`openai_upstream`, …).
+        name: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A setting that must be positive is zero.
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    /// The in-flight byte limit cannot hold even one largest body.
     #[error("max_inflight_bytes ({inflight}) must be at least max_body ({body})")]
-    Inflight { inflight: usize, body: usize },
+    Inflight {
+        /// `max_inflight_bytes`.
+        inflight: usize,
+        /// `max_body`.
+        body: usize,
+    },
+    /// A preset setting names no preset.
     #[error("{key}: {source}")]
     Preset {
+        /// The setting.
         key: &'static str,
+        /// Why the preset cannot be had.
         source: crate::preset::PresetError,
     },
+    /// `cache_url` is not a Redis URL pith can use.
     #[error("cache_url: {0}")]
     Cache(#[from] CacheError),
+    /// A preset's models cannot be loaded.
     #[error("{key}: {source}")]
     Model {
+        /// The setting.
         key: &'static str,
+        /// Each model that failed.
         source: crate::compress::BuildError,
     },
 }
@@ -260,14 +287,17 @@ impl Config {
         Some(cache)
     }
 
+    /// `connect_timeout_secs` as a duration.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout_secs)
     }
 
+    /// `timeout_secs` as a duration.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
     }
 
+    /// `compress_timeout_ms` as a duration.
     pub fn compress_timeout(&self) -> Duration {
         Duration::from_millis(self.compress_timeout_ms)
     }

@@ -27,6 +27,7 @@ use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 /// How the engine compresses when a request does not say.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// What may be compressed.
     pub policy: PolicyOptions,
     /// Each block is compressed to its tokens divided by this, unless the request sets a
     /// budget or a ratio.
@@ -65,23 +66,31 @@ impl Default for EngineConfig {
 /// What a rewrite did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The rewritten body.
     pub body: Vec<u8>,
+    /// Tokens of the compressed blocks before.
     pub tokens_before: usize,
+    /// Tokens of the compressed blocks after.
     pub tokens_after: usize,
     /// Labels of the blocks that were compressed (`messages[3].content`).
     pub blocks: Vec<String>,
+    /// Time the rewrite took.
     pub millis: f64,
 }
 
 /// The request could not be planned or a control value is invalid.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The body is not a request the policy understands.
     #[error("cannot read the request: {0}")]
     Policy(#[from] policy::PolicyError),
+    /// `x-pith-preset` names no preset.
     #[error("{0}")]
     Preset(#[from] crate::preset::PresetError),
+    /// `x-pith-ratio` is below 1.
     #[error("x-pith-ratio must be at least 1 (got {0})")]
     Ratio(f64),
+    /// A preset's models cannot be loaded.
     #[error("{0}")]
     Build(#[from] crate::compress::BuildError),
 }
@@ -155,6 +164,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine counting in `counter`'s tokens.
     pub fn new(config: EngineConfig, counter: Arc<dyn TokenCounter>) -> Self {
         let entries = NonZeroUsize::new(config.memo_entries.max(1)).unwrap_or(NonZeroUsize::MIN);
         let memo = Memo {

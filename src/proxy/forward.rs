@@ -15,7 +15,9 @@ use super::policy::Api;
 /// Which API family an upstream speaks; decides the error envelope too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
+    /// OpenAI-style APIs (`/v1/chat/completions`, `/v1/responses`, and the rest).
     OpenAi,
+    /// Anthropic's Messages API.
     Anthropic,
 }
 
@@ -36,6 +38,7 @@ impl Provider {
         }
     }
 
+    /// `openai` or `anthropic`.
     pub fn name(self) -> &'static str {
         match self {
             Provider::OpenAi => "openai",
@@ -59,6 +62,7 @@ impl Api {
         }
     }
 
+    /// The provider that serves this API.
     pub fn provider(self) -> Provider {
         match self {
             Api::ChatCompletions | Api::Responses => Provider::OpenAi,
@@ -91,7 +95,7 @@ const HOP_BY_HOP: [&str; 9] = [
 ];
 
 /// Prefix of pith's own control headers: read by the proxy, never forwarded.
-pub const CONTROL_PREFIX: &str = "x-pith-";
+pub(crate) const CONTROL_PREFIX: &str = "x-pith-";
 
 fn is_hop_by_hop(name: &HeaderName, connection_named: &[String]) -> bool {
     let n = name.as_str();
@@ -112,7 +116,7 @@ fn connection_named(headers: &HeaderMap) -> Vec<String> {
 
 /// The headers to send upstream: end-to-end ones only, minus `Host`, `Content-Length`
 /// and every `x-pith-*` header. Repeated headers keep their order.
-pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
+pub(crate) fn request_headers(incoming: &HeaderMap) -> HeaderMap {
     let named = connection_named(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len());
     for (name, value) in incoming {
@@ -130,7 +134,7 @@ pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
 
 /// The upstream's response headers to relay: all but hop-by-hop ones. `Content-Length`
 /// stays: the body is relayed unchanged, so the upstream's length is still right.
-pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
+pub(crate) fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     let named = connection_named(upstream);
     let mut out = HeaderMap::with_capacity(upstream.len());
     for (name, value) in upstream {
@@ -150,19 +154,27 @@ pub fn upstream_url(base: &str, path_and_query: &str) -> String {
 /// What went wrong, in the words of the provider's error types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// The request is malformed (400).
     InvalidRequest,
+    /// No or bad credentials (401).
     Authentication,
+    /// No such route (404).
     NotFound,
+    /// The body is over `max_body` (413).
     TooLarge,
+    /// The upstream could not be reached or failed (502).
     Upstream,
+    /// The upstream took too long (504).
     Timeout,
     /// pith itself cannot take the request now (no compression slot, or compression
     /// timed out under fail-closed): worth a retry, which SDKs do on 503.
     Overloaded,
+    /// pith failed (500).
     Internal,
 }
 
 impl ErrorKind {
+    /// The HTTP status answered for it.
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -205,7 +217,7 @@ impl ErrorKind {
 }
 
 /// The JSON body of an error pith produces, in the provider's envelope.
-pub fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String {
+pub(crate) fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String {
     let (openai_type, openai_code, anthropic_type) = kind.names();
     let value = match provider {
         Provider::OpenAi => serde_json::json!({
@@ -220,7 +232,7 @@ pub fn error_body(provider: Provider, kind: ErrorKind, message: &str) -> String 
 }
 
 /// A complete error response, marked as pith's own with `x-pith-error`.
-pub fn error_response(provider: Provider, kind: ErrorKind, message: &str) -> Response {
+pub(crate) fn error_response(provider: Provider, kind: ErrorKind, message: &str) -> Response {
     let mut response = (
         kind.status(),
         [(header::CONTENT_TYPE, "application/json")],

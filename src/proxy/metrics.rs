@@ -35,6 +35,7 @@ impl Failure {
         Failure::Busy,
     ];
 
+    /// The `reason` label of the failure counter.
     pub fn label(self) -> &'static str {
         match self {
             Failure::Invalid => "invalid",
@@ -62,6 +63,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// All counters at zero.
     pub fn new() -> Self {
         Self::default()
     }

@@ -80,8 +80,11 @@ impl Default for PolicyOptions {
 /// Where a block comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
+    /// The output of a tool call.
     ToolResult,
+    /// A document block (Anthropic `document`).
     Document,
+    /// A search result block (Anthropic `search_result`).
     SearchResult,
     /// User text with explicit markers; only the marked parts are compressed.
     Marked,
@@ -91,7 +94,9 @@ pub enum Origin {
 /// ranges in [`Block::text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marked {
+    /// The part with its tags.
     pub outer: Range<usize>,
+    /// The part's content alone.
     pub inner: Range<usize>,
 }
 
@@ -102,6 +107,7 @@ pub struct Block {
     pub span: Range<usize>,
     /// The decoded string.
     pub text: String,
+    /// Where it comes from.
     pub origin: Origin,
     /// Query for query-aware scoring. For a tool result: the user's task (the latest user
     /// text before the assistant turn that made the call), the assistant's text in that
@@ -109,6 +115,7 @@ pub struct Block {
     /// left out. Otherwise: the user text of the block's own message, or the latest one
     /// before it. Marked parts are not user text. Fixed once the block is in history.
     pub query: String,
+    /// What kind of text it holds.
     pub content: Content,
     /// Where it is, for headers and logs: `messages[3].content[0].content`.
     pub label: String,
@@ -119,14 +126,17 @@ pub struct Block {
 /// The blocks of a request that may be compressed, in body order (non-overlapping).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
+    /// The blocks, in body order.
     pub blocks: Vec<Block>,
 }
 
 /// The body is not a request this policy understands; the caller forwards it unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// The body is not valid JSON.
     #[error(transparent)]
     Json(#[from] SpanError),
+    /// The JSON is not shaped like a request to the API.
     #[error("unexpected request shape: {0}")]
     Shape(&'static str),
 }
@@ -582,7 +592,7 @@ const MARKERS: [(&str, &str); 2] = [("<pith>", "</pith>"), ("<llmlingua>", "</ll
 
 /// The `<pith>…</pith>` and `<LLMLINGUA>…</LLMLINGUA>` parts of `text` (tags matched
 /// ASCII-case-insensitively, not nested; an unclosed tag marks nothing).
-pub fn find_marked(text: &str) -> Vec<Marked> {
+pub(crate) fn find_marked(text: &str) -> Vec<Marked> {
     // ASCII lowercasing keeps every byte offset.
     let lower = text.to_ascii_lowercase();
     let mut out = Vec::new();

@@ -10,6 +10,7 @@ use super::policy::Api;
 /// Per-request control (from `x-pith-*` headers).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Control {
+    /// `x-pith-bypass`: forward the request unchanged.
     pub bypass: bool,
     /// Total context tokens the request should fit in.
     pub budget: Option<usize>,
@@ -84,6 +85,7 @@ pub struct Rewrite {
     pub body: Bytes,
     /// Tokens of the compressed blocks before and after.
     pub tokens_before: usize,
+    /// Tokens of the compressed blocks after.
     pub tokens_after: usize,
     /// Labels of the blocks that were compressed (reported in `x-pith-compressed`).
     pub blocks: Vec<String>,
@@ -102,8 +104,10 @@ pub enum CacheStatus {
 }
 
 impl CacheStatus {
+    /// Every status, in the order `/metrics` lists them.
     pub const ALL: [CacheStatus; 3] = [CacheStatus::Hit, CacheStatus::SharedHit, CacheStatus::Miss];
 
+    /// The header's value: `hit`, `shared-hit` or `miss`.
     pub fn label(self) -> &'static str {
         match self {
             CacheStatus::Hit => "hit",
@@ -142,6 +146,7 @@ impl From<&str> for RewriteError {
 /// CPU work); `Ok(None)` forwards the original bytes unchanged, `Err` fails open (the
 /// original is forwarded) unless the proxy runs fail-closed.
 pub trait Rewriter: Send + Sync {
+    /// The rewritten body, `None` to forward the original.
     fn rewrite(
         &self,
         api: Api,

@@ -12,15 +12,21 @@ use super::upstream;
 /// The proxy could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The upstream HTTP client cannot be built.
     #[error("building the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// The listen address cannot be bound.
     #[error("listening on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: std::net::SocketAddr,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// Serving stopped on an I/O error.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -67,10 +73,12 @@ impl AppState {
         })
     }
 
+    /// The proxy's configuration.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    /// The proxy's counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }

@@ -3,6 +3,7 @@
 use super::Layout;
 use crate::document::Document;
 
+/// No frame: documents one after another as they are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bare;
 

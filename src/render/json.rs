@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use super::Layout;
 use crate::document::Document;
 
+/// A JSON array of `{"path", "content"}` objects.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json;
 

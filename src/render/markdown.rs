@@ -4,6 +4,7 @@
 use super::Layout;
 use crate::document::Document;
 
+/// A heading with the path, then the content in a fence.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Markdown;
 

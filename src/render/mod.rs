@@ -45,18 +45,23 @@ pub trait Layout: std::fmt::Debug + Send + Sync {
     }
 }
 
-/// Which output format the CLI writes.
+/// An output format that frames each document with its path (`pith pack --format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// [`Markdown`]: a heading and a fence per document.
     #[default]
     Markdown,
+    /// [`Xml`]: a `<file path="…">` element per document.
     Xml,
+    /// [`Json`]: an array of `{"path", "content"}` objects.
     Json,
+    /// [`Plain`]: a `==> path <==` line per document.
     Plain,
 }
 
 impl Format {
+    /// The layout that writes this format (for [`crate::CompressorBuilder::boxed_layout`]).
     pub fn layout(self) -> Box<dyn Layout> {
         match self {
             Format::Markdown => Box::new(Markdown),
@@ -70,6 +75,7 @@ impl Format {
 /// The rendered output, and where each document's section lies in it.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
+    /// The output.
     pub text: String,
     /// Byte range of each document's section (empty when the document was left out).
     pub sections: Vec<Range<usize>>,

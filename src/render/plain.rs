@@ -4,6 +4,7 @@ use super::Layout;
 use super::markdown::files;
 use crate::document::Document;
 
+/// A `==> path <==` line before each document.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Plain;
 

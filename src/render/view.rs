@@ -7,9 +7,13 @@ use crate::segment::Chunk;
 /// A document with its chunks and which of them are kept.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
+    /// The document.
     pub doc: &'a Document,
+    /// Its chunks, tiling its text in order.
     pub chunks: &'a [Chunk],
+    /// `kept[i]`: chunk `i` is rendered; runs of dropped chunks become markers.
     pub kept: &'a [bool],
+    /// Line starts of the document's text, for the line numbers markers name.
     pub lines: &'a LineIndex,
     /// Per chunk, text that replaces a kept chunk's own (a token-pruned sentence).
     pub replaced: Option<&'a [Option<String>]>,
@@ -28,6 +32,7 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// Indexes the line starts of `text`.
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));

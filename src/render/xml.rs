@@ -4,6 +4,7 @@
 use super::Layout;
 use crate::document::Document;
 
+/// Each document in a `<file path="…">` element, content unescaped.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Xml;
 

@@ -1,6 +1,6 @@
 //! Okapi BM25 relevance of each unit to the query, with the units as the corpus.
 //!
-//! For unit `d` and query terms `q₁…qₙ` (from [`terms`](super::terms::terms), so code
+//! For unit `d` and query terms `q₁…qₙ` (from [`terms`], so code
 //! identifiers match whole and by part):
 //!
 //! ```text
@@ -28,7 +28,9 @@ use super::terms::{TermSplitter, terms};
 /// is finite and non-negative.
 #[derive(Debug, Clone)]
 pub struct Bm25 {
+    /// Term-frequency saturation.
     pub k1: f64,
+    /// Length normalisation.
     pub b: f64,
 }
 

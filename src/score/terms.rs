@@ -69,6 +69,7 @@ impl Default for TermSplitter {
 }
 
 impl TermSplitter {
+    /// A splitter with the English stemmer.
     pub fn new() -> Self {
         Self {
             stemmer: Stemmer::create(Algorithm::English),

@@ -52,10 +52,12 @@ pub struct CodeChunker {
 }
 
 impl CodeChunker {
+    /// A chunker for source in `lang`.
     pub fn new(lang: Lang) -> Self {
         Self { lang }
     }
 
+    /// The language it parses.
     pub fn lang(&self) -> Lang {
         self.lang
     }

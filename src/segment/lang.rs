@@ -6,16 +6,24 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
+    /// Python (`.py`, `.pyi`).
     Python,
+    /// Rust (`.rs`).
     Rust,
+    /// JavaScript (`.js`, `.mjs`, `.cjs`, `.jsx`).
     JavaScript,
+    /// TypeScript (`.ts`, `.mts`, `.cts`).
     TypeScript,
+    /// TypeScript with JSX (`.tsx`).
     Tsx,
+    /// Go (`.go`).
     Go,
+    /// Java (`.java`).
     Java,
 }
 
 impl Lang {
+    /// Every language with a grammar.
     pub const ALL: [Lang; 7] = [
         Lang::Python,
         Lang::Rust,

@@ -60,6 +60,7 @@ pub enum ChunkKind {
 pub struct Chunk {
     /// Byte span in the document.
     pub span: Range<usize>,
+    /// What the chunk is (function, sentence, line, …).
     pub kind: ChunkKind,
     /// Qualified name of a code definition (`Flask.make_response`), if it has one.
     pub name: Option<String>,
@@ -69,6 +70,7 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// A chunk without a name or a parent.
     pub fn new(span: Range<usize>, kind: ChunkKind) -> Self {
         Self {
             span,
@@ -86,6 +88,7 @@ impl Chunk {
 
 /// Splits one document into chunks that tile it (see the module docs).
 pub trait Chunker {
+    /// The chunks of `text`, in order, tiling it.
     fn chunk(&self, text: &str) -> Vec<Chunk>;
 }
 

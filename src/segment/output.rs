@@ -37,6 +37,7 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
+    /// The kind in words (`test run`, …), as reports print it.
     pub fn name(self) -> &'static str {
         match self {
             OutputKind::TestRun => "test run",
@@ -280,15 +281,18 @@ fn starts_with_time(t: &str) -> bool {
 
 /// Log levels, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
+    /// `ERROR`, `FATAL`, `CRITICAL`, …
     Error,
+    /// `WARN`, `WARNING`.
     Warning,
+    /// `INFO`, `DEBUG`, `TRACE`, `NOTICE`.
     Info,
 }
 
 /// The level word among the first few words of a log line, in upper case (`ERROR`,
 /// `[WARN]`, `level=error` is left to the scorer's other rules).
-pub fn level_of(t: &str) -> Option<Level> {
+pub(crate) fn level_of(t: &str) -> Option<Level> {
     t.split(|c: char| c.is_whitespace() || "[]():|".contains(c))
         .filter(|w| !w.is_empty())
         .take(5)
@@ -410,6 +414,7 @@ pub fn records(kind: OutputKind, units: &[&str]) -> (Vec<Option<usize>>, f64) {
 /// Chunks tool output into lines (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct OutputChunker {
+    /// The kind of output, which decides what its lines are worth.
     pub kind: OutputKind,
 }
 

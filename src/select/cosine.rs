@@ -8,9 +8,12 @@
 use super::Similarity;
 use crate::vector::{Vector, dot};
 
+/// Redundancy as the floored, rescaled cosine of unit embeddings (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Cosine {
+    /// One unit-length embedding per unit.
     pub vectors: Vec<Vector>,
+    /// Cosine at or below which a pair is not redundant at all.
     pub floor: f64,
 }
 

@@ -13,6 +13,7 @@ use super::{Costs, MigGreedy, Selection, Selector, Similarity, Tally};
 /// MIG selection under per-group caps, then globally for what is left.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupedMig {
+    /// The selector used in both phases.
     pub mig: MigGreedy,
     /// Group of each unit.
     pub group: Vec<usize>,

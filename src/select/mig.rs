@@ -36,6 +36,7 @@ pub struct MigGreedy {
 }
 
 impl MigGreedy {
+    /// MIG with this redundancy weight, filling the budget.
     pub fn new(redundancy: f64) -> Self {
         Self {
             redundancy,

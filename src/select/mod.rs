@@ -54,6 +54,8 @@ pub struct Selection {
 
 /// Chooses units with the highest values whose total cost stays within the budget.
 pub trait Selector {
+    /// Chooses among units valued `values`, where keeping unit `i` costs what `costs`
+    /// says and a unit similar to one already kept is worth less.
     fn select(
         &self,
         values: &[f64],

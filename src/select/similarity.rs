@@ -17,6 +17,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Contract: values lie in `0..=1`, `similarity(i, j) == similarity(j, i)`, and a
 /// non-empty unit has similarity 1 to itself.
 pub trait Similarity {
+    /// Similarity of units `i` and `j`, in `0..=1`.
     fn similarity(&self, i: usize, j: usize) -> f64;
 
     /// The largest similarity of `i` to any unit of `others` (0 when there is none).
@@ -37,7 +38,7 @@ pub trait Similarity {
 
 /// Number of hash functions in a [`MinHash`] signature; the standard error of the
 /// estimate is at most `sqrt(J (1 − J) / 64) ≤ 0.0625`.
-pub const SIGNATURE_LEN: usize = 64;
+pub(crate) const SIGNATURE_LEN: usize = 64;
 
 /// Words per shingle for units long enough to have one.
 const SHINGLE: usize = 3;
@@ -115,6 +116,7 @@ pub struct MinHash {
 }
 
 impl MinHash {
+    /// Signatures of the word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
         let mut minima = vec![[u64::MAX; SIGNATURE_LEN]; units.len()];
         let mut empty = vec![true; units.len()];
@@ -174,6 +176,7 @@ impl MinHash {
         self.empty.len()
     }
 
+    /// Whether there are no units.
     pub fn is_empty(&self) -> bool {
         self.empty.is_empty()
     }
@@ -227,6 +230,7 @@ pub struct Jaccard {
 }
 
 impl Jaccard {
+    /// The word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
         let sets = units
             .iter()
@@ -246,6 +250,7 @@ impl Jaccard {
         self.sets.len()
     }
 
+    /// Whether there are no units.
     pub fn is_empty(&self) -> bool {
         self.sets.is_empty()
     }

@@ -22,6 +22,8 @@ use super::cosine::above_floor;
 use crate::ann::{self, VectorIndex, Vectors};
 use crate::vector::dot;
 
+/// Cosine redundancy through the nearest neighbours of each kept unit (see the module
+/// docs), for inputs too large for [`Cosine`](super::Cosine).
 #[derive(Debug)]
 pub struct SparseCosine {
     index: Box<dyn VectorIndex>,

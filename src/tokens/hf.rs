@@ -22,6 +22,7 @@ pub struct LoadError {
 }
 
 impl HfTokenizer {
+    /// Loads a Hugging Face `tokenizer.json`.
     pub fn from_file(path: &Path) -> Result<Self, LoadError> {
         let tokenizer = Tokenizer::from_file(path).map_err(|e| LoadError {
             path: path.display().to_string(),

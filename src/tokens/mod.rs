@@ -40,7 +40,8 @@ pub trait TokenCounter: Send + Sync + std::fmt::Debug {
     }
 
     /// Whether [`TokenCounter::count_pieces`] is exact and counts add up over a text cut
-    /// at [`line_cut`]s: no token crosses such a cut, so a part between two of them
+    /// at line cuts (a newline before an ASCII character that is neither whitespace nor
+    /// `/`): no token crosses such a cut, so a part between two of them
     /// counts alone what it counts within the whole. True for tiktoken's encodings.
     fn additive_at_line_cuts(&self) -> bool {
         false

@@ -18,6 +18,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// The encoding's tiktoken name (`o200k_base`, `cl100k_base`).
     pub fn name(self) -> &'static str {
         match self {
             Encoding::O200kBase => "o200k_base",
@@ -56,6 +57,7 @@ impl std::fmt::Debug for Tiktoken {
 }
 
 impl Tiktoken {
+    /// A counter in `encoding`; its tables are built in, so this cannot fail.
     pub fn new(encoding: Encoding) -> Self {
         // The tables are laid out at build time and read in place; the pre-tokenizer
         // compiles once per process, on first use.
@@ -66,6 +68,7 @@ impl Tiktoken {
         Self { encoding, bpe }
     }
 
+    /// The encoding it counts in.
     pub fn encoding(&self) -> Encoding {
         self.encoding
     }

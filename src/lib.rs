@@ -121,6 +121,8 @@
 //! ```
 
 pub mod ann;
+#[cfg(feature = "neural")]
+pub mod auto;
 #[cfg(feature = "cache")]
 pub mod cache;
 pub mod chat;

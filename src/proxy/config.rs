@@ -53,9 +53,14 @@ pub struct Config {
     /// Token encoding that budgets and savings are counted in.
     pub encoding: crate::Encoding,
     /// Preset for prose and JSON blocks (a request's `x-pith-preset` overrides it).
+    /// `auto`: `rag-neural` for a prose block when the embedder is installed and the
+    /// block is expected to embed within `neural_within_ms`, else `rag`.
     pub prose_preset: String,
-    /// Preset for code blocks.
+    /// Preset for code blocks; `auto`: `code-neural` or `code`, as for prose.
     pub code_preset: String,
+    /// With `auto`: milliseconds embedding one block may be expected to take for the
+    /// neural preset to run on it.
+    pub neural_within_ms: u64,
     /// An LLMLingua-2 token classifier (a folder with model.onnx and tokenizer.json):
     /// words inside kept prose are pruned after coarse selection.
     pub prune_model: Option<std::path::PathBuf>,
@@ -101,8 +106,9 @@ impl Default for Config {
                 .map(|s| s.to_string())
                 .collect(),
             encoding: crate::Encoding::default(),
-            prose_preset: "rag".into(),
-            code_preset: "code".into(),
+            prose_preset: crate::auto::AUTO.into(),
+            code_preset: crate::auto::AUTO.into(),
+            neural_within_ms: 500,
             prune_model: None,
             cache_url: None,
             cache_timeout_ms: CacheOptions::DEFAULT_TIMEOUT.as_millis() as u64,
@@ -228,6 +234,10 @@ impl Config {
             ("prose_preset", &self.prose_preset),
             ("code_preset", &self.code_preset),
         ] {
+            // `auto` falls back to the lexical preset when a model is missing.
+            if name == crate::auto::AUTO {
+                continue;
+            }
             let mut preset = crate::Preset::resolve(name)
                 .map_err(|source| ConfigError::Preset { key, source })?;
             let key = match &self.prune_model {
@@ -261,6 +271,7 @@ impl Config {
             code_preset: self.code_preset.clone(),
             prune_model: self.prune_model.clone(),
             shared: self.shared_cache(),
+            neural_within: Duration::from_millis(self.neural_within_ms),
             ..Default::default()
         };
         super::engine::Engine::new(

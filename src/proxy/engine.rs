@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
@@ -21,7 +21,9 @@ use super::policy::{self, Api, Block, Content, PolicyOptions};
 pub use super::rewriter::{CacheStatus, Control};
 use super::rewriter::{Rewrite, RewriteError, Rewriter};
 use super::{budget, rewrite};
+use crate::auto::{self, AutoPolicy, Family};
 use crate::cache::{Kind, SharedCache};
+use crate::models::ModelStore;
 use crate::{Compressor, DocKind, Document, Input, Preset, TokenCounter};
 
 /// How the engine compresses when a request does not say.
@@ -46,6 +48,9 @@ pub struct EngineConfig {
     pub memo_bytes: usize,
     /// Compressed blocks shared with other replicas, behind the memo.
     pub shared: Option<Arc<SharedCache>>,
+    /// With the preset `auto`: how long embedding one block may be expected to take for
+    /// the neural preset to run on it.
+    pub neural_within: Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +64,7 @@ impl Default for EngineConfig {
             memo_entries: 4096,
             memo_bytes: 64 << 20,
             shared: None,
+            neural_within: Duration::from_millis(500),
         }
     }
 }
@@ -74,6 +80,8 @@ pub struct Outcome {
     pub tokens_after: usize,
     /// Labels of the blocks that were compressed (`messages[3].content`).
     pub blocks: Vec<String>,
+    /// The presets that ran, each once, in the order first used (`auto` resolved).
+    pub presets: Vec<String>,
     /// Time the rewrite took.
     pub millis: f64,
 }
@@ -161,6 +169,8 @@ pub struct Engine {
     compressors: Mutex<HashMap<String, Built>>,
     memo: Mutex<Memo>,
     lookups: Lookups,
+    /// Where the presets' models are found, discovered once.
+    models: ModelStore,
 }
 
 impl Engine {
@@ -178,6 +188,7 @@ impl Engine {
             compressors: Mutex::default(),
             memo: Mutex::new(memo),
             lookups: Lookups::default(),
+            models: ModelStore::discover(),
         }
     }
 
@@ -219,6 +230,7 @@ impl Engine {
         // A request may name a built-in preset or a configured one, never a file.
         if let Some(p) = &control.preset {
             let known = Preset::builtin_names().any(|n| n == p)
+                || p == auto::AUTO
                 || *p == self.config.prose_preset
                 || *p == self.config.code_preset;
             if !known {
@@ -236,11 +248,12 @@ impl Engine {
             .map(|b| self.counter.count(&b.text))
             .collect();
         let budgets = self.block_budgets(api, &plan.blocks, &tokens, body, control);
-        let mut prefetched = self.prefetch(&plan.blocks, &budgets, control)?;
+        let mut prefetched = self.prefetch(&plan.blocks, &budgets, &tokens, control)?;
         let mut tokens_before = 0;
         let mut tokens_after = 0;
         let mut error = None;
         let mut cache: Option<CacheStatus> = None;
+        let mut presets: Vec<String> = Vec::new();
         let rewritten = rewrite::apply(body, &plan, &mut |block, text| {
             let i = plan
                 .blocks
@@ -254,7 +267,11 @@ impl Engine {
                 let before = self.counter.count(text);
                 (before, self.ratio_budget(before, control))
             };
-            match self.compress(block, text, budget, control, &mut prefetched) {
+            let preset = self.preset_and_kind(block, before, control).0;
+            if !presets.contains(&preset) {
+                presets.push(preset);
+            }
+            match self.compress(block, text, before, budget, control, &mut prefetched) {
                 Ok((status, out)) => {
                     // The request's status is its worst block's: hit < shared-hit < miss.
                     cache = cache.max(Some(status));
@@ -285,6 +302,7 @@ impl Engine {
                     .into_iter()
                     .map(|(label, _, _)| label)
                     .collect(),
+                presets,
                 millis: start.elapsed().as_secs_f64() * 1e3,
             }),
             cache,
@@ -314,9 +332,14 @@ impl Engine {
         }
     }
 
-    /// The preset and document kind of a block: the kind follows the content, the preset
-    /// too unless the request names one.
-    fn preset_and_kind(&self, block: &Block, control: &Control) -> (String, DocKind) {
+    /// The preset and document kind of a block of `tokens` tokens: the kind follows the
+    /// content, the preset too unless the request names one; `auto` is resolved here.
+    fn preset_and_kind(
+        &self,
+        block: &Block,
+        tokens: usize,
+        control: &Control,
+    ) -> (String, DocKind) {
         let (default_preset, kind) = match block.content {
             Content::Json => (self.config.prose_preset.as_str(), DocKind::Json),
             Content::Code(Some(lang)) => (self.config.code_preset.as_str(), DocKind::Code(lang)),
@@ -325,7 +348,13 @@ impl Engine {
             Content::Output(kind) => (self.config.prose_preset.as_str(), DocKind::Output(kind)),
         };
         let preset = control.preset.as_deref().unwrap_or(default_preset);
-        (preset.to_owned(), kind)
+        if preset != auto::AUTO {
+            return (preset.to_owned(), kind);
+        }
+        let policy = AutoPolicy::default().within(self.config.neural_within);
+        let has_query = !block.query.trim().is_empty();
+        let choice = auto::choose(Family::of(kind), tokens, has_query, &self.models, &policy);
+        (choice.preset.to_owned(), kind)
     }
 
     fn keys(
@@ -367,14 +396,15 @@ impl Engine {
         &self,
         blocks: &[Block],
         budgets: &[usize],
+        tokens: &[usize],
         control: &Control,
     ) -> Result<HashMap<[u8; 32], Option<Option<String>>>, EngineError> {
         let Some(shared) = &self.config.shared else {
             return Ok(HashMap::new());
         };
         let mut asked = Vec::new();
-        for (block, &budget) in blocks.iter().zip(budgets) {
-            let (preset, kind) = self.preset_and_kind(block, control);
+        for ((block, &budget), &tokens) in blocks.iter().zip(budgets).zip(tokens) {
+            let (preset, kind) = self.preset_and_kind(block, tokens, control);
             let keys = self.keys(block, &block.text, budget, &preset, kind)?;
             let held = self.memo_get(&keys.local).is_some();
             if let Some(digest) = keys.shared.filter(|_| !held) {
@@ -405,11 +435,12 @@ impl Engine {
         &self,
         block: &Block,
         text: &str,
+        tokens: usize,
         budget: usize,
         control: &Control,
         prefetched: &mut HashMap<[u8; 32], Option<Option<String>>>,
     ) -> Result<(CacheStatus, Option<String>), EngineError> {
-        let (preset, kind) = self.preset_and_kind(block, control);
+        let (preset, kind) = self.preset_and_kind(block, tokens, control);
         let keys = self.keys(block, text, budget, &preset, kind)?;
         if let Some(hit) = self.memo_get(&keys.local) {
             return Ok((self.count(CacheStatus::Hit), hit));
@@ -465,7 +496,7 @@ impl Engine {
         let compressor = Compressor::builder()
             .preset(resolved)
             .shared_counter(self.counter.clone())
-            .models(crate::models::ModelStore::discover())
+            .models(self.models.clone())
             .try_build()?;
         let built = Built {
             compressor,
@@ -563,6 +594,7 @@ impl Rewriter for Engine {
             tokens_before: o.tokens_before,
             tokens_after: o.tokens_after,
             blocks: o.blocks,
+            presets: o.presets,
         });
         Ok((rewrite, cache))
     }

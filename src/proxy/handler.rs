@@ -154,6 +154,7 @@ async fn handle(
                 pith_headers.push(("x-pith-tokens-after", rw.tokens_after.to_string()));
                 pith_headers.push(("x-pith-tokens-saved", outcome.saved.to_string()));
                 pith_headers.push(("x-pith-compressed", rw.blocks.join(",")));
+                pith_headers.push(("x-pith-presets", rw.presets.join(",")));
                 send = rw.body;
             }
             Err(failure) => {

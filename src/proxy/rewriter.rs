@@ -89,6 +89,8 @@ pub struct Rewrite {
     pub tokens_after: usize,
     /// Labels of the blocks that were compressed (reported in `x-pith-compressed`).
     pub blocks: Vec<String>,
+    /// The presets that ran (reported in `x-pith-presets`), `auto` resolved.
+    pub presets: Vec<String>,
 }
 
 /// Where a request's compressed blocks came from, reported in `x-pith-cache`: the worst

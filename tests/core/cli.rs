@@ -374,3 +374,62 @@ fn budgets_in_a_tokenizer_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/no/such/tokenizer.json"));
 }
+
+/// `--preset auto` (the default) without the embedder runs the lexical preset and
+/// `--stats` says which ran and why; a named preset is reported as named.
+#[test]
+fn auto_says_which_preset_ran_and_why() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pith"))
+            .args(args)
+            .env("PITH_MODELS_DIR", empty.path())
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = readme.to_str().unwrap();
+    let err = run(&[
+        "compress",
+        readme,
+        "--budget",
+        "200",
+        "-q",
+        "run the tests",
+        "--stats",
+    ]);
+    assert!(
+        err.contains("preset auto: rag (embedder not available: ")
+            && err.contains("pith models install"),
+        "{err}"
+    );
+    let err = run(&["compress", readme, "--budget", "200", "--stats"]);
+    assert!(err.contains("preset auto: rag (no query"), "{err}");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/code");
+    let err = run(&[
+        "pack",
+        src.to_str().unwrap(),
+        "--budget",
+        "300",
+        "-q",
+        "hash",
+        "--stats",
+    ]);
+    assert!(
+        err.contains("preset auto: code (embedder not available"),
+        "{err}"
+    );
+    let err = run(&[
+        "pack",
+        src.to_str().unwrap(),
+        "--budget",
+        "300",
+        "--preset",
+        "rag",
+        "--stats",
+    ]);
+    assert!(err.contains("preset rag\n"), "{err}");
+}

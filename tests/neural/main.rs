@@ -5,6 +5,7 @@
 #[path = "../common/prereq.rs"]
 mod prereq;
 
+mod auto;
 mod embed;
 mod lingua;
 mod lm;
@@ -18,7 +19,7 @@ const NEEDS: prereq::Needs = prereq::Needs {
     tiktoken_cache: "",
     models: (
         &["onnxruntime", "minilm", "smollm2"],
-        "embed, lingua, lm, lm_compress and surprisal",
+        "auto, embed, lingua, lm, lm_compress and surprisal",
     ),
     python: (&[], ""),
 };

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use mock::Mock;
 use pith::proxy::spans::{self, Node};
 use serde_json::{Value, json};
-use support::{Answer, pith_serve, post};
+use support::{Answer, pith_serve, pith_serve_with, post};
 
 const TURNS: usize = 12;
 
@@ -282,7 +282,21 @@ fn header(a: &Answer, name: &str) -> usize {
 async fn replay(api: &str, extra: &[(&str, &str)]) -> (usize, usize) {
     let steps = steps();
     let (openai, anthropic) = (Mock::start().await, Mock::start().await);
-    let served = pith_serve(&openai, &anthropic);
+    // The default presets (`auto`): with the embedder installed the loop's tool results
+    // go through the neural presets, which a debug build on a loaded CI machine may run
+    // for seconds; the test is about prefixes, not speed, so the deadline is generous.
+    let (o, a) = (openai.url(), anthropic.url());
+    let served = pith_serve_with(
+        &[
+            "--openai-upstream",
+            &o,
+            "--anthropic-upstream",
+            &a,
+            "--compress-timeout-ms",
+            "300000",
+        ],
+        &[],
+    );
     let (path, upstream) = match api {
         "messages" => ("/v1/messages", &anthropic),
         "chat" => ("/v1/chat/completions", &openai),
@@ -310,6 +324,15 @@ async fn replay(api: &str, extra: &[(&str, &str)]) -> (usize, usize) {
         assert!(
             header(&a, "x-pith-tokens-saved") > 0,
             "{api} turn {n}: nothing saved"
+        );
+        // Which presets ran is said, `auto` resolved to a real one.
+        let presets = a.headers["x-pith-presets"].to_str().unwrap();
+        assert!(
+            !presets.is_empty()
+                && presets
+                    .split(',')
+                    .all(|p| p.starts_with("rag") || p.starts_with("code")),
+            "{api} turn {n}: {presets}"
         );
         if let Some(prev) = &previous {
             let cut = cached_prefix(api, prev);

@@ -348,6 +348,7 @@ impl Rewriter for TestRewriter {
             tokens_before: 10,
             tokens_after: 4,
             blocks: vec!["messages[0]".into(), "messages[2].content".into()],
+            presets: vec!["test".into()],
         }))
     }
 }
@@ -707,6 +708,7 @@ impl Rewriter for GateRewriter {
             tokens_before: 2,
             tokens_after: 1,
             blocks: vec!["messages[0].content".into()],
+            presets: vec!["test".into()],
         }))
     }
 }

@@ -4,11 +4,15 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use pith::auto::{self, AutoPolicy, Choice, Family};
 use pith::cache::{CacheOptions, Kind, SharedCache};
+use pith::models::ModelStore;
 use pith::pack::{self, WalkOptions};
 use pith::tokens::HfTokenizer;
 use pith::{Compressed, Encoding, Preset, Tiktoken, TokenCounter};
@@ -32,6 +36,53 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 /// A built-in preset or a preset file; a bad name is a usage error.
 pub fn preset(name: &str) -> Result<Preset> {
     Preset::resolve(name).map_err(|e| usage(e.to_string()))
+}
+
+/// `--preset auto`: when the neural preset is affordable.
+#[derive(Args, Debug)]
+pub struct AutoArgs {
+    /// With --preset auto: the neural preset runs when its embedder is installed and the
+    /// input is expected to embed within this many seconds; else the lexical one.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "PITH_NEURAL_WITHIN",
+        default_value_t = 2.0
+    )]
+    neural_within: f64,
+}
+
+impl AutoArgs {
+    /// The preset `name` stands for; for `auto`, the choice for an input of `family` and
+    /// `tokens` tokens, and why it was made.
+    pub fn resolve(
+        &self,
+        name: &str,
+        family: Family,
+        tokens: usize,
+        has_query: bool,
+    ) -> Result<(Preset, Option<Choice>)> {
+        if name != auto::AUTO {
+            return Ok((preset(name)?, None));
+        }
+        let within = Duration::try_from_secs_f64(self.neural_within).map_err(|_| {
+            usage(format!(
+                "--neural-within must be a number of seconds (got {})",
+                self.neural_within
+            ))
+        })?;
+        let policy = AutoPolicy::default().within(within);
+        let choice = auto::choose(family, tokens, has_query, &ModelStore::discover(), &policy);
+        Ok((preset(choice.preset)?, Some(choice)))
+    }
+}
+
+/// For --stats: which preset ran and, when `auto` chose it, why.
+pub fn print_preset(name: &str, choice: Option<&Choice>) {
+    match choice {
+        Some(c) => eprintln!("preset auto: {c}"),
+        None => eprintln!("preset {name}"),
+    }
 }
 
 /// The shared cache of embedding vectors (the proxy's, or one a CI job and developers of

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use pith::auto::Family;
 use pith::{Compressor, DocKind, Document, Input, Lang, TokenCounter};
 
 use crate::common::{
-    CacheArgs, TokenizerArgs, preset, print_cache_stats, print_stats, usage, write_output,
+    AutoArgs, CacheArgs, TokenizerArgs, print_cache_stats, print_preset, print_stats, usage,
+    write_output,
 };
 
 #[derive(Args, Debug)]
@@ -47,8 +49,10 @@ pub struct CompressArgs {
     /// java); files are recognised by their extension.
     #[arg(long)]
     lang: Option<String>,
-    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
-    #[arg(long, default_value = "rag")]
+    /// Preset: auto (the neural preset when its embedder is installed and the input is
+    /// small enough, else the lexical one; see --neural-within), code, rag, chat,
+    /// code-neural, rag-neural, rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
+    #[arg(long, default_value = "auto")]
     preset: String,
     /// Write the output here (- for standard output).
     #[arg(long, short, default_value = "-")]
@@ -57,6 +61,8 @@ pub struct CompressArgs {
     #[arg(long)]
     stats: bool,
     #[command(flatten)]
+    auto: AutoArgs,
+    #[command(flatten)]
     tokenizer: TokenizerArgs,
     #[command(flatten)]
     cache: CacheArgs,
@@ -64,20 +70,12 @@ pub struct CompressArgs {
 
 pub fn run(args: CompressArgs) -> Result<()> {
     let shared = args.cache.apply()?;
-    let mut preset = preset(&args.preset)?;
     // "\n" on the command line stands for a newline.
     let force_tokens: Vec<String> = args
         .force_tokens
         .iter()
         .map(|t| t.replace("\\n", "\n"))
         .collect();
-    if let Some(model) = &args.model {
-        // --model turns on word pruning after coarse selection.
-        preset = preset.with_prune_model(model.clone());
-        if let Some(prune) = preset.prune.as_mut() {
-            prune.force_tokens.extend(force_tokens.iter().cloned());
-        }
-    }
     let lang = match &args.lang {
         Some(name) => {
             Some(Lang::from_name(name).ok_or_else(|| usage(format!("unknown language {name:?}")))?)
@@ -106,6 +104,24 @@ pub fn run(args: CompressArgs) -> Result<()> {
     if let Some(rate) = args.rate {
         return run_prune(&args, rate, force_tokens, &text, counter.as_ref());
     }
+    let tokens = counter.count(&text);
+    // With a token classifier the run prunes prose word by word: a lexical base keeps the
+    // choice of what model runs the user's.
+    let family = if args.model.is_some() {
+        Family::Lexical
+    } else {
+        Family::of(kind)
+    };
+    let (mut preset, choice) =
+        args.auto
+            .resolve(&args.preset, family, tokens, args.query.is_some())?;
+    if let Some(model) = &args.model {
+        // --model turns on word pruning after coarse selection.
+        preset = preset.with_prune_model(model.clone());
+        if let Some(prune) = preset.prune.as_mut() {
+            prune.force_tokens.extend(force_tokens.iter().cloned());
+        }
+    }
     if !force_tokens.is_empty() && preset.prune.is_none() {
         bail!(usage(
             "--force-token needs token pruning: --rate, --model, or a preset with [prune]"
@@ -118,9 +134,7 @@ pub fn run(args: CompressArgs) -> Result<()> {
     }
     let budget = match (args.budget, args.ratio) {
         (Some(b), _) => b,
-        (None, Some(r)) if r >= 1.0 && r.is_finite() => {
-            (counter.count(&text) as f64 / r).floor() as usize
-        }
+        (None, Some(r)) if r >= 1.0 && r.is_finite() => (tokens as f64 / r).floor() as usize,
         (None, Some(r)) => bail!(usage(format!("--ratio must be at least 1 (got {r})"))),
         (None, None) => bail!(usage("give --budget or --ratio")),
     };
@@ -135,6 +149,7 @@ pub fn run(args: CompressArgs) -> Result<()> {
     input.query = args.query;
     let out = compressor.compress(input, budget)?;
     if args.stats {
+        print_preset(&args.preset, choice.as_ref());
         print_stats(&out);
         if let Some(cache) = &shared {
             print_cache_stats(cache);

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
+use pith::auto::{self, Family};
 use pith::{Compressor, Format, Input};
 
 use crate::common::{
-    CacheArgs, TokenizerArgs, WalkArgs, collect, input_paths, preset, print_cache_stats,
-    print_stats, spinner, write_output,
+    AutoArgs, CacheArgs, TokenizerArgs, WalkArgs, collect, input_paths, preset, print_cache_stats,
+    print_preset, print_stats, spinner, write_output,
 };
 
 #[derive(Args, Debug)]
@@ -24,8 +25,10 @@ pub struct PackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: FormatArg,
-    /// Preset: code, rag, chat, code-neural, rag-neural, rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
-    #[arg(long, default_value = "code")]
+    /// Preset: auto (code-neural when its embedder is installed and the files are small
+    /// enough, else code; see --neural-within), code, rag, chat, code-neural, rag-neural,
+    /// rag-prune, code-lm, rag-lm, or a path to a preset TOML file.
+    #[arg(long, default_value = "auto")]
     preset: String,
     /// Write the output here (- for standard output).
     #[arg(long, short, default_value = "-")]
@@ -35,6 +38,8 @@ pub struct PackArgs {
     stats: bool,
     #[command(flatten)]
     walk: WalkArgs,
+    #[command(flatten)]
+    auto: AutoArgs,
     #[command(flatten)]
     tokenizer: TokenizerArgs,
     #[command(flatten)]
@@ -62,7 +67,6 @@ impl From<FormatArg> for Format {
 
 pub fn run(args: PackArgs) -> Result<()> {
     let shared = args.cache.apply()?;
-    let preset = preset(&args.preset)?;
     let paths = input_paths(&args.paths, &args.walk)?;
     let collected = collect(&paths, &args.walk)?;
     if collected.documents.is_empty() {
@@ -74,9 +78,23 @@ pub fn run(args: PackArgs) -> Result<()> {
             collected.empty.len()
         );
     }
+    let counter = args.tokenizer.counter()?;
+    let (preset, choice) = match args.preset.as_str() {
+        auto::AUTO => {
+            let tokens = collected
+                .documents
+                .iter()
+                .map(|d| counter.count(&d.text))
+                .sum();
+            // A repository is code even where some of its files are prose.
+            args.auto
+                .resolve(&args.preset, Family::Code, tokens, args.query.is_some())?
+        }
+        name => (preset(name)?, None),
+    };
     let compressor = Compressor::builder()
         .preset(preset)
-        .shared_counter(args.tokenizer.counter()?)
+        .shared_counter(counter)
         .boxed_layout(Format::from(args.format).layout())
         .models(pith::models::ModelStore::discover())
         .try_build()?;
@@ -89,6 +107,7 @@ pub fn run(args: PackArgs) -> Result<()> {
     spinner.finish_and_clear();
     let out = result?;
     if args.stats {
+        print_preset(&args.preset, choice.as_ref());
         print_stats(&out);
         if let Some(cache) = &shared {
             print_cache_stats(cache);

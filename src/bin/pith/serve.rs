@@ -15,8 +15,8 @@ pub struct ServeArgs {
     /// TOML configuration file (keys: listen, openai_upstream, anthropic_upstream,
     /// fail_closed, proxy_key, max_body, max_inflight_bytes, log_bodies,
     /// connect_timeout_secs, timeout_secs, compress_timeout_ms, max_compressions, ratio,
-    /// min_chars, exact_tools, encoding, prose_preset, code_preset, prune_model,
-    /// cache_url, cache_timeout_ms, cache_ttl_secs).
+    /// min_chars, exact_tools, encoding, prose_preset, code_preset, neural_within_ms,
+    /// prune_model, cache_url, cache_timeout_ms, cache_ttl_secs).
     #[arg(long, env = "PITH_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8787].
@@ -51,12 +51,17 @@ pub struct ServeArgs {
     /// Log request bodies (they may contain secrets and personal data).
     #[arg(long)]
     log_bodies: bool,
-    /// Preset for prose and JSON blocks, e.g. rag-neural [default: rag].
+    /// Preset for prose and JSON blocks, e.g. rag [default: auto: rag-neural when the
+    /// embedder is installed and the block embeds within --neural-within-ms, else rag].
     #[arg(long, env = "PITH_PROSE_PRESET")]
     prose_preset: Option<String>,
-    /// Preset for code blocks, e.g. code-neural [default: code].
+    /// Preset for code blocks, e.g. code [default: auto: code-neural or code, as for prose].
     #[arg(long, env = "PITH_CODE_PRESET")]
     code_preset: Option<String>,
+    /// With the preset auto: time embedding one block may be expected to take for the
+    /// neural preset to run on it [default: 500].
+    #[arg(long, value_name = "MS", env = "PITH_NEURAL_WITHIN_MS")]
+    neural_within_ms: Option<u64>,
     /// LLMLingua-2 token classifier (folder with model.onnx and tokenizer.json): prunes
     /// words inside the prose that coarse selection keeps.
     #[arg(long, value_name = "DIR", env = "PITH_PRUNE_MODEL")]
@@ -94,7 +99,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     set!(
         listen, openai_upstream, anthropic_upstream, prose_preset, code_preset, max_body,
         max_inflight_bytes, compress_timeout_ms, max_compressions, cache_timeout_ms,
-        cache_ttl_secs;
+        cache_ttl_secs, neural_within_ms;
         wrapped in Some: proxy_key, prune_model
     );
     if let Some(url) = args.cache_url {

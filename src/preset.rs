@@ -228,6 +228,16 @@ pub struct ScoreConfig {
     /// Share of the embedding signal in `hybrid` relevance (the rest is BM25).
     #[serde(default = "default_hybrid_weight")]
     pub hybrid_weight: f64,
+    /// Code: each function is worth at least this share of its neighbouring functions'
+    /// values (the ones before and after it in its file). A question that one function's
+    /// doc answers word for word often means its sibling (`about` / `long_about`,
+    /// `include` / `exclude`), whose own code shares few of the question's words.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub neighbour_share: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_embedder() -> String {
@@ -253,6 +263,7 @@ impl Default for ScoreConfig {
             bm25_b: default_b(),
             embedder: default_embedder(),
             hybrid_weight: default_hybrid_weight(),
+            neighbour_share: 0.0,
         }
     }
 }
@@ -488,6 +499,9 @@ impl Preset {
         }
         if !(0.0..=1.0).contains(&self.score.hybrid_weight) {
             return Err(invalid("score.hybrid_weight must be within 0..=1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.score.neighbour_share) {
+            return Err(invalid("score.neighbour_share must be within 0..=1".into()));
         }
         if !(0.0..1.0).contains(&self.select.similarity_floor) {
             return Err(invalid(

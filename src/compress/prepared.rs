@@ -19,7 +19,7 @@ use crate::render::marker::LineIndex;
 use crate::render::{self, Layout, Rendered, View};
 use crate::score::compose::{
     INFORMATION_PRIOR, QUERY_SHARE, SALIENCE, api_entries, clip_normalise, json_items,
-    lift_records, normalise,
+    lift_neighbours, lift_records, normalise,
 };
 use crate::score::salience::salience;
 use crate::score::{Bm25, Scorer, SelfInformation};
@@ -390,6 +390,15 @@ impl Prepared {
             if doc.kind == crate::DocKind::Json {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 json_items(&doc.text, self.chunks(d), &mut values[range]);
+            }
+        }
+        let share = self.preset.score.neighbour_share;
+        if share > 0.0 && self.query.is_some() {
+            for (d, doc) in self.docs.iter().enumerate() {
+                if matches!(doc.kind, crate::DocKind::Code(_)) {
+                    let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                    lift_neighbours(self.chunks(d), share, &mut values[range]);
+                }
             }
         }
         // Footers carry nothing of their own: they come with their header.

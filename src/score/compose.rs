@@ -164,3 +164,19 @@ pub(crate) fn normalise(values: Vec<f64>) -> Vec<f64> {
         vec![0.0; values.len()]
     }
 }
+
+/// Each function of one file is worth at least `share` of the functions next to it (the
+/// nearest before and after, other chunks skipped): siblings answer alike questions, and a
+/// question worded like one function's doc may mean its neighbour (see
+/// [`crate::preset::ScoreConfig::neighbour_share`]). Lifts read the values as they were.
+pub(crate) fn lift_neighbours(chunks: &[Chunk], share: f64, values: &mut [f64]) {
+    let functions: Vec<usize> = (0..chunks.len().min(values.len()))
+        .filter(|&i| chunks[i].kind == ChunkKind::Function)
+        .collect();
+    let before: Vec<f64> = functions.iter().map(|&i| values[i]).collect();
+    for (k, &i) in functions.iter().enumerate() {
+        let prev = k.checked_sub(1).map_or(0.0, |p| before[p]);
+        let next = before.get(k + 1).copied().unwrap_or(0.0);
+        values[i] = values[i].max(share * prev.max(next));
+    }
+}

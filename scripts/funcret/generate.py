@@ -552,7 +552,7 @@ def main() -> None:
             it["split"] = split
         out[split].extend(items)
         summary.append(
-            {"package": f"{name}-{version}", "registry": registry, "language": language,
+            {"package": f"{label(name)}-{version}", "registry": registry, "language": language,
              "split": split, "archive": archive.name, "sha256": sha256(archive),
              "items": len(items), **stats}
         )

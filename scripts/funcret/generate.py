@@ -224,7 +224,8 @@ def words(s: str) -> int:
 def first_sentence(paragraph: list[str]) -> str:
     text = " ".join(l.strip() for l in paragraph).strip()
     text = re.sub(r"\s+", " ", text)
-    m = re.match(r"(.+?[.!?])(\s|$)", text)
+    # A sentence ends at . ! ? before a space or the end, but not in "e.g." or "i.e.".
+    m = re.match(r"(.+?(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?])(\s|$)", text)
     return m.group(1) if m else text
 
 

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -461,6 +460,19 @@ class Extractor:
             )
 
 
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def normalized(text: str) -> str:
+    """A file's text with each line's comment marker (`///`, `//!`, `//`, `*`, `#`) and
+    indentation stripped, lines joined by spaces: doc comments read as running text."""
+    out = []
+    for line in text.split("\n"):
+        out.append(re.sub(r"^\s*(///?!?|/\*\*|\*|#)?\s?", "", line))
+    return squash(" ".join(out))
+
+
 GENERATED = re.compile(r"generated|do not edit|auto-generated", re.I)
 
 
@@ -513,9 +525,12 @@ def repo_items(ex: Extractor, archive: Path, language: str, package: str, enc):
                     "doc_lines": [da + 1, db + 1],
                 }
             )
-    # A query that occurs twice in a repository does not name one function.
-    counts = Counter(c["query"].lower() for c in cands)
-    unique = [c for c in cands if counts[c["query"].lower()] == 1]
+    # A query must name one function: it may occur in the repository only in the target's
+    # own doc comment (not twice among candidates, not in a copied doc of a trait method,
+    # an overload, a one-line wrapper or a type). Searched in the text with comment markers
+    # stripped and whitespace collapsed, case-insensitive.
+    corpus = "\n".join(normalized(files[rel]) for rel in sorted(files))
+    unique = [c for c in cands if corpus.count(squash(c["query"])) == 1]
     rng = random.Random(f"{SEED}:{package}")
     picked = sorted(
         rng.sample(unique, min(PER_REPO, len(unique))),

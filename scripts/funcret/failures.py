@@ -9,15 +9,21 @@ Only for the dev split: no setting is chosen on held, so its misses are not stud
 
 The context is written to a scratch folder and packed with `pith pack --stdin` (markdown
 layout, the `code` preset unless --preset), so budgets match `pith eval funcret` up to a
-few tokens of framing. Causes, first match wins:
+few tokens of framing. Lines count as kept only inside the target file's section of
+the output, and only lines that occur once in the file (a lone `}` or `self` is
+everywhere). Causes, first match wins:
 
 - `too_long`: the function alone takes more than half the budget;
-- `partial`: at least one of its lines survives but not all (cut inside or around it);
-- `no_overlap`: no content word of the query (lower-cased, stemmed crudely) occurs in
-  the function, even after splitting identifiers (camelCase, snake_case);
-- `split_only`: query words occur in the function only inside identifiers (found only
-  after splitting them);
-- `ranked_out`: the words are there, yet none of the function's lines survive.
+- `cut_inside`: its first line survives but some of its lines do not (a block of it was
+  dropped);
+- `headless`: some of its lines survive but not the first one;
+- otherwise none of its lines survive (`dropped`), split by the words of the query:
+  `dropped_no_overlap` (no content word of the query, lower-cased and crudely stemmed,
+  occurs in the function even with identifiers split at case changes and underscores),
+  `dropped_split_only` (they occur only inside identifiers), `dropped_words_present`.
+
+Each miss also records which definitions of the target file did survive (`kept_defs`):
+what was kept instead.
 """
 
 from __future__ import annotations
@@ -130,9 +136,16 @@ def main() -> None:
                 ).stdout
                 (root / it["file"]).write_text(texts[it["file"]])
                 kept = function in out
-                out_lines = set(out.split("\n"))
-                body = [l for l in func_lines if l.strip()]
-                survived = sum(1 for l in body if l in out_lines)
+                section = ""
+                for sec in re.split(r"^(?=## )", out, flags=re.M):
+                    if sec.startswith(f"## {it['file']}\n"):
+                        section = sec
+                sec_lines = {l.strip() for l in section.split("\n")}
+                # Only lines found once in the file tell where they came from.
+                once = Counter(l.strip() for l in keep)
+                body = [l for l in func_lines if len(l.strip()) > 3 and once[l.strip()] == 1]
+                survived = sum(1 for l in body if l.strip() in sec_lines)
+                head = func_lines[0].strip() in sec_lines
                 ftoks = len(enc.encode(function, disallowed_special=()))
                 q = query_words(it["query"])
                 plain = q & plain_words(function)
@@ -141,14 +154,22 @@ def main() -> None:
                     cause = None
                 elif ftoks > budget / 2:
                     cause = "too_long"
-                elif survived > 0 and survived >= 0.2 * len(body):
-                    cause = "partial"
+                elif head and survived > 0:
+                    cause = "cut_inside"
+                elif survived > 0:
+                    cause = "headless"
                 elif not split:
-                    cause = "no_overlap"
+                    cause = "dropped_no_overlap"
                 elif not plain:
-                    cause = "split_only"
+                    cause = "dropped_split_only"
                 else:
-                    cause = "ranked_out"
+                    cause = "dropped_words_present"
+                kept_defs = [
+                    m.group(1)
+                    for m in re.finditer(
+                        r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?"
+                        r"(?:fn|def|function)\s+(\w+)", section, re.M)
+                ]
                 files = re.findall(r"^## (\S+)", out, re.M)
                 results.append({
                     "package": it["package"], "language": it["language"], "file": it["file"],
@@ -156,7 +177,8 @@ def main() -> None:
                     "cause": cause, "function_tokens": ftoks, "budget": budget,
                     "context_tokens": total, "lines": len(body), "lines_survived": survived,
                     "query_words": sorted(q), "in_body_plain": sorted(plain),
-                    "in_body_split": sorted(split), "target_file_in_output": it["file"] in files,
+                    "in_body_split": sorted(split), "target_file_in_output": bool(section),
+                    "head_kept": head, "kept_defs": kept_defs[:20],
                     "files_kept": files[:12],
                 })
                 print(f"{it['package']:28} {'ok  ' if kept else 'MISS'} {cause or '':11} "

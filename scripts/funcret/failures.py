@@ -22,8 +22,9 @@ everywhere). Causes, first match wins:
   occurs in the function even with identifiers split at case changes and underscores),
   `dropped_split_only` (they occur only inside identifiers), `dropped_words_present`.
 
-Each miss also records which definitions of the target file did survive (`kept_defs`):
-what was kept instead.
+Each miss also records what was kept instead: the definitions of the target file that
+survived (`kept_defs`) and the 4-line window of the output sharing the most query words
+(`best_window`, and whether it is a comment: another function's doc).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from generate import in_context  # noqa: E402  (the same context rule as the loader)
+
+# A line of a comment or docstring: ///, //, *, /**, #, or a triple quote.
+COMMENT = re.compile(r"\s*(///|//|\*|/\*\*|#|[rRuUbB]?(\"\"\"|'''))")
 
 STOP = set(
     "a an the of to in on for and or is are be by with as it its this that from at if not "
@@ -170,6 +174,17 @@ def main() -> None:
                         r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?"
                         r"(?:fn|def|function)\s+(\w+)", section, re.M)
                 ]
+                # What was kept instead: the 4-line window of the output that shares the most
+                # query words, and whether it is a comment (another function's doc).
+                best = (0, "", False)
+                if not kept:
+                    ol = out.split("\n")
+                    for i in range(len(ol)):
+                        w = ol[i : i + 4]
+                        n_w = len(q & split_words("\n".join(w)))
+                        if n_w > best[0]:
+                            comment = any(COMMENT.match(x) for x in w)
+                            best = (n_w, " / ".join(x.strip() for x in w)[:200], comment)
                 files = re.findall(r"^## (\S+)", out, re.M)
                 results.append({
                     "package": it["package"], "language": it["language"], "file": it["file"],
@@ -179,6 +194,8 @@ def main() -> None:
                     "query_words": sorted(q), "in_body_plain": sorted(plain),
                     "in_body_split": sorted(split), "target_file_in_output": bool(section),
                     "head_kept": head, "kept_defs": kept_defs[:20],
+                    "best_window_words": best[0], "best_window_is_comment": best[2],
+                    "best_window": best[1],
                     "files_kept": files[:12],
                 })
                 print(f"{it['package']:28} {'ok  ' if kept else 'MISS'} {cause or '':11} "
@@ -190,6 +207,12 @@ def main() -> None:
     k = sum(r["kept"] for r in results)
     print(f"kept {k}/{n} ({100 * k / max(n, 1):.1f}%)")
     print("causes:", dict(Counter(r["cause"] for r in results if not r["kept"])))
+    misses = [r for r in results if not r["kept"]]
+    beaten = [r for r in misses if r["best_window_words"] > len(r["in_body_split"])]
+    print(f"misses where a kept 4-line window shares more query words than the function: "
+          f"{len(beaten)}/{len(misses)}, of them a comment: "
+          f"{sum(r['best_window_is_comment'] for r in beaten)}; target file partly kept: "
+          f"{sum(r['target_file_in_output'] for r in misses)}/{len(misses)}")
     for lang in sorted({r["language"] for r in results}):
         rs = [r for r in results if r["language"] == lang]
         print(f"  {lang}: kept {sum(r['kept'] for r in rs)}/{len(rs)}; misses by cause",

@@ -1,7 +1,13 @@
 //! Function retrieval in real repositories: the repository (every non-test, non-doc,
-//! non-example `.py` file of an sdist) is the context, the first sentence of a function's
-//! docstring the query, and the whole function must survive verbatim. Variant B — the one
-//! that counts — removes the target's docstring from the source first.
+//! non-example source file of the item's language in a package archive) is the context,
+//! the first sentence of a function's doc comment the query, and the whole function must
+//! survive verbatim. Variant B — the one that counts — removes the target's doc comment
+//! from the source first.
+//!
+//! Items name their archive (`archive`, a `.tar.gz`, `.crate` or npm `.tgz`), the
+//! repository root inside it (`root`) and the `language`; without them an item is a Python
+//! sdist `{package}.tar.gz` with root `{package}` (the shared dev file). Archives are
+//! looked up in `archives/` beside the data file, then beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +33,37 @@ pub struct FuncRet {
     pub variant: Variant,
 }
 
+/// The language of a repository, which decides its context files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Language {
+    #[default]
+    Python,
+    Rust,
+    Javascript,
+    Typescript,
+}
+
+impl Language {
+    fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Language::Python => &["py"],
+            Language::Rust => &["rs"],
+            // A JS or TS repository's source is both.
+            Language::Javascript | Language::Typescript => {
+                &["js", "mjs", "cjs", "jsx", "ts", "tsx", "mts", "cts"]
+            }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Item {
     package: String,
+    #[serde(default)]
+    language: Language,
+    archive: Option<String>,
+    root: Option<String>,
     file: String,
     qualname: String,
     query: String,
@@ -64,18 +98,28 @@ impl Task for FuncRet {
     ) -> Result<(), EvalError> {
         let items: Vec<Item> = data::read_jsonl(data, limit)?;
         let dir = data.parent().unwrap_or(Path::new("."));
-        let mut packages: Vec<&str> = Vec::new();
+        // One unpacking per repository, in the order the items first name it.
+        let mut repos: Vec<Repo> = Vec::new();
         for it in &items {
-            if !packages.contains(&it.package.as_str()) {
-                packages.push(&it.package);
+            let repo = Repo::of(it);
+            if !repos.contains(&repo) {
+                repos.push(repo);
             }
         }
-        for package in packages {
+        for repo in repos {
             let tmp = tempfile::tempdir().map_err(|e| EvalError::data(dir, e))?;
-            data::unpack_tar_gz(&dir.join(format!("{package}.tar.gz")), tmp.path())?;
-            let root = tmp.path().join(package);
-            let files = context_files(&root)?;
-            for it in items.iter().filter(|it| it.package == package) {
+            let archive = [
+                dir.join("archives").join(&repo.archive),
+                dir.join(&repo.archive),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| dir.join(&repo.archive));
+            data::unpack_tar_gz(&archive, tmp.path())?;
+            let root = tmp.path().join(&repo.root);
+            let files = context_files(&root, repo.language)?;
+            let package = repo.package.as_str();
+            for it in items.iter().filter(|it| Repo::of(it) == repo) {
                 let Some(target) = files.iter().position(|(rel, _)| *rel == it.file) else {
                     return Err(EvalError::data(
                         &root.join(&it.file),
@@ -121,10 +165,72 @@ impl Task for FuncRet {
     }
 }
 
-/// The repository context: `.py` files that are not tests, docs or examples, as
-/// (path below the package root, text), sorted by path.
-fn context_files(root: &Path) -> Result<Vec<(String, String)>, EvalError> {
-    const SKIP_DIRS: [&str; 6] = ["tests", "test", "docs", "doc", "examples", "example"];
+/// Where an item's repository comes from.
+#[derive(Debug, PartialEq)]
+struct Repo {
+    package: String,
+    archive: String,
+    root: String,
+    language: Language,
+}
+
+impl Repo {
+    fn of(it: &Item) -> Repo {
+        Repo {
+            package: it.package.clone(),
+            archive: it
+                .archive
+                .clone()
+                .unwrap_or_else(|| format!("{}.tar.gz", it.package)),
+            root: it.root.clone().unwrap_or_else(|| it.package.clone()),
+            language: it.language,
+        }
+    }
+}
+
+/// Directories that hold no library source, or only generated copies of it.
+const SKIP_DIRS: [&str; 14] = [
+    "tests",
+    "test",
+    "__tests__",
+    "docs",
+    "doc",
+    "examples",
+    "example",
+    "benches",
+    "bench",
+    "benchmarks",
+    "fixtures",
+    "fixture",
+    "dist",
+    "node_modules",
+];
+
+/// Whether a file is library source of the language: not a test, not generated (type
+/// declarations, minified bundles). `scripts/funcret/generate.py` applies the same rule.
+fn is_source(name: &str, language: Language) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    if !language.extensions().contains(&ext) {
+        return false;
+    }
+    let declarations = [".d.ts", ".d.mts", ".d.cts"]
+        .iter()
+        .any(|d| name.ends_with(d));
+    !(declarations
+        || name.contains(".min.")
+        || name.starts_with("test_")
+        || name == "conftest.py"
+        || stem.ends_with("_test")
+        || stem.contains(".test")
+        || stem.contains(".spec"))
+}
+
+/// The repository context: source files of the language outside test, doc, example,
+/// bench, fixture and dist folders, as (path below the root, text), sorted by path. Files
+/// that are not UTF-8 are left out.
+fn context_files(root: &Path, language: Language) -> Result<Vec<(String, String)>, EvalError> {
     let mut out = Vec::new();
     let mut stack: Vec<PathBuf> = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
@@ -139,18 +245,16 @@ fn context_files(root: &Path) -> Result<Vec<(String, String)>, EvalError> {
                 if !SKIP_DIRS.contains(&name.as_str()) {
                     stack.push(path);
                 }
-            } else if name.ends_with(".py")
-                && !name.starts_with("test_")
-                && !name.ends_with("_test.py")
-                && name != "conftest.py"
-            {
+            } else if is_source(&name, language) {
                 let rel = path
                     .strip_prefix(root)
                     .unwrap_or(&path)
                     .to_string_lossy()
                     .into_owned();
-                let text = std::fs::read_to_string(&path).map_err(|e| EvalError::data(&path, e))?;
-                out.push((rel, text));
+                let bytes = std::fs::read(&path).map_err(|e| EvalError::data(&path, e))?;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    out.push((rel, text));
+                }
             }
         }
     }

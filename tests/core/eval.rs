@@ -374,3 +374,134 @@ fn toolout_kinds_are_told_from_content() {
         }
     }
 }
+
+/// A `.tar.gz` of `files` (path, text) at `path`, as registries ship packages.
+fn write_archive(path: &Path, files: &[(&str, &str)]) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, text.as_bytes()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn funcret_reads_crates_and_npm_packages_with_their_languages_context() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("archives")).unwrap();
+    let lib = "//! Demo.\n\n/// Adds two numbers and returns the sum.\n#[inline]\npub fn add(a: u32, b: u32) -> u32 {\n    let s = a + b;\n    s\n}\n";
+    write_archive(
+        &dir.path().join("archives/demo-0.1.0.crate"),
+        &[
+            ("demo-0.1.0/Cargo.toml", "[package]\nname = \"demo\"\n"),
+            ("demo-0.1.0/src/lib.rs", lib),
+            ("demo-0.1.0/src/other.rs", "pub fn other() {}\n"),
+            ("demo-0.1.0/src/parse_test.rs", "fn t() {}\n"),
+            ("demo-0.1.0/tests/it.rs", "fn it() {}\n"),
+            ("demo-0.1.0/benches/b.rs", "fn b() {}\n"),
+            ("demo-0.1.0/examples/e.rs", "fn main() {}\n"),
+        ],
+    );
+    let ts = "/**\n * Doubles every value of the list it is given.\n */\nexport function double(xs: number[]): number[] {\n  const out = xs.map((x) => x * 2);\n  return out;\n}\n";
+    // Beside the data file, not in archives/: both places are looked in.
+    write_archive(
+        &dir.path().join("demo-ts-1.0.0.tgz"),
+        &[
+            ("package/package.json", "{}"),
+            ("package/src/index.ts", ts),
+            ("package/src/helper.js", "export const h = 1;\n"),
+            (
+                "package/src/index.d.ts",
+                "export declare function double(): void;\n",
+            ),
+            ("package/src/index.test.ts", "test();\n"),
+            ("package/src/index.spec.js", "test();\n"),
+            ("package/lib/bundle.min.js", "var a=1;\n"),
+            ("package/dist/index.js", "export function double() {}\n"),
+            ("package/__tests__/a.ts", "test();\n"),
+        ],
+    );
+    let items = [
+        serde_json::json!({"package": "demo-0.1.0", "language": "rust",
+            "archive": "demo-0.1.0.crate", "root": "demo-0.1.0", "file": "src/lib.rs",
+            "qualname": "add", "name": "add", "query": "Adds two numbers and returns the sum.",
+            "lineno": 5, "end_lineno": 8, "def_line": "pub fn add(a: u32, b: u32) -> u32 {",
+            "doc_lines": [3, 3], "split": "dev"}),
+        serde_json::json!({"package": "demo-ts-1.0.0", "language": "typescript",
+            "archive": "demo-ts-1.0.0.tgz", "root": "package", "file": "src/index.ts",
+            "qualname": "double", "name": "double",
+            "query": "Doubles every value of the list it is given.",
+            "lineno": 4, "end_lineno": 7,
+            "def_line": "export function double(xs: number[]): number[] {",
+            "doc_lines": [1, 3], "split": "dev"}),
+    ];
+    let data = dir.path().join("dev.jsonl");
+    std::fs::write(
+        &data,
+        items.iter().map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .unwrap();
+
+    let mut cases = Vec::new();
+    let t = eval::task("funcret", Variant::B, 1).unwrap();
+    t.cases(&data, None, &mut |c| cases.push(c)).unwrap();
+    assert_eq!(cases.len(), 2);
+    let paths = |c: &eval::Case| -> Vec<String> {
+        let mut p: Vec<String> = c
+            .input
+            .documents
+            .iter()
+            .map(|d| d.path.clone().unwrap())
+            .collect();
+        p.sort();
+        p
+    };
+    let function = |c: &eval::Case| -> String {
+        let eval::Check::FunctionRecall(f) = &c.checks[0] else {
+            panic!("{:?}", c.checks)
+        };
+        f.clone()
+    };
+
+    let rust = &cases[0];
+    assert_eq!(rust.group, "demo-0.1.0");
+    assert_eq!(paths(rust), ["src/lib.rs", "src/other.rs"]);
+    assert_eq!(
+        function(rust),
+        "pub fn add(a: u32, b: u32) -> u32 {\n    let s = a + b;\n    s\n}\n"
+    );
+    // Variant B: the doc line is gone, the attribute between it and the fn stays.
+    let target = &rust.input.documents[0].text;
+    assert_eq!(
+        target,
+        &lib.replace("/// Adds two numbers and returns the sum.\n", "")
+    );
+
+    let ts_case = &cases[1];
+    assert_eq!(ts_case.group, "demo-ts-1.0.0");
+    assert_eq!(paths(ts_case), ["src/helper.js", "src/index.ts"]);
+    assert_eq!(
+        function(ts_case),
+        "export function double(xs: number[]): number[] {\n  const out = xs.map((x) => x * 2);\n  return out;\n}\n"
+    );
+    assert!(
+        ts_case
+            .input
+            .documents
+            .iter()
+            .all(|d| !d.text.contains("Doubles every value"))
+    );
+
+    // Variant A keeps the comment.
+    let mut cases_a = Vec::new();
+    let a = eval::task("funcret", Variant::A, 1).unwrap();
+    a.cases(&data, None, &mut |c| cases_a.push(c)).unwrap();
+    assert_eq!(cases_a[0].input.documents[0].text, lib);
+}

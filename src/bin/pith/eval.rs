@@ -13,7 +13,8 @@ pub struct EvalArgs {
     /// nq20, nq20-null, kv, niah, funcret or toolout.
     task: String,
     /// The data: a .jsonl(.gz) file, or the folder of essays for niah [default: the
-    /// task's dev file under ../shared/eval].
+    /// task's dev file under ../shared/eval]. funcret reads each item's package archive
+    /// from archives/ beside the file, else beside it (eval/funcret/dev.jsonl, held.jsonl).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Compression ratios, comma-separated (budget = tokens / ratio).

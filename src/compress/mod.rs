@@ -6,10 +6,11 @@
 
 mod builder;
 mod cache;
+#[cfg(feature = "neural")]
+mod cascade;
 mod costs;
 mod failure;
 pub(crate) mod input;
-#[cfg(feature = "neural")]
 mod lm_rank;
 #[cfg(feature = "neural")]
 mod models;

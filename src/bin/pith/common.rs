@@ -104,7 +104,7 @@ pub struct CacheArgs {
     /// Do not keep embedding vectors on disk. By default they are kept in
     /// $PITH_EMBED_CACHE, else $XDG_CACHE_HOME/pith/embed, else ~/.cache/pith/embed, so
     /// packing the same files again embeds only what changed.
-    #[arg(long, env = "PITH_NO_CACHE")]
+    #[arg(long, env = "PITH_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
     no_cache: bool,
 }
 

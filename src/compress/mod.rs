@@ -11,6 +11,7 @@ mod cascade;
 mod costs;
 mod failure;
 pub(crate) mod input;
+#[cfg(feature = "neural")]
 mod lm_rank;
 #[cfg(feature = "neural")]
 mod models;

@@ -244,7 +244,7 @@ impl Embedder {
             .encode(text, false)
             .map_err(|e| NeuralError::Tokenizer(e.to_string()))?;
         let inner = self.config.max_length - 2;
-        Ok(match enc.get_offsets().get(inner.wrapping_sub(1)) {
+        Ok(match enc.get_offsets().get(inner - 1) {
             Some(&(_, end)) if enc.get_ids().len() > inner => text.get(..end).unwrap_or(text),
             _ => text,
         })

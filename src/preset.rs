@@ -234,6 +234,18 @@ pub struct ScoreConfig {
     /// `include` / `exclude`), whose own code shares few of the question's words.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub neighbour_share: f64,
+    /// The cascade: embed only this many units, those the lexical values rank highest;
+    /// the rest keep lexical values below them. Absent: every unit is embedded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortlist: Option<usize>,
+    /// The cascade: embed units, best lexical value first, only until their tokens
+    /// reach this. Absent: no token limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortlist_tokens: Option<usize>,
+    /// Embed only the first window (the embedder's `max_length` tokens) of a long unit,
+    /// not all its windows: a function's signature and docstring say what it is for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub embed_first_window: bool,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -264,6 +276,9 @@ impl Default for ScoreConfig {
             embedder: default_embedder(),
             hybrid_weight: default_hybrid_weight(),
             neighbour_share: 0.0,
+            shortlist: None,
+            shortlist_tokens: None,
+            embed_first_window: false,
         }
     }
 }
@@ -502,6 +517,24 @@ impl Preset {
         }
         if !(0.0..=1.0).contains(&self.score.neighbour_share) {
             return Err(invalid("score.neighbour_share must be within 0..=1".into()));
+        }
+        let score = &self.score;
+        let cascade = [
+            ("score.shortlist", score.shortlist.is_some()),
+            ("score.shortlist_tokens", score.shortlist_tokens.is_some()),
+            ("score.embed_first_window", score.embed_first_window),
+        ];
+        if let Some((key, _)) = cascade.iter().find(|(_, set)| *set)
+            && !self.needs_embedder()
+        {
+            return Err(invalid(format!(
+                "{key} applies only to presets that embed (score.relevance embedding or hybrid, select.similarity embedding, or select.selective_threshold)"
+            )));
+        }
+        if score.shortlist == Some(0) || score.shortlist_tokens == Some(0) {
+            return Err(invalid(
+                "score.shortlist and score.shortlist_tokens must be at least 1".into(),
+            ));
         }
         if !(0.0..1.0).contains(&self.select.similarity_floor) {
             return Err(invalid(

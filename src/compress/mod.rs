@@ -6,6 +6,8 @@
 
 mod builder;
 mod cache;
+#[cfg(feature = "neural")]
+mod cascade;
 mod costs;
 mod failure;
 pub(crate) mod input;

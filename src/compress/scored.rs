@@ -2,6 +2,7 @@
 //! causal LM's ranking of the shortlist.
 
 use super::Warning;
+use super::cascade::{self, Cascade};
 use super::lm_rank::{self, Candidate};
 use super::models::Models;
 use super::prepared::{Embeddings, Prepared};
@@ -74,13 +75,25 @@ impl Prepared {
         }
     }
 
-    /// Embeds every unit with text, and the query.
+    /// Embeds the units with text the cascade shortlists (all by default), and the query.
     fn embed(&self, embedder: &Embedder) -> Result<Embeddings, crate::neural::NeuralError> {
         let texts = self.unit_texts();
-        let with_text: Vec<usize> = (0..texts.len())
-            .filter(|&i| !texts[i].trim().is_empty())
-            .collect();
+        let has_text: Vec<bool> = texts.iter().map(|t| !t.trim().is_empty()).collect();
+        let stage = Cascade::of(&self.preset.score);
+        let embedded = if stage.embeds_all() {
+            has_text.clone()
+        } else {
+            // Without embeddings yet, these are the lexical values.
+            let tokens: Vec<usize> = self.costs.units.iter().map(|u| u.tokens).collect();
+            stage.shortlist(&self.compute_values(), &tokens, &has_text)
+        };
+        let with_text: Vec<usize> = (0..texts.len()).filter(|&i| embedded[i]).collect();
         let mut batch: Vec<&str> = with_text.iter().map(|&i| texts[i]).collect();
+        if stage.first_window {
+            for t in &mut batch {
+                *t = embedder.first_window(t)?;
+            }
+        }
         if let Some(q) = &self.query {
             batch.push(q);
         }
@@ -103,7 +116,11 @@ impl Prepared {
             })
             .collect();
         let relevance = match &query {
-            Some(q) => units.iter().map(|u| f64::from(dot(u, q))).collect(),
+            Some(q) => {
+                let mut r: Vec<f64> = units.iter().map(|u| f64::from(dot(u, q))).collect();
+                cascade::fill_outside(&mut r, &embedded, &has_text);
+                r
+            }
             None => Vec::new(),
         };
         Ok(Embeddings {

@@ -125,6 +125,25 @@ impl ModelStore {
         self
     }
 
+    /// The same store keeping embeddings across processes in the user's cache folder,
+    /// `$XDG_CACHE_HOME/pith/embed` or else `~/.cache/pith/embed`, unless a folder is set
+    /// already (`$PITH_EMBED_CACHE`, [`ModelStore::with_embed_cache`]). The CLI's default:
+    /// packing a repository again for another question embeds only what changed.
+    pub fn with_user_embed_cache(mut self) -> Self {
+        if self.embed_cache.is_none() {
+            let xdg = std::env::var_os("XDG_CACHE_HOME");
+            let home = std::env::var_os("HOME");
+            self.embed_cache = Some(user_cache(xdg.as_ref(), home.as_ref()).join("embed"));
+        }
+        self
+    }
+
+    /// The same store without a folder for embeddings (`--no-cache`).
+    pub fn without_embed_cache(mut self) -> Self {
+        self.embed_cache = None;
+        self
+    }
+
     /// The folder that keeps embeddings across processes, if any.
     pub fn embed_cache(&self) -> Option<&Path> {
         self.embed_cache.as_deref()
@@ -282,21 +301,21 @@ fn resolve_root(env: &RootEnv) -> PathBuf {
     if let Some(checkout) = &env.checkout {
         return checkout.join("onnx_models").join("cache");
     }
+    user_cache(env.xdg_cache_home.as_ref(), env.home.as_ref()).join("models")
+}
+
+/// The user's folder for pith's caches: `$XDG_CACHE_HOME/pith`, else `~/.cache/pith`.
+fn user_cache(xdg_cache_home: Option<&OsString>, home: Option<&OsString>) -> PathBuf {
     // XDG says a relative XDG_CACHE_HOME is invalid and must be ignored.
-    if let Some(xdg) = env
-        .xdg_cache_home
-        .as_ref()
+    if let Some(xdg) = xdg_cache_home
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
     {
-        return xdg.join("pith").join("models");
+        return xdg.join("pith");
     }
-    match env.home.as_ref().filter(|h| !h.is_empty()) {
-        Some(home) => PathBuf::from(home)
-            .join(".cache")
-            .join("pith")
-            .join("models"),
-        None => PathBuf::from(".cache").join("pith").join("models"),
+    match home.filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("pith"),
+        None => PathBuf::from(".cache").join("pith"),
     }
 }
 
@@ -315,6 +334,24 @@ mod tests {
             xdg_cache_home: xdg.map(OsString::from),
             home: Some(OsString::from("/home/u")),
         }
+    }
+
+    #[test]
+    fn user_cache_folder() {
+        let (xdg, home) = (OsString::from("/x"), OsString::from("/home/u"));
+        assert_eq!(
+            user_cache(Some(&xdg), Some(&home)),
+            PathBuf::from("/x/pith")
+        );
+        // A relative XDG_CACHE_HOME is ignored.
+        let relative = OsString::from("x");
+        assert_eq!(
+            user_cache(Some(&relative), Some(&home)),
+            PathBuf::from("/home/u/.cache/pith")
+        );
+        let set = ModelStore::at("/m").with_embed_cache("/e");
+        assert_eq!(set.clone().with_user_embed_cache(), set);
+        assert_eq!(set.without_embed_cache().embed_cache(), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! embedding is cached by content hash.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use tokenizers::Tokenizer;
 
@@ -55,7 +56,10 @@ impl Default for EmbedderConfig {
 #[derive(Debug)]
 pub struct Embedder {
     config: EmbedderConfig,
-    encoder: Encoder,
+    /// Opened on the first text the cache misses: a warm run never loads the runtime.
+    encoder: OnceLock<Encoder>,
+    /// Where the encoder comes from, and a lock so two threads never open it twice.
+    source: Mutex<(PathBuf, PathBuf)>,
     tokenizer: Tokenizer,
     cls: u32,
     sep: u32,
@@ -70,14 +74,14 @@ struct Window {
 }
 
 impl Embedder {
-    /// Loads the ONNX Runtime `library`, the `model` and its `tokenizer.json`.
+    /// Loads the `tokenizer.json`; the ONNX Runtime `library` and the `model` are opened
+    /// when a text first has to be embedded (see [`Embedder::encoder_loaded`]).
     pub fn load(
         library: &Path,
         model: &Path,
         tokenizer: &Path,
         config: EmbedderConfig,
     ) -> Result<Self, NeuralError> {
-        let encoder = Encoder::open(library, model, config.threads, None)?;
         let model_err = |path: &Path, message: String| NeuralError::Model {
             path: path.to_owned(),
             message,
@@ -99,7 +103,8 @@ impl Embedder {
         Ok(Self {
             cache: EmbeddingCache::new(config.cache_entries, config.disk_cache.clone()),
             config,
-            encoder,
+            encoder: OnceLock::new(),
+            source: Mutex::new((library.to_owned(), model.to_owned())),
             tokenizer: tok,
             cls,
             sep,
@@ -124,7 +129,26 @@ impl Embedder {
 
     /// Time spent in the model so far.
     pub fn stats(&self) -> ForwardStats {
-        self.encoder.stats()
+        self.encoder.get().map(Encoder::stats).unwrap_or_default()
+    }
+
+    /// Whether the ONNX session has been opened (it is, once a text missed the cache).
+    pub fn encoder_loaded(&self) -> bool {
+        self.encoder.get().is_some()
+    }
+
+    /// The encoder, opened on first use.
+    fn encoder(&self) -> Result<&Encoder, NeuralError> {
+        if let Some(e) = self.encoder.get() {
+            return Ok(e);
+        }
+        let source = self.source.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = self.encoder.get() {
+            return Ok(e);
+        }
+        let (library, model) = &*source;
+        let encoder = Encoder::open(library, model, self.config.threads, None)?;
+        Ok(self.encoder.get_or_init(|| encoder))
     }
 
     /// One unit vector per text, in order. Texts seen before come from the cache.
@@ -212,6 +236,20 @@ impl Embedder {
         Ok(enc.get_ids().to_vec())
     }
 
+    /// The part of `text` that its first window covers: all of it when it fits in one.
+    /// Embedding only that keys the cache by what was embedded.
+    pub fn first_window<'a>(&self, text: &'a str) -> Result<&'a str, NeuralError> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| NeuralError::Tokenizer(e.to_string()))?;
+        let inner = self.config.max_length - 2;
+        Ok(match enc.get_offsets().get(inner - 1) {
+            Some(&(_, end)) if enc.get_ids().len() > inner => text.get(..end).unwrap_or(text),
+            _ => text,
+        })
+    }
+
     /// The ids of `[CLS]` and `[SEP]`, which frame every window.
     pub fn frame_ids(&self) -> (u32, u32) {
         (self.cls, self.sep)
@@ -242,7 +280,7 @@ impl Embedder {
     /// One forward pass; per window, the sum of its token vectors and its token count.
     fn forward(&self, batch: &[&Window]) -> Result<Vec<(Vec<f32>, usize)>, NeuralError> {
         let ids: Vec<&[u32]> = batch.iter().map(|w| w.ids.as_slice()).collect();
-        let out = self.encoder.run(&ids, self.pad)?;
+        let out = self.encoder()?.run(&ids, self.pad)?;
         let dim = self.dim();
         if out.width != dim {
             return Err(NeuralError::Inference(format!(

@@ -39,6 +39,7 @@ fn run(args: &[&str], stdin: &[u8]) -> Run {
 fn run_command(mut command: Command, args: &[&str], stdin: &[u8]) -> Run {
     let mut child = command
         .args(args)
+        .env("PITH_NO_CACHE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -9,6 +9,7 @@ use pith::{Tiktoken, TokenCounter};
 
 fn pith(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .env("PITH_NO_CACHE", "1")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -291,6 +292,7 @@ fn usage_errors_exit_2_runtime_errors_exit_1() {
 fn a_closed_pipe_is_not_an_error() {
     let dir = repo();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .env("PITH_NO_CACHE", "1")
         .args(["pack", dir.path().to_str().unwrap(), "--budget", "100000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -382,6 +384,7 @@ fn auto_says_which_preset_ran_and_why() {
     let empty = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_pith"))
+            .env("PITH_NO_CACHE", "1")
             .args(args)
             .env("PITH_MODELS_DIR", empty.path())
             .env_remove("ORT_DYLIB_PATH")

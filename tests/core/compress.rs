@@ -200,6 +200,29 @@ fn every_builtin_preset_parses_and_unknown_keys_are_rejected() {
     assert!(Preset::from_toml("x", "colour = \"red\"\n").is_err());
     assert!(Preset::from_toml("x", "[select]\nmethod = \"mig\"\nredundancy = -1\n").is_err());
     assert!(Preset::resolve("no-such-preset").is_err());
+    // The cascade's options need a preset that embeds.
+    let code_neural = Preset::named("code-neural").unwrap();
+    assert_eq!(code_neural.score.shortlist, Some(100));
+    assert!(code_neural.score.embed_first_window);
+    for option in [
+        "shortlist = 50",
+        "shortlist_tokens = 4000",
+        "embed_first_window = true",
+    ] {
+        let lexical =
+            format!("[score]\nrelevance = \"bm25\"\nquery_less = \"self_information\"\n{option}\n");
+        let err = Preset::from_toml("x", &lexical).unwrap_err().to_string();
+        let key = option.split(' ').next().unwrap();
+        assert!(
+            err.contains(&format!("score.{key}")) && err.contains("embed"),
+            "{err}"
+        );
+        let neural = lexical.replace("bm25", "hybrid");
+        assert!(Preset::from_toml("x", &neural).is_ok(), "{neural}");
+    }
+    let zero =
+        "[score]\nrelevance = \"hybrid\"\nquery_less = \"self_information\"\nshortlist = 0\n";
+    assert!(Preset::from_toml("x", zero).is_err());
     // Paragraph units for chat.
     let chat = Preset::named("chat").unwrap();
     let out = Compressor::builder().preset(chat).build().compress(

@@ -96,6 +96,7 @@ fn the_cli_runs_the_neural_preset_when_it_fits() {
         ];
         args.extend_from_slice(extra);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+            .env("PITH_NO_CACHE", "1")
             .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()

@@ -381,6 +381,8 @@ fn walk_files(dir: &std::path::Path) -> usize {
 
 fn pith_bin(args: &[&str], models: Option<&std::path::Path>) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pith"));
+    // Neither read nor fill the user's vector cache.
+    cmd.env("PITH_NO_CACHE", "1");
     cmd.args(args);
     if let Some(dir) = models {
         cmd.env("PITH_MODELS_DIR", dir);
@@ -406,6 +408,7 @@ fn the_cli_runs_neural_presets_and_names_the_install_command_without_them() {
     let args = args_for("rag-neural");
     let vectors = tempfile::tempdir().expect("tempdir");
     let ok = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .env_remove("PITH_NO_CACHE")
         .args(args)
         .env("PITH_EMBED_CACHE", vectors.path())
         .output()

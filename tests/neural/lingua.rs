@@ -665,6 +665,7 @@ fn a_missing_model_is_a_clear_error_or_a_warned_fallback() {
 fn pith_cli(args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pith"))
+        .env("PITH_NO_CACHE", "1")
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

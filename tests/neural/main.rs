@@ -6,6 +6,7 @@
 mod prereq;
 
 mod auto;
+mod cascade;
 mod embed;
 mod lingua;
 mod lm;
@@ -19,7 +20,7 @@ const NEEDS: prereq::Needs = prereq::Needs {
     tiktoken_cache: "",
     models: (
         &["onnxruntime", "minilm", "smollm2"],
-        "auto, embed, lingua, lm, lm_compress and surprisal",
+        "auto, cascade, embed, lingua, lm, lm_compress and surprisal",
     ),
     python: (&[], ""),
 };

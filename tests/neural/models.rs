@@ -13,6 +13,8 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn pith(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pith"));
+    // Neither read nor fill the user's vector cache.
+    cmd.env("PITH_NO_CACHE", "1");
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);

@@ -523,6 +523,8 @@ fn without_any_model_the_error_names_the_install_command() {
 fn pith_cli(args: &[&str], stdin: &str, models: Option<&std::path::Path>) -> std::process::Output {
     use std::io::Write;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pith"));
+    // Neither read nor fill the user's vector cache.
+    cmd.env("PITH_NO_CACHE", "1");
     cmd.args(args)
         .env_remove("PITH_PRUNE_MODEL")
         .stdin(std::process::Stdio::piped())

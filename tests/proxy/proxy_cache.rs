@@ -426,6 +426,7 @@ fn pack_and_compress_share_vectors_with_the_next_run() {
         // A CI job, then a developer: two processes, one server.
         let run = || {
             let out = Command::new(env!("CARGO_BIN_EXE_pith"))
+                .env("PITH_NO_CACHE", "1")
                 .args(&args)
                 .args(["--stats", "--cache-url", &redis.url()])
                 .env_remove("PITH_EMBED_CACHE")
@@ -520,6 +521,7 @@ fn the_startup_line_names_the_cache_without_its_password() {
     // No server needed: a replica starts (and serves) without reaching Redis.
     let url = format!("redis://:{PASSWORD}@127.0.0.1:9");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pith"))
+        .env("PITH_NO_CACHE", "1")
         .args(["serve", "--listen", "127.0.0.1:0", "--cache-url", &url])
         .stderr(std::process::Stdio::piped())
         .spawn()

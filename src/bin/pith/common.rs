@@ -101,9 +101,24 @@ pub struct CacheArgs {
     /// Time one shared-cache call may take before the work is done locally.
     #[arg(long, value_name = "MS", default_value_t = 20)]
     cache_timeout_ms: u64,
+    /// Do not keep embedding vectors on disk. By default they are kept in
+    /// $PITH_EMBED_CACHE, else $XDG_CACHE_HOME/pith/embed, else ~/.cache/pith/embed, so
+    /// packing the same files again embeds only what changed.
+    #[arg(long, env = "PITH_NO_CACHE", value_parser = clap::builder::FalseyValueParser::new())]
+    no_cache: bool,
 }
 
 impl CacheArgs {
+    /// The models folder, with the on-disk vector cache unless --no-cache.
+    pub fn store(&self) -> ModelStore {
+        let store = ModelStore::discover();
+        if self.no_cache {
+            store.without_embed_cache()
+        } else {
+            store.with_user_embed_cache()
+        }
+    }
+
     /// Puts the shared cache, if one is named, behind this process's embedders.
     pub fn apply(&self) -> Result<Option<Arc<SharedCache>>> {
         let Some(url) = &self.cache_url else {

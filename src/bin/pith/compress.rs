@@ -141,7 +141,7 @@ pub fn run(args: CompressArgs) -> Result<()> {
     let compressor = Compressor::builder()
         .preset(preset)
         .shared_counter(counter)
-        .models(pith::models::ModelStore::discover())
+        .models(args.cache.store())
         .try_build()?;
     let mut doc = Document::new(text, kind);
     doc.path = path;

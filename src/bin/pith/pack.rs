@@ -96,7 +96,7 @@ pub fn run(args: PackArgs) -> Result<()> {
         .preset(preset)
         .shared_counter(counter)
         .boxed_layout(Format::from(args.format).layout())
-        .models(pith::models::ModelStore::discover())
+        .models(args.cache.store())
         .try_build()?;
     let mut input = Input::documents(collected.documents);
     input.query = args.query;

@@ -161,7 +161,9 @@ impl fmt::Display for Choice {
     }
 }
 
-/// The preset for an input of `family` and `tokens` input tokens.
+/// The preset for an input of `family` and `tokens` input tokens. The time estimate
+/// counts what the neural preset embeds ([`crate::Preset::embedded_tokens`]): all of a
+/// document for `rag-neural`, a shortlist for `code-neural`.
 ///
 /// Only file presence is checked (no model is loaded); a model that is present but
 /// fails to load is reported by the compressor's builder as for any named preset.
@@ -185,7 +187,9 @@ pub fn choose(
     if let Err(e) = embedder_installed(store) {
         return lexical(Reason::NotInstalled(e));
     }
-    let estimate = policy.estimate(tokens);
+    // A cascading preset embeds only its shortlist, whatever the input's size.
+    let embedded = crate::Preset::named(neural).map_or(tokens, |p| p.embedded_tokens(tokens));
+    let estimate = policy.estimate(embedded);
     if estimate > policy.within {
         return lexical(Reason::TooLarge {
             estimate,
@@ -254,5 +258,18 @@ mod tests {
             ..p
         };
         assert_eq!(zero.estimate(1), Duration::MAX);
+    }
+
+    #[test]
+    fn a_shortlist_bounds_what_is_estimated() {
+        let code = crate::Preset::named("code-neural").expect("built in");
+        let rag = crate::Preset::named("rag-neural").expect("built in");
+        assert_eq!(rag.embedded_tokens(1_000_000), 1_000_000);
+        assert_eq!(code.embedded_tokens(100), 100);
+        let bound = code.embedded_tokens(1_000_000);
+        assert!(bound < 1_000_000 && bound == code.embedded_tokens(10_000_000));
+        let mut capped = rag.clone();
+        capped.score.shortlist_tokens = Some(3_000);
+        assert_eq!(capped.embedded_tokens(1_000_000), 3_000);
     }
 }

@@ -442,12 +442,32 @@ impl Default for Preset {
     }
 }
 
+/// Tokens in one window of the default embedder (MiniLM's `max_length`): the most one
+/// unit costs under `embed_first_window`. Model tokens run a little longer than the
+/// target's, so as a bound in target tokens it errs on the expensive side.
+const FIRST_WINDOW_TOKENS: usize = 256;
+
 impl Preset {
     /// Whether this preset needs the embedding model (relevance or similarity).
     pub fn needs_embedder(&self) -> bool {
         self.score.relevance.needs_embedder()
             || self.select.similarity == SimilarityKind::Embedding
             || self.select.selective_threshold.is_some()
+    }
+
+    /// At most how many of an input's `tokens` this preset embeds: all of them, unless
+    /// the cascade's shortlist bounds it (`shortlist_tokens`, or `shortlist` units of one
+    /// first window each). What `auto` estimates the embedding time from.
+    pub fn embedded_tokens(&self, tokens: usize) -> usize {
+        let score = &self.score;
+        let mut bound = tokens;
+        if let Some(cap) = score.shortlist_tokens {
+            bound = bound.min(cap);
+        }
+        if let (Some(units), true) = (score.shortlist, score.embed_first_window) {
+            bound = bound.min(units.saturating_mul(FIRST_WINDOW_TOKENS));
+        }
+        bound
     }
 
     /// This preset with word pruning by the classifier in `model`, keeping its own

@@ -28,6 +28,14 @@ fn the_neural_preset_runs_while_the_input_embeds_in_time() {
     assert!(c.to_string().contains("over 1.00 s"), "{c}");
     let c = auto::choose(Family::Prose, 10, false, &store, &policy);
     assert_eq!((c.preset, c.reason), ("rag", Reason::NoQuery));
+    // code-neural embeds a shortlist, so its estimate stops growing with the input;
+    // rag-neural embeds everything.
+    let roomy = AutoPolicy::default().within(Duration::from_secs(60));
+    let huge = 100_000_000;
+    let c = auto::choose(Family::Code, huge, true, &store, &roomy);
+    assert_eq!(c.preset, "code-neural", "{c}");
+    let c = auto::choose(Family::Prose, huge, true, &store, &roomy);
+    assert!(matches!(c.reason, Reason::TooLarge { .. }), "{c}");
     // Whatever is chosen builds with the installed models.
     for family in [Family::Prose, Family::Code] {
         let c = auto::choose(family, 10, true, &store, &policy);

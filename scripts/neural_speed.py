@@ -7,9 +7,9 @@ e.g. `before=/tmp/pith-before after=target/release/pith
 after-float=target/release/pith,PITH_EMBEDDER_INT8=0`. The binaries run interleaved (one
 run of each in turn), so a busy machine slows them alike; the median counts.
 
-- context: the first NQ-20 dev question's 20 passages with the gold first, rendered as
-  `pith eval nq20` does (`Document [k] (Title: TITLE) TEXT`), ~2.8k o200k tokens, one
-  file; `pith compress --preset rag-neural --ratio 4 --query QUESTION FILE` (and `rag`).
+- context: one NQ-20 dev question's 20 passages with the gold first, rendered as
+  `pith eval nq20` does (`Document [k] (Title: TITLE) TEXT`), one file; the default
+  question (104) makes 2.8k o200k tokens (the median context is 2.4k, the largest 3.3k); `pith compress --preset rag-neural --ratio 4 --query QUESTION FILE` (and `rag`).
 - start-up: every preset on a two-line file with a query, `--budget 1000` (nothing to
   cut, but the preset's models are loaded as for any input); the `models:` line of
   `--stats` says whether the ONNX Runtime library was loaded at all.
@@ -56,12 +56,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--skip-startup", action="store_true")
+    ap.add_argument("--question", type=int, default=104, help="line of nq20/dev.jsonl.gz (from 0)")
     ap.add_argument("binary", nargs="+", help="LABEL=PATH[,ENV=VALUE...]")
     a = ap.parse_args()
     bins = binaries(a.binary)
 
     with gzip.open(NQ, "rt") as f:
-        ex = json.loads(f.readline())
+        ex = json.loads(f.readlines()[a.question])
     passages = [ex["gold"]] + ex["distractors"]
     context = "".join(f"Document [{k + 1}] (Title: {p['title']}) {p['text']}\n\n" for k, p in enumerate(passages))
     tmp = tempfile.mkdtemp(prefix="pith-speed-")
@@ -84,7 +85,7 @@ def main():
             tiny = tiny_code if p.startswith("code") else tiny_prose
             cases.append((f"start-up: `{p}`, tiny input", ["compress", "--preset", p, "--budget", "1000", "--query", "start up", "--stats", tiny]))
 
-    print(f"NQ-20 dev question 0: {ex['question']!r}; {len(context)} bytes; median of {a.runs} runs, interleaved")
+    print(f"NQ-20 dev question {a.question}: {ex['question']!r}; {len(context)} bytes; median of {a.runs} runs, interleaved")
     print()
     print("| command | " + " | ".join(label for label, _, _ in bins) + " |")
     print("|---|" + "---|" * len(bins))

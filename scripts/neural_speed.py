@@ -5,7 +5,9 @@
 
 e.g. `before=/tmp/pith-before after=target/release/pith
 after-float=target/release/pith,PITH_EMBEDDER_INT8=0`. The binaries run interleaved (one
-run of each in turn), so a busy machine slows them alike; the median counts.
+run of each in turn), so a busy machine slows them alike; the median counts. Each cell is
+wall time and CPU time (user + system, all threads): on a machine shared with other work
+the wall time grows with the load, the CPU time much less.
 
 - context: one NQ-20 dev question's 20 passages with the gold first, rendered as
   `pith eval nq20` does (`Document [k] (Title: TITLE) TEXT`), one file; the default
@@ -21,6 +23,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -44,12 +47,15 @@ def binaries(specs):
 def run(binary, env, args):
     e = {k: v for k, v in os.environ.items() if k not in ("PITH_EMBED_CACHE", "PITH_CACHE_URL")}
     e.update(env)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     p = subprocess.run([binary] + args, env=e, capture_output=True, text=True, cwd=ROOT)
     dt = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise SystemExit(f"{binary} {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
-    return dt, p.stderr
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, cpu, p.stderr
 
 
 def main():
@@ -93,19 +99,22 @@ def main():
     for name, args in cases:
         times = {label: [] for label, _, _ in bins}
         stats = {}
+        cpus = {label: [] for label, _, _ in bins}
         for label, b, env in bins:  # warm the page cache
             run(b, env, args)
         for _ in range(a.runs):
             for label, b, env in bins:
-                dt, err = run(b, env, args)
+                dt, cpu, err = run(b, env, args)
                 times[label].append(dt)
+                cpus[label].append(cpu)
                 stats[label] = err
         cells = []
         for label, _, _ in bins:
             ms = 1000 * statistics.median(times[label])
+            cpu = 1000 * statistics.median(cpus[label])
             models = [l for l in stats[label].splitlines() if l.startswith("models:")]
             ort = "runtime" in models[0] if models else None
-            cells.append(f"{ms:.0f} ms" + ("" if ort is None else (" (ORT)" if ort else " (no ORT)")))
+            cells.append(f"{ms:.0f} ms, CPU {cpu:.0f} ms" + ("" if ort is None else (" (ORT)" if ort else " (no ORT)")))
             if models:
                 notes.append(f"{name}, {label}: {models[0]}")
         print(f"| {name} | " + " | ".join(cells) + " |")

@@ -58,7 +58,7 @@ pub fn load_time() -> Option<Duration> {
 /// optimisation and `threads` intra-op threads (0: all cores). Threads do not spin while
 /// waiting for work: spinning gains microseconds per operator on an idle machine, but
 /// on a busy one (the 2-core default, a proxy beside its upstream) it takes the cores the
-/// other threads and the caller's own tokenizing need, and made passes up to 1.5x slower
+/// other threads and the caller's own tokenizing need: a CLI run took 1.7x as long
 /// (BENCHMARKS.md, "Neural path speed"). `PITH_ORT_SPINNING=1` turns it back on.
 pub(crate) fn open_session(
     env: &Environment,

@@ -18,6 +18,7 @@ use tokenizers::Tokenizer;
 use super::LinguaError;
 use super::tokens::{TokenScores, cut_windows, trim_space};
 use crate::models::ModelStore;
+use crate::neural::encoder::length_batches;
 use crate::neural::{Encoder, ForwardStats, NeuralError, shared};
 
 /// How the tokenizer marks words, which decides how sub-word probabilities join.
@@ -178,32 +179,13 @@ impl TokenClassifier {
     /// `softmax(logits)[1]`, LLMLingua-2's label "preserve".
     pub fn keep_probs(&self, windows: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, NeuralError> {
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); windows.len()];
-        let mut order: Vec<usize> = (0..windows.len()).collect();
-        order.sort_by_key(|&w| (windows[w].len(), w));
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted by length: the last window of a batch sets its padded length. A
-            // window joins only while padding stays under a tenth of the batch: on a CPU
-            // a batch saves little, and padding costs its full share of the forward.
-            let mut end = start + 1;
-            let mut real = windows[order[start]].len();
-            while end < order.len() {
-                let len = windows[order[end]].len();
-                let padded = (end + 1 - start) * len;
-                if padded > self.batch_positions || padded * 10 > (real + len) * 11 {
-                    break;
-                }
-                real += len;
-                end += 1;
-            }
-            let batch: Vec<&[u32]> = order[start..end]
-                .iter()
-                .map(|&w| windows[w].as_slice())
-                .collect();
-            for (&w, probs) in order[start..end].iter().zip(self.forward(&batch)?) {
+        // On a CPU a batch saves little, and padding costs its full share of the forward.
+        let lens: Vec<usize> = windows.iter().map(Vec::len).collect();
+        for batch in length_batches(&lens, self.batch_positions) {
+            let ids: Vec<&[u32]> = batch.iter().map(|&w| windows[w].as_slice()).collect();
+            for (&w, probs) in batch.iter().zip(self.forward(&ids)?) {
                 out[w] = probs;
             }
-            start = end;
         }
         Ok(out)
     }

@@ -19,7 +19,6 @@ use std::time::Instant;
 
 use lru::LruCache;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -120,19 +119,11 @@ impl CausalLm {
         config.window = config.window.clamp(2, info.context_length.max(2));
         config.batch_positions = config.batch_positions.max(config.window);
         let model = dir.join(MODEL_FILE);
-        let threads = match config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        // Builder errors are not Send: keep their messages.
-        let session = Session::builder(env)
-            .map_err(|e| fail(&model, e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| fail(&model, e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| fail(&model, e.to_string()))?
-            .commit_from_file(&model)
-            .map_err(|e| fail(&model, e.to_string()))?;
+        let started = Instant::now();
+        let session =
+            runtime::open_session(env, &model, config.threads).map_err(|e| fail(&model, e))?;
+        let counters = ForwardCounters::default();
+        counters.record_load(started.elapsed());
         let has = |names: Vec<&str>, want: &str| names.contains(&want);
         if !has(
             session.inputs().iter().map(|i| i.name()).collect(),
@@ -153,7 +144,7 @@ impl CausalLm {
             start,
             cache: Mutex::new(LruCache::new(cap)),
             config,
-            counters: ForwardCounters::default(),
+            counters,
             hits: AtomicU64::new(0),
         })
     }

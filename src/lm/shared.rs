@@ -27,3 +27,12 @@ pub fn shared_lm(store: &ModelStore, name: &str) -> Result<Arc<CausalLm>, Neural
         CausalLm::load(&library, &model.dir, config)
     })
 }
+
+/// The causal LMs loaded so far, e.g. to report how much model time they took.
+pub fn loaded_lms() -> Vec<Arc<CausalLm>> {
+    let shared = MODELS.lock().unwrap_or_else(|e| e.into_inner());
+    shared
+        .as_ref()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}

@@ -27,11 +27,18 @@ pub(crate) const BUILTIN: [(&str, &str); 3] = [
 
 /// Converters a `[convert]` table may name. Compiled in like the manifests, so an installed
 /// binary converts with exactly the script it was built with.
-pub(crate) static CONVERTERS: [Converter; 1] = [Converter {
-    name: "gguf_llama.py",
-    source: include_str!("../../onnx_models/convert/gguf_llama.py"),
-    input_flag: "--gguf",
-}];
+pub(crate) static CONVERTERS: [Converter; 2] = [
+    Converter {
+        name: "gguf_llama.py",
+        source: include_str!("../../onnx_models/convert/gguf_llama.py"),
+        input_flag: "--gguf",
+    },
+    Converter {
+        name: "onnx_int8.py",
+        source: include_str!("../../onnx_models/convert/onnx_int8.py"),
+        input_flag: "--onnx",
+    },
+];
 
 /// A compiled-in converter, run as `python3 -S NAME INPUT_FLAG <input> --out <folder>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +53,9 @@ pub struct Converter {
 
 /// File name of an embedder's ONNX graph in its cache folder.
 pub const EMBEDDER_MODEL_FILE: &str = "model.onnx";
+/// File name of an embedder's int8 graph, when its manifest converts one; run instead of
+/// [`EMBEDDER_MODEL_FILE`] unless `PITH_EMBEDDER_INT8=0`.
+pub const EMBEDDER_INT8_FILE: &str = "model_int8.onnx";
 /// File name of an embedder's Hugging Face tokenizer in its cache folder.
 pub const EMBEDDER_TOKENIZER_FILE: &str = "tokenizer.json";
 /// File name of a causal LM's ONNX graph in its cache folder.

@@ -4,8 +4,8 @@
 //! Throughput matters more than latency here: a repository is tens of thousands of
 //! chunks. Texts are cut into windows of at most `max_length` model tokens (longer texts
 //! are not truncated: their windows are pooled together), windows are sorted by length
-//! and batched with padding only up to the longest window in each batch, and every
-//! embedding is cached by content hash.
+//! and batched with little padding ([`length_batches`]), and every embedding is cached by
+//! content hash.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -13,7 +13,7 @@ use std::sync::{Mutex, OnceLock};
 use tokenizers::Tokenizer;
 
 use super::cache::{EmbeddingCache, Key, Vector};
-use super::encoder::Encoder;
+use super::encoder::{Encoder, length_batches};
 use super::{ForwardStats, NeuralError, normalize};
 
 /// How the embedder runs.
@@ -25,7 +25,8 @@ pub struct EmbedderConfig {
     pub max_length: usize,
     /// Output width.
     pub dim: usize,
-    /// Most positions (windows × padded length) in one forward pass.
+    /// Most positions (windows × padded length) in one forward pass; batches also stop
+    /// at a tenth of padding ([`length_batches`]).
     pub batch_positions: usize,
     /// Threads for one forward pass (0: all cores).
     pub threads: usize,
@@ -41,9 +42,9 @@ impl Default for EmbedderConfig {
             name: "minilm".into(),
             max_length: 256,
             dim: 384,
-            // Past a few thousand positions per batch the CPU is saturated; more only
-            // grows the memory of the attention matrices.
-            batch_positions: 8192,
+            // Small batches are as fast per position as big ones on a CPU, and keep the
+            // activations in cache (BENCHMARKS.md, "Neural path speed").
+            batch_positions: 1024,
             threads: 0,
             cache_entries: 200_000,
             disk_cache: None,
@@ -196,25 +197,15 @@ impl Embedder {
         let mut sums = vec![0.0f32; texts.len() * dim];
         let mut counts = vec![0usize; texts.len()];
 
-        let mut order: Vec<usize> = (0..windows.len()).collect();
-        order.sort_by_key(|&w| (windows[w].ids.len(), w));
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted by length, so the last window of a batch sets its padded length.
-            let mut end = start + 1;
-            while end < order.len()
-                && (end + 1 - start) * windows[order[end]].ids.len() <= self.config.batch_positions
-            {
-                end += 1;
-            }
-            let batch: Vec<&Window> = order[start..end].iter().map(|&w| &windows[w]).collect();
+        let lens: Vec<usize> = windows.iter().map(|w| w.ids.len()).collect();
+        for batch in length_batches(&lens, self.config.batch_positions) {
+            let batch: Vec<&Window> = batch.iter().map(|&w| &windows[w]).collect();
             let pooled = self.forward(&batch)?;
             for (w, (sum, n)) in batch.iter().zip(pooled) {
                 let acc = &mut sums[w.text * dim..(w.text + 1) * dim];
                 acc.iter_mut().zip(&sum).for_each(|(a, s)| *a += s);
                 counts[w.text] += n;
             }
-            start = end;
         }
         Ok(sums
             .chunks_exact(dim)

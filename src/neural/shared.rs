@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use super::cache::SharedCache;
 use super::{Embedder, EmbedderConfig, NeuralError};
-use crate::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
-use crate::models::{ModelError, ModelStore};
+use crate::models::manifest::{EMBEDDER_INT8_FILE, EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
+use crate::models::{InstalledModel, ModelError, ModelStore};
 
 /// Loaded models of one kind, by key.
 pub type Registry<K, T> = Mutex<Option<HashMap<K, Arc<T>>>>;
@@ -78,8 +78,9 @@ fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError
             message: "not an embedding model".into(),
         })?;
     let library = store.runtime_library()?;
+    let (file, name) = graph(&model, name);
     let config = EmbedderConfig {
-        name: name.to_owned(),
+        name,
         max_length: spec.max_length,
         dim: spec.dim,
         // Agents and CI runs that resend the same context across processes keep the
@@ -89,8 +90,21 @@ fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError
     };
     Embedder::load(
         &library,
-        &model.file(EMBEDDER_MODEL_FILE),
+        &file,
         &model.file(EMBEDDER_TOKENIZER_FILE),
         config,
     )
+}
+
+/// The graph an embedder runs and the name its vectors are cached under: the int8 graph
+/// when the model has one (about twice as fast) unless `PITH_EMBEDDER_INT8=0`. Its
+/// vectors differ slightly from the float graph's, so they are keyed apart and never mixed.
+pub fn graph(model: &InstalledModel, name: &str) -> (PathBuf, String) {
+    let int8 = model.file(EMBEDDER_INT8_FILE);
+    let wanted = std::env::var("PITH_EMBEDDER_INT8").map_or(true, |v| v != "0");
+    if wanted && int8.is_file() {
+        (int8, format!("{name}+int8"))
+    } else {
+        (model.file(EMBEDDER_MODEL_FILE), name.to_owned())
+    }
 }

@@ -118,7 +118,20 @@ fn the_cli_runs_the_neural_preset_when_it_fits() {
         err.contains("preset auto: rag-neural (embedding estimated at"),
         "{err}"
     );
+    // What the models cost: the runtime, the int8 graph's session and its passes.
+    let models = err
+        .lines()
+        .find(|l| l.starts_with("models: "))
+        .unwrap_or("");
+    assert!(
+        models.starts_with("models: runtime ")
+            && models.contains("; minilm+int8 ")
+            && models.contains(" s forward ("),
+        "{err}"
+    );
     let err = run(&["--neural-within", "0.001"]);
+    // A lexical run never loads the runtime, so there is no models line.
+    assert!(!err.contains("models:"), "{err}");
     assert!(
         err.contains("preset auto: rag (embedding estimated at") && err.contains("over 0.00 s"),
         "{err}"

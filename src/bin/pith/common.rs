@@ -85,6 +85,30 @@ pub fn print_preset(name: &str, choice: Option<&Choice>) {
     }
 }
 
+/// For --stats: what the models cost, when any was loaded — the runtime library's load,
+/// each model's session and its forward passes. Nothing when the run was lexical.
+pub fn print_model_stats() {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(t) = pith::neural::runtime::load_time() {
+        parts.push(format!("runtime {:.3} s load", t.as_secs_f64()));
+    }
+    let embedders = pith::neural::shared::loaded_embedders();
+    let lms = pith::lm::shared::loaded_lms();
+    let models = embedders
+        .iter()
+        .map(|e| (e.name().to_owned(), e.stats()))
+        .chain(lms.iter().map(|m| (m.name().to_owned(), m.stats())));
+    for (name, s) in models {
+        parts.push(format!(
+            "{name} {:.3} s load, {:.3} s forward ({} tokens, {} passes, {} positions)",
+            s.load_seconds, s.seconds, s.tokens, s.batches, s.positions
+        ));
+    }
+    if !parts.is_empty() {
+        eprintln!("models: {}", parts.join("; "));
+    }
+}
+
 /// The shared cache of embedding vectors (the proxy's, or one a CI job and developers of
 /// one repository share).
 #[derive(Args, Debug)]

@@ -9,8 +9,8 @@ use pith::auto::Family;
 use pith::{Compressor, DocKind, Document, Input, Lang, TokenCounter};
 
 use crate::common::{
-    AutoArgs, CacheArgs, TokenizerArgs, print_cache_stats, print_preset, print_stats, usage,
-    write_output,
+    AutoArgs, CacheArgs, TokenizerArgs, print_cache_stats, print_model_stats, print_preset,
+    print_stats, usage, write_output,
 };
 
 #[derive(Args, Debug)]
@@ -151,6 +151,7 @@ pub fn run(args: CompressArgs) -> Result<()> {
     if args.stats {
         print_preset(&args.preset, choice.as_ref());
         print_stats(&out);
+        print_model_stats();
         if let Some(cache) = &shared {
             print_cache_stats(cache);
         }

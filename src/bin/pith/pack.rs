@@ -9,7 +9,7 @@ use pith::{Compressor, Format, Input};
 
 use crate::common::{
     AutoArgs, CacheArgs, TokenizerArgs, WalkArgs, collect, input_paths, preset, print_cache_stats,
-    print_preset, print_stats, spinner, write_output,
+    print_model_stats, print_preset, print_stats, spinner, write_output,
 };
 
 #[derive(Args, Debug)]
@@ -109,6 +109,7 @@ pub fn run(args: PackArgs) -> Result<()> {
     if args.stats {
         print_preset(&args.preset, choice.as_ref());
         print_stats(&out);
+        print_model_stats();
         if let Some(cache) = &shared {
             print_cache_stats(cache);
         }

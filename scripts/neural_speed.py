@@ -16,8 +16,8 @@ the wall time grows with the load, the CPU time much less.
   cut, but the preset's models are loaded as for any input); the `models:` line of
   `--stats` says whether the ONNX Runtime library was loaded at all.
 
-No vector cache on disk or shared (PITH_EMBED_CACHE and PITH_CACHE_URL are unset): every
-run is cold, as a first call is. Prints markdown.
+No vector cache on disk or shared (PITH_NO_CACHE=1, PITH_EMBED_CACHE and PITH_CACHE_URL
+unset): every run is cold, as a first call is. Prints markdown.
 """
 import argparse
 import gzip
@@ -46,6 +46,7 @@ def binaries(specs):
 
 def run(binary, env, args):
     e = {k: v for k, v in os.environ.items() if k not in ("PITH_EMBED_CACHE", "PITH_CACHE_URL")}
+    e["PITH_NO_CACHE"] = "1"
     e.update(env)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()

@@ -23,9 +23,9 @@ use super::terms::{TermSplitter, terms};
 
 /// Okapi BM25 of each unit against the query, with the units as the corpus.
 ///
-/// `k1` (term-frequency saturation) is used as `max(k1, 0)`; `b` (length normalisation)
-/// is clamped to `[0, 1]`; a non-finite value falls back to the default, so every score
-/// is finite and non-negative.
+/// `k1` (term-frequency saturation) is clamped to `[0, MAX_K1]`; `b` (length
+/// normalisation) to `[0, 1]`; a non-finite value falls back to the default, so every
+/// score is finite and non-negative.
 #[derive(Debug, Clone)]
 pub struct Bm25 {
     /// Term-frequency saturation.
@@ -33,6 +33,10 @@ pub struct Bm25 {
     /// Length normalisation.
     pub b: f64,
 }
+
+/// Largest `k1` used. Past it the score no longer changes (term frequency is all but
+/// unsaturated), and near `f64::MAX` `tf · (k1 + 1)` would overflow to infinity.
+pub const MAX_K1: f64 = 1e9;
 
 impl Default for Bm25 {
     fn default() -> Self {
@@ -45,7 +49,7 @@ impl Bm25 {
     fn sanitized(&self) -> (f64, f64) {
         let d = Self::default();
         let k1 = if self.k1.is_finite() {
-            self.k1.max(0.0)
+            self.k1.clamp(0.0, MAX_K1)
         } else {
             d.k1
         };

@@ -21,19 +21,9 @@ use pith::models::ModelStore;
 use pith::models::manifest::{EMBEDDER_INT8_FILE, EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use pith::neural::{Embedder, EmbedderConfig};
 use pith::{Compressor, DocKind, Document, Input, Lang, Preset, Tiktoken, TokenCounter};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-struct Example {
-    gold: Passage,
-    distractors: Vec<Passage>,
-}
-
-#[derive(Deserialize)]
-struct Passage {
-    title: String,
-    text: String,
-}
+#[path = "common/nq20.rs"]
+mod nq20;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -65,18 +55,10 @@ fn units(preset: &str, docs: Vec<Document>, target: usize) -> (Vec<String>, usiz
 }
 
 fn sentences(target: usize) -> (Vec<String>, usize) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/eval/nq20/dev.jsonl.gz"
-    );
-    let file = std::fs::File::open(path).expect("the shared eval data");
-    let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     let mut docs = Vec::new();
     let mut chars = 0;
-    for line in text.lines() {
-        let ex: Example = serde_json::from_str(line).expect("an example");
-        for p in std::iter::once(&ex.gold).chain(&ex.distractors) {
-            let t = format!("(Title: {}) {}\n\n", p.title, p.text);
+    for ex in nq20::examples() {
+        for t in ex.passages() {
             chars += t.len();
             docs.push(Document::new(t, DocKind::Prose));
         }

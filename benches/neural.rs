@@ -16,41 +16,22 @@ use pith::models::ModelStore;
 use pith::models::manifest::{EMBEDDER_MODEL_FILE, EMBEDDER_TOKENIZER_FILE};
 use pith::neural::{Embedder, EmbedderConfig};
 use pith::{Compressor, DocKind, Document, Input, Preset, Tiktoken, TokenCounter};
-use serde::Deserialize;
 
 const TARGET_TOKENS: usize = 100_000;
 
-#[derive(Deserialize)]
-struct Example {
-    question: String,
-    gold: Passage,
-    distractors: Vec<Passage>,
-}
-
-#[derive(Deserialize)]
-struct Passage {
-    title: String,
-    text: String,
-}
+#[path = "common/nq20.rs"]
+mod nq20;
 
 fn main() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/eval/nq20/dev.jsonl.gz"
-    );
-    let file = std::fs::File::open(path).expect("the shared eval data");
-    let text = std::io::read_to_string(flate2::read::GzDecoder::new(file)).expect("gzip");
     let counter = Tiktoken::default();
     let mut docs = Vec::new();
     let mut tokens = 0;
     let mut query = String::new();
-    for line in text.lines() {
-        let ex: Example = serde_json::from_str(line).expect("an example");
+    for ex in nq20::examples() {
         if query.is_empty() {
             query = ex.question.clone();
         }
-        for p in std::iter::once(&ex.gold).chain(&ex.distractors) {
-            let t = format!("(Title: {}) {}\n\n", p.title, p.text);
+        for t in ex.passages() {
             tokens += counter.count(&t);
             docs.push(Document::new(t, DocKind::Prose));
         }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use super::model::{CausalLm, LmConfig};
 use crate::models::ModelStore;
 use crate::neural::NeuralError;
-use crate::neural::shared::{Registry, get_or_load};
+use crate::neural::shared::{Registry, get_or_load, loaded};
 
 pub use crate::preset::DEFAULT_LM;
 
@@ -30,9 +30,5 @@ pub fn shared_lm(store: &ModelStore, name: &str) -> Result<Arc<CausalLm>, Neural
 
 /// The causal LMs loaded so far, e.g. to report how much model time they took.
 pub fn loaded_lms() -> Vec<Arc<CausalLm>> {
-    let shared = MODELS.lock().unwrap_or_else(|e| e.into_inner());
-    shared
-        .as_ref()
-        .map(|m| m.values().cloned().collect())
-        .unwrap_or_default()
+    loaded(&MODELS)
 }

@@ -33,6 +33,15 @@ pub fn get_or_load<K: Eq + Hash, T, E>(
     Ok(m)
 }
 
+/// Every model loaded into `registry` so far.
+pub fn loaded<K, T>(registry: &Registry<K, T>) -> Vec<Arc<T>> {
+    let shared = registry.lock().unwrap_or_else(|e| e.into_inner());
+    shared
+        .as_ref()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
+
 static EMBEDDERS: Registry<(PathBuf, String), Embedder> = Mutex::new(None);
 
 /// The shared cache every embedder of this process uses behind its own.
@@ -60,11 +69,7 @@ pub fn use_shared_cache(cache: Option<Arc<SharedCache>>) {
 
 /// The embedders loaded so far, e.g. to report how much model time they took.
 pub fn loaded_embedders() -> Vec<Arc<Embedder>> {
-    let shared = EMBEDDERS.lock().unwrap_or_else(|e| e.into_inner());
-    shared
-        .as_ref()
-        .map(|m| m.values().cloned().collect())
-        .unwrap_or_default()
+    loaded(&EMBEDDERS)
 }
 
 fn load_embedder(store: &ModelStore, name: &str) -> Result<Embedder, NeuralError> {

@@ -21,7 +21,7 @@ use crate::score::compose::{
     INFORMATION_PRIOR, QUERY_SHARE, SALIENCE, api_entries, clip_normalise, json_items,
     lift_neighbours, lift_records, normalise,
 };
-use crate::score::salience::salience;
+use crate::score::salience::{discount_repeats, salience};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
 use crate::select::exempt::{EXEMPT_SALIENCE, Exempt};
@@ -369,7 +369,8 @@ impl Prepared {
         for (d, doc) in self.docs.iter().enumerate() {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                let salience = self.salience()[range.clone()].to_vec();
+                let mut salience = self.salience()[range.clone()].to_vec();
+                discount_repeats(&texts[range.clone()], &mut salience);
                 let relevance = values[range.clone()].to_vec();
                 for (v, s) in values[range.clone()].iter_mut().zip(salience) {
                     *v = SALIENCE * s + QUERY_SHARE * *v;

@@ -46,11 +46,19 @@ pub(crate) fn lift_records(
     if top <= 0.0 {
         return;
     }
+    // A listing's neighbours are only alphabetical: a file needs its folder's header to
+    // make a path, nothing around it.
+    let (head, reach) = match kind {
+        crate::segment::OutputKind::Listing => (1, 0),
+        _ => (RECORD_HEAD, RECORD_REACH),
+    };
     for (i, (r, v)) in record.iter().zip(values.iter_mut()).enumerate() {
         if let Some(r) = r {
             let (at, rel) = best[r];
-            if i - r < RECORD_HEAD || i.abs_diff(at) <= RECORD_REACH {
-                *v = v.max(SALIENCE * share * rel / top);
+            if i - r < head || i.abs_diff(at) <= reach {
+                // Each line keeps its own relevance on top, so within a lifted record
+                // the line the query names comes before its neighbours.
+                *v = v.max(SALIENCE * share * rel / top + QUERY_SHARE * relevance[i]);
             }
         }
     }

@@ -11,6 +11,10 @@ use crate::segment::output::{
     level_of, template,
 };
 
+/// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
+/// `--> src/lib.rs:3:5`, `left:`/`right:`.
+const LOCATION: f64 = 0.8;
+
 /// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
 /// alike lines keeps, next to the marker that counts the rest.
 const EXEMPLAR: f64 = 0.15;
@@ -35,7 +39,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         })
         .collect();
     if status {
-        context(units, &mut values);
+        context(kind, units, &mut values);
         pytest_details(units, &mut values);
     }
     // First and last lines: the command's header and its final word.
@@ -53,6 +57,22 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         }
     }
     values
+}
+
+/// Share of its salience an exact repeat of an earlier salient line keeps: cargo test
+/// prints ``assertion `left == right` failed`` under every panic, and the twentieth copy
+/// says nothing the first did not. Salient lines are exempt from redundancy (sixteen
+/// `FAILED` lines are sixteen facts), so repeats are discounted here instead.
+const REPEAT_SHARE: f64 = 0.1;
+
+/// Discounts exact repeats of salient lines in place (see [`REPEAT_SHARE`]).
+pub fn discount_repeats(units: &[&str], values: &mut [f64]) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (v, u) in values.iter_mut().zip(units) {
+        if *v > EXEMPLAR && !seen.insert(u.trim()) {
+            *v *= REPEAT_SHARE;
+        }
+    }
 }
 
 /// What a line says about how the run went, whatever the kind of program.
@@ -109,7 +129,7 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("assertion `left == right` failed")
         || t.starts_with("assertion failed");
     if location {
-        return 0.8;
+        return LOCATION;
     }
     let context = t.starts_with("> ")
         || t.starts_with("____") && t.ends_with("____")
@@ -279,7 +299,17 @@ fn pytest_details(units: &[&str], values: &mut [f64]) {
 
 /// Salience that depends on neighbours: the frame a traceback ends in (where the error
 /// was raised), and the message line under a Rust panic.
-fn context(units: &[&str], values: &mut [f64]) {
+///
+/// In a test run the runner's verdict (`test x ... FAILED`) is the failure; a panic says
+/// where, like pytest's `file:line: Error`, and the message under it is detail, like
+/// `left:`/`right:`. At one level, in text order, a failure's panic, message and values
+/// stay together instead of twenty panic lines crowding out every value.
+fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
+    let (panic, message) = if kind == OutputKind::TestRun {
+        (LOCATION, LOCATION)
+    } else {
+        (1.0, 0.9)
+    };
     for i in 0..units.len() {
         let t = units[i].trim();
         if is_exception(t) || t.starts_with("E ") {
@@ -295,11 +325,13 @@ fn context(units: &[&str], values: &mut [f64]) {
                 }
             }
         }
-        if is_panic(t)
-            && let Some(next) = units.get(i + 1)
-            && !next.trim().is_empty()
-        {
-            values[i + 1] = values[i + 1].max(0.9);
+        if is_panic(t) {
+            values[i] = panic;
+            if let Some(next) = units.get(i + 1)
+                && !next.trim().is_empty()
+            {
+                values[i + 1] = values[i + 1].max(message);
+            }
         }
     }
 }
@@ -335,9 +367,31 @@ mod tests {
             "test tests::d ... ok\n",
         ];
         let v = salience(OutputKind::TestRun, &units, None);
-        assert_eq!(v[3], 1.0, "{v:?}");
-        assert!(v[4] >= 0.9, "{v:?}");
+        // The verdict is the failure; the panic and its message say where and why.
+        assert_eq!(v[1], 1.0, "{v:?}");
+        assert_eq!(v[3], LOCATION, "{v:?}");
+        assert_eq!(v[4], LOCATION, "{v:?}");
         assert!(v[5] < 0.5, "{v:?}");
+        // Outside a test run a panic is the failure itself.
+        let v = salience(OutputKind::Traceback, &units[3..], None);
+        assert!(v[0] == 1.0 && v[1] >= 0.9, "{v:?}");
+    }
+
+    #[test]
+    fn exact_repeats_of_salient_lines_are_discounted() {
+        let units = [
+            "thread 'a' panicked at src/lib.rs:1:5:\n",
+            "assertion `left == right` failed\n",
+            "thread 'b' panicked at src/lib.rs:9:5:\n",
+            "assertion `left == right` failed\n",
+            "test result: FAILED. 0 passed; 2 failed\n",
+        ];
+        let mut v = salience(OutputKind::TestRun, &units, None);
+        discount_repeats(&units, &mut v);
+        assert_eq!(v[1], LOCATION, "{v:?}");
+        assert!(v[3] < 0.1, "{v:?}");
+        // Alike but not equal lines are facts of their own.
+        assert_eq!(v[0], v[2], "{v:?}");
     }
 
     #[test]

@@ -171,6 +171,8 @@ pub struct Options {
 /// One case compressed by one method to one size.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The case's id in its data file.
+    pub id: String,
     /// The method's name.
     pub method: String,
     /// The size asked for.
@@ -227,6 +229,7 @@ pub fn run(
                 let latency_ms = prepare_ms + start.elapsed().as_secs_f64() * 1e3;
                 let tokens_after = crate::TokenCounter::count(&counter, &text);
                 outcomes.push(Outcome {
+                    id: case.id.clone(),
                     method: method.name().to_owned(),
                     size,
                     group: case.group.clone(),

@@ -207,6 +207,7 @@ fn funcret_removes_the_docstring_and_packs_the_repository() {
 fn the_cli_prints_a_table_and_writes_json_rows() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("rows.json");
+    let cases = dir.path().join("cases.jsonl");
     let out = Command::new(env!("CARGO_BIN_EXE_pith"))
         .args([
             "eval",
@@ -221,6 +222,8 @@ fn the_cli_prints_a_table_and_writes_json_rows() {
             "--json",
         ])
         .arg(&json)
+        .arg("--cases")
+        .arg(&cases)
         .arg("--data")
         .arg(shared("kv/kv-retrieval-75_keys.jsonl.gz"))
         .output()
@@ -250,6 +253,32 @@ fn the_cli_prints_a_table_and_writes_json_rows() {
             rows[0].get(key).is_some_and(|v| v.is_number()),
             "{key} missing: {}",
             rows[0]
+        );
+    }
+    // One line per case, method and size, whose passes add up to the rows' metrics.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&cases)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5 * 2 * 2);
+    for row in &rows {
+        let of_row: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|l| l["method"] == row["method"] && l["size"] == row["size"])
+            .collect();
+        assert_eq!(of_row.len(), 5);
+        let ids: std::collections::HashSet<&str> =
+            of_row.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 5, "{of_row:?}");
+        let passed: u64 = of_row
+            .iter()
+            .map(|l| l["passed"]["value_recall"][0].as_u64().unwrap())
+            .sum();
+        let recall = row["value_recall"].as_f64().unwrap();
+        assert!(
+            (passed as f64 / 5.0 - recall).abs() < 1e-9,
+            "{row} {of_row:?}"
         );
     }
     let bad = Command::new(env!("CARGO_BIN_EXE_pith"))

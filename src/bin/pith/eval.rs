@@ -37,6 +37,10 @@ pub struct EvalArgs {
     /// Also write the rows as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write every case's outcome here, one JSON object per line (id, method, size,
+    /// tokens, and which checks passed): which cases a method loses, not just how many.
+    #[arg(long)]
+    cases: Option<PathBuf>,
     /// Seed of the random baseline and of generated needles.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -125,5 +129,36 @@ pub fn run(args: EvalArgs) -> Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&rows)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    if let Some(path) = &args.cases {
+        write_cases(path, &outcomes)?;
+    }
     write_output("-", &eval::report::table(&rows))
+}
+
+/// One JSON line per outcome; the checks of one metric are counted together.
+fn write_cases(path: &std::path::Path, outcomes: &[pith::eval::Outcome]) -> Result<()> {
+    let mut out = String::new();
+    for o in outcomes {
+        let mut metrics = serde_json::Map::new();
+        for (name, passed) in &o.passed {
+            let entry = metrics
+                .entry(*name)
+                .or_insert_with(|| serde_json::json!([0, 0]));
+            entry[0] = (entry[0].as_u64().unwrap_or(0) + u64::from(*passed)).into();
+            entry[1] = (entry[1].as_u64().unwrap_or(0) + 1).into();
+        }
+        let line = serde_json::json!({
+            "id": o.id,
+            "method": o.method,
+            "size": o.size.label(),
+            "group": o.group,
+            "tokens_before": o.tokens_before,
+            "tokens_after": o.tokens_after,
+            "budget": o.budget,
+            "passed": metrics,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }

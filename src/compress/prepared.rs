@@ -24,7 +24,7 @@ use crate::score::compose::{
 use crate::score::salience::{discount_repeats, salience};
 use crate::score::{Bm25, Scorer, SelfInformation};
 use crate::segment::{Chunk, ChunkKind};
-use crate::select::exempt::{EXEMPT_SALIENCE, Exempt};
+use crate::select::exempt::{EXEMPT_SALIENCE, Exempt, diff_changes};
 use crate::select::{Cosine, MinHash, Similarity, SparseCosine};
 use crate::tokens::TokenCounter;
 use crate::vector::Vector;
@@ -257,10 +257,30 @@ impl Prepared {
                         .iter()
                         .map(|&s| s >= EXEMPT_SALIENCE)
                         .collect(),
+                    changes: self.diff_changes(),
                 }),
                 _ => Box::new(MinHash::new(&self.unit_texts())),
             })
             .as_ref() as &dyn Similarity
+    }
+
+    /// The changed lines of every diff, by hunk (see [`diff_changes`]).
+    fn diff_changes(&self) -> Vec<Option<(usize, bool)>> {
+        let texts = self.unit_texts();
+        let mut changes = vec![None; texts.len()];
+        for (d, doc) in self.docs.iter().enumerate() {
+            if doc.kind == crate::DocKind::Output(crate::segment::OutputKind::Diff) {
+                let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                let first = range.start;
+                for (c, h) in changes[range.clone()]
+                    .iter_mut()
+                    .zip(diff_changes(&texts[range]))
+                {
+                    *c = h.map(|(r, added)| (first + r, added));
+                }
+            }
+        }
+        changes
     }
 
     fn dense(&self, e: &Embeddings) -> Cosine {

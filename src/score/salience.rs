@@ -113,7 +113,6 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
-        || t.contains("short test summary info")
         || t.starts_with("error: could not compile")
         || t.starts_with("error: aborting due to")
         || t.starts_with("The above exception was the direct cause")
@@ -136,6 +135,8 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("---- ") && t.ends_with(" ----")
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" FAILURES "))
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
+        // The banner over pytest's summary lines: they say it all, it announces them.
+        || t.contains("short test summary info")
         || is_progress_with_failure(t);
     if context {
         return 0.7;
@@ -415,14 +416,18 @@ mod tests {
             "tests/test_a.py::test_c FAILED [ 30%]\n",
             "E       AssertionError: assert 'a' == 'b'\n",
             "tests/test_a.py:12: AssertionError\n",
+            "===== short test summary info =====\n",
+            "FAILED tests/test_a.py::test_c - AssertionError: assert 'a' == 'b'\n",
             "===== 1 failed, 2 passed in 0.12s =====\n",
         ];
         let v = salience(OutputKind::TestRun, &units, None);
         assert!(v[1] < 0.3 && v[2] < 0.1, "{v:?}");
         assert!(
-            v[3] == 1.0 && v[4] >= 0.9 && v[5] >= 0.8 && v[6] == 1.0,
+            v[3] == 1.0 && v[4] >= 0.9 && v[5] >= 0.8 && v[7] == 1.0 && v[8] == 1.0,
             "{v:?}"
         );
+        // The banner over the summary lines is below the lines it announces.
+        assert!(v[6] < v[5] && v[6] < v[4], "{v:?}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::segment::output::{
 /// `--> src/lib.rs:3:5`, `left:`/`right:`.
 const LOCATION: f64 = 0.8;
 
+/// Salience of a failure's header line in a test run (see [`status_line`]).
+const HEADER: f64 = 0.5;
+
 /// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
 /// alike lines keeps, next to the marker that counts the rest.
 const EXEMPLAR: f64 = 0.15;
@@ -130,9 +133,15 @@ fn status_line(t: &str) -> f64 {
     if location {
         return LOCATION;
     }
+    // A failure's own header (`____ test_x ____`, `---- tests::x stdout ----`) repeats
+    // the id its verdict line gives: below the details it heads, even when the query
+    // matches the id they share.
+    let header = t.starts_with("____") && t.ends_with("____")
+        || t.starts_with("---- ") && t.ends_with(" ----");
+    if header {
+        return HEADER;
+    }
     let context = t.starts_with("> ")
-        || t.starts_with("____") && t.ends_with("____")
-        || t.starts_with("---- ") && t.ends_with(" ----")
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" FAILURES "))
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
         // The banner over pytest's summary lines: they say it all, it announces them.
@@ -373,6 +382,14 @@ mod tests {
         assert_eq!(v[3], LOCATION, "{v:?}");
         assert_eq!(v[4], LOCATION, "{v:?}");
         assert!(v[5] < 0.5, "{v:?}");
+        // A failure's header repeats the verdict's id: below the details it heads.
+        let headed = [
+            "---- tests::b stdout ----\n",
+            "thread 'tests::b' (76) panicked at src/lib.rs:76:5:\n",
+            "  left: 1\n",
+        ];
+        let v = salience(OutputKind::TestRun, &headed, None);
+        assert!(v[0] < v[2] && v[2] <= v[1], "{v:?}");
         // Outside a test run a panic is the failure itself.
         let v = salience(OutputKind::Traceback, &units[3..], None);
         assert!(v[0] == 1.0 && v[1] >= 0.9, "{v:?}");

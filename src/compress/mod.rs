@@ -427,11 +427,25 @@ impl Compressor {
         let mut kept = selection.kept;
         // Each rendering differs from the last in a few lines: count only those again.
         let mut counts = LineMemo::new(self.counter.as_ref());
+        let mut given_back = Vec::new();
         loop {
             stop.check()?;
             let out = render::render(&prepared.views(&kept, None), layout, prose_marker);
             let tokens = counts.count(&out.text);
             if tokens <= budget {
+                let (out, tokens) = refill(
+                    prepared,
+                    values,
+                    &mut kept,
+                    (out, tokens),
+                    &given_back,
+                    budget,
+                    |kept| {
+                        let out = render::render(&prepared.views(kept, None), layout, prose_marker);
+                        let tokens = counts.count(&out.text);
+                        (tokens <= budget).then_some((out, tokens))
+                    },
+                );
                 return Ok(self.report(prepared, &kept, &out, tokens, budget));
             }
             let mut freed = 0;
@@ -446,6 +460,7 @@ impl Compressor {
                         freed += costs.units[j].tokens.max(1);
                     }
                 }
+                given_back.push(u);
                 gave_back = true;
             }
             if !gave_back {
@@ -498,6 +513,63 @@ fn coarse_kept(prepared: &Prepared, selector: &dyn Selector, coarse: usize) -> V
             coarse.saturating_sub(prepared.fixed),
         )
         .kept
+}
+
+/// Units a fitting output is offered again, at most.
+const REFILL_TRIES: usize = 8;
+
+/// Selection prices markers by estimate, and giving back frees whole units, often more
+/// than the output ran over, so a small output can end well under its budget. When it
+/// ends more than 5% under, the units given back (the one chosen first first), then the
+/// most valuable ones never kept, are offered again, each kept only if `fits` renders the
+/// output with it within the budget.
+fn refill(
+    prepared: &Prepared,
+    values: &[f64],
+    kept: &mut Vec<bool>,
+    fitting: (render::Rendered, usize),
+    given_back: &[usize],
+    budget: usize,
+    mut fits: impl FnMut(&[bool]) -> Option<(render::Rendered, usize)>,
+) -> (render::Rendered, usize) {
+    let costs = &prepared.costs;
+    let mut best = fitting;
+    // Within 5% of the budget there is little to win, and on a long log each offer is a
+    // rendering of thousands of lines.
+    if (budget - best.1) * 20 < budget {
+        return best;
+    }
+    let mut unkept: Vec<usize> = (0..kept.len())
+        .filter(|&u| !kept[u] && !given_back.contains(&u) && values[u] > 0.0)
+        .collect();
+    unkept.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    let offers = given_back.iter().rev().copied().chain(unkept);
+    // Only a unit whose own text fits what is left is worth a rendering.
+    let room = |u: usize, left: usize| {
+        let info = &costs.units[u];
+        !kept[u]
+            && info.companions.iter().all(|&c| kept[c])
+            && info.tokens + info.footer.map_or(0, |f| costs.units[f].tokens) <= left
+    };
+    for u in offers
+        .filter(|&u| room(u, budget - best.1))
+        .take(REFILL_TRIES)
+        .collect::<Vec<_>>()
+    {
+        let info = &costs.units[u];
+        if kept[u] || info.companions.iter().any(|&c| !kept[c]) {
+            continue;
+        }
+        let mut trial = kept.clone();
+        for j in std::iter::once(u).chain(info.footer) {
+            trial[j] = true;
+        }
+        if let Some(out) = fits(&trial) {
+            *kept = trial;
+            best = out;
+        }
+    }
+    best
 }
 
 /// Takes the most recently chosen unit that no kept unit depends on.

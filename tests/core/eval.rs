@@ -364,6 +364,37 @@ fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
 }
 
 #[test]
+fn short_outputs_use_their_budget() {
+    // Markers are priced by estimate and the budget loop gives back whole units: without
+    // the top-up a 497-token traceback at 8x came out at 39 tokens of 62. Every dev case
+    // that needs compressing, at 8x, where budgets are smallest.
+    let opts = Options {
+        sizes: vec![Size::Ratio(8.0)],
+        methods: vec!["pith".to_owned()],
+        limit: None,
+        every: 1,
+        encoding: Encoding::O200kBase,
+        seed: 1,
+    };
+    let t = eval::task("toolout", Variant::B, 1).unwrap();
+    let outcomes = eval::run(t.as_ref(), &toolout("dev"), &opts, &mut |_| {}).unwrap();
+    let used: Vec<(f64, &str)> = outcomes
+        .iter()
+        .filter(|o| o.tokens_before > o.budget)
+        .map(|o| (o.tokens_after as f64 / o.budget as f64, o.id.as_str()))
+        .collect();
+    assert!(used.len() > 50);
+    for (share, id) in &used {
+        assert!(
+            (0.7..=1.0).contains(share),
+            "{id}: {share:.3} of its budget"
+        );
+    }
+    let mean = used.iter().map(|u| u.0).sum::<f64>() / used.len() as f64;
+    assert!(mean >= 0.95, "mean share of the budget used: {mean:.3}");
+}
+
+#[test]
 fn toolout_kinds_are_told_from_content() {
     use pith::DocKind;
     use pith::segment::OutputKind;

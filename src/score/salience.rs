@@ -83,6 +83,11 @@ fn status_line(t: &str) -> f64 {
     if t.is_empty() {
         return 0.0;
     }
+    // A compiler's closing count of its errors is below the errors it counts, even when
+    // it names the crate the query names.
+    if t.starts_with("error: could not compile") || t.starts_with("error: aborting due to") {
+        return 0.7;
+    }
     // Failures and errors, and the details an agent fixes them by.
     let failure = t.starts_with("FAILED ")
         || t.starts_with("ERROR ")
@@ -116,8 +121,6 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
-        || t.starts_with("error: could not compile")
-        || t.starts_with("error: aborting due to")
         || t.starts_with("The above exception was the direct cause")
         || t.starts_with("During handling of the above exception");
     if summary {
@@ -393,6 +396,20 @@ mod tests {
         // Outside a test run a panic is the failure itself.
         let v = salience(OutputKind::Traceback, &units[3..], None);
         assert!(v[0] == 1.0 && v[1] >= 0.9, "{v:?}");
+    }
+
+    #[test]
+    fn a_compilers_count_of_errors_is_below_the_errors() {
+        let units = [
+            "   Compiling heck v0.5.0 (/src/heck)\n",
+            "error: format argument must be a string literal\n",
+            "  --> src/snake.rs:59:61\n",
+            "   |\n",
+            "error: could not compile `heck` (lib) due to 1 previous error\n",
+        ];
+        let v = salience(OutputKind::Compiler, &units, Some("fix heck"));
+        assert!(v[4] < v[2] && v[2] < v[1], "{v:?}");
+        assert!(v[4] > v[3], "{v:?}");
     }
 
     #[test]

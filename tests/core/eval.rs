@@ -339,20 +339,24 @@ fn toolout_keeps_what_an_agent_needs_far_better_than_cutting() {
     assert!(all("pith", "4x").metrics["gold_line_recall"] >= 0.75);
 }
 
-#[test]
-fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
-    // The kinds that once lost to echoes of the call and to one matching line of a large
-    // record (dev, 4x): the commit that changed a file, not the one whose hash the range
-    // names; the asked hunk, not a whole new file; the asked function's entry on a page.
-    let opts = Options {
-        sizes: vec![Size::Ratio(4.0)],
+/// pith's default alone, on every case, at one ratio.
+fn pith_at(ratio: f64) -> Options {
+    Options {
+        sizes: vec![Size::Ratio(ratio)],
         methods: vec!["pith".to_owned()],
         limit: None,
         every: 1,
         encoding: Encoding::O200kBase,
         seed: 1,
-    };
-    let rows = run("toolout", &toolout("dev"), &opts);
+    }
+}
+
+#[test]
+fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
+    // The kinds that once lost to echoes of the call and to one matching line of a large
+    // record (dev, 4x): the commit that changed a file, not the one whose hash the range
+    // names; the asked hunk, not a whole new file; the asked function's entry on a page.
+    let rows = run("toolout", &toolout("dev"), &pith_at(4.0));
     for kind in ["git-log", "git-diff", "html"] {
         let row = rows.iter().find(|r| r.group == kind).unwrap();
         assert!(
@@ -368,16 +372,8 @@ fn short_outputs_use_their_budget() {
     // Markers are priced by estimate and the budget loop gives back whole units: without
     // the top-up a 497-token traceback at 8x came out at 39 tokens of 62. Every dev case
     // that needs compressing, at 8x, where budgets are smallest.
-    let opts = Options {
-        sizes: vec![Size::Ratio(8.0)],
-        methods: vec!["pith".to_owned()],
-        limit: None,
-        every: 1,
-        encoding: Encoding::O200kBase,
-        seed: 1,
-    };
     let t = eval::task("toolout", Variant::B, 1).unwrap();
-    let outcomes = eval::run(t.as_ref(), &toolout("dev"), &opts, &mut |_| {}).unwrap();
+    let outcomes = eval::run(t.as_ref(), &toolout("dev"), &pith_at(8.0), &mut |_| {}).unwrap();
     let used: Vec<(f64, &str)> = outcomes
         .iter()
         .filter(|o| o.tokens_before > o.budget)

@@ -22,8 +22,10 @@ mod proxy_faults;
 #[cfg(target_os = "linux")]
 mod proxy_nodelay;
 mod proxy_policy;
+mod proxy_rewrite;
 mod proxy_secrets;
 mod proxy_server;
+mod proxy_spans;
 
 /// What the tests here need besides the crate (see `prereq`).
 const NEEDS: prereq::Needs = prereq::Needs {

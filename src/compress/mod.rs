@@ -539,8 +539,12 @@ fn refill(
     if (budget - best.1) * 20 < budget {
         return best;
     }
+    let mut offered = vec![false; kept.len()];
+    for &u in given_back {
+        offered[u] = true;
+    }
     let mut unkept: Vec<usize> = (0..kept.len())
-        .filter(|&u| !kept[u] && !given_back.contains(&u) && values[u] > 0.0)
+        .filter(|&u| !kept[u] && !offered[u] && values[u] > 0.0)
         .collect();
     unkept.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     let offers = given_back.iter().rev().copied().chain(unkept);
@@ -556,12 +560,13 @@ fn refill(
         .take(REFILL_TRIES)
         .collect::<Vec<_>>()
     {
-        let info = &costs.units[u];
-        if kept[u] || info.companions.iter().any(|&c| !kept[c]) {
+        // Keeping a unit only adds to `kept`: its companions are still kept, but it
+        // may have come in as another's footer.
+        if kept[u] {
             continue;
         }
         let mut trial = kept.clone();
-        for j in std::iter::once(u).chain(info.footer) {
+        for j in std::iter::once(u).chain(costs.units[u].footer) {
             trial[j] = true;
         }
         if let Some(out) = fits(&trial) {

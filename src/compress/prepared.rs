@@ -250,26 +250,33 @@ impl Prepared {
                     }
                 }
                 (Some(e), SimilarityKind::Embedding) => Box::new(self.dense(e)),
-                _ if self.has_output() => Box::new(Exempt {
-                    inner: MinHash::new(&self.unit_texts()),
-                    exempt: self
-                        .salience()
-                        .iter()
-                        .map(|&s| s >= EXEMPT_SALIENCE)
-                        .collect(),
-                    changes: self.diff_changes(),
-                }),
+                _ if self.has_output() => {
+                    let texts = self.unit_texts();
+                    Box::new(Exempt {
+                        inner: MinHash::new(&texts),
+                        exempt: self
+                            .salience()
+                            .iter()
+                            .map(|&s| s >= EXEMPT_SALIENCE)
+                            .collect(),
+                        changes: self.changes_in_diffs(&texts),
+                    })
+                }
                 _ => Box::new(MinHash::new(&self.unit_texts())),
             })
             .as_ref() as &dyn Similarity
     }
 
-    /// The changed lines of every diff, by hunk (see [`diff_changes`]).
-    fn diff_changes(&self) -> Vec<Option<(usize, bool)>> {
-        let texts = self.unit_texts();
+    /// The changed lines of every diff among the documents, by hunk (see
+    /// [`diff_changes`]); empty when there is no diff.
+    fn changes_in_diffs(&self, texts: &[&str]) -> Vec<Option<(usize, bool)>> {
+        let diff = crate::DocKind::Output(crate::segment::OutputKind::Diff);
+        if !self.docs.iter().any(|d| d.kind == diff) {
+            return Vec::new();
+        }
         let mut changes = vec![None; texts.len()];
         for (d, doc) in self.docs.iter().enumerate() {
-            if doc.kind == crate::DocKind::Output(crate::segment::OutputKind::Diff) {
+            if doc.kind == diff {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let first = range.start;
                 for (c, h) in changes[range.clone()]

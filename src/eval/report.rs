@@ -72,14 +72,7 @@ fn row(task: &str, method: &str, size: Size, group: &str, outs: &[&Outcome]) -> 
         return None;
     }
     let n = outs.len() as f64;
-    let mut metrics: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for o in outs {
-        for (name, passed) in &o.passed {
-            let m = metrics.entry((*name).to_owned()).or_default();
-            m.0 += usize::from(*passed);
-            m.1 += 1;
-        }
-    }
+    let metrics = tally(outs.iter().copied());
     let mut latencies: Vec<f64> = outs.iter().map(|o| o.latency_ms).collect();
     latencies.sort_by(f64::total_cmp);
     let p95 =
@@ -94,7 +87,7 @@ fn row(task: &str, method: &str, size: Size, group: &str, outs: &[&Outcome]) -> 
         examples: outs.len(),
         metrics: metrics
             .into_iter()
-            .map(|(k, (p, t))| (k, p as f64 / t as f64))
+            .map(|(k, (p, t))| (k.to_owned(), p as f64 / t as f64))
             .collect(),
         achieved_ratio: if after > 0.0 { before / after } else { 0.0 },
         tokens_before: before,
@@ -103,6 +96,21 @@ fn row(task: &str, method: &str, size: Size, group: &str, outs: &[&Outcome]) -> 
         latency_ms_p95: p95,
         over_budget: outs.iter().filter(|o| o.tokens_after > o.budget).count(),
     })
+}
+
+/// Per metric, how many of the outcomes' checks passed and how many there were.
+pub fn tally<'a>(
+    outs: impl IntoIterator<Item = &'a Outcome>,
+) -> BTreeMap<&'static str, (usize, usize)> {
+    let mut metrics: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    for o in outs {
+        for (name, passed) in &o.passed {
+            let m = metrics.entry(*name).or_default();
+            m.0 += usize::from(*passed);
+            m.1 += 1;
+        }
+    }
+    metrics
 }
 
 /// A markdown table of the rows (metrics as percentages).

@@ -98,7 +98,6 @@ fn status_line(t: &str) -> f64 {
         || t.ends_with(" ERROR")
         || (t.contains(" FAILED ") && t.contains("::"))
         || (t.contains(" ERROR ") && t.contains("::"))
-        || is_panic(t)
         || is_exception(t)
         || (is_rust_diagnostic(t) && t.starts_with("error"))
         || t.contains(": error: ")
@@ -310,8 +309,8 @@ fn pytest_details(units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// Salience that depends on neighbours: the frame a traceback ends in (where the error
-/// was raised), and the message line under a Rust panic.
+/// Salience that depends on neighbours or on the kind: the frame a traceback ends in
+/// (where the error was raised), and a Rust panic with the message line under it.
 ///
 /// In a test run the runner's verdict (`test x ... FAILED`) is the failure; a panic says
 /// where, like pytest's `file:line: Error`, and the message under it is detail, like

@@ -135,18 +135,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     write_output("-", &eval::report::table(&rows))
 }
 
-/// One JSON line per outcome; the checks of one metric are counted together.
+/// One JSON line per outcome; per metric, `[passed, checks]`.
 fn write_cases(path: &std::path::Path, outcomes: &[pith::eval::Outcome]) -> Result<()> {
     let mut out = String::new();
     for o in outcomes {
-        let mut metrics = serde_json::Map::new();
-        for (name, passed) in &o.passed {
-            let entry = metrics
-                .entry(*name)
-                .or_insert_with(|| serde_json::json!([0, 0]));
-            entry[0] = (entry[0].as_u64().unwrap_or(0) + u64::from(*passed)).into();
-            entry[1] = (entry[1].as_u64().unwrap_or(0) + 1).into();
-        }
+        let metrics = pith::eval::report::tally([o]);
         let line = serde_json::json!({
             "id": o.id,
             "method": o.method,

@@ -1,38 +1,18 @@
 //! tiktoken's ordinary encoding (`encode_ordinary`) over rank tables laid out at build
-//! time: the same pre-tokenizer pattern per encoding, run by the same `fancy-regex`, and
-//! the same byte-pair merge. Nothing is parsed or hashed at start; the pattern compiles on
-//! first use.
+//! time: the same pre-tokenizer pieces per encoding (scanned by hand, see `pretok`) and
+//! the same byte-pair merge. Nothing is parsed or hashed at start.
 
 mod layout;
 mod merge;
+mod pretok;
 mod ranks;
 
-use std::sync::{LazyLock, OnceLock};
+use std::sync::LazyLock;
 
-use fancy_regex::Regex;
+use pretok::Pattern;
 
 pub use ranks::Rank;
 use ranks::Ranks;
-
-/// cl100k_base's pre-tokenizer, as in tiktoken (`tiktoken_ext/openai_public.py`).
-const CL100K_PATTERN: &str = r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s";
-
-/// o200k_base's pre-tokenizer, as in tiktoken.
-const O200K_PATTERN: &str = concat!(
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"\p{N}{1,3}",
-    "|",
-    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
-    "|",
-    r"\s*[\r\n]+",
-    "|",
-    r"\s+(?!\S)",
-    "|",
-    r"\s+",
-);
 
 /// Bytes on a cache line boundary, so no slot of a table straddles two lines.
 #[repr(C, align(64))]
@@ -46,47 +26,28 @@ static CL100K_TABLE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
 )));
 
 pub(crate) static O200K_BASE: LazyLock<Bpe> =
-    LazyLock::new(|| Bpe::new(&O200K_TABLE.0, O200K_PATTERN));
+    LazyLock::new(|| Bpe::new(&O200K_TABLE.0, Pattern::O200k));
 
 pub(crate) static CL100K_BASE: LazyLock<Bpe> =
-    LazyLock::new(|| Bpe::new(&CL100K_TABLE.0, CL100K_PATTERN));
+    LazyLock::new(|| Bpe::new(&CL100K_TABLE.0, Pattern::Cl100k));
 
 /// One encoding: its ranks and its pre-tokenizer.
 pub(crate) struct Bpe {
     ranks: Ranks,
-    pattern: &'static str,
-    regex: OnceLock<Regex>,
+    pattern: Pattern,
 }
 
 impl Bpe {
-    fn new(blob: &'static [u8], pattern: &'static str) -> Self {
+    fn new(blob: &'static [u8], pattern: Pattern) -> Self {
         Self {
             ranks: Ranks::new(blob),
             pattern,
-            regex: OnceLock::new(),
         }
     }
 
-    fn regex(&self) -> &Regex {
-        self.regex
-            .get_or_init(|| Regex::new(self.pattern).expect("tiktoken's pattern compiles"))
-    }
-
-    /// The pieces the pre-tokenizer cuts `text` into, each given to `f`. Should the regex
-    /// engine give up (its backtracking limit; tiktoken would panic), the rest of the text
-    /// is one piece.
-    fn pieces<'t>(&self, text: &'t str, mut f: impl FnMut(&'t [u8])) {
-        let mut end = 0;
-        for m in self.regex().find_iter(text) {
-            let Ok(m) = m else {
-                if end < text.len() {
-                    f(&text.as_bytes()[end..]);
-                }
-                return;
-            };
-            f(m.as_str().as_bytes());
-            end = m.end();
-        }
+    /// The pieces the pre-tokenizer cuts `text` into, each given to `f`.
+    fn pieces<'t>(&self, text: &'t str, f: impl FnMut(&'t [u8])) {
+        pretok::pieces(self.pattern, text, f)
     }
 
     /// Gives `f` each token of `text` — its rank and its length in bytes — in order, as

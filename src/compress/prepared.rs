@@ -15,7 +15,7 @@ use crate::ann::Vectors;
 use crate::document::Document;
 use crate::parallel;
 use crate::preset::{Preset, Relevance, SimilarityKind};
-use crate::render::marker::LineIndex;
+use crate::render::marker::{LineIndex, Shapes};
 use crate::render::{self, Layout, Rendered, View};
 use crate::score::compose::{
     INFORMATION_PRIOR, QUERY_SHARE, SALIENCE, api_entries, clip_normalise, json_items,
@@ -67,6 +67,8 @@ pub struct Prepared {
     pub(super) values: OnceLock<Vec<f64>>,
     similarity: OnceLock<Box<dyn UnitSimilarity>>,
     salience: OnceLock<Vec<f64>>,
+    /// Line templates of each tool-output document, for its markers.
+    shapes: OnceLock<Vec<Option<Shapes>>>,
 }
 
 /// A similarity a `Prepared` can hold (and print).
@@ -152,6 +154,7 @@ impl Prepared {
             values: OnceLock::new(),
             similarity: OnceLock::new(),
             salience: OnceLock::new(),
+            shapes: OnceLock::new(),
         };
         let all = vec![true; at];
         prepared.full = render::render(
@@ -344,14 +347,37 @@ impl Prepared {
     ) -> Vec<View<'b>> {
         self.order()
             .into_iter()
-            .map(|d| View {
-                doc: &self.docs[d],
-                chunks: self.chunks(d),
-                kept: &kept[self.first[d]..self.first[d] + self.chunks(d).len()],
-                lines: &self.lines[d],
-                replaced: replaced.map(|r| r[d].as_slice()),
+            .map(|d| {
+                let kept = &kept[self.first[d]..self.first[d] + self.chunks(d).len()];
+                View {
+                    doc: &self.docs[d],
+                    chunks: self.chunks(d),
+                    kept,
+                    lines: &self.lines[d],
+                    replaced: replaced.map(|r| r[d].as_slice()),
+                    // Only a tool output with dropped lines has markers that name shapes.
+                    shapes: if kept.iter().all(|&k| k) {
+                        None
+                    } else {
+                        self.shapes()[d].as_ref()
+                    },
+                }
             })
             .collect()
+    }
+
+    /// The line templates of each tool-output document, made on first use.
+    fn shapes(&self) -> &[Option<Shapes>] {
+        self.shapes.get_or_init(|| {
+            self.docs
+                .iter()
+                .enumerate()
+                .map(|(d, doc)| {
+                    matches!(doc.kind, crate::DocKind::Output(_))
+                        .then(|| Shapes::new(&doc.text, self.chunks(d)))
+                })
+                .collect()
+        })
     }
 
     /// Value of each unit: relevance to the query when there is one (with a small
@@ -492,6 +518,7 @@ impl Prepared {
                         kept: &none,
                         lines: &self.lines[d],
                         replaced: None,
+                        shapes: None,
                     };
                     counter.count(&render::marker::marker(
                         &view,

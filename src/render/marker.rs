@@ -27,24 +27,82 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
 /// Longest template quoted in a tool-output marker, in characters.
 const TEMPLATE_CHARS: usize = 72;
 
-/// A marker for dropped lines of tool output, on a line of its own. When most of the run
-/// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
-/// `… 37 lines omitted`.
-fn output(view: &View<'_>, run: Range<usize>) -> String {
+/// The template (`segment::output::template`) of every line of a tool output, made once
+/// so that the many renderings of one compression do not make them again: per chunk an
+/// id, numbered in the templates' sorted order (so the smallest id is the smallest
+/// template), `None` for a blank line.
+#[derive(Debug, Clone, Default)]
+pub struct Shapes {
+    ids: Vec<Option<u32>>,
+    names: Vec<String>,
+}
+
+impl Shapes {
+    /// The shapes of `chunks` of `text`.
+    pub fn new(text: &str, chunks: &[crate::segment::Chunk]) -> Self {
+        use crate::segment::output::template;
+        let templates: Vec<Option<String>> = chunks
+            .iter()
+            .map(|c| {
+                Some(c.text(text).trim())
+                    .filter(|t| !t.is_empty())
+                    .map(template)
+            })
+            .collect();
+        let mut names: Vec<String> = templates.iter().flatten().cloned().collect();
+        names.sort_unstable();
+        names.dedup();
+        let ids = templates
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .and_then(|t| names.binary_search(t).ok())
+                    .map(|i| i as u32)
+            })
+            .collect();
+        Self { ids, names }
+    }
+
+    /// The most common template of the lines `run` and how many have it, ties to the
+    /// smallest template.
+    fn top(&self, run: Range<usize>) -> Option<(&str, usize)> {
+        let mut ids: Vec<u32> = self.ids[run].iter().flatten().copied().collect();
+        ids.sort_unstable();
+        let mut best: Option<(u32, usize)> = None;
+        for group in ids.chunk_by(|a, b| a == b) {
+            if best.is_none_or(|(_, n)| group.len() > n) {
+                best = Some((group[0], group.len()));
+            }
+        }
+        best.map(|(id, n)| (self.names[id as usize].as_str(), n))
+    }
+}
+
+/// The most common template of the lines `run`, made here, ties to the smallest.
+fn top_shape(view: &View<'_>, run: Range<usize>) -> Option<(String, usize)> {
     use crate::segment::output::template;
-    let text = &view.doc.text;
-    let lines = run.len();
     let mut shapes: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for c in &view.chunks[run.clone()] {
-        let t = c.text(text).trim();
+    for c in &view.chunks[run] {
+        let t = c.text(&view.doc.text).trim();
         if !t.is_empty() {
             *shapes.entry(template(t)).or_default() += 1;
         }
     }
-    // The most common shape, ties to the smallest, so the marker is deterministic.
-    let top = shapes
+    shapes
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+}
+
+/// A marker for dropped lines of tool output, on a line of its own. When most of the run
+/// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
+/// `… 37 lines omitted`.
+fn output(view: &View<'_>, run: Range<usize>) -> String {
+    let text = &view.doc.text;
+    let lines = run.len();
+    let top = match view.shapes {
+        Some(shapes) => shapes.top(run.clone()).map(|(t, n)| (t.to_owned(), n)),
+        None => top_shape(view, run.clone()),
+    };
     let first = &view.chunks[run.start];
     let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
         "\n"
@@ -229,4 +287,48 @@ fn json(view: &View<'_>, run: Range<usize>) -> String {
     }
     let comma = if body.ends_with(',') { "," } else { "" };
     format!("{placeholder}{comma}{trailing}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Document;
+    use crate::segment::OutputKind;
+    use proptest::prelude::*;
+
+    /// Lines of a few shapes, so that runs often have a dominant one, and ties.
+    fn log() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            "tests/test_[a-z]{1,3}\\.py::test_[a-z]{1,4} (PASSED|FAILED) \\[ ?[0-9]{1,2}%\\]",
+            "[A-Z][a-z]{2,5}Error: '[a-z]{1,5}'",
+            "  File \"[a-z]{1,4}\\.py\", line [0-9]{1,3}, in [a-z]{1,4}",
+            "[a-z ]{0,12}",
+            "",
+        ];
+        proptest::collection::vec(line, 1..40).prop_map(|v| v.join("\n") + "\n")
+    }
+
+    proptest! {
+        /// Shapes made once give every marker the text made on the spot would.
+        #[test]
+        fn shapes_made_once_mark_as_shapes_made_each_time(
+            text in log(),
+            mask in proptest::collection::vec(any::<bool>(), 40),
+        ) {
+            let doc = Document::new(text, DocKind::Output(OutputKind::Log));
+            let chunks = doc.kind.chunk(&doc.text, &Default::default());
+            let kept: Vec<bool> = (0..chunks.len()).map(|i| mask[i % mask.len()]).collect();
+            let lines = LineIndex::new(&doc.text);
+            let shapes = Shapes::new(&doc.text, &chunks);
+            let view = |shapes| View { doc: &doc, chunks: &chunks, kept: &kept, lines: &lines, replaced: None, shapes };
+            for start in 0..chunks.len() {
+                for end in start + 1..=chunks.len() {
+                    prop_assert_eq!(
+                        output(&view(Some(&shapes)), start..end),
+                        output(&view(None), start..end)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! What rendering reads: a document, its chunks, which of them are kept, and where its
 //! lines start (markers name the lines they stand for).
 
+use super::marker::Shapes;
 use crate::document::Document;
 use crate::segment::Chunk;
 
@@ -17,6 +18,9 @@ pub struct View<'a> {
     pub lines: &'a LineIndex,
     /// Per chunk, text that replaces a kept chunk's own (a token-pruned sentence).
     pub replaced: Option<&'a [Option<String>]>,
+    /// The line templates of a tool output, made once for many renderings; markers make
+    /// them from the text when `None`.
+    pub shapes: Option<&'a Shapes>,
 }
 
 impl View<'_> {

@@ -40,16 +40,31 @@ impl<S: Similarity> Similarity for Exempt<S> {
         }
     }
 
-    fn max_similarity(&self, i: usize, others: &[usize]) -> f64 {
+    fn max_similarity_until(
+        &self,
+        i: usize,
+        others: &[usize],
+        enough: &dyn Fn(f64) -> bool,
+    ) -> (f64, usize) {
         if self.exempt[i] {
-            return 0.0;
+            return (0.0, others.len());
         }
         // An exempt line is like nothing: skip the comparisons outright.
-        others
-            .iter()
-            .filter(|&&j| !self.exempt[j] && !self.change_pair(i, j))
-            .map(|&j| self.inner.similarity(i, j))
-            .fold(0.0, f64::max)
+        let mut max: f64 = 0.0;
+        for (k, &j) in others.iter().enumerate() {
+            if self.exempt[j] || self.change_pair(i, j) {
+                continue;
+            }
+            let s = self.inner.similarity(i, j);
+            // `enough` only ever turns true as the maximum grows: ask it then only.
+            if s > max {
+                max = s;
+                if enough(max) {
+                    return (max, k + 1);
+                }
+            }
+        }
+        (max, others.len())
     }
 }
 

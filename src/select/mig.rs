@@ -187,9 +187,19 @@ impl<'a> Run<'a> {
                         continue;
                     }
                 } else if self.seen[i] < kept_now {
-                    let since = similarity.max_similarity(i, &self.tally.order[self.seen[i]..]);
-                    self.max_sim[i] = self.max_sim[i].max(since);
-                    self.seen[i] = kept_now;
+                    // Compare only until the candidate falls below the next bound: it
+                    // cannot win this round, and its bound stays an upper bound (the
+                    // rest of the comparisons wait for its next turn on top).
+                    let next = heap.peek().map_or(f64::NEG_INFINITY, |b| b.gain);
+                    let (value, known) = (self.values[i], self.max_sim[i]);
+                    let r = self.redundancy;
+                    let (since, read) = similarity.max_similarity_until(
+                        i,
+                        &self.tally.order[self.seen[i]..],
+                        &|m| value - r * known.max(m) < next,
+                    );
+                    self.max_sim[i] = known.max(since);
+                    self.seen[i] += read;
                     heap.push(Bound {
                         gain: self.gain(i),
                         i,

@@ -22,10 +22,30 @@ pub trait Similarity {
 
     /// The largest similarity of `i` to any unit of `others` (0 when there is none).
     fn max_similarity(&self, i: usize, others: &[usize]) -> f64 {
-        others
-            .iter()
-            .map(|&j| self.similarity(i, j))
-            .fold(0.0, f64::max)
+        self.max_similarity_until(i, others, &|_| false).0
+    }
+
+    /// The largest similarity of `i` to the units of `others`, read in order, stopping
+    /// as soon as `enough` holds of the largest so far: that largest, and how many of
+    /// `others` were read.
+    fn max_similarity_until(
+        &self,
+        i: usize,
+        others: &[usize],
+        enough: &dyn Fn(f64) -> bool,
+    ) -> (f64, usize) {
+        let mut max: f64 = 0.0;
+        for (k, &j) in others.iter().enumerate() {
+            let s = self.similarity(i, j);
+            // `enough` only ever turns true as the maximum grows: ask it then only.
+            if s > max {
+                max = s;
+                if enough(max) {
+                    return (max, k + 1);
+                }
+            }
+        }
+        (max, others.len())
     }
 
     /// For sparse similarities: every unit with a non-zero similarity to `i`, with it
@@ -107,9 +127,11 @@ const SEEDS: [u64; SIGNATURE_LEN] = {
 /// MinHash estimate of the Jaccard similarity of word shingles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinHash {
-    /// `SIGNATURE_LEN` minima per unit, each replaced by a dense id (equal minima, equal
-    /// ids): comparing 32-bit lanes is twice as fast as 64-bit ones, and selection
-    /// compares signatures more than anything else.
+    /// `SIGNATURE_LEN` per unit: in lane k, a dense id of the shingle with the smallest
+    /// `fmix64(hash ^ SEEDS[k])`. The finaliser is a bijection, so two units have the
+    /// same minimum in a lane exactly when the same shingle gave it: comparing ids is
+    /// comparing minima, and 32-bit lanes compare twice as fast as 64-bit ones
+    /// (selection compares signatures more than anything else).
     signatures: Vec<[u32; SIGNATURE_LEN]>,
     /// Units without words: similarity 0 to everything, themselves included.
     empty: Vec<bool>,
@@ -118,8 +140,12 @@ pub struct MinHash {
 impl MinHash {
     /// Signatures of the word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
-        let mut minima = vec![[u64::MAX; SIGNATURE_LEN]; units.len()];
+        let mut signatures = vec![[u32::MAX; SIGNATURE_LEN]; units.len()];
         let mut empty = vec![true; units.len()];
+        // A dense id per distinct shingle hash. The hashes are mixed already, so they
+        // index the map as they are.
+        let mut ids: HashMap<u64, u32, BuildHasherDefault<AsIs>> =
+            HashMap::with_capacity_and_hasher(units.len() * 4, BuildHasherDefault::default());
         // Lowercased words of a unit, one after another in `lower`, reused across units.
         let mut lower = String::new();
         let mut ends = Vec::new();
@@ -145,29 +171,23 @@ impl MinHash {
                     w
                 })
                 .collect();
-            let sig = &mut minima[u];
+            let mut minima = [u64::MAX; SIGNATURE_LEN];
+            let sig = &mut signatures[u];
             for shingle in windows(&ws) {
                 empty[u] = false;
                 let h = shingle_hash(shingle);
-                for (slot, seed) in sig.iter_mut().zip(SEEDS) {
-                    *slot = (*slot).min(fmix64(h ^ seed));
+                // 2³² distinct shingles would take a text of billions of words.
+                let next = ids.len() as u32;
+                let id = *ids.entry(h).or_insert(next);
+                for ((min, slot), seed) in minima.iter_mut().zip(sig.iter_mut()).zip(SEEDS) {
+                    let v = fmix64(h ^ seed);
+                    if v < *min {
+                        *min = v;
+                        *slot = id;
+                    }
                 }
             }
         }
-        // Number the distinct minima: an id per value keeps equality exactly. The values
-        // are hashes already, so they index the map as they are.
-        let mut ids: HashMap<u64, u32, BuildHasherDefault<AsIs>> =
-            HashMap::with_capacity_and_hasher(units.len() * 8, BuildHasherDefault::default());
-        let signatures = minima
-            .iter()
-            .map(|sig| {
-                sig.map(|m| {
-                    // 64 ids per unit at most: 2³² would take 67 million units.
-                    let next = ids.len() as u32;
-                    *ids.entry(m).or_insert(next)
-                })
-            })
-            .collect();
         Self { signatures, empty }
     }
 

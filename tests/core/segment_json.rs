@@ -104,6 +104,7 @@ fn render(doc: &Document, chunks: &[pith::segment::Chunk], kept: &[bool]) -> Str
         kept,
         lines: &lines,
         replaced: None,
+        shapes: None,
     };
     render_body(&view, "[…]")
 }

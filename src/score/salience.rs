@@ -25,6 +25,10 @@ const EXEMPLAR: f64 = 0.15;
 /// One value per unit of a tool output of `kind`; `query` names what the agent asked.
 pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f64> {
     let names = query.map(query_names).unwrap_or_default();
+    let quoted = match kind {
+        OutputKind::Listing => query.map(quoted_names).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let status = !matches!(
         kind,
         OutputKind::Search | OutputKind::Listing | OutputKind::Diff | OutputKind::GitLog
@@ -38,7 +42,9 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
                 _ => t,
             };
             let own = if status { status_line(t) } else { 0.0 };
-            own.max(structure(kind, t)).max(defines(content, &names))
+            own.max(structure(kind, t))
+                .max(defines(content, &names))
+                .max(names_file(t, &quoted))
         })
         .collect();
     if status {
@@ -230,6 +236,43 @@ pub(crate) fn query_names(query: &str) -> HashSet<String> {
         .filter(|w| w.chars().count() >= 2 && !w.starts_with(|c: char| c.is_ascii_digit()))
         .map(str::to_owned)
         .collect()
+}
+
+/// Names the query quotes as code (`` `defaults` ``, `` `_detect_program_name` ``): what
+/// an agent asks a listing to find the file of.
+fn quoted_names(query: &str) -> Vec<&str> {
+    query
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .collect()
+}
+
+/// Salience of a listed path whose file is named after a quoted name: 1 when the stem is
+/// the name (`meta.py` for `meta`), 0.9 when it holds the name between separators
+/// (`test_defaults.py`, `test__detect_program_name.py` for `_detect_program_name`).
+fn names_file(line: &str, quoted: &[&str]) -> f64 {
+    let file = line.rsplit(['/', '\\']).next().unwrap_or(line);
+    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+    let within = |name: &str| {
+        stem.match_indices(name).any(|(at, _)| {
+            let before = stem[..at].chars().next_back();
+            let after = stem[at + name.len()..].chars().next();
+            let apart = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+            apart(before) && apart(after)
+        })
+    };
+    quoted.iter().fold(0.0, |best: f64, &name| {
+        if stem == name {
+            best.max(1.0)
+        } else if within(name) {
+            best.max(0.9)
+        } else {
+            best
+        }
+    })
 }
 
 /// Keywords that open a definition, in the languages agents search.
@@ -492,5 +535,27 @@ mod tests {
         );
         // The last line gets the weight of a final word, not of a definition.
         assert!(v[1] == 1.0 && v[0] < 0.5 && v[2] < 0.6, "{v:?}");
+    }
+
+    #[test]
+    fn a_listed_file_named_after_a_quoted_name() {
+        let units = [
+            "./tests/test_types/test_File.py\n",
+            "./tests/test_defaults.py\n",
+            "./tests/test_make_default_short_help.py\n",
+            "./src/meta.py\n",
+            "./src/metadata.py\n",
+            "test__detect_program_name.py\n",
+            "./uv.lock\n",
+        ];
+        let query = "Where are the tests for `defaults` and the `meta` module, and \
+                     `_detect_program_name`? Give me the file path.";
+        let v = salience(OutputKind::Listing, &units, Some(query));
+        assert_eq!((v[1], v[3], v[5]), (0.9, 1.0, 0.9), "{v:?}");
+        // Words the query does not quote, and names inside longer words, are nothing.
+        assert!(v[0] < 0.5 && v[2] < 0.5 && v[4] < 0.5, "{v:?}");
+        // Only a listing reads quoted names as file names.
+        let search = salience(OutputKind::Search, &units, Some(query));
+        assert!(search[1] < 0.5, "{search:?}");
     }
 }

@@ -41,6 +41,23 @@ pub(crate) fn lift_records(
             }
         }
     }
+    // A diff's hunks are read under their file: a file the query points at brings its
+    // hunks (from their headers on) up to a share of its relevance, as their own best.
+    if kind == crate::segment::OutputKind::Diff {
+        let mut file = None;
+        for (i, r) in record.iter().enumerate() {
+            if texts[i].starts_with("diff --git ") {
+                file = Some(i);
+            } else if let (Some(r), Some(f)) = (*r, file)
+                && r == i
+                && let Some(&(_, file_rel)) = best.get(&f)
+                && let Some(hunk) = best.get_mut(&r)
+                && FILE_SHARE * file_rel > hunk.1
+            {
+                *hunk = (r, FILE_SHARE * file_rel);
+            }
+        }
+    }
     // Relative to the best record: the one the query points at most is kept first.
     let top = best.values().map(|b| b.1).fold(0.0, f64::max);
     if top <= 0.0 {
@@ -63,6 +80,10 @@ pub(crate) fn lift_records(
         }
     }
 }
+
+/// Share of its file's relevance a hunk of a diff gets as its own (see [`lift_records`]):
+/// below a hunk the query points at itself.
+const FILE_SHARE: f64 = 0.8;
 
 /// Opening lines of a record that come with it: a commit's header, author, date and
 /// subject; a hunk's header.
@@ -186,5 +207,36 @@ pub(crate) fn lift_neighbours(chunks: &[Chunk], share: f64, values: &mut [f64]) 
         let prev = k.checked_sub(1).map_or(0.0, |p| before[p]);
         let next = before.get(k + 1).copied().unwrap_or(0.0);
         values[i] = values[i].max(share * prev.max(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::OutputKind;
+
+    #[test]
+    fn a_diffs_named_file_lifts_its_hunks() {
+        let texts = [
+            "diff --git a/src/spans.rs b/src/spans.rs\n",
+            "--- a/src/spans.rs\n",
+            "+++ b/src/spans.rs\n",
+            "@@ -128,6 +128,17 @@ pub fn parse(body: &[u8]) {\n",
+            "+    Parser {\n",
+            "+        pos: 0,\n",
+            "diff --git a/src/other.rs b/src/other.rs\n",
+            "@@ -1,2 +1,2 @@\n",
+            "+    pos: 1,\n",
+        ];
+        // The query names the file: its header lines match, its hunk's lines do not.
+        let relevance = [1.0, 1.0, 1.0, 0.1, 0.0, 0.0, 0.2, 0.0, 0.0];
+        let mut values = vec![0.0; texts.len()];
+        lift_records(OutputKind::Diff, &texts, &relevance, &mut values);
+        let lifted = SALIENCE * 0.9 * FILE_SHARE;
+        for i in 3..6 {
+            assert!((values[i] - lifted).abs() < 0.05, "{i}: {values:?}");
+        }
+        // Another file's hunk has only its file's lesser share.
+        assert!(values[8] < values[5] / 2.0, "{values:?}");
     }
 }

@@ -3,6 +3,7 @@
 //! added line of its own hunk.
 
 use super::Similarity;
+use super::similarity::running_max;
 
 /// Salience from which a tool-output line is its own: sixteen `FAILED` lines that differ
 /// only in the test's name are sixteen facts, not repeats.
@@ -50,21 +51,9 @@ impl<S: Similarity> Similarity for Exempt<S> {
             return (0.0, others.len());
         }
         // An exempt line is like nothing: skip the comparisons outright.
-        let mut max: f64 = 0.0;
-        for (k, &j) in others.iter().enumerate() {
-            if self.exempt[j] || self.change_pair(i, j) {
-                continue;
-            }
-            let s = self.inner.similarity(i, j);
-            // `enough` only ever turns true as the maximum grows: ask it then only.
-            if s > max {
-                max = s;
-                if enough(max) {
-                    return (max, k + 1);
-                }
-            }
-        }
-        (max, others.len())
+        running_max(others, enough, |j| {
+            (!self.exempt[j] && !self.change_pair(i, j)).then(|| self.inner.similarity(i, j))
+        })
     }
 }
 

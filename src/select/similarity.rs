@@ -34,18 +34,7 @@ pub trait Similarity {
         others: &[usize],
         enough: &dyn Fn(f64) -> bool,
     ) -> (f64, usize) {
-        let mut max: f64 = 0.0;
-        for (k, &j) in others.iter().enumerate() {
-            let s = self.similarity(i, j);
-            // `enough` only ever turns true as the maximum grows: ask it then only.
-            if s > max {
-                max = s;
-                if enough(max) {
-                    return (max, k + 1);
-                }
-            }
-        }
-        (max, others.len())
+        running_max(others, enough, |j| Some(self.similarity(i, j)))
     }
 
     /// For sparse similarities: every unit with a non-zero similarity to `i`, with it
@@ -54,6 +43,28 @@ pub trait Similarity {
     fn neighbours(&self, _i: usize) -> Option<&[(usize, f64)]> {
         None
     }
+}
+
+/// The maximum of `of(j)` over `others` in order (`None`: `j` is not compared), stopping
+/// as soon as `enough` holds of it: the maximum, and how many of `others` were read.
+pub(crate) fn running_max(
+    others: &[usize],
+    enough: &dyn Fn(f64) -> bool,
+    of: impl Fn(usize) -> Option<f64>,
+) -> (f64, usize) {
+    let mut max: f64 = 0.0;
+    for (k, &j) in others.iter().enumerate() {
+        // `enough` only ever turns true as the maximum grows: ask it then only.
+        if let Some(s) = of(j)
+            && s > max
+        {
+            max = s;
+            if enough(max) {
+                return (max, k + 1);
+            }
+        }
+    }
+    (max, others.len())
 }
 
 /// Number of hash functions in a [`MinHash`] signature; the standard error of the

@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-pub use super::view::LineIndex;
 use super::view::View;
+pub use super::view::{LineIndex, Shapes};
 use crate::document::DocKind;
 use crate::segment::{ChunkKind, Lang};
 
@@ -26,57 +26,6 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
 
 /// Longest template quoted in a tool-output marker, in characters.
 const TEMPLATE_CHARS: usize = 72;
-
-/// The template (`segment::output::template`) of every line of a tool output, made once
-/// so that the many renderings of one compression do not make them again: per chunk an
-/// id, numbered in the templates' sorted order (so the smallest id is the smallest
-/// template), `None` for a blank line.
-#[derive(Debug, Clone, Default)]
-pub struct Shapes {
-    ids: Vec<Option<u32>>,
-    names: Vec<String>,
-}
-
-impl Shapes {
-    /// The shapes of `chunks` of `text`.
-    pub fn new(text: &str, chunks: &[crate::segment::Chunk]) -> Self {
-        use crate::segment::output::template;
-        let templates: Vec<Option<String>> = chunks
-            .iter()
-            .map(|c| {
-                Some(c.text(text).trim())
-                    .filter(|t| !t.is_empty())
-                    .map(template)
-            })
-            .collect();
-        let mut names: Vec<String> = templates.iter().flatten().cloned().collect();
-        names.sort_unstable();
-        names.dedup();
-        let ids = templates
-            .iter()
-            .map(|t| {
-                t.as_ref()
-                    .and_then(|t| names.binary_search(t).ok())
-                    .map(|i| i as u32)
-            })
-            .collect();
-        Self { ids, names }
-    }
-
-    /// The most common template of the lines `run` and how many have it, ties to the
-    /// smallest template.
-    fn top(&self, run: Range<usize>) -> Option<(&str, usize)> {
-        let mut ids: Vec<u32> = self.ids[run].iter().flatten().copied().collect();
-        ids.sort_unstable();
-        let mut best: Option<(u32, usize)> = None;
-        for group in ids.chunk_by(|a, b| a == b) {
-            if best.is_none_or(|(_, n)| group.len() > n) {
-                best = Some((group[0], group.len()));
-            }
-        }
-        best.map(|(id, n)| (self.names[id as usize].as_str(), n))
-    }
-}
 
 /// The most common template of the lines `run`, made here, ties to the smallest.
 fn top_shape(view: &View<'_>, run: Range<usize>) -> Option<(String, usize)> {

@@ -1,7 +1,6 @@
 //! What rendering reads: a document, its chunks, which of them are kept, and where its
 //! lines start (markers name the lines they stand for).
 
-use super::marker::Shapes;
 use crate::document::Document;
 use crate::segment::Chunk;
 
@@ -46,5 +45,56 @@ impl LineIndex {
     /// 1-based line of the byte at `offset`.
     pub fn line(&self, offset: usize) -> usize {
         self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+/// The template (`segment::output::template`) of every line of a tool output, made once
+/// so that the many renderings of one compression do not make them again: per chunk an
+/// id, numbered in the templates' sorted order (so the smallest id is the smallest
+/// template), `None` for a blank line.
+#[derive(Debug, Clone, Default)]
+pub struct Shapes {
+    ids: Vec<Option<u32>>,
+    names: Vec<String>,
+}
+
+impl Shapes {
+    /// The shapes of `chunks` of `text`.
+    pub fn new(text: &str, chunks: &[crate::segment::Chunk]) -> Self {
+        use crate::segment::output::template;
+        let templates: Vec<Option<String>> = chunks
+            .iter()
+            .map(|c| {
+                Some(c.text(text).trim())
+                    .filter(|t| !t.is_empty())
+                    .map(template)
+            })
+            .collect();
+        let mut names: Vec<String> = templates.iter().flatten().cloned().collect();
+        names.sort_unstable();
+        names.dedup();
+        let ids = templates
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .and_then(|t| names.binary_search(t).ok())
+                    .map(|i| i as u32)
+            })
+            .collect();
+        Self { ids, names }
+    }
+
+    /// The most common template of the lines `run` and how many have it, ties to the
+    /// smallest template.
+    pub(super) fn top(&self, run: std::ops::Range<usize>) -> Option<(&str, usize)> {
+        let mut ids: Vec<u32> = self.ids[run].iter().flatten().copied().collect();
+        ids.sort_unstable();
+        let mut best: Option<(u32, usize)> = None;
+        for group in ids.chunk_by(|a, b| a == b) {
+            if best.is_none_or(|(_, n)| group.len() > n) {
+                best = Some((group[0], group.len()));
+            }
+        }
+        best.map(|(id, n)| (self.names[id as usize].as_str(), n))
     }
 }

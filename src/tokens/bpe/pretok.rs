@@ -317,11 +317,14 @@ mod tests {
 
     /// The pieces `fancy-regex` finds with tiktoken's own pattern.
     fn reference(pattern: Pattern, text: &str) -> Vec<&[u8]> {
-        let source = match pattern {
-            Pattern::O200k => O200K_PATTERN,
-            Pattern::Cl100k => CL100K_PATTERN,
+        static O200K: LazyLock<fancy_regex::Regex> =
+            LazyLock::new(|| fancy_regex::Regex::new(O200K_PATTERN).expect("compiles"));
+        static CL100K: LazyLock<fancy_regex::Regex> =
+            LazyLock::new(|| fancy_regex::Regex::new(CL100K_PATTERN).expect("compiles"));
+        let regex = match pattern {
+            Pattern::O200k => &*O200K,
+            Pattern::Cl100k => &*CL100K,
         };
-        let regex = fancy_regex::Regex::new(source).expect("compiles");
         regex
             .find_iter(text)
             .map(|m| m.expect("within the backtrack limit").as_str().as_bytes())
@@ -367,7 +370,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
 
         #[test]
         fn pieces_are_the_patterns_pieces(text in tricky()) {

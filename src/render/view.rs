@@ -60,7 +60,7 @@ pub struct Shapes {
 
 impl Shapes {
     /// The shapes of `chunks` of `text`.
-    pub fn new(text: &str, chunks: &[crate::segment::Chunk]) -> Self {
+    pub fn new(text: &str, chunks: &[Chunk]) -> Self {
         use crate::segment::output::template;
         let templates: Vec<Option<String>> = chunks
             .iter()

@@ -46,15 +46,20 @@ pub(crate) fn lift_records(
     if kind == crate::segment::OutputKind::Diff {
         let mut file = None;
         for (i, r) in record.iter().enumerate() {
+            if *r != Some(i) {
+                continue;
+            }
             if texts[i].starts_with("diff --git ") {
                 file = Some(i);
-            } else if let (Some(r), Some(f)) = (*r, file)
-                && r == i
+            } else if !texts[i].starts_with("@@ ") {
+                // A commit of `git log -p`: its own record, under no file.
+                file = None;
+            } else if let Some(f) = file
                 && let Some(&(_, file_rel)) = best.get(&f)
-                && let Some(hunk) = best.get_mut(&r)
+                && let Some(hunk) = best.get_mut(&i)
                 && FILE_SHARE * file_rel > hunk.1
             {
-                *hunk = (r, FILE_SHARE * file_rel);
+                *hunk = (i, FILE_SHARE * file_rel);
             }
         }
     }
@@ -238,5 +243,18 @@ mod tests {
         }
         // Another file's hunk has only its file's lesser share.
         assert!(values[8] < values[5] / 2.0, "{values:?}");
+        // In `git log -p`, a commit after the named file's hunks inherits nothing.
+        let texts = [
+            "diff --git a/src/spans.rs b/src/spans.rs\n",
+            "@@ -1,2 +1,2 @@\n",
+            "commit 0123456789abcdef0123456789abcdef01234567\n",
+            "Author: A <a@b.c>\n",
+        ];
+        let mut values = vec![0.0; texts.len()];
+        lift_records(OutputKind::Diff, &texts, &[1.0, 0.0, 0.0, 0.0], &mut values);
+        assert!(
+            values[1] > 1.0 && values[2] == 0.0 && values[3] == 0.0,
+            "{values:?}"
+        );
     }
 }

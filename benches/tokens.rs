@@ -2,7 +2,8 @@
 //! replaced, on large real texts — the largest tool output of the toolout set and all of
 //! them together — for both encodings. `count` is one thread; `count_pieces` (one piece
 //! per line) cuts the text on the machine's cores. Also the one-off cost of each at start:
-//! tiktoken-rs builds its tables; pith compiles the pre-tokenizer's regex. Prints markdown.
+//! tiktoken-rs builds its tables; pith reads the Unicode classes of its pre-tokenizer (once
+//! per process, for both encodings). Prints markdown.
 //!
 //!     cargo bench --bench tokens    # PITH_BENCH_RUNS=10
 
@@ -36,7 +37,7 @@ fn main() {
         .clone();
     let all = outputs.concat();
 
-    println!("| encoding | start-up: tiktoken-rs tables | start-up: pith regex |");
+    println!("| encoding | start-up: tiktoken-rs tables | start-up: pith first count |");
     println!("|---|---|---|");
     for encoding in [Encoding::O200kBase, Encoding::Cl100kBase] {
         let t = Instant::now();

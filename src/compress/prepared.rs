@@ -518,7 +518,7 @@ impl Prepared {
                         kept: &none,
                         lines: &self.lines[d],
                         replaced: None,
-                        shapes: None,
+                        shapes: self.shapes()[d].as_ref(),
                     };
                     counter.count(&render::marker::marker(
                         &view,

@@ -27,31 +27,22 @@ pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String 
 /// Longest template quoted in a tool-output marker, in characters.
 const TEMPLATE_CHARS: usize = 72;
 
-/// The most common template of the lines `run`, made here, ties to the smallest.
-fn top_shape(view: &View<'_>, run: Range<usize>) -> Option<(String, usize)> {
-    use crate::segment::output::template;
-    let mut shapes: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for c in &view.chunks[run] {
-        let t = c.text(&view.doc.text).trim();
-        if !t.is_empty() {
-            *shapes.entry(template(t)).or_default() += 1;
-        }
-    }
-    shapes
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-}
-
 /// A marker for dropped lines of tool output, on a line of its own. When most of the run
 /// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
 /// `… 37 lines omitted`.
 fn output(view: &View<'_>, run: Range<usize>) -> String {
     let text = &view.doc.text;
     let lines = run.len();
-    let top = match view.shapes {
-        Some(shapes) => shapes.top(run.clone()).map(|(t, n)| (t.to_owned(), n)),
-        None => top_shape(view, run.clone()),
+    // Without shapes made for the whole text, make them for the run alone.
+    let own;
+    let (shapes, at) = match view.shapes {
+        Some(shapes) => (shapes, run.clone()),
+        None => {
+            own = Shapes::new(text, &view.chunks[run.clone()]);
+            (&own, 0..lines)
+        }
     };
+    let top = shapes.top(at);
     let first = &view.chunks[run.start];
     let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
         "\n"

@@ -254,6 +254,9 @@ fn quoted_names(query: &str) -> Vec<&str> {
 /// the name (`meta.py` for `meta`), 0.9 when it holds the name between separators
 /// (`test_defaults.py`, `test__detect_program_name.py` for `_detect_program_name`).
 fn names_file(line: &str, quoted: &[&str]) -> f64 {
+    if quoted.is_empty() {
+        return 0.0;
+    }
     let file = line.rsplit(['/', '\\']).next().unwrap_or(line);
     let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
     let within = |name: &str| {

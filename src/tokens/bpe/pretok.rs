@@ -44,10 +44,7 @@ pub(crate) enum Pattern {
 /// Gives `f` each piece of `text` the pattern cuts it into, in order; together they tile
 /// the text.
 pub(crate) fn pieces<'t>(pattern: Pattern, text: &'t str, mut f: impl FnMut(&'t [u8])) {
-    let scan = Scan {
-        text,
-        classes: &CLASSES,
-    };
+    let scan = Scan { text };
     let mut at = 0;
     while at < text.len() {
         let end = match pattern {
@@ -136,7 +133,6 @@ fn unicode_ranges(class: &str) -> Vec<(u32, u32)> {
 /// A text being scanned. Positions are byte offsets on character boundaries.
 struct Scan<'t> {
     text: &'t str,
-    classes: &'t Classes,
 }
 
 impl Scan<'_> {
@@ -148,7 +144,7 @@ impl Scan<'_> {
         } else {
             self.text[at..].chars().next()?
         };
-        Some((c, self.classes.of(c), c.len_utf8()))
+        Some((c, CLASSES.of(c), c.len_utf8()))
     }
 
     /// The end of the longest run from `at` of characters that satisfy `keep`.
@@ -208,7 +204,7 @@ impl Scan<'_> {
         self.text[p..k]
             .char_indices()
             .rev()
-            .find(|&(_, c)| self.classes.of(c) & LOWER != 0)
+            .find(|&(_, c)| CLASSES.of(c) & LOWER != 0)
             .map(|(i, c)| p + i + c.len_utf8())
     }
 
@@ -343,10 +339,7 @@ mod tests {
             for c in folded {
                 let text = format!("'{c}");
                 let want = letter != "r" && letter != "e" && letter != "v" && letter != "l";
-                let scan = Scan {
-                    text: &text,
-                    classes: &CLASSES,
-                };
+                let scan = Scan { text: &text };
                 assert_eq!(scan.contraction(0).is_some(), want, "{c:?}");
             }
         }

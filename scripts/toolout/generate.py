@@ -2020,6 +2020,8 @@ def gen_listing():
 DEBS = {
     "python3.11-doc": "3.11.2-6+deb12u9",
     "git-doc": "1:2.39.5-0+deb12u3",
+    "ffmpeg-doc": "7:5.1.9-0+deb12u1",
+    "bash-doc": "5.2.15-2",
 }
 HTML_PAGES = [
     # (deb, page under /usr/share/doc/..., split, converter)
@@ -2033,6 +2035,13 @@ HTML_PAGES = [
     ("git-doc", "usr/share/doc/git-doc/git-rebase.html", "held", "html2text"),
     ("git-doc", "usr/share/doc/git-doc/git-worktree.html", "held", "w3m"),
     ("git-doc", "usr/share/doc/git-doc/git-bisect.html", "held", "html2text"),
+    # added later, after the held pages so that their picks (by index) stay as they were
+    ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffmpeg.html", "dev", "w3m"),
+    ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffprobe.html", "dev", "html2text"),
+    ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffplay.html", "dev", "w3m"),
+    ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffmpeg-formats.html", "dev", "html2text"),
+    ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffmpeg-codecs.html", "dev", "w3m"),
+    ("bash-doc", "usr/share/doc/bash/bash.html", "dev", "w3m"),
 ]
 
 
@@ -2077,32 +2086,55 @@ def html_gold_python(out: str, k: int):
     return name, gold
 
 
-def html_gold_git(out: str, k: int):
-    """A command-line option: its term line and the first lines of its description."""
+# Term lines of a manual's options, per package: git's `--opt[=<x>]` at the margin,
+# ffmpeg's `-opt[:spec] arg (input/output)` at the margin, bash's indented `--opt [arg]`.
+RE_OPTION_TERM = {
+    "git-doc": re.compile(r"^\\?(--[a-z][a-z0-9-]+)(\[?=<[^>]+>\]?| <[^>]+>)?(, -\S+)?$"),
+    "ffmpeg-doc": re.compile(r"^(-[a-z][a-z0-9_]+)(\[[^\]]*\])?( [a-z_]+)?( \([a-z/,-]+\))?$"),
+    "bash-doc": re.compile(r"^ {20}(--[a-z][a-z0-9-]+)( [a-z]+)?$"),
+}
+
+
+def html_gold_option(out: str, k: int, pkg: str):
+    """A command-line option: its term line and the first lines of its description (up
+    to a blank line or the next term)."""
+    term = RE_OPTION_TERM[pkg]
     lines = out.split("\n")
     opts = []
     for i, l in enumerate(lines):
-        m = re.match(r"^\\?(--[a-z][a-z0-9-]+)(\[?=<[^>]+>\]?| <[^>]+>)?(, -\S+)?$", l)
+        m = term.match(l)
         if m:
             opts.append((i, m.group(1)))
     names = [n for _, n in opts]
     opts = [o for o in opts if names.count(o[1]) == 1]
+    if pkg != "git-doc":  # (git's picks were made before this rule, among all its terms)
+        # a term that is the bare name would be in the task verbatim: those with an argument
+        opts = [o for o in opts if lines[o[0]].strip() != o[1]]
     if not opts:
         return None, None
-    i, name = opts[(len(opts) * (k + 1)) // (k + 3)]
+    # k < 0: the later pages' picks, spread over the page (-1, -2, -3: a sixth, a half,
+    # five sixths of the way in)
+    at = (len(opts) * (k + 1)) // (k + 3) if k >= 0 else (len(opts) * (-2 * k - 1)) // 6
+    i, name = opts[at]
     gold = [lines[i]]
     j = i + 1
     while j < len(lines) and not lines[j].strip():
         j += 1
-    while j < len(lines) and lines[j].strip() and len(gold) < 6:
+    while j < len(lines) and lines[j].strip() and not term.match(lines[j]) and len(gold) < 6:
         gold.append(lines[j])
         j += 1
+    if len(gold) == 1:
+        return None, None
     return name, gold
 
 
 def gen_html():
     v = venv("tools")
-    for k, (pkg, page, split, conv) in enumerate(HTML_PAGES):
+    # The first ten pages give one case each (picked by the page's index); the pages added
+    # later give three each, spread over the page.
+    picks = [(k, page, "") for k, page in enumerate(HTML_PAGES[:10])]
+    picks += [(-p, page, "-") for page in HTML_PAGES[10:] for p in (1, 2, 3)]
+    for k, (pkg, page, split, conv), named in picks:
         root = unpack_deb(pkg)
         f = root / page
         html_dir = f.parent
@@ -2113,18 +2145,19 @@ def gen_html():
         # a UTF-8 locale, else w3m prints "?" for the pilcrows and dashes
         out, rc = run(cmd, html_dir, env_for(v, {"PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}))
         assert rc == 0, out
-        if pkg == "git-doc":
-            name, gold = html_gold_git(out, k)
+        if pkg in RE_OPTION_TERM:
+            name, gold = html_gold_option(out, k, pkg)
             task = f"What does the {name} option of {f.stem} do?"
         else:
             name, gold = html_gold_python(out, k)
             mod = f.stem
             task = f"According to the docs, what does {mod}'s {name}() do and what arguments does it take?"
-        if not gold:
-            log(f"!! SKIPPED html {page}")
+        id = f"html/{pkg}-{f.stem}-{conv}" + (named and named + (name or "").lstrip("-"))
+        if not gold or any(c["id"] == id for c in CASES):  # none, or a page with few terms
+            log(f"!! SKIPPED html {page} ({k})")
             continue
         add_case(
-            id=f"html/{pkg}-{f.stem}-{conv}",
+            id=id,
             kind="html",
             split=split,
             source=f"{pkg}_{DEBS[pkg]}",
@@ -2170,6 +2203,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="", help="comma-separated kinds to generate (no files written)")
     ap.add_argument("--out", default="", help="write cases to this jsonl instead (debugging)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --only: replace the committed cases of the generated kinds, keep the rest")
     a = ap.parse_args()
     only = [k for k in a.only.split(",") if k]
     for name, fn in KINDS.items():
@@ -2181,7 +2216,14 @@ def main():
         with open(a.out, "w") as fh:
             for c in CASES:
                 fh.write(json.dumps(c, ensure_ascii=False) + "\n")
-    if not only:
+    if a.merge:
+        # The other kinds stay byte for byte as committed (a rerun would move the
+        # durations they print).
+        kinds = {c["kind"] for c in CASES}
+        for split in ("dev", "held"):
+            with gzip.open(OUT_DIR / f"{split}.jsonl.gz", "rt", encoding="utf-8") as fh:
+                CASES.extend(c for c in map(json.loads, fh) if c["kind"] not in kinds)
+    if a.merge or not only:
         write_outputs()
 
 

@@ -433,10 +433,11 @@ impl Prepared {
         }
         if let Some(q) = &self.query {
             let names = crate::score::salience::query_names(q);
+            let options = crate::score::salience::query_options(q);
             for (d, doc) in self.docs.iter().enumerate() {
                 if doc.kind == crate::DocKind::Prose {
                     let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                    api_entries(&texts[range.clone()], &names, &mut values[range]);
+                    api_entries(&texts[range.clone()], &names, &options, &mut values[range]);
                 }
             }
         }

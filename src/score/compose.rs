@@ -108,12 +108,17 @@ const ENTRY_UNITS: usize = 3;
 pub(crate) fn api_entries(
     texts: &[&str],
     names: &std::collections::HashSet<String>,
+    options: &std::collections::HashSet<String>,
     values: &mut [f64],
 ) {
-    use crate::score::salience::opens_entry;
+    use crate::score::salience::{opens_entry, option_term};
     let top = values.iter().copied().fold(0.0, f64::max);
     let mut i = 0;
     while i < texts.len() {
+        if !options.is_empty() && option_term(texts[i]).iter().any(|o| options.contains(*o)) {
+            i = option_entry(texts, i, top, values);
+            continue;
+        }
         if !opens_entry(texts[i], names) {
             i += 1;
             continue;
@@ -126,6 +131,31 @@ pub(crate) fn api_entries(
         }
         i = j;
     }
+}
+
+/// Most units of an option's description that come with its term.
+const OPTION_UNITS: usize = 8;
+
+/// A manual's option the query names (`-acodec codec (input/output)`, `\--stat[=<n>]`):
+/// its term and its description — to the end of the description's first paragraph or the
+/// next term — are worth as much as the best match, since the description rarely repeats
+/// the option's name. Returns the unit after the entry.
+fn option_entry(texts: &[&str], term: usize, top: f64, values: &mut [f64]) -> usize {
+    use crate::score::salience::option_term;
+    // A paragraph ends where the whitespace after a unit holds a blank line.
+    let ends_paragraph = |t: &str| t[t.trim_end().len()..].matches('\n').count() >= 2;
+    values[term] = values[term].max(top);
+    // The description: the paragraph after a term that stands alone, else the rest of
+    // the term's own.
+    let mut j = term + 1;
+    while j < texts.len() && j <= term + OPTION_UNITS && option_term(texts[j]).is_empty() {
+        values[j] = values[j].max(top * 0.95);
+        j += 1;
+        if ends_paragraph(texts[j - 1]) {
+            break;
+        }
+    }
+    j
 }
 
 /// Share of an array item's best value that each of its parts gets: an item the query
@@ -256,5 +286,39 @@ mod tests {
             values[1] > 1.0 && values[2] == 0.0 && values[3] == 0.0,
             "{values:?}"
         );
+    }
+
+    #[test]
+    fn an_asked_option_brings_its_description() {
+        let texts = [
+            "-vcodec codec (output)\n\n",
+            "Set the video codec. ",
+            "This is an alias for -codec:v.\n\n",
+            "-acodec codec (input/output)\n\n",
+            "Set the audio codec. ",
+            "This is an alias for -codec:a.\n\n",
+            "Later prose.\n\n",
+            "--rcfile file\n    Execute commands from file. ",
+            "See INVOCATION.\n",
+            "--norc\n    Do not read it.\n",
+        ];
+        let none = std::collections::HashSet::new();
+        let asked = |q: &str| {
+            let mut values = vec![0.0; texts.len()];
+            values[6] = 1.0;
+            let options = crate::score::salience::query_options(q);
+            api_entries(&texts, &none, &options, &mut values);
+            values
+        };
+        // The term and its description's paragraph, nothing after it.
+        let v = asked("What does -acodec do?");
+        assert_eq!(v[3], 1.0, "{v:?}");
+        assert!(v[4] >= 0.95 && v[5] >= 0.95, "{v:?}");
+        assert!(v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0, "{v:?}");
+        // A term whose description shares its paragraph ends at the next term.
+        let v = asked("bash's --rcfile option");
+        assert!(v[7] == 1.0 && v[8] >= 0.95 && v[9] == 0.0, "{v:?}");
+        // A query that names no option lifts nothing.
+        assert_eq!(asked("What does the audio codec option do?")[3], 0.0);
     }
 }

@@ -408,9 +408,83 @@ pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
         && path.rsplit('.').next().is_some_and(|n| names.contains(n))
 }
 
+/// Options the query names (`--stat`, `-acodec`, `` `--no-edit` ``): a word of one or two
+/// dashes, a letter and at least one more letter, digit, `_` or `-`. A single letter
+/// (`-n`) is left out: too many manuals and calls use one.
+pub(crate) fn query_options(query: &str) -> HashSet<String> {
+    query
+        .split(|c: char| c.is_whitespace() || "\"'`(),;".contains(c))
+        .map(|w| w.trim_end_matches(['?', '.', ':', '!']))
+        .filter(|w| option_name(w).len() == w.len() && w.len() > 2 && !w.starts_with("---"))
+        .filter(|w| w.trim_start_matches('-').len() >= 2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The option name at the start of `t` (`--stat` of `--stat[=<n>]`, `-c` of
+/// `-c[:stream] codec`), or "" when `t` does not start with one.
+fn option_name(t: &str) -> &str {
+    let body = t.trim_start_matches('-');
+    let dashes = t.len() - body.len();
+    if !(1..=2).contains(&dashes) || !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return "";
+    }
+    let len = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(body.len());
+    &t[..dashes + len]
+}
+
+/// The names a manual's term line gives an option (`-h, -?, -help, --help [arg]`,
+/// `\--stat[=<width>]`, `-acodec codec (input/output)`), or nothing when the unit's first
+/// line is not a term: a term is a few words and no sentence.
+pub(crate) fn option_term(unit: &str) -> Vec<&str> {
+    let t = unit.trim_start();
+    let line = t.split('\n').next().unwrap_or(t).trim_end();
+    let line = line.strip_prefix('\\').unwrap_or(line);
+    if line.len() > 100 || line.ends_with('.') || line.split_whitespace().count() > 6 {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for alias in line.split(", ") {
+        let alias = alias.strip_prefix('\\').unwrap_or(alias);
+        let name = option_name(alias);
+        if !name.is_empty() {
+            names.push(name);
+        } else if names.is_empty() || !alias.starts_with('-') {
+            break; // `-?` among aliases is passed over
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_named_by_the_query_open_their_terms() {
+        let options = query_options(
+            "What does the -acodec option do? And `--no-edit`, --stat?\nBash {\"command\":\"ls -l\"}",
+        );
+        let want: HashSet<String> = ["-acodec", "--no-edit", "--stat"].map(String::from).into();
+        assert_eq!(options, want);
+        assert_eq!(option_term("-acodec codec (input/output)\n\n"), ["-acodec"]);
+        assert_eq!(option_term("\\--stat[=<width>]\n"), ["--stat"]);
+        assert_eq!(
+            option_term("-h, -?, -help, --help [arg]\n"),
+            ["-h", "-help", "--help"]
+        );
+        assert_eq!(option_term("  -h, --help [arg]\n"), ["-h", "--help"]);
+        assert_eq!(
+            option_term("-c[:stream_specifier] codec (output)\n"),
+            ["-c"]
+        );
+        // Prose that starts with an option, a rule and a list item are no terms.
+        assert!(option_term("-sn / -dn options can be used to skip inclusion of\n").is_empty());
+        assert!(option_term("--------\n").is_empty());
+        assert!(option_term("- an item\n").is_empty());
+    }
 
     #[test]
     fn panics_with_a_thread_id_are_failures() {

@@ -67,6 +67,8 @@ SDISTS = {
     "simplejson": "3.20.1",
     "pygithub": "2.6.1",
     "attrs": "25.3.0",
+    "cachetools": "5.5.2",
+    "idna": "3.10",
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -102,6 +104,8 @@ PINS = {
     "packaging": PYTEST + ["packaging==25.0", "pretend==1.0.9"],
     "more-itertools": [],
     "simplejson": [],
+    "cachetools": PYTEST,
+    "idna": PYTEST,
     "requests": [
         "urllib3==2.4.0",
         "idna==3.10",
@@ -309,6 +313,9 @@ def add_case(*, id, kind, split, source, task, assistant, command, output, gold,
 
 
 GOLD_CAP = 40
+
+# --projects: the pytest/unittest projects to run (empty: all)
+PROJECTS: set[str] = set()
 RE_REGISTRY_HOST = re.compile(r"\b(?:pypi|crates|npmjs|debian)\.(?:org|io|com)\b", re.I)
 
 RE_PYTEST_FINAL_V = re.compile(r"^=+ .*\b(failed|passed|error|errors)\b.* in [0-9.]+s.* =+$")
@@ -381,6 +388,28 @@ def count_failures(out: str) -> int:
 
 # Each bug: (tag, file relative to project root, old, new, user's story)
 PYTEST_BUGS = {
+    "cachetools": [
+        (
+            "lru-evict",
+            "src/cachetools/__init__.py",
+            '''        """Remove and return the `(key, value)` pair least recently used."""
+        try:
+            key = next(iter(self.__order))''',
+            '''        """Remove and return the `(key, value)` pair least recently used."""
+        try:
+            key = next(reversed(self.__order))''',
+            "I changed which entry cachetools' LRUCache evicts first",
+        ),
+    ],
+    "idna": [
+        (
+            "label-length",
+            "idna/core.py",
+            "if len(label) > 63:",
+            "if len(label) > 20:",
+            "I tightened the label length check in idna",
+        ),
+    ],
     "click": [
         (
             "choice-msg",
@@ -487,6 +516,8 @@ PYTEST_BUGS = {
 }
 
 PYTEST_SPLIT = {
+    "cachetools": "dev",
+    "idna": "dev",
     "click": "dev",
     "jinja2": "dev",
     "packaging": "dev",
@@ -499,7 +530,7 @@ PYTEST_SPLIT = {
 PYTEST_MODES = {"packaging": ("q",)}
 MAX_OUTPUT_CHARS = 450_000  # ~110k o200k tokens
 
-PYTEST_TEST_DIR = {"click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
+PYTEST_TEST_DIR = {"cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
 
 PYTEST_TASKS = [
     "{story}; run the test suite and fix whatever fails.",
@@ -512,6 +543,8 @@ PYTEST_ASSISTANT = ["Let me run the tests.", "I'll run the test suite first.", "
 def gen_pytest():
     work = SCRATCH / "w"
     for proj in sorted(PYTEST_BUGS):
+        if PROJECTS and proj not in PROJECTS:
+            continue
         split = PYTEST_SPLIT[proj]
         v = venv(proj)
         root = unpack(proj, work)
@@ -596,8 +629,18 @@ UNITTEST_BUGS = {
         ),
     ],
 }
-UNITTEST_SPLIT = {"more-itertools": "dev", "simplejson": "held"}
+# Projects added later run their pytest bugs under unittest too (their suites are
+# unittest.TestCase classes).
+UNITTEST_BUGS.update({p: PYTEST_BUGS[p] for p in ("cachetools", "idna")})
+UNITTEST_SPLIT = {"more-itertools": "dev", "simplejson": "held", "cachetools": "dev", "idna": "dev"}
 UNITTEST_CMD = {
+    **{
+        p: {
+            "v": ["python", "-m", "unittest", "discover", "-v", "-s", "tests", "-t", "."],
+            "q": ["python", "-m", "unittest", "discover", "-s", "tests", "-t", "."],
+        }
+        for p in ("cachetools", "idna")
+    },
     "more-itertools": {"v": ["python", "-m", "unittest", "-v"], "q": ["python", "-m", "unittest"]},
     "simplejson": {
         "v": ["python", "-m", "unittest", "discover", "-v", "-s", "simplejson/tests", "-t", "."],
@@ -651,6 +694,8 @@ def unittest_gold(out: str) -> list[str]:
 def gen_unittest():
     work = SCRATCH / "w"
     for proj in sorted(UNITTEST_BUGS):
+        if PROJECTS and proj not in PROJECTS:
+            continue
         v = venv(proj)
         root = unpack(proj, work)
         install_project(v, root)
@@ -2204,8 +2249,11 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated kinds to generate (no files written)")
     ap.add_argument("--out", default="", help="write cases to this jsonl instead (debugging)")
     ap.add_argument("--merge", action="store_true",
-                    help="with --only: replace the committed cases of the generated kinds, keep the rest")
+                    help="with --only: add the generated cases whose ids are new to the committed files")
+    ap.add_argument("--projects", default="",
+                    help="comma-separated pytest/unittest projects to run (default: all)")
     a = ap.parse_args()
+    PROJECTS.update(p for p in a.projects.split(",") if p)
     only = [k for k in a.only.split(",") if k]
     for name, fn in KINDS.items():
         if only and name not in only:
@@ -2217,12 +2265,14 @@ def main():
             for c in CASES:
                 fh.write(json.dumps(c, ensure_ascii=False) + "\n")
     if a.merge:
-        # The other kinds stay byte for byte as committed (a rerun would move the
-        # durations they print).
-        kinds = {c["kind"] for c in CASES}
+        # Committed cases stay byte for byte as they are (a rerun would move the
+        # durations they print); only cases with new ids are added.
+        committed = []
         for split in ("dev", "held"):
             with gzip.open(OUT_DIR / f"{split}.jsonl.gz", "rt", encoding="utf-8") as fh:
-                CASES.extend(c for c in map(json.loads, fh) if c["kind"] not in kinds)
+                committed.extend(map(json.loads, fh))
+        ids = {c["id"] for c in committed}
+        CASES[:] = committed + [c for c in CASES if c["id"] not in ids]
     if a.merge or not only:
         write_outputs()
 

@@ -51,6 +51,9 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         context(kind, units, &mut values);
         pytest_details(units, &mut values);
     }
+    if kind == OutputKind::TestRun {
+        restated(units, &mut values);
+    }
     // First and last lines: the command's header and its final word.
     if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
         values[first] = values[first].max(0.3);
@@ -355,6 +358,37 @@ fn pytest_details(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// Salience of a test run's line that restates what another line says better.
+const RESTATED: f64 = 0.7;
+
+/// In a test run, pytest's summary (`FAILED tests/x.py::test_a - KeyError: 2`) names each
+/// failure with its reason: the progress line of the same test (`tests/x.py::test_a FAILED
+/// [ 3%]`) says less, so it ranks with the run's context.
+fn restated(units: &[&str], values: &mut [f64]) {
+    let summarised: HashSet<&str> = units
+        .iter()
+        .filter_map(|u| {
+            let rest = u
+                .trim()
+                .strip_prefix("FAILED ")
+                .or(u.trim().strip_prefix("ERROR "))?;
+            Some(rest.split(" - ").next().unwrap_or(rest).trim())
+        })
+        .collect();
+    for (v, u) in values.iter_mut().zip(units) {
+        let t = u.trim();
+        let progress = !t.starts_with("FAILED ")
+            && !t.starts_with("ERROR ")
+            && (t.contains(" FAILED") || t.contains(" ERROR"))
+            && t.split_whitespace()
+                .next()
+                .is_some_and(|id| summarised.contains(id));
+        if progress {
+            *v = v.min(RESTATED);
+        }
+    }
+}
+
 /// Salience that depends on neighbours or on the kind: the frame a traceback ends in
 /// (where the error was raised), and a Rust panic with the message line under it.
 ///
@@ -461,6 +495,22 @@ pub(crate) fn option_term(unit: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summarised_failures_progress_line_ranks_below_the_summary() {
+        let units = [
+            "tests/test_a.py::test_b PASSED [ 33%]\n",
+            "tests/test_a.py::test_c FAILED [ 66%]\n",
+            "tests/test_a.py::test_d FAILED [100%]\n",
+            "E   KeyError: 2\n",
+            "FAILED tests/test_a.py::test_c - KeyError: 2\n",
+        ];
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert_eq!(v[4], 1.0, "{v:?}");
+        assert_eq!(v[1], RESTATED, "{v:?}");
+        // A failure the summary does not name keeps its progress line as its verdict.
+        assert_eq!(v[2], 1.0, "{v:?}");
+    }
 
     #[test]
     fn options_named_by_the_query_open_their_terms() {
@@ -576,11 +626,13 @@ mod tests {
         let v = salience(OutputKind::TestRun, &units, None);
         assert!(v[1] < 0.3 && v[2] < 0.1, "{v:?}");
         assert!(
-            v[3] == 1.0 && v[4] >= 0.9 && v[5] >= 0.8 && v[7] == 1.0 && v[8] == 1.0,
+            v[4] >= 0.9 && v[5] >= 0.8 && v[7] == 1.0 && v[8] == 1.0,
             "{v:?}"
         );
-        // The banner over the summary lines is below the lines it announces.
+        // The banner over the summary lines is below the lines it announces, and so is
+        // the progress line of a failure the summary names.
         assert!(v[6] < v[5] && v[6] < v[4], "{v:?}");
+        assert_eq!(v[3], RESTATED, "{v:?}");
     }
 
     #[test]

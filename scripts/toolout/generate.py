@@ -1823,6 +1823,8 @@ PITH_RANGES = [
 ]
 # ... and a repository built from successive click releases (held).
 CLICK_RELEASES = ["8.1.3", "8.1.5", "8.1.7", "8.1.8", "8.2.0", "8.2.1"]
+# ... and one of successive packaging releases (dev, added later).
+PACKAGING_RELEASES = ["22.0", "23.0", "23.1", "23.2", "24.0", "24.1", "24.2"]
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "release-importer",
@@ -1845,17 +1847,17 @@ def git_env(date: str | None = None) -> dict:
     return e
 
 
-def release_repo() -> Path:
-    repo = SCRATCH / "git" / "click-releases"
+def release_repo(name: str = "click", versions=CLICK_RELEASES) -> Path:
+    repo = SCRATCH / "git" / f"{name}-releases"
     if repo.exists():
         shutil.rmtree(repo)
     repo.mkdir(parents=True)
     run(["git", "init", "-q", "-b", "main"], repo, git_env())
-    for n, ver in enumerate(CLICK_RELEASES):
+    for n, ver in enumerate(versions):
         for p in sorted(repo.iterdir()):
             if p.name != ".git":
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
-        sd = sdist_for_version("click", ver)
+        sd = sdist_for_version(name, ver)
         with tarfile.open(sd) as tf:
             tmp = SCRATCH / "git" / "tmp"
             if tmp.exists():
@@ -1867,7 +1869,7 @@ def release_repo() -> Path:
                     shutil.move(str(p), repo / p.name)
         date = f"2024-01-{n + 1:02d}T12:00:00+00:00"
         run(["git", "add", "-A", "."], repo, git_env(date))
-        out, rc = run(["git", "commit", "-q", "-m", f"Import click {ver} release", "-m", f"Unpacked from the click-{ver} sdist."], repo, git_env(date))
+        out, rc = run(["git", "commit", "-q", "-m", f"Import {name} {ver} release", "-m", f"Unpacked from the {name}-{ver} sdist."], repo, git_env(date))
         assert rc == 0, out
         run(["git", "tag", f"{ver}"], repo, git_env(date))
     return repo
@@ -1995,6 +1997,11 @@ def gen_git():
     shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
     gitlog_cases(repo, [(shas[0], shas[3]), (shas[2], shas[5])], "held", "click-releases")
     gitdiff_cases(repo, [(shas[0], shas[2]), (shas[2], shas[4]), (shas[4], shas[5])], "held", "click-releases", "src/click/")
+    # dev, added later: packaging releases as commits
+    repo = release_repo("packaging", PACKAGING_RELEASES)
+    shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
+    gitlog_cases(repo, [(shas[0], shas[3]), (shas[2], shas[5]), (shas[3], shas[6])], "dev", "packaging-releases")
+    gitdiff_cases(repo, [(shas[0], shas[2]), (shas[2], shas[4]), (shas[4], shas[6])], "dev", "packaging-releases", "src/packaging/")
 
 
 # --------------------------------------------------------------------------

@@ -78,13 +78,25 @@ pub(crate) fn lift_records(
         if let Some(r) = r {
             let (at, rel) = best[r];
             if i - r < head || i.abs_diff(at) <= reach {
+                // A commit is its head (hash, author, date, subject): the other files of
+                // its stat around the one asked about come after it.
+                let near = if kind == crate::segment::OutputKind::GitLog && i - r >= head && i != at
+                {
+                    STAT_SHARE
+                } else {
+                    1.0
+                };
                 // Each line keeps its own relevance on top, so within a lifted record
                 // the line the query names comes before its neighbours.
-                *v = v.max(SALIENCE * share * rel / top + QUERY_SHARE * relevance[i]);
+                *v = v.max(near * SALIENCE * share * rel / top + QUERY_SHARE * relevance[i]);
             }
         }
     }
 }
+
+/// Share of a lifted commit's lift that the lines of its stat around the asked one get
+/// (see [`lift_records`]).
+const STAT_SHARE: f64 = 0.6;
 
 /// Share of its file's relevance a hunk of a diff gets as its own (see [`lift_records`]):
 /// below a hunk the query points at itself.
@@ -286,6 +298,26 @@ mod tests {
             values[1] > 1.0 && values[2] == 0.0 && values[3] == 0.0,
             "{values:?}"
         );
+    }
+
+    #[test]
+    fn a_commits_head_comes_before_its_other_files() {
+        let texts = [
+            "commit 589cc4947a6a8094500eb3ba26da94382b5de5fb\n",
+            "Author: A <a@b.c>\n",
+            "Date:   Wed Jan 3 12:00:00 2024 +0000\n\n",
+            "    Import packaging 23.1 release\n    \n",
+            "    Unpacked from the packaging-23.1 sdist.\n\n",
+            " tests/test_requirements.py |  62 +++++++++++-\n",
+            " tests/test_specifiers.py   |   2 +\n",
+            " tests/test_tags.py         |  27 ++++--\n",
+        ];
+        // The query names one file; its neighbours share its words ("tests", "py").
+        let relevance = [0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 0.5];
+        let mut values = vec![0.0; texts.len()];
+        lift_records(OutputKind::GitLog, &texts, &relevance, &mut values);
+        assert!(values[6] > values[3] && values[3] > values[5], "{values:?}");
+        assert_eq!(values[5], values[7], "{values:?}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::segment::output::{
 /// `--> src/lib.rs:3:5`, `left:`/`right:`.
 const LOCATION: f64 = 0.8;
 
+/// Salience of a warning (see [`status_line`]).
+const WARNING: f64 = 0.45;
+
 /// Salience of a failure's header line in a test run (see [`status_line`]).
 const HEADER: f64 = 0.5;
 
@@ -53,6 +56,9 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     }
     if kind == OutputKind::TestRun {
         restated(units, &mut values);
+    }
+    if status {
+        warning_locations(units, &mut values);
     }
     // First and last lines: the command's header and its final word.
     if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
@@ -166,7 +172,7 @@ fn status_line(t: &str) -> f64 {
         || t.contains("Warning: ")
         || level_of(t) == Some(Level::Warning);
     if warning {
-        return 0.45;
+        return WARNING;
     }
     if t == "Traceback (most recent call last):" {
         return 0.4;
@@ -389,6 +395,20 @@ fn restated(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// rustc gives a diagnostic's location on the line under it (`  --> src/lib.rs:25:17`):
+/// where a warning is, is worth what the warning is, not what an error's location is.
+fn warning_locations(units: &[&str], values: &mut [f64]) {
+    let mut under_warning = false;
+    for (v, u) in values.iter_mut().zip(units) {
+        let t = u.trim();
+        if is_rust_diagnostic(t) {
+            under_warning = t.starts_with("warning");
+        } else if under_warning && t.starts_with("--> ") {
+            *v = v.min(WARNING);
+        }
+    }
+}
+
 /// Salience that depends on neighbours or on the kind: the frame a traceback ends in
 /// (where the error was raised), and a Rust panic with the message line under it.
 ///
@@ -495,6 +515,18 @@ pub(crate) fn option_term(unit: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_warnings_location_is_worth_a_warning() {
+        let units = [
+            "warning: unused import: `std::ascii::AsciiExt`\n",
+            "  --> src/lib.rs:25:5\n",
+            "error[E0308]: mismatched types\n",
+            "  --> src/lib.rs:66:17\n",
+        ];
+        let v = salience(OutputKind::Compiler, &units, None);
+        assert!(v[1] <= WARNING && v[3] == LOCATION, "{v:?}");
+    }
 
     #[test]
     fn a_summarised_failures_progress_line_ranks_below_the_summary() {

@@ -424,6 +424,14 @@ impl Prepared {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let mut salience = self.salience()[range.clone()].to_vec();
                 discount_repeats(&texts[range.clone()], &mut salience);
+                // An exception is about what the frame that raised it is about: a query
+                // that points at the frame points at it too, so what raised never ranks
+                // below where.
+                let texts_d = &texts[range.clone()];
+                for (e, f) in crate::score::salience::raised_at(texts_d) {
+                    let at = range.start;
+                    values[at + e] = values[at + e].max(values[at + f]);
+                }
                 let relevance = values[range.clone()].to_vec();
                 for (v, s) in values[range.clone()].iter_mut().zip(salience) {
                     *v = SALIENCE * s + QUERY_SHARE * *v;

@@ -409,6 +409,23 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
+/// above, within a few lines.
+pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
+    (0..units.len())
+        .filter(|&i| {
+            let t = units[i].trim();
+            is_exception(t) || t.starts_with("E ")
+        })
+        .filter_map(|i| {
+            (i.saturating_sub(4)..i)
+                .rev()
+                .find(|&j| is_frame(units[j].trim()))
+                .map(|j| (i, j))
+        })
+        .collect()
+}
+
 /// Salience that depends on neighbours or on the kind: the frame a traceback ends in
 /// (where the error was raised), and a Rust panic with the message line under it.
 ///
@@ -422,21 +439,15 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
     } else {
         (1.0, 0.9)
     };
+    for (i, j) in raised_at(units) {
+        values[j] = values[j].max(0.9);
+        // The line it quotes, when it is not the exception itself: what raised.
+        if j + 1 < i {
+            values[j + 1] = values[j + 1].max(0.5);
+        }
+    }
     for i in 0..units.len() {
         let t = units[i].trim();
-        if is_exception(t) || t.starts_with("E ") {
-            // The nearest frame above, within a few lines.
-            if let Some(j) = (i.saturating_sub(4)..i)
-                .rev()
-                .find(|&j| is_frame(units[j].trim()))
-            {
-                values[j] = values[j].max(0.9);
-                // The line it quotes, when it is not the exception itself: what raised.
-                if j + 1 < i {
-                    values[j + 1] = values[j + 1].max(0.5);
-                }
-            }
-        }
         if is_panic(t) {
             values[i] = panic;
             if let Some(next) = units.get(i + 1)

@@ -331,3 +331,31 @@ fn values_that_do_not_match_the_units_are_an_error_not_a_panic() {
         "{err}"
     );
 }
+
+#[test]
+fn what_raised_ranks_with_the_frame_the_query_points_at() {
+    // A real chained traceback (a click option callback that cannot read its file). The
+    // query names the script, so its frames match it and the exceptions do not; at this
+    // budget the exceptions must not be the lines given up for the frames.
+    let site = "/venv/lib/python3.11/site-packages/click/core.py";
+    let text = format!(
+        "Traceback (most recent call last):\n  File \"/work/tb/deploy.py\", line 7, in load_targets\n    with open(value) as fh:\n         ^^^^^^^^^^^\nFileNotFoundError: [Errno 2] No such file or directory: 'targets.json'\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"/work/tb/deploy.py\", line 22, in <module>\n    deploy()\n  File \"{site}\", line 1442, in __call__\n    return self.main(*args, **kwargs)\n           ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File \"{site}\", line 1362, in main\n    with self.make_context(prog_name, args, **extra) as ctx:\n         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File \"{site}\", line 2355, in process_value\n    value = self.callback(ctx, self, value)\n            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  File \"/work/tb/deploy.py\", line 10, in load_targets\n    raise RuntimeError(f\"cannot read targets file {{value!r}}\") from e\nRuntimeError: cannot read targets file 'targets.json'\n"
+    );
+    let doc = Document::new(text.clone(), DocKind::from_content(&text, DocKind::Prose));
+    let query = pith::tool_query(
+        "Do a dry run of the deploy script to make sure it works.",
+        "I'll do a dry run.",
+        "Bash",
+        r#"{"command":"python deploy.py --dry-run"}"#,
+    );
+    let out = Compressor::builder()
+        .build()
+        .compress(Input::documents(vec![doc]).query(query), 60)
+        .unwrap();
+    for line in [
+        "RuntimeError: cannot read targets file 'targets.json'",
+        "FileNotFoundError: [Errno 2] No such file or directory: 'targets.json'",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "{}", out.text);
+    }
+}

@@ -528,6 +528,10 @@ PYTEST_SPLIT = {
 
 # packaging has ~27,000 tests: its -v log would be far past the size range.
 PYTEST_MODES = {"packaging": ("q",)}
+# Added later: `-q --tb=short`, as coding agents often run it (kind pytest-q), on some dev
+# projects.
+PYTEST_MODES.update({p: ("v", "q", "short") for p in ("cachetools", "idna", "itsdangerous", "jinja2")})
+PYTEST_ARGS = {"v": ["-v"], "q": ["-q"], "short": ["-q", "--tb=short"]}
 MAX_OUTPUT_CHARS = 450_000  # ~110k o200k tokens
 
 PYTEST_TEST_DIR = {"cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
@@ -557,7 +561,7 @@ def gen_pytest():
             try:
                 for mode in PYTEST_MODES.get(proj, ("v", "q")):
                     clean_caches(root)
-                    cmd = ["python", "-m", "pytest", f"-{mode}", PYTEST_TEST_DIR[proj]]
+                    cmd = ["python", "-m", "pytest", *PYTEST_ARGS[mode], PYTEST_TEST_DIR[proj]]
                     out, rc = run(cmd, root, env_for(v))
                     nf = count_failures(out)
                     log(f"{proj}/{tag} -{mode}: rc={rc} failed={nf}")
@@ -567,10 +571,11 @@ def gen_pytest():
                     if not (rc == 1 and nf >= 1):
                         log(f"!! SKIPPED {proj}/{tag}: the injected bug made no test fail\n{out[-2000:]}")
                         break
-                    k = (bi + (1 if mode == "q" else 0)) % len(PYTEST_TASKS)
+                    k = (bi + {"v": 0, "q": 1, "short": 2}[mode]) % len(PYTEST_TASKS)
+                    kind = "pytest-v" if mode == "v" else "pytest-q"
                     add_case(
-                        id=f"pytest-{mode}/{proj}-{tag}",
-                        kind=f"pytest-{mode}",
+                        id=f"{kind}/{proj}-{tag}" + ("-tb-short" if mode == "short" else ""),
+                        kind=kind,
                         split=split,
                         source=src_name,
                         task=PYTEST_TASKS[k].format(story=story),

@@ -433,8 +433,15 @@ impl Prepared {
                     values[at + e] = values[at + e].max(values[at + f]);
                 }
                 let relevance = values[range.clone()].to_vec();
-                for (v, s) in values[range.clone()].iter_mut().zip(salience) {
-                    *v = SALIENCE * s + QUERY_SHARE * *v;
+                for ((v, s), t) in values[range.clone()].iter_mut().zip(salience).zip(texts_d) {
+                    // A banner's few words (`== short test summary info ==`) are the
+                    // program's, not the subject's: the query's words in them are chance.
+                    let share = if crate::segment::output::is_banner(t) {
+                        0.0
+                    } else {
+                        QUERY_SHARE
+                    };
+                    *v = SALIENCE * s + share * *v;
                 }
                 lift_records(kind, &texts[range.clone()], &relevance, &mut values[range]);
             }

@@ -174,6 +174,14 @@ fn is_sha(s: &str) -> bool {
     (7..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A ruler with a title: `===== FAILURES =====`, `____ test_x ____`, `---- x stdout ----`.
+pub(crate) fn is_banner(t: &str) -> bool {
+    let t = t.trim();
+    ["===", "___", "---"]
+        .iter()
+        .any(|r| t.len() > 6 && t.starts_with(r) && t.ends_with(r))
+}
+
 /// `===== 3 failed, 10 passed in 0.52s =====` and its kin.
 pub(crate) fn is_pytest_summary(t: &str) -> bool {
     let inner = t.trim_matches(|c| c == '=' || c == ' ');

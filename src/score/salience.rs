@@ -41,7 +41,8 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         .map(|u| {
             let t = u.trim();
             let content = match kind {
-                OutputKind::Search => hit_split(t).map_or(t, |(_, at)| t[at..].trim()),
+                // The hit's text with its indentation (a local binding is no definition).
+                OutputKind::Search => hit_split(t).map_or(t, |(_, at)| t[at..].trim_end()),
                 _ => t,
             };
             let own = if status { status_line(t) } else { 0.0 };
@@ -313,6 +314,11 @@ fn defines(content: &str, names: &HashSet<String>) -> f64 {
         return 0.0;
     }
     let mut t = content.trim_start();
+    // A binding at the top of a file (`const NAME =`, JavaScript's `let`/`var`, Rust's
+    // `const NAME: T =`) defines its name as much as `fn` does; an indented one is a
+    // local variable.
+    let top = t.len() == content.len();
+    let mut binding = false;
     for prefix in [
         "export ",
         "default ",
@@ -327,20 +333,33 @@ fn defines(content: &str, names: &HashSet<String>) -> f64 {
         "async ",
         "unsafe ",
         "const ",
+        "let ",
+        "var ",
     ] {
         if let Some(rest) = t.strip_prefix(prefix) {
             t = rest.trim_start();
+            binding |= top && matches!(prefix, "const " | "let " | "var ");
         }
     }
-    let Some(rest) = DEFINES.iter().find_map(|k| t.strip_prefix(k)) else {
-        return 0.0;
+    let rest = match DEFINES.iter().find_map(|k| t.strip_prefix(k)) {
+        // Go's methods name their receiver first: `func (c *Command) Flags()`.
+        Some(rest) => match rest.trim_start().strip_prefix('(') {
+            Some(receiver) => receiver.split_once(')').map_or("", |(_, after)| after),
+            None => rest,
+        },
+        None if binding => t,
+        None => return 0.0,
     };
+    let rest = rest.trim_start();
     let name: String = rest
-        .trim_start()
         .chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
         .collect();
-    if name.is_empty() {
+    let bound = || {
+        let after = rest[name.len()..].trim_start();
+        after.starts_with('=') || after.starts_with(':')
+    };
+    if name.is_empty() || (binding && !DEFINES.iter().any(|k| t.starts_with(k)) && !bound()) {
         0.0
     } else if names.contains(&name) {
         1.0
@@ -526,6 +545,24 @@ pub(crate) fn option_term(unit: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definitions_in_other_languages() {
+        let names = query_names("Where are Flags and parseOptions and MAX_LEN defined?");
+        assert_eq!(
+            defines("func (c *Command) Flags() *flag.FlagSet {", &names),
+            1.0
+        );
+        assert_eq!(
+            defines("export const parseOptions = (argv) => {", &names),
+            1.0
+        );
+        assert_eq!(defines("pub const MAX_LEN: usize = 8;", &names), 1.0);
+        assert_eq!(defines("var parseOptions = function (argv) {", &names), 1.0);
+        // A local variable, a use and a comparison are not definitions.
+        assert_eq!(defines("    const parseOptions = opts;", &names), 0.0);
+        assert_eq!(defines("const x = parseOptions(argv);", &names), 0.0);
+    }
 
     #[test]
     fn a_warnings_location_is_worth_a_warning() {

@@ -1552,7 +1552,21 @@ GREP_SOURCES = [
     ("packaging", "held", 2),
     ("crate:regex-automata-0.4.19", "held", 2),
     ("crate:hyper-1.12.0", "held", 2),
+    # added later (dev): Go from a Debian source package, JavaScript from npm
+    ("deb:golang-github-spf13-cobra-dev:usr/share/gocode/src/github.com/spf13/cobra", "dev", 3),
+    ("npm:commander@12.1.0", "dev", 2),
+    ("npm:luxon@3.5.0:src", "dev", 2),
 ]
+
+# Go and JavaScript definitions (top level): the name, and the word the task uses.
+DEF_PATTERNS = {
+    ".go": [(re.compile(r"^func (?:\([^)]*\) )?([A-Z]\w{3,})\("), "function"),
+            (re.compile(r"^type ([A-Z]\w{3,}) (?:struct|interface)\b"), "type")],
+    ".js": [(re.compile(r"^(?:export )?(?:async )?function\*? ([A-Za-z_]\w{3,})\s*\("), "function"),
+            (re.compile(r"^(?:export )?(?:default )?class ([A-Za-z_]\w{3,})\b"), "class"),
+            (re.compile(r"^(?:export )?(?:const|let|var) ([A-Za-z_]\w{3,}) = "), "binding")],
+}
+DEBS_SRC = {"golang-github-spf13-cobra-dev": "1.6.1-1"}
 
 GREP_TASKS = [
     "Where is {what} defined?",
@@ -1569,6 +1583,28 @@ def cargo_src() -> Path:
 
 
 def source_root(spec: str, parent: Path) -> tuple[Path, str]:
+    if spec.startswith("deb:"):
+        pkg, sub = spec[len("deb:"):].split(":", 1)
+        ddir = SCRATCH / "deb"
+        ddir.mkdir(parents=True, exist_ok=True)
+        ver = DEBS_SRC[pkg]
+        deb = ddir / f"{pkg}_{ver}_all.deb"
+        if not deb.exists():
+            check(["apt-get", "download", f"{pkg}={ver}"], cwd=ddir)
+        root = ddir / pkg
+        if not root.exists():
+            check(["dpkg-deb", "-x", str(deb), str(root)])
+        return root / sub, f"{pkg}_{ver}"
+    if spec.startswith("npm:"):
+        pkg, _, sub = spec[len("npm:"):].partition(":")
+        name, ver = pkg.split("@")
+        dst = parent / f"{name}-{ver}"
+        if not dst.exists():
+            (parent / "npm").mkdir(parents=True, exist_ok=True)
+            check(["npm", "pack", "--silent", f"{name}@{ver}"], cwd=parent / "npm")
+            dst.mkdir(parents=True)
+            check(["tar", "xzf", str(parent / "npm" / f"{name}-{ver}.tgz"), "-C", str(dst)])
+        return dst / "package" / sub, f"{name}-{ver}"
     if spec.startswith("crate:"):
         name = spec[len("crate:"):]
         dst = parent / name
@@ -1616,13 +1652,44 @@ def grep_candidates(root: Path, rust: bool):
     return cands
 
 
+def other_candidates(root: Path, ext: str):
+    """Go and JavaScript: names defined exactly once at the top of a file (outside tests),
+    CamelCase, camelCase or snake_case, with 20-600 mentions (these sources are smaller);
+    each with its word and its definition line."""
+    defs: dict[str, list[tuple[str, str]]] = {}
+    texts = []
+    for f in sorted(root.rglob(f"*{ext}")):
+        texts.append(f.read_text(errors="replace"))
+        rel = f.relative_to(root)
+        if {"test", "tests", "testdata", "examples"} & set(rel.parts) or f.stem.endswith("_test"):
+            continue
+        for line in texts[-1].split("\n"):
+            for pat, word in DEF_PATTERNS[ext]:
+                m = pat.match(line)
+                if m:
+                    defs.setdefault(m.group(1), []).append((word, line))
+    allt = "\n".join(texts)
+    cands = []
+    for name, found in sorted(defs.items()):
+        if len(found) != 1 or name.lower().startswith("test"):
+            continue
+        if not (any(c.isupper() for c in name) and any(c.islower() for c in name)) and "_" not in name:
+            continue
+        hits = len(re.findall(r"\b%s\b" % re.escape(name), allt))
+        if 20 <= hits <= 600:
+            cands.append((hits, name, found[0]))
+    cands.sort(key=lambda c: (-c[0], c[1]))
+    return cands
+
+
 def gen_grep():
     parent = SCRATCH / "grepsrc"
     k = 0
     for spec, split, count in GREP_SOURCES:
         rust = spec.startswith("crate:")
         root, src_name = source_root(spec, parent)
-        cands = grep_candidates(root, rust)
+        ext = ".go" if "golang" in spec else ".js" if spec.startswith("npm:") else None
+        cands = other_candidates(root, ext) if ext else grep_candidates(root, rust)
         # spread over the candidate list: largest, then every step-th
         step = max(1, len(cands) // (count + 1))
         picked = [cands[i * step] for i in range(count) if i * step < len(cands)]
@@ -1634,7 +1701,10 @@ def gen_grep():
                 cmd = ["grep", "-rn", name, "."]
             out, rc = run(cmd, root, env_for())
             assert rc == 0, out
-            if rust:
+            if ext:
+                what, line = what
+                dre = re.compile(r"^[^:]+:\d+:%s$" % re.escape(line))
+            elif rust:
                 dre = re.compile(r"^[^:]+:\d+:\s*pub(?:\([^)]*\))? %s %s\b" % (what, re.escape(name)))
             else:
                 dre = re.compile(r"^[^:]+:\d+:\s*%s %s\b" % (what, re.escape(name)))
@@ -1642,7 +1712,8 @@ def gen_grep():
             if len(gold) != 1 or len(out.split("\n")) < 50:
                 log(f"grep/{name}: skipped ({len(gold)} definitions, {len(out.splitlines())} lines)")
                 continue
-            word = {"class": "class", "def": "function", "fn": "function", "struct": "struct", "enum": "enum", "trait": "trait"}[what]
+            word = {"class": "class", "def": "function", "fn": "function", "struct": "struct", "enum": "enum",
+                    "trait": "trait", "function": "function", "type": "type", "binding": "constant"}[what]
             add_case(
                 id=f"grep/{src_name}-{name}",
                 kind="grep",

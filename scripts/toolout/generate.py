@@ -2092,6 +2092,9 @@ LISTING_SOURCES = [
     ("flask", "held"),
     ("requests", "held"),
     ("crate:tokio-1.54.1", "held"),
+    # added later (dev): Go and JavaScript
+    ("deb:golang-github-spf13-cobra-dev:usr/share/gocode/src/github.com/spf13/cobra", "dev"),
+    ("npm:luxon@3.5.0", "dev"),
 ]
 
 
@@ -2100,7 +2103,7 @@ def gen_listing():
     for k, (spec, split) in enumerate(LISTING_SOURCES):
         root, src_name = source_root(spec, parent)
         rust = spec.startswith("crate:")
-        ext = ".rs" if rust else ".py"
+        ext = ".rs" if rust else ".go" if "golang" in spec else ".js" if spec.startswith("npm:") else ".py"
         files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
         base_count: dict[str, int] = {}
         for f in files:
@@ -2115,7 +2118,7 @@ def gen_listing():
         for mode in ("find", "ls"):
             f = cands[(len(cands) * (1 if mode == "find" else 2)) // 3]
             stem = f.rsplit("/", 1)[-1][: -len(ext)]
-            is_test = "test" in f.split("/")[0] or stem.startswith("test_")
+            is_test = "test" in f.split("/")[0] or stem.startswith("test_") or stem.endswith("_test")
             if mode == "find":
                 cmd = "find . -type f | sort"
                 out, rc = run(["sh", "-c", cmd], root, env_for())
@@ -2126,7 +2129,7 @@ def gen_listing():
                 d, b = f.rsplit("/", 1)
                 gold = [f"./{d}:", b]
             assert rc == 0, out
-            what = stem[len("test_"):] if stem.startswith("test_") else stem
+            what = stem[len("test_"):] if stem.startswith("test_") else stem.removesuffix("_test")
             if is_test:
                 task = f"Where are the tests for `{what}`? Give me the file path."
             else:

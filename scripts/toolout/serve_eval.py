@@ -165,8 +165,9 @@ def summarise(rows, ratio):
     }
 
 
-def table(split, results):
-    out = [f"### {split}: pith serve (anthropic SDK {anthropic.__version__})", "",
+def table(split, results, min_chars):
+    out = [f"### {split}: pith serve (anthropic SDK {anthropic.__version__}, min_chars "
+           f"{min_chars})", "",
            "| method | size | cases | n | all_gold_kept | gold_line_recall | ratio "
            "| tokens before → after | over budget | ms mean (x-pith-compress-ms) "
            "| ms mean (wall − direct) |",
@@ -186,7 +187,7 @@ def table(split, results):
     for ratio in RATIOS:
         u = results[ratio]["unchanged"]
         out.append(f"- {ratio}x: {len(u)} of {results[ratio]['all']['n']} forwarded unchanged "
-                   f"({sum(1 for i in u if i['short'])} under {MIN_CHARS} chars, "
+                   f"({sum(1 for i in u if i['short'])} under {min_chars} chars, "
                    f"{sum(1 for i in u if not i['short'])} at or over it)"
                    + (": " + ", ".join(i["id"] for i in u if not i["short"])
                       if any(not i["short"] for i in u) else ""))
@@ -220,6 +221,9 @@ def main():
     ap.add_argument("--split", default="dev,held")
     ap.add_argument("--json", help="write the summaries and per-case rows here")
     ap.add_argument("--limit", type=int, help="only the first K cases of each split")
+    ap.add_argument("--min-chars", type=int, default=MIN_CHARS,
+                    help="the proxy's min_chars (a --config file): blocks shorter than this "
+                         "are forwarded as sent; 0 compresses every case")
     args = ap.parse_args()
     pith = os.environ.get("PITH_BIN", "/tmp/pith-serve-eval")
     enc = tiktoken.get_encoding("o200k_base")
@@ -228,9 +232,11 @@ def main():
     uport = upstream.server_address[1]
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = free_port()
+    config = Path(tempfile.mkdtemp(prefix="serve_eval_cfg_")) / "pith.toml"
+    config.write_text(f"min_chars = {args.min_chars}\n")
     proc = subprocess.Popen(
         [pith, "serve", "--listen", f"127.0.0.1:{port}",
-         "--anthropic-upstream", f"http://127.0.0.1:{uport}"],
+         "--anthropic-upstream", f"http://127.0.0.1:{uport}", "--config", str(config)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     report = {}
     try:
@@ -271,7 +277,7 @@ def main():
                         "id": case["id"],
                         "kind": case["kind"],
                         "changed": text != case["output"],
-                        "short": len(case["output"]) < MIN_CHARS,
+                        "short": len(case["output"]) < args.min_chars,
                         "checks": checks,
                         "kept": sum(passed(c, text, lines) for c in checks),
                         "tokens_before": len(enc.encode(case["output"], disallowed_special=())),
@@ -299,7 +305,7 @@ def main():
                 for c in both:
                     f.write(json.dumps(c, ensure_ascii=False) + "\n")
             errors = [r for ratio in RATIOS for r in results[ratio]["rows"] if r["pith_error"]]
-            print(table(split, results))
+            print(table(split, results, args.min_chars))
             for ratio in RATIOS:
                 rows = [r for r in results[ratio]["rows"] if r["changed"]]
                 same = sum(bool(r["same_as_library"]) for r in rows)
@@ -334,6 +340,7 @@ def main():
             proc.wait()
         upstream.shutdown()
         upstream.server_close()
+        shutil.rmtree(config.parent)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
 

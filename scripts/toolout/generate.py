@@ -1637,17 +1637,24 @@ def grep_candidates(root: Path, rust: bool):
             m = pat.match(line)
             if m:
                 defs.setdefault(m.group(2), []).append(m.group(1))
-    allt = "\n".join(texts)
+    # distinctive names only: CamelCase or snake_case with an underscore
+    def distinctive(name):
+        return not name.startswith("_") and (
+            (name[0].isupper() and any(c.islower() for c in name)) or "_" in name)
+    return by_mentions(defs, "\n".join(texts), distinctive, 60)
+
+
+def by_mentions(defs, allt, distinctive, least):
+    """The names of `defs` defined exactly once, not test names, that `distinctive`
+    accepts and `allt` mentions `least` to 600 times (as a word): (mentions, name, what
+    `defs` holds for it), most mentioned first."""
     cands = []
-    for name, kinds in sorted(defs.items()):
-        if len(kinds) != 1 or name.startswith("_") or name.lower().startswith("test"):
-            continue
-        # distinctive names only: CamelCase or snake_case with an underscore
-        if not (name[0].isupper() and any(c.islower() for c in name)) and "_" not in name:
+    for name, found in sorted(defs.items()):
+        if len(found) != 1 or name.lower().startswith("test") or not distinctive(name):
             continue
         hits = len(re.findall(r"\b%s\b" % re.escape(name), allt))
-        if 60 <= hits <= 600:
-            cands.append((hits, name, kinds[0]))
+        if least <= hits <= 600:
+            cands.append((hits, name, found[0]))
     cands.sort(key=lambda c: (-c[0], c[1]))
     return cands
 
@@ -1668,18 +1675,9 @@ def other_candidates(root: Path, ext: str):
                 m = pat.match(line)
                 if m:
                     defs.setdefault(m.group(1), []).append((word, line))
-    allt = "\n".join(texts)
-    cands = []
-    for name, found in sorted(defs.items()):
-        if len(found) != 1 or name.lower().startswith("test"):
-            continue
-        if not (any(c.isupper() for c in name) and any(c.islower() for c in name)) and "_" not in name:
-            continue
-        hits = len(re.findall(r"\b%s\b" % re.escape(name), allt))
-        if 20 <= hits <= 600:
-            cands.append((hits, name, found[0]))
-    cands.sort(key=lambda c: (-c[0], c[1]))
-    return cands
+    def distinctive(name):
+        return (any(c.isupper() for c in name) and any(c.islower() for c in name)) or "_" in name
+    return by_mentions(defs, "\n".join(texts), distinctive, 20)
 
 
 def gen_grep():

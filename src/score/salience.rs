@@ -482,15 +482,37 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
 /// starts with a call signature (`json.dumps(obj, …`, `Path.read_text(…`, `process(…`)
 /// whose last name is one of `names`.
 pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
-    let t = unit.trim_start();
+    // A markdown heading's marks first (`#### pub fn truncate(…)`, html2text's rustdoc).
+    let mut t = unit.trim_start().trim_start_matches('#').trim_start();
+    // A declaration may lead with its keywords, as rustdoc's `pub const unsafe fn name<T>(`
+    // or a manual's `func Name(` do.
+    let mut declared = false;
+    while let Some(rest) = ENTRY_KEYWORDS.iter().find_map(|k| t.strip_prefix(k)) {
+        t = rest.trim_start();
+        declared = true;
+    }
     let len = t
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
         .unwrap_or(t.len());
     let (path, rest) = t.split_at(len);
-    rest.starts_with('(')
+    (rest.starts_with('(') || (declared && rest.starts_with('<')))
         && path.starts_with(|c: char| c.is_alphabetic() || c == '_')
         && path.rsplit('.').next().is_some_and(|n| names.contains(n))
 }
+
+/// Keywords a declaration on a reference page may start with (see [`opens_entry`]).
+const ENTRY_KEYWORDS: [&str; 10] = [
+    "pub ",
+    "pub(crate) ",
+    "const ",
+    "unsafe ",
+    "async ",
+    "extern ",
+    "fn ",
+    "def ",
+    "function ",
+    "func ",
+];
 
 /// Options the query names (`--stat`, `-acodec`, `` `--no-edit` ``): a word of one or two
 /// dashes, a letter and at least one more letter, digit, `_` or `-`. A single letter
@@ -682,11 +704,18 @@ mod tests {
     fn entries_open_with_the_asked_name_called() {
         let names = query_names("what does json's dumps() do?");
         assert!(opens_entry("json.dumps(obj, *, skipkeys=False,", &names));
+        assert!(opens_entry(
+            "pub const unsafe fn dumps<T>(v: T) -> String",
+            &names
+        ));
+        assert!(opens_entry("def dumps(obj):", &names));
+        assert!(opens_entry("#### pub fn dumps(&self)", &names));
         assert!(opens_entry("  dumps(obj)", &names));
         // A table of contents, an example and prose that mentions the name are not.
         assert!(!opens_entry("☆ dumps()", &names));
         assert!(!opens_entry(">>> json.dumps([1])", &names));
         assert!(!opens_entry("The dumps() function", &names));
+        assert!(!opens_entry("dumps<10", &names));
         assert!(!opens_entry("json.loads(s)", &names));
     }
 

@@ -2154,6 +2154,7 @@ DEBS = {
     "git-doc": "1:2.39.5-0+deb12u3",
     "ffmpeg-doc": "7:5.1.9-0+deb12u1",
     "bash-doc": "5.2.15-2",
+    "rust-doc": "1.63.0+dfsg1-2",
 }
 HTML_PAGES = [
     # (deb, page under /usr/share/doc/..., split, converter)
@@ -2174,6 +2175,9 @@ HTML_PAGES = [
     ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffmpeg-formats.html", "dev", "html2text"),
     ("ffmpeg-doc", "usr/share/doc/ffmpeg/manual/ffmpeg-codecs.html", "dev", "w3m"),
     ("bash-doc", "usr/share/doc/bash/bash.html", "dev", "w3m"),
+    ("rust-doc", "usr/share/doc/rust-doc/html/std/primitive.slice.html", "dev", "w3m"),
+    ("rust-doc", "usr/share/doc/rust-doc/html/std/option/enum.Option.html", "dev", "html2text"),
+    ("rust-doc", "usr/share/doc/rust-doc/html/std/vec/struct.Vec.html", "dev", "w3m"),
 ]
 
 
@@ -2260,6 +2264,28 @@ def html_gold_option(out: str, k: int, pkg: str):
     return name, gold
 
 
+RE_RUST_SIG = re.compile(r"^(?:#+ )?pub (?:const )?(?:unsafe )?fn ([a-z_0-9]+)[<(]")
+
+
+def html_gold_rust(out: str, k: int):
+    """A rustdoc method: its signature line and the first lines of its description."""
+    lines = out.split("\n")
+    sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := RE_RUST_SIG.match(l))]
+    names = [n for _, n in sigs]
+    sigs = [s for s in sigs if names.count(s[1]) == 1]
+    if not sigs:
+        return None, None
+    i, name = sigs[(len(sigs) * (-2 * k - 1)) // 6]
+    gold = [lines[i]]
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    while j < len(lines) and lines[j].strip() and len(gold) < 6:
+        gold.append(lines[j])
+        j += 1
+    return name, gold if len(gold) > 1 else None
+
+
 def gen_html():
     v = venv("tools")
     # The first ten pages give one case each (picked by the page's index); the pages added
@@ -2280,6 +2306,10 @@ def gen_html():
         if pkg in RE_OPTION_TERM:
             name, gold = html_gold_option(out, k, pkg)
             task = f"What does the {name} option of {f.stem} do?"
+        elif pkg == "rust-doc":
+            name, gold = html_gold_rust(out, k)
+            owner = f.stem.split(".", 1)[1]  # primitive.slice, struct.String
+            task = f"What does {owner}::{name} do, according to the Rust docs?"
         else:
             name, gold = html_gold_python(out, k)
             mod = f.stem

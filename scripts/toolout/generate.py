@@ -2155,6 +2155,7 @@ DEBS = {
     "ffmpeg-doc": "7:5.1.9-0+deb12u1",
     "bash-doc": "5.2.15-2",
     "rust-doc": "1.63.0+dfsg1-2",
+    "nodejs-doc": "18.20.4+dfsg-1~deb12u3",
 }
 HTML_PAGES = [
     # (deb, page under /usr/share/doc/..., split, converter)
@@ -2178,6 +2179,9 @@ HTML_PAGES = [
     ("rust-doc", "usr/share/doc/rust-doc/html/std/primitive.slice.html", "dev", "w3m"),
     ("rust-doc", "usr/share/doc/rust-doc/html/std/option/enum.Option.html", "dev", "html2text"),
     ("rust-doc", "usr/share/doc/rust-doc/html/std/vec/struct.Vec.html", "dev", "w3m"),
+    ("nodejs-doc", "usr/share/doc/nodejs/api/path.html", "dev", "w3m"),
+    ("nodejs-doc", "usr/share/doc/nodejs/api/url.html", "dev", "html2text"),
+    ("nodejs-doc", "usr/share/doc/nodejs/api/events.html", "dev", "w3m"),
 ]
 
 
@@ -2286,6 +2290,39 @@ def html_gold_rust(out: str, k: int):
     return name, gold if len(gold) > 1 else None
 
 
+# Node's API docs: `path.dirname(path)#` (w3m), `#### `url.pathToFileURL(path)`#` (html2text).
+RE_NODE_SIG = re.compile(r"^(?:#+ )?`?(?:[a-z]\w*\.)+([a-zA-Z_]\w+)\([^)]*\)`?#$")
+NODE_META = ("History", "Version", "Added in", "Stability", "Deprecated", "Type:", "Returns:")
+
+
+def html_gold_node(out: str, k: int):
+    """A Node API entry: its signature line and the first paragraph of prose after it
+    (past the history table, the "Added in" line and the parameter list)."""
+    lines = out.split("\n")
+    sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := RE_NODE_SIG.match(l))]
+    names = [n for _, n in sigs]
+    sigs = [s for s in sigs if names.count(s[1]) == 1]
+    if not sigs:
+        return None, None
+    i, name = sigs[(len(sigs) * (-2 * k - 1)) // 6]
+    j = i + 1
+    while j < min(len(lines), i + 40):
+        l, t = lines[j], lines[j].strip()
+        if l.endswith("#"):  # the next entry or heading: no prose of its own
+            return name, None
+        if (t and not l.startswith(" ") and not t.startswith(NODE_META) and not re.match(r"^v\d", t)
+                and t[0].isupper() and len(t.split()) >= 4):
+            break
+        j += 1
+    else:
+        return name, None
+    gold = [lines[i]]
+    while j < len(lines) and lines[j].strip() and len(gold) < 5:
+        gold.append(lines[j])
+        j += 1
+    return name, gold
+
+
 def gen_html():
     v = venv("tools")
     # The first ten pages give one case each (picked by the page's index); the pages added
@@ -2306,6 +2343,11 @@ def gen_html():
         if pkg in RE_OPTION_TERM:
             name, gold = html_gold_option(out, k, pkg)
             task = f"What does the {name} option of {f.stem} do?"
+        elif pkg == "nodejs-doc":
+            name, gold = html_gold_node(out, k)
+            sig = gold[0] if gold else ""
+            call = sig.lstrip("#` ").split("(", 1)[0]
+            task = f"What does {call}() do in Node.js? Check the docs."
         elif pkg == "rust-doc":
             name, gold = html_gold_rust(out, k)
             owner = f.stem.split(".", 1)[1]  # primitive.slice, struct.String

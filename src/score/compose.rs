@@ -113,6 +113,23 @@ const RECORD_REACH: usize = 12;
 /// Units of an entry's description that come with its signature.
 const ENTRY_UNITS: usize = 3;
 
+/// Most units an entry reaches past its signature, the ones it passes over included: a
+/// history table, an "Added in" line and a parameter list before the description (Node's
+/// API docs).
+const ENTRY_REACH: usize = 24;
+
+/// Whether a unit of an entry is its description rather than what the page puts before
+/// it: a sentence of a few words with no line of a list or of a version table in it.
+fn describes(unit: &str) -> bool {
+    let aside = |line: &str| {
+        let t = line.trim();
+        t.starts_with(['•', '□', '◦', '☆', '*', '-', '+', '|'])
+            || t.starts_with("Added in")
+            || (t.starts_with('v') && t[1..].starts_with(|c: char| c.is_ascii_digit()))
+    };
+    !unit.lines().any(aside) && unit.split_whitespace().count() >= 4
+}
+
 /// Reference pages (a library's docs as text): the entry of a name the query asks about —
 /// its signature and the first sentences that describe it — is worth as much as the best
 /// match, since a page about `json` matches `json` everywhere and the entry says what
@@ -137,8 +154,14 @@ pub(crate) fn api_entries(
         }
         values[i] = values[i].max(top);
         let mut j = i + 1;
-        while j < texts.len() && j <= i + ENTRY_UNITS && !opens_entry(texts[j], names) {
+        let mut described = 0;
+        while j < texts.len()
+            && j <= i + ENTRY_REACH
+            && described < ENTRY_UNITS
+            && !opens_entry(texts[j], names)
+        {
             values[j] = values[j].max(top * 0.95);
+            described += usize::from(describes(texts[j]));
             j += 1;
         }
         i = j;
@@ -318,6 +341,34 @@ mod tests {
         lift_records(OutputKind::GitLog, &texts, &relevance, &mut values);
         assert!(values[6] > values[3] && values[3] > values[5], "{values:?}");
         assert_eq!(values[5], values[7], "{values:?}");
+    }
+
+    #[test]
+    fn an_entry_reaches_past_its_history_and_parameters_to_its_description() {
+        // Node's API docs as text: the signature, a version table, the parameter list
+        // (sentences of list items), then the description.
+        let texts = [
+            "path.extname(path)#\n\n",
+            "History\n\n",
+            "Version Changes\nv6.0.0  Passing a non-string as the path argument will throw now.\n\n",
+            "v0.1.25 Added in: v0.1.25\n\n",
+            "• path <string>\n  • Returns: <string>\n\n",
+            "The path.extname() method returns the extension of the path. ",
+            "If there is no . in the last portion of the path, an empty string is returned.\n\n",
+            "For example, it reads the last dot. ",
+            "// Returns: '.html'\n",
+            "// Returns: '.'\n",
+            "Later prose that says something else entirely.\n",
+        ];
+        let names = crate::score::salience::query_names("What does path.extname() do?");
+        let mut values = vec![0.0; texts.len()];
+        values[10] = 1.0;
+        api_entries(&texts, &names, &Default::default(), &mut values);
+        assert_eq!(values[0], 1.0, "{values:?}");
+        // Everything up to three sentences of description, nothing after.
+        assert!(values[1..8].iter().all(|&v| v >= 0.95), "{values:?}");
+        assert!(values[8] == 0.0 && values[9] == 0.0, "{values:?}");
+        assert!(describes(texts[5]) && !describes(texts[2]) && !describes(texts[4]));
     }
 
     #[test]

@@ -484,6 +484,8 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
 pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
     // A markdown heading's marks first (`#### pub fn truncate(…)`, html2text's rustdoc).
     let mut t = unit.trim_start().trim_start_matches('#').trim_start();
+    // … and a code span's tick (`#### `url.pathToFileURL(path)`#`).
+    t = t.strip_prefix('`').unwrap_or(t);
     // A declaration may lead with its keywords, as rustdoc's `pub const unsafe fn name<T>(`
     // or a manual's `func Name(` do.
     let mut declared = false;

@@ -87,7 +87,9 @@ const CODE_STARTS: [&str; 24] = [
 /// A simple heuristic: at least three non-blank lines, and at least 30% of the first 200
 /// look like code — they end with `{`, `}`, `;`, `)` or `=>`, or start (after
 /// indentation) with a keyword such as `def`, `fn`, `class`, `import`, or a `@decorator`.
-/// Prose lines rarely do either; wrapped prose ends in words and periods.
+/// Prose lines rarely do either; wrapped prose ends in words and periods. A line that ends
+/// in a markdown link (`* [Assertion testing](assert.html)`) is prose: a page's table of
+/// contents is no code.
 pub fn looks_like_code(text: &str) -> bool {
     let lines: Vec<&str> = text
         .lines()
@@ -101,12 +103,37 @@ pub fn looks_like_code(text: &str) -> bool {
     let code = lines
         .iter()
         .filter(|l| {
-            ["{", "}", ";", ")", "=>", "):"]
+            (["{", "}", ";", ")", "=>", "):"]
                 .iter()
                 .any(|e| l.ends_with(e))
+                && !ends_in_link(l))
                 || CODE_STARTS.iter().any(|k| l.starts_with(k))
                 || (l.starts_with('@') && !l.contains(' '))
         })
         .count();
     code * 10 >= lines.len() * 3
+}
+
+/// Whether a line ends with a markdown link or image, `[text](target)`.
+fn ends_in_link(line: &str) -> bool {
+    line.strip_suffix(')')
+        .and_then(|l| l.rfind("]("))
+        .is_some_and(|at| line[..at].contains('['))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_of_links_is_prose_and_code_is_code() {
+        let toc = "* [About this documentation](documentation.html)\n* [Usage and example](synopsis.html)\n\n* * *\n\n* [Assertion testing](assert.html)\n* [Buffer](buffer.html)\n* [C++ addons](addons.html)\n\nThe URL module provides utilities for URL resolution and parsing.\n";
+        assert!(!looks_like_code(toc));
+        assert_eq!(
+            classify(toc, r#"{"command":"python -m html2text url.html"}"#),
+            Content::Prose
+        );
+        let js = "const url = new URL(input);\nif (url.protocol === 'file:') {\n  return fileURLToPath(url);\n}\nconsole.log(url.href);\n";
+        assert!(looks_like_code(js));
+    }
 }

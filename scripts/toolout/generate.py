@@ -2271,15 +2271,21 @@ def html_gold_option(out: str, k: int, pkg: str):
 RE_RUST_SIG = re.compile(r"^(?:#+ )?pub (?:const )?(?:unsafe )?fn ([a-z_0-9]+)[<(]")
 
 
+def pick_signature(lines: list[str], pattern: re.Pattern, k: int):
+    """The k-th pick (k < 0: a sixth, a half, five sixths of the way in) among the lines
+    `pattern` matches whose name (its group 1) no other matched line has: (line, name)."""
+    sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := pattern.match(l))]
+    names = [n for _, n in sigs]
+    sigs = [s for s in sigs if names.count(s[1]) == 1]
+    return sigs[(len(sigs) * (-2 * k - 1)) // 6] if sigs else (None, None)
+
+
 def html_gold_rust(out: str, k: int):
     """A rustdoc method: its signature line and the first lines of its description."""
     lines = out.split("\n")
-    sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := RE_RUST_SIG.match(l))]
-    names = [n for _, n in sigs]
-    sigs = [s for s in sigs if names.count(s[1]) == 1]
-    if not sigs:
+    i, name = pick_signature(lines, RE_RUST_SIG, k)
+    if name is None:
         return None, None
-    i, name = sigs[(len(sigs) * (-2 * k - 1)) // 6]
     gold = [lines[i]]
     j = i + 1
     while j < len(lines) and not lines[j].strip():
@@ -2299,12 +2305,9 @@ def html_gold_node(out: str, k: int):
     """A Node API entry: its signature line and the first paragraph of prose after it
     (past the history table, the "Added in" line and the parameter list)."""
     lines = out.split("\n")
-    sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := RE_NODE_SIG.match(l))]
-    names = [n for _, n in sigs]
-    sigs = [s for s in sigs if names.count(s[1]) == 1]
-    if not sigs:
+    i, name = pick_signature(lines, RE_NODE_SIG, k)
+    if name is None:
         return None, None
-    i, name = sigs[(len(sigs) * (-2 * k - 1)) // 6]
     j = i + 1
     while j < min(len(lines), i + 40):
         l, t = lines[j], lines[j].strip()

@@ -1474,6 +1474,61 @@ def test_unknown_route(client):
         "task": "Run check_workflow.py to validate the config.",
         "assistant": "",
     },
+    # added later (dev): exceptions whose names do not end in Error
+    {
+        "id": "cpython-decimal-total",
+        "source": "cpython-3.11",
+        "split": "dev",
+        "files": {
+            "report.py": """import csv
+import decimal
+import io
+
+DATA = "id,amount\\n1,10.50\\n2,abc\\n3,7\\n"
+
+
+def total(rows):
+    return sum(decimal.Decimal(r["amount"]) for r in rows)
+
+
+def report():
+    rows = list(csv.DictReader(io.StringIO(DATA)))
+    print("total", total(rows))
+
+
+report()
+""",
+        },
+        "argv": ["python", "report.py"],
+        "task": "Print the total amount of the CSV report.",
+        "assistant": "Running the report script.",
+    },
+    {
+        "id": "cpython-subprocess-timeout",
+        "source": "cpython-3.11",
+        "split": "dev",
+        "files": {
+            "release.py": """import subprocess
+
+
+def build():
+    subprocess.run(["sleep", "5"], check=True, timeout=0.2)
+
+
+def release():
+    try:
+        build()
+    except subprocess.TimeoutExpired as e:
+        raise RuntimeError("build step timed out, aborting the release") from e
+
+
+release()
+""",
+        },
+        "argv": ["python", "release.py"],
+        "task": "Cut a release with the release script.",
+        "assistant": "I'll run the release script.",
+    },
 ]
 
 

@@ -429,20 +429,41 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
 }
 
 /// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
-/// above, within a few lines.
+/// above, within a few lines. A traceback ends in its exception whatever the exception is
+/// called (`decimal.InvalidOperation: …`, `subprocess.TimeoutExpired: …`): the first line
+/// at the margin under a frame and the source it quotes, when it is shaped like one.
 pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
     (0..units.len())
-        .filter(|&i| {
-            let t = units[i].trim();
-            is_exception(t) || t.starts_with("E ")
-        })
         .filter_map(|i| {
-            (i.saturating_sub(4)..i)
+            let t = units[i].trim();
+            let frame = (i.saturating_sub(4)..i)
                 .rev()
-                .find(|&j| is_frame(units[j].trim()))
-                .map(|j| (i, j))
+                .find(|&j| is_frame(units[j].trim()))?;
+            let ends_traceback = exception_shaped(units[i])
+                && units[frame + 1..i]
+                    .iter()
+                    .all(|u| u.starts_with(char::is_whitespace));
+            (is_exception(t) || t.starts_with("E ") || ends_traceback).then_some((i, frame))
         })
         .collect()
+}
+
+/// `name.Name: message` or `Name` at the margin: a dotted name whose last part starts
+/// with a capital, then a colon or nothing.
+fn exception_shaped(unit: &str) -> bool {
+    if unit.starts_with(char::is_whitespace) {
+        return false;
+    }
+    let t = unit.trim_end();
+    let end = t
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(t.len());
+    let (name, rest) = t.split_at(end);
+    name.rsplit('.')
+        .next()
+        .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()))
+        && !name.ends_with('.')
+        && (rest.is_empty() || rest.starts_with(": "))
 }
 
 /// Salience that depends on neighbours or on the kind: the frame a traceback ends in
@@ -459,6 +480,11 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
         (1.0, 0.9)
     };
     for (i, j) in raised_at(units) {
+        // What a traceback ends in is its failure, named `…Error` or not (pytest's `E`
+        // lines keep their own rank).
+        if !units[i].starts_with("E ") {
+            values[i] = values[i].max(1.0);
+        }
         values[j] = values[j].max(0.9);
         // The line it quotes, when it is not the exception itself: what raised.
         if j + 1 < i {
@@ -569,6 +595,29 @@ pub(crate) fn option_term(unit: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_traceback_ends_in_its_exception_whatever_it_is_called() {
+        let units = [
+            "Traceback (most recent call last):\n",
+            "  File \"report.py\", line 9, in total\n",
+            "    return sum(decimal.Decimal(r[\"amount\"]) for r in rows)\n",
+            "decimal.InvalidOperation: [<class 'decimal.ConversionSyntax'>]\n",
+            "Done: 3 rows\n",
+        ];
+        let v = salience(OutputKind::Traceback, &units, None);
+        assert_eq!(v[3], 1.0, "{v:?}");
+        assert_eq!(v[1], 0.9, "{v:?}");
+        // A line further from the frame, past another at the margin, is not its exception.
+        assert!(v[4] < 1.0, "{v:?}");
+        assert!(exception_shaped(
+            "subprocess.TimeoutExpired: Command timed out"
+        ));
+        assert!(exception_shaped("KeyboardInterrupt"));
+        assert!(!exception_shaped("  ValueError: indented"));
+        assert!(!exception_shaped("Node.js v18.20.4"));
+        assert!(!exception_shaped("Caused by: x.y.Z: boom"));
+    }
 
     #[test]
     fn definitions_in_other_languages() {

@@ -1621,7 +1621,7 @@ DEF_PATTERNS = {
             (re.compile(r"^(?:export )?(?:default )?class ([A-Za-z_]\w{3,})\b"), "class"),
             (re.compile(r"^(?:export )?(?:const|let|var) ([A-Za-z_]\w{3,}) = "), "binding")],
 }
-DEBS_SRC = {"golang-github-spf13-cobra-dev": "1.6.1-1"}
+
 
 GREP_TASKS = [
     "Where is {what} defined?",
@@ -1640,16 +1640,7 @@ def cargo_src() -> Path:
 def source_root(spec: str, parent: Path) -> tuple[Path, str]:
     if spec.startswith("deb:"):
         pkg, sub = spec[len("deb:"):].split(":", 1)
-        ddir = SCRATCH / "deb"
-        ddir.mkdir(parents=True, exist_ok=True)
-        ver = DEBS_SRC[pkg]
-        deb = ddir / f"{pkg}_{ver}_all.deb"
-        if not deb.exists():
-            check(["apt-get", "download", f"{pkg}={ver}"], cwd=ddir)
-        root = ddir / pkg
-        if not root.exists():
-            check(["dpkg-deb", "-x", str(deb), str(root)])
-        return root / sub, f"{pkg}_{ver}"
+        return unpack_deb(pkg) / sub, f"{pkg}_{DEBS[pkg]}"
     if spec.startswith("npm:"):
         pkg, _, sub = spec[len("npm:"):].partition(":")
         name, ver = pkg.split("@")
@@ -2211,6 +2202,8 @@ DEBS = {
     "bash-doc": "5.2.15-2",
     "rust-doc": "1.63.0+dfsg1-2",
     "nodejs-doc": "18.20.4+dfsg-1~deb12u3",
+    # Go sources for grep and listings (not a docs page)
+    "golang-github-spf13-cobra-dev": "1.6.1-1",
 }
 HTML_PAGES = [
     # (deb, page under /usr/share/doc/..., split, converter)
@@ -2254,6 +2247,27 @@ def unpack_deb(pkg: str) -> Path:
     return root
 
 
+def pick(n: int, k: int) -> int:
+    """Which of n candidates a page's pick k takes: the first ten pages by their index
+    (k >= 0), the later pages' three picks (k = -1, -2, -3) a sixth, a half and five
+    sixths of the way in."""
+    return (n * (k + 1)) // (k + 3) if k >= 0 else (n * (-2 * k - 1)) // 6
+
+
+def entry_gold(lines: list[str], first: int, after: int, stop=lambda line: False) -> list[str]:
+    """An entry's gold: its line `first`, then its description's first lines — from the
+    first non-blank line after line `after` to a blank line or one `stop` matches, five
+    at most."""
+    gold = [lines[first]]
+    j = after + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    while j < len(lines) and lines[j].strip() and not stop(lines[j]) and len(gold) < 6:
+        gold.append(lines[j])
+        j += 1
+    return gold
+
+
 def html_gold_python(out: str, k: int):
     """A documented callable: its signature line (w3m may wrap it; the first
     line is taken) and the first lines of its description."""
@@ -2270,15 +2284,8 @@ def html_gold_python(out: str, k: int):
     sigs = [s for s in sigs if names.count(s[2]) == 1]
     if not sigs:
         return None, None
-    i, end, name = sigs[(len(sigs) * (k + 1)) // (k + 3)]
-    gold = [lines[i]]
-    j = end + 1
-    while j < len(lines) and not lines[j].strip():
-        j += 1
-    while j < len(lines) and lines[j].strip() and len(gold) < 6:
-        gold.append(lines[j])
-        j += 1
-    return name, gold
+    i, end, name = sigs[pick(len(sigs), k)]
+    return name, entry_gold(lines, i, end)
 
 
 # Term lines of a manual's options, per package: git's `--opt[=<x>]` at the margin,
@@ -2307,17 +2314,8 @@ def html_gold_option(out: str, k: int, pkg: str):
         opts = [o for o in opts if lines[o[0]].strip() != o[1]]
     if not opts:
         return None, None
-    # k < 0: the later pages' picks, spread over the page (-1, -2, -3: a sixth, a half,
-    # five sixths of the way in)
-    at = (len(opts) * (k + 1)) // (k + 3) if k >= 0 else (len(opts) * (-2 * k - 1)) // 6
-    i, name = opts[at]
-    gold = [lines[i]]
-    j = i + 1
-    while j < len(lines) and not lines[j].strip():
-        j += 1
-    while j < len(lines) and lines[j].strip() and not term.match(lines[j]) and len(gold) < 6:
-        gold.append(lines[j])
-        j += 1
+    i, name = opts[pick(len(opts), k)]
+    gold = entry_gold(lines, i, i, term.match)
     if len(gold) == 1:
         return None, None
     return name, gold
@@ -2327,12 +2325,12 @@ RE_RUST_SIG = re.compile(r"^(?:#+ )?pub (?:const )?(?:unsafe )?fn ([a-z_0-9]+)[<
 
 
 def pick_signature(lines: list[str], pattern: re.Pattern, k: int):
-    """The k-th pick (k < 0: a sixth, a half, five sixths of the way in) among the lines
-    `pattern` matches whose name (its group 1) no other matched line has: (line, name)."""
+    """Pick k (see `pick`) among the lines `pattern` matches whose name (its group 1) no
+    other matched line has: (line, name)."""
     sigs = [(i, m.group(1)) for i, l in enumerate(lines) if (m := pattern.match(l))]
     names = [n for _, n in sigs]
     sigs = [s for s in sigs if names.count(s[1]) == 1]
-    return sigs[(len(sigs) * (-2 * k - 1)) // 6] if sigs else (None, None)
+    return sigs[pick(len(sigs), k)] if sigs else (None, None)
 
 
 def html_gold_rust(out: str, k: int):
@@ -2341,13 +2339,7 @@ def html_gold_rust(out: str, k: int):
     i, name = pick_signature(lines, RE_RUST_SIG, k)
     if name is None:
         return None, None
-    gold = [lines[i]]
-    j = i + 1
-    while j < len(lines) and not lines[j].strip():
-        j += 1
-    while j < len(lines) and lines[j].strip() and len(gold) < 6:
-        gold.append(lines[j])
-        j += 1
+    gold = entry_gold(lines, i, i)
     return name, gold if len(gold) > 1 else None
 
 
@@ -2385,9 +2377,9 @@ def gen_html():
     v = venv("tools")
     # The first ten pages give one case each (picked by the page's index); the pages added
     # later give three each, spread over the page.
-    picks = [(k, page, "") for k, page in enumerate(HTML_PAGES[:10])]
-    picks += [(-p, page, "-") for page in HTML_PAGES[10:] for p in (1, 2, 3)]
-    for k, (pkg, page, split, conv), named in picks:
+    picks = [(k, page) for k, page in enumerate(HTML_PAGES[:10])]
+    picks += [(-p, page) for page in HTML_PAGES[10:] for p in (1, 2, 3)]
+    for k, (pkg, page, split, conv) in picks:
         root = unpack_deb(pkg)
         f = root / page
         html_dir = f.parent
@@ -2414,7 +2406,8 @@ def gen_html():
             name, gold = html_gold_python(out, k)
             mod = f.stem
             task = f"According to the docs, what does {mod}'s {name}() do and what arguments does it take?"
-        id = f"html/{pkg}-{f.stem}-{conv}" + (named and named + (name or "").lstrip("-"))
+        # a page of three picks names each case after its entry
+        id = f"html/{pkg}-{f.stem}-{conv}" + (f"-{(name or '').lstrip('-')}" if k < 0 else "")
         if not gold or any(c["id"] == id for c in CASES):  # none, or a page with few terms
             log(f"!! SKIPPED html {page} ({k})")
             continue

@@ -428,8 +428,8 @@ impl Prepared {
                 // that points at the frame points at it too, so what raised never ranks
                 // below where.
                 let texts_d = &texts[range.clone()];
+                let at = range.start;
                 for (e, f) in crate::score::salience::raised_at(texts_d) {
-                    let at = range.start;
                     values[at + e] = values[at + e].max(values[at + f]);
                 }
                 let relevance = values[range.clone()].to_vec();

@@ -54,12 +54,10 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     if status {
         context(kind, units, &mut values);
         pytest_details(units, &mut values);
+        warning_locations(units, &mut values);
     }
     if kind == OutputKind::TestRun {
         restated(units, &mut values);
-    }
-    if status {
-        warning_locations(units, &mut values);
     }
     // First and last lines: the command's header and its final word.
     if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
@@ -341,13 +339,16 @@ fn defines(content: &str, names: &HashSet<String>) -> f64 {
             binding |= top && matches!(prefix, "const " | "let " | "var ");
         }
     }
-    let rest = match DEFINES.iter().find_map(|k| t.strip_prefix(k)) {
+    let (rest, keyword) = match DEFINES.iter().find_map(|k| t.strip_prefix(k)) {
         // Go's methods name their receiver first: `func (c *Command) Flags()`.
         Some(rest) => match rest.trim_start().strip_prefix('(') {
-            Some(receiver) => receiver.split_once(')').map_or("", |(_, after)| after),
-            None => rest,
+            Some(receiver) => (
+                receiver.split_once(')').map_or("", |(_, after)| after),
+                true,
+            ),
+            None => (rest, true),
         },
-        None if binding => t,
+        None if binding => (t, false),
         None => return 0.0,
     };
     let rest = rest.trim_start();
@@ -359,7 +360,7 @@ fn defines(content: &str, names: &HashSet<String>) -> f64 {
         let after = rest[name.len()..].trim_start();
         after.starts_with('=') || after.starts_with(':')
     };
-    if name.is_empty() || (binding && !DEFINES.iter().any(|k| t.starts_with(k)) && !bound()) {
+    if name.is_empty() || (!keyword && !bound()) {
         0.0
     } else if names.contains(&name) {
         1.0
@@ -393,10 +394,10 @@ fn restated(units: &[&str], values: &mut [f64]) {
     let summarised: HashSet<&str> = units
         .iter()
         .filter_map(|u| {
-            let rest = u
-                .trim()
+            let t = u.trim();
+            let rest = t
                 .strip_prefix("FAILED ")
-                .or(u.trim().strip_prefix("ERROR "))?;
+                .or_else(|| t.strip_prefix("ERROR "))?;
             Some(rest.split(" - ").next().unwrap_or(rest).trim())
         })
         .collect();

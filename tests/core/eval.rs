@@ -356,26 +356,23 @@ fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
     // The kinds that once lost to echoes of the call and to one matching line of a large
     // record (dev, 4x): the commit that changed a file, not the one whose hash the range
     // names; the asked hunk, not a whole new file; the asked function's entry on a page.
-    let rows = run("toolout", &toolout("dev"), &pith_at(4.0));
-    for kind in ["git-log", "git-diff", "html"] {
-        let row = rows.iter().find(|r| r.group == kind).unwrap();
-        assert!(
-            row.metrics["gold_line_recall"] >= 0.9,
-            "{kind}: {}",
-            row.metrics["gold_line_recall"]
-        );
-    }
     // At 8x too: a commit's subject against the other files of its stat, an option's or a
     // Node entry's description past its term, version table and parameters (each lost at
     // 8x before the fifth round: git log 81%, html 77%).
-    let rows = run("toolout", &toolout("dev"), &pith_at(8.0));
-    for kind in ["git-log", "html", "pytest-v"] {
-        let row = rows.iter().find(|r| r.group == kind).unwrap();
-        assert!(
-            row.metrics["gold_line_recall"] >= 0.95,
-            "{kind} at 8x: {}",
-            row.metrics["gold_line_recall"]
-        );
+    let checks = [
+        (4.0, ["git-log", "git-diff", "html"], 0.9),
+        (8.0, ["git-log", "html", "pytest-v"], 0.95),
+    ];
+    for (ratio, kinds, least) in checks {
+        let rows = run("toolout", &toolout("dev"), &pith_at(ratio));
+        for kind in kinds {
+            let row = rows.iter().find(|r| r.group == kind).unwrap();
+            assert!(
+                row.metrics["gold_line_recall"] >= least,
+                "{kind} at {ratio}x: {}",
+                row.metrics["gold_line_recall"]
+            );
+        }
     }
 }
 

@@ -8,8 +8,12 @@
                        the cases that lose gold lines: how many, and what their gold lines
                        cost (o200k, each with its newline) against the budget, so a loss
                        can be told from a budget that cannot hold the gold.
+    bound SPLIT RATIO  the best any method could do on gold lines alone: each case keeps
+                       its cheapest gold lines until the budget is spent (markers cost
+                       nothing here, so it is an upper bound): gold_line_recall and
+                       all_gold_kept.
 
-Needs Python tiktoken for `losses` (TIKTOKEN_CACHE_DIR=../shared/tiktoken_cache: nothing is
+Needs Python tiktoken for `losses` and `bound` (TIKTOKEN_CACHE_DIR=../shared/tiktoken_cache: nothing is
 downloaded).
 """
 
@@ -70,10 +74,31 @@ def losses(pith, split, ratio):
               f"gold {gold:5d} tokens  budget {budget:5d}")
 
 
+def bound(split, ratio):
+    import tiktoken
+    enc = tiktoken.get_encoding("o200k_base")
+    kept = total = whole = 0
+    every = cases(split)
+    for case in every:
+        budget = len(enc.encode_ordinary(case["output"])) // int(ratio)
+        used = n = 0
+        for cost in sorted(len(enc.encode_ordinary(g + "\n")) for g in case["gold"]):
+            if used + cost <= budget:
+                used += cost
+                n += 1
+        kept += n
+        total += len(case["gold"])
+        whole += n == len(case["gold"])
+    print(f"{split} {ratio}x: gold_line_recall at most {kept / total:.1%}, "
+          f"all_gold_kept at most {whole / len(every):.1%}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "digests":
         digests(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "losses":
         losses(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "bound":
+        bound(*sys.argv[2:])
     else:
         sys.exit(__doc__)

@@ -31,14 +31,19 @@ pub(crate) fn lift_records(
     values: &mut [f64],
 ) {
     let (record, share) = crate::segment::output::records(kind, texts);
-    // Each record's best line and its relevance.
+    // Each record's best line and its best relevance. In a listing the best line is the
+    // one worth most, a file the query names (`meta_test.go` for its tests) over one its
+    // words match more.
+    let listing = kind == crate::segment::OutputKind::Listing;
+    let key = |i: usize| if listing { values[i] } else { relevance[i] };
     let mut best: std::collections::HashMap<usize, (usize, f64)> = std::collections::HashMap::new();
     for (i, (r, &rel)) in record.iter().zip(relevance).enumerate() {
         if let Some(r) = r {
             let b = best.entry(*r).or_insert((i, rel));
-            if rel > b.1 {
-                *b = (i, rel);
+            if key(i) > key(b.0) {
+                b.0 = i;
             }
+            b.1 = b.1.max(rel);
         }
     }
     // A diff's hunks are read under their file: a file the query points at brings its
@@ -92,7 +97,28 @@ pub(crate) fn lift_records(
             }
         }
     }
+    // A listed file is a path only with its folder's header: the header comes right
+    // after the best file of its folder, before the other files the query points at.
+    if listing {
+        let mut folder_best: std::collections::HashMap<usize, f64> =
+            std::collections::HashMap::new();
+        for (i, r) in record.iter().enumerate() {
+            if let Some(r) = r
+                && *r != i
+            {
+                let b = folder_best.entry(*r).or_insert(0.0);
+                *b = b.max(values[i]);
+            }
+        }
+        for (h, b) in folder_best {
+            values[h] = values[h].max(b - HEADER_GAP);
+        }
+    }
 }
+
+/// How far below the best file of its folder a listing's folder header ranks: just
+/// below it, so the file comes first and its path right after.
+const HEADER_GAP: f64 = 1e-3;
 
 /// Share of a lifted commit's lift that the lines of its stat around the asked one get
 /// (see [`lift_records`]).
@@ -341,6 +367,35 @@ mod tests {
         lift_records(OutputKind::GitLog, &texts, &relevance, &mut values);
         assert!(values[6] > values[3] && values[3] > values[5], "{values:?}");
         assert_eq!(values[5], values[7], "{values:?}");
+    }
+
+    #[test]
+    fn a_listed_file_the_query_names_comes_first_then_its_folders_header() {
+        let texts = [
+            ".:\n",
+            "command.go\n",
+            "doc\n",
+            "\n",
+            "./doc:\n",
+            "man_docs.go\n",
+            "rest_docs.go\n",
+            "rest_docs_test.go\n",
+            "util.go\n",
+        ];
+        let query = "Where are the tests for `rest_docs`? Give me the file path.";
+        // The module matches the query's words best (it is shorter); the test file is
+        // what it asks for.
+        let relevance = [0.0, 0.0, 0.1, 0.0, 0.1, 0.2, 1.0, 0.6, 0.0];
+        let salience = crate::score::salience::salience(OutputKind::Listing, &texts, Some(query));
+        let mut values: Vec<f64> = salience
+            .iter()
+            .zip(relevance)
+            .map(|(s, r)| SALIENCE * s + QUERY_SHARE * r)
+            .collect();
+        lift_records(OutputKind::Listing, &texts, &relevance, &mut values);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        assert_eq!(order[..3], [7, 4, 6], "{values:?}");
     }
 
     #[test]

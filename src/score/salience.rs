@@ -32,6 +32,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         OutputKind::Listing => query.map(quoted_names).unwrap_or_default(),
         _ => Vec::new(),
     };
+    let tests = query.is_some_and(asks_for_tests);
     let status = !matches!(
         kind,
         OutputKind::Search | OutputKind::Listing | OutputKind::Diff | OutputKind::GitLog
@@ -48,7 +49,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
             let own = if status { status_line(t) } else { 0.0 };
             own.max(structure(kind, t))
                 .max(defines(content, &names))
-                .max(names_file(t, &quoted))
+                .max(names_file(t, &quoted, tests))
         })
         .collect();
     if status {
@@ -258,10 +259,38 @@ fn quoted_names(query: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the query asks for tests ("Where are the tests for `x`?"): then a test file
+/// named after the name is the answer, not the module it tests.
+fn asks_for_tests(query: &str) -> bool {
+    query.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        matches!(
+            w.to_lowercase().as_str(),
+            "test" | "tests" | "spec" | "specs"
+        )
+    })
+}
+
+/// Whether a listed path is a test file: `test`/`spec` a part of its stem between
+/// separators (`test_meta.py`, `meta_test.go`, `meta.spec.ts`), a `FooTest.java`, or a
+/// file under a `tests` folder.
+fn is_test_file(line: &str) -> bool {
+    let mut parts = line.split(['/', '\\']).rev();
+    let file = parts.next().unwrap_or(line);
+    let test = |w: &str| matches!(w, "test" | "tests" | "spec" | "specs" | "__tests__");
+    file.split(['_', '.', '-']).any(|w| test(&w.to_lowercase()))
+        || file
+            .split('.')
+            .next()
+            .is_some_and(|s| s.ends_with("Test") || s.ends_with("Tests"))
+        || parts.any(|dir| test(&dir.to_lowercase()))
+}
+
 /// Salience of a listed path whose file is named after a quoted name: 1 when the stem is
 /// the name (`meta.py` for `meta`), 0.9 when it holds the name between separators
-/// (`test_defaults.py`, `test__detect_program_name.py` for `_detect_program_name`).
-fn names_file(line: &str, quoted: &[&str]) -> f64 {
+/// (`test_defaults.py`, `test__detect_program_name.py` for `_detect_program_name`). When
+/// the query asks for tests, a test file is 1 and the module it tests 0.8: near the
+/// answer, not it.
+fn names_file(line: &str, quoted: &[&str], tests: bool) -> f64 {
     if quoted.is_empty() {
         return 0.0;
     }
@@ -275,15 +304,16 @@ fn names_file(line: &str, quoted: &[&str]) -> f64 {
             apart(before) && apart(after)
         })
     };
-    quoted.iter().fold(0.0, |best: f64, &name| {
-        if stem == name {
-            best.max(1.0)
-        } else if within(name) {
-            best.max(0.9)
-        } else {
-            best
-        }
-    })
+    if !quoted.iter().any(|&name| stem == name || within(name)) {
+        return 0.0;
+    }
+    let exact = quoted.contains(&stem);
+    match (tests, is_test_file(line)) {
+        (true, true) => 1.0,
+        (true, false) => 0.8,
+        (false, _) if exact => 1.0,
+        (false, _) => 0.9,
+    }
 }
 
 /// Keywords that open a definition, in the languages agents search.
@@ -841,7 +871,24 @@ mod tests {
         let query = "Where are the tests for `defaults` and the `meta` module, and \
                      `_detect_program_name`? Give me the file path.";
         let v = salience(OutputKind::Listing, &units, Some(query));
-        assert_eq!((v[1], v[3], v[5]), (0.9, 1.0, 0.9), "{v:?}");
+        // It asks for tests: a test file named after a name is the answer, the module
+        // it names only near it.
+        assert_eq!((v[1], v[3], v[5]), (1.0, 0.8, 1.0), "{v:?}");
+        let v = salience(
+            OutputKind::Listing,
+            &units,
+            Some("Where is `meta` defined?"),
+        );
+        assert_eq!((v[3], v[4]), (1.0, 0.0), "{v:?}");
+        let v = salience(
+            OutputKind::Listing,
+            &units,
+            Some("Which file is `defaults`?"),
+        );
+        assert_eq!(v[1], 0.9, "{v:?}");
+        assert!(is_test_file("src/meta_test.go") && is_test_file("MetaTest.java"));
+        assert!(is_test_file("__tests__/meta.js") && is_test_file("meta.spec.ts"));
+        assert!(!is_test_file("src/contest.py") && !is_test_file("attestation.rs"));
         // Words the query does not quote, and names inside longer words, are nothing.
         assert!(v[0] < 0.5 && v[2] < 0.5 && v[4] < 0.5, "{v:?}");
         // Only a listing reads quoted names as file names.

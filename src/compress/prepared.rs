@@ -540,6 +540,7 @@ impl Prepared {
                         &view,
                         0..len,
                         &preset.render.prose_marker,
+                        &mut Default::default(),
                     )) + 1
                 };
                 let frame = counter.count(&(layout.open(doc, 1) + &layout.close(doc, true)));

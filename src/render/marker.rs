@@ -6,6 +6,7 @@
 //! whitespace the dropped run ended with, so paragraphs stay paragraphs. JSON gets a
 //! placeholder entry in the container the run was cut from, so the output still parses.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use super::view::View;
@@ -13,14 +14,20 @@ pub use super::view::{LineIndex, Shapes};
 use crate::document::DocKind;
 use crate::segment::{ChunkKind, Lang};
 
-/// The marker for the dropped chunks `run` of `view`.
-pub fn marker(view: &View<'_>, run: Range<usize>, prose_marker: &str) -> String {
+/// The marker for the dropped chunks `run` of `view`. `quoted` holds the line shapes the
+/// document's earlier markers quoted (see [`output`]); it starts empty for each document.
+pub fn marker(
+    view: &View<'_>,
+    run: Range<usize>,
+    prose_marker: &str,
+    quoted: &mut HashSet<String>,
+) -> String {
     match view.doc.kind {
         DocKind::Code(lang) => code_marker(view, run, Some(lang.line_comment()), Some(lang)),
         DocKind::Lines(comment) => code_marker(view, run, comment, None),
         DocKind::Prose | DocKind::Whole => prose(view, run, prose_marker),
         DocKind::Json => json(view, run),
-        DocKind::Output(_) => output(view, run),
+        DocKind::Output(_) => output(view, run, quoted),
     }
 }
 
@@ -29,8 +36,10 @@ const TEMPLATE_CHARS: usize = 72;
 
 /// A marker for dropped lines of tool output, on a line of its own. When most of the run
 /// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
-/// `… 37 lines omitted`.
-fn output(view: &View<'_>, run: Range<usize>) -> String {
+/// `… 37 lines omitted`. A shape an earlier marker of the document quoted is not quoted
+/// again: the reader has it, and between twenty `FAILED` lines of a test run twenty
+/// quotes of the passing lines' shape cost more than a failure's values.
+fn output(view: &View<'_>, run: Range<usize>, quoted: &mut HashSet<String>) -> String {
     let text = &view.doc.text;
     let lines = run.len();
     // Without shapes made for the whole text, make them for the run alone.
@@ -52,7 +61,9 @@ fn output(view: &View<'_>, run: Range<usize>) -> String {
     let n = thousands(lines);
     let unit = if lines == 1 { "line" } else { "lines" };
     match top {
-        Some((shape, count)) if lines >= 2 && count * 10 >= lines * 6 => {
+        Some((shape, count))
+            if lines >= 2 && count * 10 >= lines * 6 && quoted.insert(shape.to_owned()) =>
+        {
             let mut shape: String = shape.chars().take(TEMPLATE_CHARS).collect();
             if shape.chars().count() == TEMPLATE_CHARS {
                 shape.push('…');
@@ -248,6 +259,42 @@ mod tests {
         proptest::collection::vec(line, 1..40).prop_map(|v| v.join("\n") + "\n")
     }
 
+    #[test]
+    fn a_shape_is_quoted_once_a_document() {
+        let mut text = String::new();
+        for i in 0..12 {
+            let verdict = if i % 4 == 3 { "FAILED" } else { "PASSED" };
+            text.push_str(&format!("tests/test_a.py::test_{i} {verdict} [ {i}%]\n"));
+        }
+        let doc = Document::new(text, DocKind::Output(OutputKind::TestRun));
+        let chunks = doc.kind.chunk(&doc.text, &Default::default());
+        let kept: Vec<bool> = chunks
+            .iter()
+            .map(|c| c.text(&doc.text).contains("FAILED"))
+            .collect();
+        let lines = LineIndex::new(&doc.text);
+        let shapes = Shapes::new(&doc.text, &chunks);
+        let view = View {
+            doc: &doc,
+            chunks: &chunks,
+            kept: &kept,
+            lines: &lines,
+            replaced: None,
+            shapes: Some(&shapes),
+        };
+        let body = crate::render::render_body(&view, "…");
+        let markers: Vec<&str> = body.lines().filter(|l| l.starts_with('…')).collect();
+        assert_eq!(
+            markers,
+            [
+                "… 3 lines like \"… PASSED [ n%]\"",
+                "… 3 lines omitted",
+                "… 3 lines omitted"
+            ],
+            "{body}"
+        );
+    }
+
     proptest! {
         /// Shapes made once give every marker the text made on the spot would.
         #[test]
@@ -264,8 +311,8 @@ mod tests {
             for start in 0..chunks.len() {
                 for end in start + 1..=chunks.len() {
                     prop_assert_eq!(
-                        output(&view(Some(&shapes)), start..end),
-                        output(&view(None), start..end)
+                        output(&view(Some(&shapes)), start..end, &mut HashSet::new()),
+                        output(&view(None), start..end, &mut HashSet::new())
                     );
                 }
             }

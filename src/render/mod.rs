@@ -112,6 +112,7 @@ pub fn render(views: &[View<'_>], layout: &dyn Layout, prose_marker: &str) -> Re
 pub fn render_body(view: &View<'_>, prose_marker: &str) -> String {
     let text = &view.doc.text;
     let mut out = String::with_capacity(text.len());
+    let mut quoted = std::collections::HashSet::new();
     let mut i = 0;
     while i < view.chunks.len() {
         if view.kept[i] {
@@ -126,7 +127,12 @@ pub fn render_body(view: &View<'_>, prose_marker: &str) -> String {
         while i < view.chunks.len() && !view.kept[i] {
             i += 1;
         }
-        out.push_str(&marker::marker(view, run_start..i, prose_marker));
+        out.push_str(&marker::marker(
+            view,
+            run_start..i,
+            prose_marker,
+            &mut quoted,
+        ));
     }
     out
 }

@@ -767,6 +767,15 @@ CARGO_TEST_BUGS = [
      "if res == Some(b'\\n') { self.line_no += 1; }",
      "if res == Some(b'\\n') { self.line_no += 2; }",
      "I touched the line counting in shlex"),
+    # Added in the sixth round (after the others, so their tasks stay as they were).
+    ("num-integer-0.1.47", "dev", "div-floor", "src/lib.rs",
+     "if (r > 0 && *other < 0) || (r < 0 && *other > 0) {\n                    d - 1",
+     "if (r > 0 && *other < 0) || (r < 0 && *other > 0) {\n                    d + 1",
+     "I simplified the floored division in num-integer"),
+    ("litrs-1.0.0", "dev", "escape-r", "src/escape.rs",
+     "b'r' => (Unescape::Byte(b'\\r'), 2),",
+     "b'r' => (Unescape::Byte(b'\\n'), 2),",
+     "I reordered the escape table in litrs"),
 ]
 
 RUSTC_BUGS = [
@@ -837,6 +846,20 @@ def cargo_env(crate: str, rustflags: str = "") -> dict:
     return e
 
 
+def cargo_run(cmd: list[str], root: Path, target: str, rustflags: str = "") -> tuple[str, int]:
+    """Run cargo offline. When a dependency is not in the local registry, fetch it once
+    through cargo (not recorded); the recorded run is offline again."""
+    out, rc = run(cmd, root, cargo_env(target, rustflags), timeout=1800, pidns=True)
+    if "no matching package named" in out or "failed to download" in out:
+        e = cargo_env(target)
+        e.pop("CARGO_NET_OFFLINE")
+        for fetch in (["cargo", "generate-lockfile"], ["cargo", "fetch"]):
+            lo, lrc = run(fetch, root, e, timeout=1800)
+            assert lrc == 0, lo
+        out, rc = run(cmd, root, cargo_env(target, rustflags), timeout=1800, pidns=True)
+    return out, rc
+
+
 def cargo_test_gold(out: str) -> list[str]:
     """Per failing test: its `test x ... FAILED` line, its panic line and the
     message line after it; then the FAILED result line and cargo's error line."""
@@ -898,7 +921,7 @@ def gen_cargo_test():
         root = crate_copy(crate)
         replace_once(root / rel, old, new)
         cmd = ["cargo", "test"]
-        out, rc = run(cmd, root, cargo_env(crate), timeout=1800, pidns=True)
+        out, rc = cargo_run(cmd, root, crate)
         log(f"cargo-test {crate}/{tag}: rc={rc}")
         if rc == 0 or "test result: FAILED." not in out:
             log(f"!! SKIPPED cargo-test {crate}/{tag}\n{out[-2000:]}")
@@ -924,15 +947,7 @@ def gen_rustc():
         else:
             replace_once(root / rel, old, new)
         cmd = ["cargo", "build"]
-        out, rc = run(cmd, root, cargo_env(crate + "-build", rustflags), timeout=1800, pidns=True)
-        if "no matching package named" in out:
-            # dev-dependencies not in the local registry: resolve them once
-            # (not recorded), then the recorded build runs offline again
-            e = cargo_env(crate + "-build")
-            e.pop("CARGO_NET_OFFLINE")
-            lo, lrc = run(["cargo", "generate-lockfile"], root, e, timeout=1800)
-            assert lrc == 0, lo
-            out, rc = run(cmd, root, cargo_env(crate + "-build", rustflags), timeout=1800, pidns=True)
+        out, rc = cargo_run(cmd, root, crate + "-build", rustflags)
         log(f"rustc {crate}/{tag}: rc={rc}")
         if rc == 0 or "error: could not compile" not in out:
             log(f"!! SKIPPED rustc {crate}/{tag}\n{out[-2000:]}")

@@ -15,6 +15,10 @@ use crate::segment::output::{
 /// `--> src/lib.rs:3:5`, `left:`/`right:`.
 const LOCATION: f64 = 0.8;
 
+/// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
+/// values it introduces.
+const GENERIC: f64 = 0.05;
+
 /// Salience of a warning (see [`status_line`]).
 const WARNING: f64 = 0.45;
 
@@ -529,7 +533,13 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
             if let Some(next) = units.get(i + 1)
                 && !next.trim().is_empty()
             {
-                values[i + 1] = values[i + 1].max(message);
+                // `assert_eq!`'s own words say only that the values under them differ:
+                // the values are the message.
+                values[i + 1] = if next.trim_start().starts_with("assertion `left ") {
+                    message - GENERIC
+                } else {
+                    values[i + 1].max(message)
+                };
             }
         }
     }
@@ -736,8 +746,15 @@ mod tests {
         // The verdict is the failure; the panic and its message say where and why.
         assert_eq!(v[1], 1.0, "{v:?}");
         assert_eq!(v[3], LOCATION, "{v:?}");
-        assert_eq!(v[4], LOCATION, "{v:?}");
         assert!(v[5] < 0.5, "{v:?}");
+        // `assert_eq!`'s generic message ranks below the values it introduces; a message
+        // of the test's own is the message.
+        let valued = [units[3], units[4], "  left: 3\n", " right: 4\n"];
+        let v = salience(OutputKind::TestRun, &valued, None);
+        assert!(v[1] < v[2] && v[2] == v[3] && v[3] == LOCATION, "{v:?}");
+        let own = [units[3], "bad escape: \\r read as \\n\n"];
+        let v = salience(OutputKind::TestRun, &own, None);
+        assert_eq!(v[1], LOCATION, "{v:?}");
         // A failure's header repeats the verdict's id: below the details it heads.
         let headed = [
             "---- tests::b stdout ----\n",
@@ -748,7 +765,7 @@ mod tests {
         assert!(v[0] < v[2] && v[2] <= v[1], "{v:?}");
         // Outside a test run a panic is the failure itself.
         let v = salience(OutputKind::Traceback, &units[3..], None);
-        assert!(v[0] == 1.0 && v[1] >= 0.9, "{v:?}");
+        assert!(v[0] == 1.0 && v[1] >= 0.9 - GENERIC, "{v:?}");
     }
 
     #[test]
@@ -776,7 +793,7 @@ mod tests {
         ];
         let mut v = salience(OutputKind::TestRun, &units, None);
         discount_repeats(&units, &mut v);
-        assert_eq!(v[1], LOCATION, "{v:?}");
+        assert_eq!(v[1], LOCATION - GENERIC, "{v:?}");
         assert!(v[3] < 0.1, "{v:?}");
         // Alike but not equal lines are facts of their own.
         assert_eq!(v[0], v[2], "{v:?}");

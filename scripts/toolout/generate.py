@@ -69,6 +69,7 @@ SDISTS = {
     "attrs": "25.3.0",
     "cachetools": "5.5.2",
     "idna": "3.10",
+    "markdown": "3.8",
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -99,6 +100,7 @@ PINS = {
         "sniffio==1.3.1",
     ],
     "markupsafe": PYTEST + ["packaging==25.0"],
+    "markdown": ["PyYAML==6.0.2"],
     "itsdangerous": PYTEST
     + ["packaging==25.0", "freezegun==1.5.1", "python-dateutil==2.9.0.post0", "six==1.17.0"],
     "packaging": PYTEST + ["packaging==25.0", "pretend==1.0.9"],
@@ -634,17 +636,40 @@ UNITTEST_BUGS = {
         ),
     ],
 }
+# Added in the sixth round: Python-Markdown's suite is unittest's own.
+UNITTEST_BUGS["markdown"] = [
+    (
+        "smarty-ldquo",
+        "markdown/extensions/smarty.py",
+        "    'left-double-quote': '&ldquo;',",
+        "    'left-double-quote': '&rdquo;',",
+        "I cleaned up the quote substitutions of Markdown's smarty extension",
+    ),
+    (
+        "toc-unique",
+        "markdown/extensions/toc.py",
+        "            id = '%s_%d' % (id, 1)",
+        "            id = '%s_%d' % (id, 0)",
+        "I changed how Markdown's toc extension numbers duplicate header ids",
+    ),
+]
 # Projects added later run their pytest bugs under unittest too (their suites are
 # unittest.TestCase classes).
 UNITTEST_BUGS.update({p: PYTEST_BUGS[p] for p in ("cachetools", "idna")})
-UNITTEST_SPLIT = {"more-itertools": "dev", "simplejson": "held", "cachetools": "dev", "idna": "dev"}
+UNITTEST_SPLIT = {
+    "more-itertools": "dev",
+    "simplejson": "held",
+    "cachetools": "dev",
+    "idna": "dev",
+    "markdown": "dev",
+}
 UNITTEST_CMD = {
     **{
         p: {
             "v": ["python", "-m", "unittest", "discover", "-v", "-s", "tests", "-t", "."],
             "q": ["python", "-m", "unittest", "discover", "-s", "tests", "-t", "."],
         }
-        for p in ("cachetools", "idna")
+        for p in ("cachetools", "idna", "markdown")
     },
     "more-itertools": {"v": ["python", "-m", "unittest", "-v"], "q": ["python", "-m", "unittest"]},
     "simplejson": {

@@ -434,9 +434,12 @@ impl Prepared {
                 }
                 let relevance = values[range.clone()].to_vec();
                 for ((v, s), t) in values[range.clone()].iter_mut().zip(salience).zip(texts_d) {
-                    // A banner's few words (`== short test summary info ==`) are the
-                    // program's, not the subject's: the query's words in them are chance.
-                    let share = if crate::segment::output::is_banner(t) {
+                    // A banner's few words (`== short test summary info ==`) and a test
+                    // runner's closing lines (`Ran 1002 tests in 0.7s`) are the program's,
+                    // not the subject's: the query's words in them are chance.
+                    let share = if crate::segment::output::is_banner(t)
+                        || crate::segment::output::is_run_summary(t.trim())
+                    {
                         0.0
                     } else {
                         QUERY_SHARE

@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_panic, is_pytest_summary, is_rust_diagnostic,
-    level_of, template,
+    Level, OutputKind, hit_split, is_frame, is_panic, is_run_summary, is_rust_diagnostic,
+    is_test_count, level_of, template,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -18,6 +18,9 @@ const LOCATION: f64 = 0.8;
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
 /// values it introduces.
 const GENERIC: f64 = 0.05;
+
+/// Salience of unittest's `Ran 216 tests in 0.09s`: below the verdict under it.
+const COUNT: f64 = 0.9;
 
 /// Salience of a warning (see [`status_line`]).
 const WARNING: f64 = 0.45;
@@ -131,14 +134,11 @@ fn status_line(t: &str) -> f64 {
     if t.starts_with("E ") {
         return 0.9;
     }
-    let summary = is_pytest_summary(t)
-        || t.starts_with("test result: ")
-        || (t.starts_with("Ran ") && t.contains(" test"))
-        || t == "OK"
-        || t.starts_with("OK (")
-        || t.starts_with("FAILED (")
-        || t.starts_with("Tests: ")
-        || t.starts_with("Test Suites: ")
+    // unittest's count of the tests it ran is below its verdict (`FAILED (failures=2)`).
+    if is_test_count(t) {
+        return COUNT;
+    }
+    let summary = is_run_summary(t)
         || t.starts_with("The above exception was the direct cause")
         || t.starts_with("During handling of the above exception");
     if summary {
@@ -780,6 +780,35 @@ mod tests {
         let v = salience(OutputKind::Compiler, &units, Some("fix heck"));
         assert!(v[4] < v[2] && v[2] < v[1], "{v:?}");
         assert!(v[4] > v[3], "{v:?}");
+    }
+
+    #[test]
+    fn unittests_verdict_is_above_its_count() {
+        let units = [
+            "FAIL: test_basic (tests.test_smarty.TestSmarty.test_basic)\n",
+            "----------------------------------------------------------------------\n",
+            "Ran 1002 tests in 0.707s\n",
+            "\n",
+            "FAILED (failures=2, skipped=6)\n",
+        ];
+        // The query's "tests" is the runner's word in the count: no reason to rank it.
+        let v = salience(OutputKind::TestRun, &units, Some("run the tests"));
+        assert!(v[2] < v[4] && v[4] <= v[0], "{v:?}");
+        use crate::segment::output::is_run_summary;
+        assert!(
+            units[2..]
+                .iter()
+                .filter(|u| is_run_summary(u.trim()))
+                .count()
+                == 2
+        );
+        assert!(is_run_summary(
+            "test result: FAILED. 91 passed; 20 failed; 0 ignored"
+        ));
+        assert!(is_run_summary("6 failed, 26 passed in 0.24s") && is_run_summary("OK"));
+        assert!(!is_run_summary(
+            "FAIL: test_basic (tests.TestSmarty.test_basic)"
+        ));
     }
 
     #[test]

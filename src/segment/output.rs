@@ -141,7 +141,7 @@ impl Counts {
             t.contains("test session starts")
                 || t.contains("short test summary info")
                 || (t.starts_with("test result: ") && t.contains(" passed;"))
-                || (t.starts_with("Ran ") && t.contains(" test") && t.contains(" in "))
+                || is_test_count(t)
                 || (t.starts_with("=") && t.ends_with("=") && is_pytest_summary(t)),
         );
         self.test_weak += count(
@@ -180,6 +180,25 @@ pub(crate) fn is_banner(t: &str) -> bool {
     ["===", "___", "---"]
         .iter()
         .any(|r| t.len() > 6 && t.starts_with(r) && t.ends_with(r))
+}
+
+/// A test runner's closing lines: pytest's `3 failed, 10 passed in 0.52s`, cargo's
+/// `test result: …`, unittest's `Ran 216 tests in 0.09s` and `FAILED (failures=2)` or
+/// `OK`, jest's `Tests: …`. Their words are the runner's, whatever the run was about.
+pub(crate) fn is_run_summary(t: &str) -> bool {
+    is_pytest_summary(t)
+        || t.starts_with("test result: ")
+        || is_test_count(t)
+        || t == "OK"
+        || t.starts_with("OK (")
+        || t.starts_with("FAILED (")
+        || t.starts_with("Tests: ")
+        || t.starts_with("Test Suites: ")
+}
+
+/// unittest's `Ran 216 tests in 0.093s`: how many ran, not how it went.
+pub(crate) fn is_test_count(t: &str) -> bool {
+    t.starts_with("Ran ") && t.contains(" test") && t.contains(" in ")
 }
 
 /// `===== 3 failed, 10 passed in 0.52s =====` and its kin.

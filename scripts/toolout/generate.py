@@ -652,6 +652,13 @@ UNITTEST_BUGS["markdown"] = [
         "            id = '%s_%d' % (id, 0)",
         "I changed how Markdown's toc extension numbers duplicate header ids",
     ),
+    (
+        "toc-case",
+        "markdown/extensions/toc.py",
+        "    value = re.sub(r'[^\\w\\s-]', '', value).strip().lower()",
+        "    value = re.sub(r'[^\\w\\s-]', '', value).strip()",
+        "I made Markdown's toc extension keep the case of header ids",
+    ),
 ]
 # Projects added later run their pytest bugs under unittest too (their suites are
 # unittest.TestCase classes).

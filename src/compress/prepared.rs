@@ -71,6 +71,9 @@ pub struct Prepared {
     shapes: OnceLock<Vec<Option<Shapes>>>,
 }
 
+/// How far a test run's verdict ranks above the best other line of its output.
+const VERDICT_GAP: f64 = 1e-3;
+
 /// A similarity a `Prepared` can hold (and print).
 trait UnitSimilarity: Similarity + std::fmt::Debug + Send + Sync {}
 impl<T: Similarity + std::fmt::Debug + Send + Sync> UnitSimilarity for T {}
@@ -446,7 +449,25 @@ impl Prepared {
                     };
                     *v = SALIENCE * s + share * *v;
                 }
-                lift_records(kind, &texts[range.clone()], &relevance, &mut values[range]);
+                lift_records(
+                    kind,
+                    &texts[range.clone()],
+                    &relevance,
+                    &mut values[range.clone()],
+                );
+                // A run's verdict (`FAILED (failures=51)`, `6 failed, 26 passed in 0.2s`)
+                // is the one line that says how it went: first, however many failures
+                // outrank each other.
+                let doc_values = &mut values[range];
+                let top = doc_values.iter().copied().fold(0.0, f64::max);
+                for (v, t) in doc_values.iter_mut().zip(texts_d) {
+                    let t = t.trim();
+                    if crate::segment::output::is_run_summary(t)
+                        && !crate::segment::output::is_test_count(t)
+                    {
+                        *v = top + VERDICT_GAP;
+                    }
+                }
             }
         }
         if let Some(q) = &self.query {

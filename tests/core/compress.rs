@@ -359,3 +359,51 @@ fn what_raised_ranks_with_the_frame_the_query_points_at() {
         assert!(out.text.lines().any(|l| l == line), "{}", out.text);
     }
 }
+
+#[test]
+fn a_test_runs_verdict_outranks_its_many_failures() {
+    // unittest -q as it prints fifty failures of one bug (Python-Markdown's toc ids):
+    // each failure's lines outrank the verdict one by one, and all of them together are
+    // more than the budget holds.
+    let mut text = String::from(&".".repeat(70));
+    text.push('\n');
+    for i in 0..50 {
+        text.push_str(&format!(
+            "======================================================================\n\
+             FAIL: testToc{i} (tests.test_syntax.extensions.test_toc.TestTOC.testToc{i})\n\
+             ----------------------------------------------------------------------\n\
+             Traceback (most recent call last):\n  \
+             File \"/src/tests/test_syntax/extensions/test_toc.py\", line {}, in testToc{i}\n    \
+             self.assertMarkdownRenders(\n\
+             AssertionError: '<h1 id=\"Header-{i}\">Header</h1>' != '<h1 id=\"header-{i}\">Header</h1>'\n\n",
+            100 + 7 * i
+        ));
+    }
+    text.push_str(
+        "----------------------------------------------------------------------\n\
+         Ran 1002 tests in 0.760s\n\nFAILED (failures=50, skipped=6)\n",
+    );
+    let doc = Document::new(text.clone(), DocKind::from_content(&text, DocKind::Prose));
+    assert_eq!(
+        doc.kind,
+        DocKind::Output(pith::segment::OutputKind::TestRun)
+    );
+    let query = pith::tool_query(
+        "I made the toc extension keep the case of header ids. Run the tests and tell me \
+         what broke.",
+        "",
+        "Bash",
+        r#"{"command":"python -m unittest discover -s tests -t ."}"#,
+    );
+    let out = Compressor::builder()
+        .build()
+        .compress(Input::documents(vec![doc]).query(query), 400)
+        .unwrap();
+    assert!(
+        out.text
+            .lines()
+            .any(|l| l == "FAILED (failures=50, skipped=6)"),
+        "{}",
+        out.text
+    );
+}

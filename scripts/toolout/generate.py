@@ -1009,17 +1009,29 @@ CHAIN_LINES = (
 )
 
 
+def unmargin(line: str) -> str:
+    """A line of an exception group's traceback without the group's `| ` margin."""
+    t = line.lstrip()
+    if t.startswith("|"):
+        return t[2:] if t.startswith("| ") else t[1:]
+    return line
+
+
 def traceback_gold(out: str) -> list[str]:
-    """Every exception line, every chaining line, the last frame of each traceback."""
-    lines = out.split("\n")
+    """Every exception line, every chaining line, the last frame of each traceback (of
+    each exception group's traceback too, read without the group's margin)."""
+    originals = out.split("\n")
+    lines = [unmargin(l) for l in originals]
     gold: list[str] = []
     i = 0
     n = 0
     while i < len(lines):
         l = lines[i]
         if l.strip() in CHAIN_LINES and l.strip() == l:
-            gold.append(l)
-        if l.lstrip() == "Traceback (most recent call last):":
+            gold.append(originals[i])
+        if l.lstrip() == "Traceback (most recent call last):" or l.lstrip().endswith(
+            "Exception Group Traceback (most recent call last):"
+        ):
             n += 1
             indent = len(l) - len(l.lstrip())
             last_frame = None
@@ -1027,17 +1039,17 @@ def traceback_gold(out: str) -> list[str]:
             while j < len(lines):
                 m = lines[j]
                 if RE_FRAME.match(m):
-                    last_frame = m
+                    last_frame = j
                     j += 1
                     continue
                 body = m[indent:] if m[:indent].strip() == "" else m
                 if body and not body[0].isspace() and not body.startswith("Traceback"):
                     break
                 j += 1
-            if last_frame:
-                gold.append(last_frame)
+            if last_frame is not None:
+                gold.append(originals[last_frame])
             if j < len(lines):
-                gold.append(lines[j])
+                gold.append(originals[j])
             i = j + 1
             continue
         i += 1
@@ -1575,6 +1587,70 @@ release()
         "argv": ["python", "release.py"],
         "task": "Cut a release with the release script.",
         "assistant": "I'll run the release script.",
+    },
+    # Added in the sixth round: an exception group (asyncio's TaskGroup) and a recursion.
+    {
+        "id": "cpython-taskgroup",
+        "source": "cpython-3.11",
+        "split": "dev",
+        "files": {
+            "fetch_shards.py": """import asyncio
+
+
+async def fetch(name, delay, fail):
+    await asyncio.sleep(delay)
+    if fail == "reset":
+        raise ConnectionResetError(f"{name}: connection reset by peer")
+    if fail == "parse":
+        raise ValueError(f"{name}: unexpected end of JSON payload")
+    return name
+
+
+async def main():
+    async with asyncio.TaskGroup() as tg:
+        for i, fail in enumerate([None, "reset", None, "parse"]):
+            tg.create_task(fetch(f"shard-{i}", 0.05 if fail else 0.01, fail))
+
+
+asyncio.run(main())
+""",
+        },
+        "argv": ["python", "fetch_shards.py"],
+        "task": "Run the shard fetcher and tell me why it crashes.",
+        "assistant": "",
+    },
+    {
+        "id": "cpython-recursion",
+        "source": "cpython-3.11",
+        "split": "dev",
+        "files": {
+            "tree.json": '{"name": "root", "children": [{"name": "a", "children": [1, 2]}, '
+            '{"name": "leaf-without-children"}]}\n',
+            "count_leaves.py": """import json
+
+
+def flatten(node, out):
+    for child in node.get("children", [node]):
+        if isinstance(child, dict):
+            flatten(child, out)
+        else:
+            out.append(child)
+    return out
+
+
+def main():
+    with open("tree.json") as fh:
+        tree = json.load(fh)
+    print(len(flatten(tree, [])))
+
+
+if __name__ == "__main__":
+    main()
+""",
+        },
+        "argv": ["python", "count_leaves.py"],
+        "task": "Count the leaves of tree.json with count_leaves.py.",
+        "assistant": "Let me run the counter.",
     },
 ]
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_panic, is_run_summary, is_rust_diagnostic,
-    is_test_count, level_of, template,
+    is_test_count, is_traceback_head, level_of, template, unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -34,6 +34,14 @@ const EXEMPLAR: f64 = 0.15;
 
 /// One value per unit of a tool output of `kind`; `query` names what the agent asked.
 pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f64> {
+    // An exception group's tracebacks are read without its margin.
+    let unmargined: Vec<&str>;
+    let units = if matches!(kind, OutputKind::Traceback | OutputKind::TestRun) {
+        unmargined = units.iter().map(|u| unmargin(u)).collect();
+        &unmargined[..]
+    } else {
+        units
+    };
     let names = query.map(query_names).unwrap_or_default();
     let quoted = match kind {
         OutputKind::Listing => query.map(quoted_names).unwrap_or_default(),
@@ -178,7 +186,7 @@ fn status_line(t: &str) -> f64 {
     if warning {
         return WARNING;
     }
-    if t == "Traceback (most recent call last):" {
+    if is_traceback_head(t) {
         return 0.4;
     }
     if is_frame(t) {

@@ -155,8 +155,9 @@ impl Counts {
         self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
         self.gcc += count(is_gcc_diagnostic(t));
-        self.traceback += count(t == "Traceback (most recent call last):");
-        self.frames += count(is_frame(t));
+        let grouped = unmargin(line).trim();
+        self.traceback += count(is_traceback_head(grouped));
+        self.frames += count(is_frame(grouped));
         self.panicked += count(t.starts_with("thread '") && is_panic(t));
         self.json += count(
             (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']')),
@@ -172,6 +173,25 @@ impl Counts {
 fn is_sha(s: &str) -> bool {
     let hex = s.split_whitespace().next().unwrap_or("");
     (7..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A line of an exception group's traceback without the group's margin. Python prints
+/// the tracebacks of an `ExceptionGroup` (asyncio's `TaskGroup`, trio, pytest) inside a
+/// `| ` margin, so `    |   File "a.py", line 7, in f` reads as `  File "a.py", line 7,
+/// in f` and `    | ValueError: x` as an exception at the margin. Other lines as they are.
+pub(crate) fn unmargin(line: &str) -> &str {
+    let t = line.trim_start();
+    match t.strip_prefix('|') {
+        Some(rest) => rest.strip_prefix(' ').unwrap_or(rest),
+        None => line,
+    }
+}
+
+/// `Traceback (most recent call last):`, and an exception group's `+ Exception Group
+/// Traceback (most recent call last):`.
+pub(crate) fn is_traceback_head(t: &str) -> bool {
+    t == "Traceback (most recent call last):"
+        || t.ends_with("Exception Group Traceback (most recent call last):")
 }
 
 /// A ruler with a title: `===== FAILURES =====`, `____ test_x ____`, `---- x stdout ----`.
@@ -504,6 +524,46 @@ fn push_line(text: &str, span: std::ops::Range<usize>, chunks: &mut Vec<Chunk>) 
 mod tests {
     use super::*;
     use crate::segment::check_tiling;
+
+    /// Python 3.11's asyncio.TaskGroup failing with two sub-exceptions, as it prints it.
+    const GROUP: &str = "  + Exception Group Traceback (most recent call last):
+  |   File \"/w/fetch_shards.py\", line 20, in <module>
+  |     asyncio.run(main())
+  |   File \"/usr/lib/python3.11/asyncio/taskgroups.py\", line 145, in __aexit__
+  |     raise me from None
+  | ExceptionGroup: unhandled errors in a TaskGroup (2 sub-exceptions)
+  +-+---------------- 1 ----------------
+    | Traceback (most recent call last):
+    |   File \"/w/fetch_shards.py\", line 7, in fetch
+    |     raise ConnectionResetError(f\"{name}: connection reset by peer\")
+    | ConnectionResetError: shard-1: connection reset by peer
+    +---------------- 2 ----------------
+    | Traceback (most recent call last):
+    |   File \"/w/fetch_shards.py\", line 9, in fetch
+    |     raise ValueError(f\"{name}: unexpected end of JSON payload\")
+    | ValueError: shard-3: unexpected end of JSON payload
+    +------------------------------------
+";
+
+    #[test]
+    fn an_exception_groups_traceback_is_read_without_its_margin() {
+        assert_eq!(detect(GROUP), Some(OutputKind::Traceback));
+        assert_eq!(
+            unmargin("    |   File \"/w/a.py\", line 7, in f\n"),
+            "  File \"/w/a.py\", line 7, in f\n"
+        );
+        assert_eq!(unmargin("    | ValueError: x\n"), "ValueError: x\n");
+        assert_eq!(unmargin("    |\n"), "\n");
+        assert_eq!(unmargin("  a | b\n"), "  a | b\n");
+        let units: Vec<&str> = GROUP.split_inclusive('\n').collect();
+        let v = crate::score::salience::salience(OutputKind::Traceback, &units, None);
+        // Each sub-exception and the group are the failures; the frames that raised them
+        // say where.
+        for i in [5, 10, 15] {
+            assert_eq!(v[i], 1.0, "{i}: {v:?}");
+        }
+        assert!(v[8] >= 0.9 && v[13] >= 0.9, "{v:?}");
+    }
 
     #[test]
     fn templates_mask_paths_numbers_and_ids() {

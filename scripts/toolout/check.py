@@ -1,4 +1,4 @@
-"""Two checks over the toolout cases with a `pith` binary, as `pith compress` runs them.
+"""Checks over the toolout cases with a `pith` binary, as `pith compress` runs them.
 
     digests PITH OUT   every case (dev and held) at 4x and 8x with the eval's query, at 4x
                        without a query and at 6x in cl100k_base: one line per output with a
@@ -12,6 +12,12 @@
                        its cheapest gold lines until the budget is spent (markers cost
                        nothing here, so it is an upper bound): gold_line_recall and
                        all_gold_kept.
+    sizes PITH SPLIT   `pith eval toolout` at 4x and 8x by the size of the output (o200k
+                       tokens: under 1,000, 1,000 to 5,000, 5,000 and more), each band
+                       next to its bound and to an oracle that keeps gold lines only but
+                       pays for its markers (`… 12 lines omitted` for each gap, cheapest
+                       addition first): where the losses are, and how many no selector
+                       could avoid.
 
 Needs Python tiktoken for `losses` and `bound` (TIKTOKEN_CACHE_DIR=../shared/tiktoken_cache: nothing is
 downloaded).
@@ -74,23 +80,96 @@ def losses(pith, split, ratio):
               f"gold {gold:5d} tokens  budget {budget:5d}")
 
 
+def best_kept(enc, case, ratio):
+    """Gold lines of `case` that fit its budget at `ratio`, cheapest first."""
+    budget = len(enc.encode_ordinary(case["output"])) // int(ratio)
+    used = n = 0
+    for cost in sorted(len(enc.encode_ordinary(g + "\n")) for g in case["gold"]):
+        if used + cost <= budget:
+            used += cost
+            n += 1
+    return n
+
+
 def bound(split, ratio):
     import tiktoken
     enc = tiktoken.get_encoding("o200k_base")
     kept = total = whole = 0
     every = cases(split)
     for case in every:
-        budget = len(enc.encode_ordinary(case["output"])) // int(ratio)
-        used = n = 0
-        for cost in sorted(len(enc.encode_ordinary(g + "\n")) for g in case["gold"]):
-            if used + cost <= budget:
-                used += cost
-                n += 1
+        n = best_kept(enc, case, ratio)
         kept += n
         total += len(case["gold"])
         whole += n == len(case["gold"])
     print(f"{split} {ratio}x: gold_line_recall at most {kept / total:.1%}, "
           f"all_gold_kept at most {whole / len(every):.1%}")
+
+
+def oracle_kept(enc, case, ratio):
+    """Gold lines of `case` a selector that knew them would keep at `ratio`, paying for
+    the marker of every gap it leaves: greedily, the gold line that adds least first."""
+    lines = case["output"].split("\n")
+    where = {}
+    for i, line in enumerate(lines):
+        where.setdefault(line, i)
+    if any(g not in where for g in case["gold"]):
+        return best_kept(enc, case, ratio)  # compact JSON: gold inside one line
+    budget = len(enc.encode_ordinary(case["output"])) // int(ratio)
+    cost = {where[g]: len(enc.encode_ordinary(g + "\n")) for g in case["gold"]}
+
+    def marker(n):
+        unit = "line" if n == 1 else "lines"
+        return len(enc.encode_ordinary(f"… {n:,} {unit} omitted\n"))
+
+    def total(kept):
+        at, spent = 0, 0
+        for i in sorted(kept):
+            spent += cost[i] + (marker(i - at) if i > at else 0)
+            at = i + 1
+        return spent + (marker(len(lines) - at) if at < len(lines) else 0)
+
+    kept = set()
+    while True:
+        options = [(total(kept | {i}), i) for i in cost if i not in kept]
+        if not options or min(options)[0] > budget:
+            return len(kept)
+        kept.add(min(options)[1])
+
+
+BANDS = ((0, 1000, "under 1,000"), (1000, 5000, "1,000 to 5,000"), (5000, None, "5,000 and more"))
+
+
+def sizes(pith, split):
+    import tempfile
+    import tiktoken
+    enc = tiktoken.get_encoding("o200k_base")
+    by_id = {c["id"]: c for c in cases(split)}
+    with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
+        subprocess.run([pith, "eval", "toolout", "--data", ROOT / f"eval/toolout/{split}.jsonl.gz",
+                        "--method", "pith", "--ratio", "4,8", "--cases", out.name],
+                       check=True, capture_output=True)
+        rows = [json.loads(line) for line in Path(out.name).read_text().splitlines()]
+    print("| split | size | output tokens | cases | gold_line_recall | all_gold_kept "
+          "| oracle: recall | oracle: all gold | at most: recall | at most: all gold |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for size in ("4x", "8x"):
+        for low, high, name in BANDS:
+            band = [r for r in rows if r["size"] == size and r["tokens_before"] >= low
+                    and (high is None or r["tokens_before"] < high)]
+            if not band:
+                continue
+            kept = sum(r["passed"]["gold_line_recall"][0] for r in band)
+            total = sum(r["passed"]["gold_line_recall"][1] for r in band)
+            whole = sum(r["passed"]["all_gold_kept"][0] for r in band)
+            best = [best_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
+            oracle = [oracle_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
+
+            def share(kept):
+                return (f"{sum(kept) / total:.1%} | "
+                        f"{sum(k == len(by_id[r['id']]['gold']) for k, r in zip(kept, band)) / len(band):.1%}")
+
+            print(f"| {split} | {size} | {name} | {len(band)} | {kept / total:.1%} "
+                  f"| {whole / len(band):.1%} | {share(oracle)} | {share(best)} |")
 
 
 if __name__ == "__main__":
@@ -100,5 +179,7 @@ if __name__ == "__main__":
         losses(*sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "bound":
         bound(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "sizes":
+        sizes(*sys.argv[2:])
     else:
         sys.exit(__doc__)

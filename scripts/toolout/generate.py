@@ -101,6 +101,15 @@ PINS = {
     ],
     "markupsafe": PYTEST + ["packaging==25.0"],
     "markdown": ["PyYAML==6.0.2"],
+    # the type checker of the mypy kind, and what it needs
+    "mypy": [
+        "mypy==2.4.1",
+        "mypy_extensions==1.2.0",
+        "typing_extensions==4.16.0",
+        "pathspec==1.1.1",
+        "librt==0.17.0",
+        "ast_serialize==0.13.1",
+    ],
     "itsdangerous": PYTEST
     + ["packaging==25.0", "freezegun==1.5.1", "python-dateutil==2.9.0.post0", "six==1.17.0"],
     "packaging": PYTEST + ["packaging==25.0", "pretend==1.0.9"],
@@ -1716,6 +1725,69 @@ def gen_traceback():
 
 
 # --------------------------------------------------------------------------
+# Kind: mypy (added in the sixth round)
+# --------------------------------------------------------------------------
+
+# (sdist, split, tag, folder checked, focus file or None, bug (file, old, new) or None,
+#  story). With a focus file, the task asks what mypy says about that file; with a bug,
+# whether the change broke the types.
+MYPY_CASES = [
+    ("cachetools", "dev", "keys", "src", "src/cachetools/keys.py", None,
+     "I'm adding type hints to cachetools, starting with keys.py"),
+    ("markdown", "dev", "wikilinks", "markdown", "markdown/extensions/wikilinks.py", None,
+     "I want Markdown's wikilinks extension to pass mypy --strict"),
+    ("jinja2", "dev", "url-quote", "src", None,
+     ("src/jinja2/utils.py", '        rv = rv.replace("%20", "+")',
+      '        rv = rv.replace(b"%20", b"+")'),
+     "I made jinja2's url_quote replace the spaces on the bytes"),
+    ("flask", "held", "wrappers", "src", "src/flask/wrappers.py", None,
+     "I'm typing flask's request and response wrappers properly"),
+]
+
+MYPY_TASKS = [
+    "{story}. Run mypy --strict and tell me what it still reports for {focus}.",
+    "{story}. Run mypy --strict and tell me what is left to fix in {focus}.",
+    "{story}. Did that break the types? Run mypy --strict and check.",
+]
+
+RE_MYPY_LINE = re.compile(r"^\S+\.py:\d+: (error|note): ")
+RE_MYPY_FINAL = re.compile(r"^(Found \d+ errors? in \d+ files?|Success: no issues found)")
+
+
+def gen_mypy():
+    v = venv("mypy")
+    for k, (proj, split, tag, folder, focus, bug, story) in enumerate(MYPY_CASES):
+        root = unpack(proj, SCRATCH / "mypy")
+        cmd = ["python", "-m", "mypy", "--strict", "--no-incremental", folder]
+        base, _ = run(cmd, root, env_for(v))
+        if bug:
+            replace_once(root / bug[0], bug[1], bug[2])
+        out, rc = run(cmd, root, env_for(v))
+        log(f"mypy {proj}/{tag}: rc={rc}")
+        lines = out.split("\n")
+        final = [l for l in lines if RE_MYPY_FINAL.match(l)]
+        assert rc != 0 and final, out[-2000:]
+        if focus:
+            gold = [l for l in lines if l.startswith(focus + ":")]
+        else:
+            # what the change added: the lines the run before it did not print
+            before = set(base.split("\n"))
+            gold = [l for l in lines if l not in before and RE_MYPY_LINE.match(l)]
+        gold = list(dict.fromkeys(g for g in gold if g.strip()))[: GOLD_CAP - 1] + final[-1:]
+        add_case(
+            id=f"mypy/{proj}-{tag}",
+            kind="mypy",
+            split=split,
+            source=root.name,
+            task=MYPY_TASKS[2 if bug else k % 2].format(story=story, focus=focus),
+            assistant=["Running mypy.", ""][k % 2],
+            command=" ".join(cmd),
+            output=out,
+            gold=gold,
+        )
+
+
+# --------------------------------------------------------------------------
 # Kind: grep
 # --------------------------------------------------------------------------
 
@@ -2562,6 +2634,7 @@ KINDS = {
     "git": gen_git,
     "listing": gen_listing,
     "html": gen_html,
+    "mypy": gen_mypy,
 }
 
 

@@ -71,6 +71,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         context(kind, units, &mut values);
         pytest_details(units, &mut values);
         warning_locations(units, &mut values);
+        diagnostic_notes(units, &mut values);
     }
     if kind == OutputKind::TestRun {
         restated(units, &mut values);
@@ -457,6 +458,31 @@ fn restated(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// Share of its diagnostic's salience a gcc- or mypy-style note at the same place gets.
+const NOTE_SHARE: f64 = 0.8;
+
+/// gcc, clang and mypy explain a diagnostic in notes at its place (`a.py:67: note:
+/// Superclass:`, then the signatures): they come with it, a little below it.
+fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
+    let place = |t: &str, word: &str| t.find(word).map(|at| t[..at].to_owned());
+    let mut last: Option<(String, f64)> = None;
+    for (v, u) in values.iter_mut().zip(units) {
+        let t = u.trim();
+        if let Some(at) = place(t, ": note: ") {
+            if let Some((p, s)) = &last
+                && *p == at
+            {
+                *v = v.max(NOTE_SHARE * s);
+            }
+        } else {
+            last = [": error: ", ": warning: ", ": fatal error: "]
+                .iter()
+                .find_map(|w| place(t, w))
+                .map(|p| (p, *v));
+        }
+    }
+}
+
 /// rustc gives a diagnostic's location on the line under it (`  --> src/lib.rs:25:17`):
 /// where a warning is, is worth what the warning is, not what an error's location is.
 fn warning_locations(units: &[&str], values: &mut [f64]) {
@@ -788,6 +814,21 @@ mod tests {
         let v = salience(OutputKind::Compiler, &units, Some("fix heck"));
         assert!(v[4] < v[2] && v[2] < v[1], "{v:?}");
         assert!(v[4] > v[3], "{v:?}");
+    }
+
+    #[test]
+    fn a_diagnostics_notes_come_with_it() {
+        let units = [
+            "md/wikilinks.py:67: error: Signature of \"handleMatch\" incompatible with supertype\n",
+            "md/wikilinks.py:67: note:      Superclass:\n",
+            "md/wikilinks.py:67: note:          def handleMatch(self, m: Match[str]) -> str\n",
+            "md/core.py:12: note: (or run \"mypy --install-types\" to install all stubs)\n",
+        ];
+        let v = salience(OutputKind::Compiler, &units, None);
+        assert_eq!(v[0], 1.0, "{v:?}");
+        assert!(v[1] == NOTE_SHARE && v[2] == NOTE_SHARE, "{v:?}");
+        // A note at another place explains nothing before it.
+        assert!(v[3] < NOTE_SHARE, "{v:?}");
     }
 
     #[test]

@@ -80,7 +80,10 @@ pub fn detect(text: &str) -> Option<OutputKind> {
         Some(OutputKind::GitLog)
     } else if c.test_strong > 0 || c.test_weak >= 3 {
         Some(OutputKind::TestRun)
-    } else if c.diagnostic > 0 && (c.arrow > 0 || c.gcc > 0) {
+    } else if (c.diagnostic > 0 && (c.arrow > 0 || c.gcc > 0))
+        // gcc, clang, mypy: `file:line[:col]: error: …` on a good share of the lines.
+        || (c.gcc > 0 && c.gcc * 10 >= n * 2)
+    {
         Some(OutputKind::Compiler)
     } else if (c.traceback > 0 || c.frames >= 3 || c.panicked > 0)
         // A page that quotes one traceback among much prose is not a traceback.
@@ -202,11 +205,19 @@ pub(crate) fn is_banner(t: &str) -> bool {
         .any(|r| t.len() > 6 && t.starts_with(r) && t.ends_with(r))
 }
 
-/// A test runner's closing lines: pytest's `3 failed, 10 passed in 0.52s`, cargo's
-/// `test result: …`, unittest's `Ran 216 tests in 0.09s` and `FAILED (failures=2)` or
-/// `OK`, jest's `Tests: …`. Their words are the runner's, whatever the run was about.
+/// A test runner's or a checker's closing lines: pytest's `3 failed, 10 passed in 0.52s`,
+/// cargo's `test result: …`, unittest's `Ran 216 tests in 0.09s` and `FAILED
+/// (failures=2)` or `OK`, jest's `Tests: …`, mypy's, tsc's and ruff's `Found 33 errors in
+/// 9 files`, clang's `2 errors generated.`, eslint's `✖ 5 problems (…)`. Their words are
+/// the program's, whatever the run was about.
 pub(crate) fn is_run_summary(t: &str) -> bool {
-    is_pytest_summary(t)
+    let counted =
+        |t: &str| t.contains(" error") || t.contains(" warning") || t.contains(" problem");
+    (t.starts_with("Found ") && counted(t))
+        || t.starts_with("Success: no issues found")
+        || (t.ends_with(" generated.") && counted(t))
+        || (t.starts_with("✖ ") && counted(t))
+        || is_pytest_summary(t)
         || t.starts_with("test result: ")
         || is_test_count(t)
         || t == "OK"
@@ -544,6 +555,37 @@ mod tests {
     | ValueError: shard-3: unexpected end of JSON payload
     +------------------------------------
 ";
+
+    #[test]
+    fn gcc_and_mypy_diagnostics_are_compiler_output() {
+        // gcc 12 on a two-line mistake, as it prints it.
+        let gcc = "e.c: In function ‘main’:
+e.c:2:11: warning: initialization of ‘int’ from ‘char *’ makes integer from pointer without a cast [-Wint-conversion]
+    2 |   int x = \"a\";
+      |           ^~~
+e.c:3:10: error: ‘y’ undeclared (first use in this function)
+    3 |   return y;
+      |          ^
+e.c:3:10: note: each undeclared identifier is reported only once for each function it appears in
+";
+        assert_eq!(detect(gcc), Some(OutputKind::Compiler));
+        let mypy = "src/cachetools/keys.py:6: error: Missing type arguments for generic type \"tuple\"  [type-arg]
+src/cachetools/keys.py:16: error: Function is missing a type annotation  [no-untyped-def]
+src/cachetools/func.py:12: note: See https://mypy.readthedocs.io/en/stable/running_mypy.html
+src/cachetools/func.py:24: error: Function is missing a return type annotation  [no-untyped-def]
+Found 4 errors in 2 files (checked 4 source files)
+";
+        assert_eq!(detect(mypy), Some(OutputKind::Compiler));
+        for verdict in [
+            "Found 4 errors in 2 files (checked 4 source files)",
+            "Success: no issues found in 17 source files",
+            "2 errors generated.",
+            "Found 454 errors.",
+        ] {
+            assert!(is_run_summary(verdict), "{verdict}");
+        }
+        assert!(!is_run_summary("Found the config in setup.cfg"));
+    }
 
     #[test]
     fn an_exception_groups_traceback_is_read_without_its_margin() {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_panic, is_run_summary, is_rust_diagnostic,
-    is_test_count, is_traceback_head, level_of, template, unmargin,
+    is_test_count, is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -134,6 +134,7 @@ fn status_line(t: &str) -> f64 {
         || t.contains(": error: ")
         || t.contains(": fatal error: ")
         || t.starts_with("error TS")
+        || (is_tsc_diagnostic(t) && !t.contains(" warning TS"))
         || t.contains("Caused by: ")
         || level_of(t) == Some(Level::Error);
     if failure {

@@ -280,6 +280,31 @@ fn is_gcc_diagnostic(t: &str) -> bool {
     [": error: ", ": warning: ", ": fatal error: "]
         .iter()
         .any(|w| t.find(w).is_some_and(|at| has_line_col(&t[..at])))
+        || is_tsc_diagnostic(t)
+}
+
+/// tsc's `src/a.ts(3,7): error TS2322: …` (and `src/a.ts:3:7 - error TS2322: …` with
+/// `--pretty`, its colours gone).
+pub(crate) fn is_tsc_diagnostic(t: &str) -> bool {
+    // The code's number follows `TS`.
+    let coded = |at: usize, w: &str| t[at + w.len()..].starts_with(|c: char| c.is_ascii_digit());
+    let paren = ["): error TS", "): warning TS"].iter().any(|w| {
+        t.find(w).is_some_and(|at| {
+            coded(at, w)
+                && t[..at].rsplit_once('(').is_some_and(|(path, at)| {
+                    !path.is_empty()
+                        && at.split(',').count() == 2
+                        && at
+                            .split(',')
+                            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+    });
+    paren
+        || [" - error TS", " - warning TS"].iter().any(|w| {
+            t.find(w)
+                .is_some_and(|at| coded(at, w) && has_line_col(&t[..at]))
+        })
 }
 
 /// Whether `s` ends in `:LINE:COL` or `:LINE`.
@@ -557,7 +582,7 @@ mod tests {
 ";
 
     #[test]
-    fn gcc_and_mypy_diagnostics_are_compiler_output() {
+    fn gcc_mypy_and_tsc_diagnostics_are_compiler_output() {
         // gcc 12 on a two-line mistake, as it prints it.
         let gcc = "e.c: In function ‘main’:
 e.c:2:11: warning: initialization of ‘int’ from ‘char *’ makes integer from pointer without a cast [-Wint-conversion]
@@ -585,6 +610,20 @@ Found 4 errors in 2 files (checked 4 source files)
             assert!(is_run_summary(verdict), "{verdict}");
         }
         assert!(!is_run_summary("Found the config in setup.cfg"));
+        // tsc 5.6 on four mistakes, plain (as piped) and with --pretty, colours gone.
+        let tsc = "a.ts(1,7): error TS2322: Type 'string' is not assignable to type 'number'.
+a.ts(2,33): error TS2322: Type 'string' is not assignable to type 'number'.
+a.ts(3,3): error TS2345: Argument of type 'number' is not assignable to parameter of type 'string'.
+a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefined'?
+";
+        assert_eq!(detect(tsc), Some(OutputKind::Compiler));
+        assert!(is_tsc_diagnostic(
+            "a.ts:1:7 - error TS2322: Type 'string' is not assignable"
+        ));
+        assert!(!is_tsc_diagnostic("see f(1,2): error TSV export"));
+        assert!(is_run_summary(
+            "Found 4 errors in the same file, starting at: a.ts:1"
+        ));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_panic, is_run_summary, is_rust_diagnostic,
-    is_test_count, is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
+    is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic, level_of, template,
+    unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -72,6 +73,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         pytest_details(units, &mut values);
         warning_locations(units, &mut values);
         diagnostic_notes(units, &mut values);
+        tap_messages(units, &mut values);
     }
     if kind == OutputKind::TestRun {
         restated(units, &mut values);
@@ -121,6 +123,7 @@ fn status_line(t: &str) -> f64 {
     }
     // Failures and errors, and the details an agent fixes them by.
     let failure = t.starts_with("FAILED ")
+        || (t.starts_with("not ok ") && is_tap_result(t))
         || t.starts_with("ERROR ")
         || t.starts_with("FAIL: ")
         || t.starts_with("ERROR: ")
@@ -156,6 +159,8 @@ fn status_line(t: &str) -> f64 {
     }
     // Where it failed: `tests/test_x.py:12: AssertionError`, `--> src/lib.rs:3:5`.
     let location = (t.starts_with("--> ") && t.contains(':'))
+        // TAP's YAML block: `location: '/w/math.test.js:5:3'`.
+        || (t.starts_with("location: '") && t.ends_with('\''))
         || is_test_location(t)
         || t.starts_with("left: ")
         || t.starts_with("right: ")
@@ -455,6 +460,24 @@ fn restated(units: &[&str], values: &mut [f64]) {
                 .is_some_and(|id| summarised.contains(id));
         if progress {
             *v = v.min(RESTATED);
+        }
+    }
+}
+
+/// A TAP failure's YAML block says what went wrong under `error: |-` (node --test:
+/// `Expected values to be strictly equal:`, then `-2 !== 2`): the message, worth a
+/// location.
+fn tap_messages(units: &[&str], values: &mut [f64]) {
+    let indent = |u: &str| u.len() - u.trim_start().len();
+    let mut key: Option<usize> = None;
+    for (v, u) in values.iter_mut().zip(units) {
+        let t = u.trim();
+        if t.is_empty() {
+            continue;
+        }
+        match key {
+            Some(k) if indent(u) > k => *v = v.max(LOCATION),
+            _ => key = (t == "error: |-" && indent(u) > 0).then(|| indent(u)),
         }
     }
 }
@@ -830,6 +853,49 @@ mod tests {
         assert!(v[1] == NOTE_SHARE && v[2] == NOTE_SHARE, "{v:?}");
         // A note at another place explains nothing before it.
         assert!(v[3] < NOTE_SHARE, "{v:?}");
+    }
+
+    #[test]
+    fn node_test_runners_tap_is_a_test_run() {
+        // node --test (node 20) on a broken add(), as it prints it (one of twelve failures).
+        let units = [
+            "TAP version 13\n",
+            "# Subtest: adds 0 and 2\n",
+            "not ok 1 - adds 0 and 2\n",
+            "  ---\n",
+            "  duration_ms: 2.462069\n",
+            "  location: '/tmp/nt/math.test.js:5:3'\n",
+            "  failureType: 'testCodeFailure'\n",
+            "  error: |-\n",
+            "    Expected values to be strictly equal:\n",
+            "    \n",
+            "    -2 !== 2\n",
+            "    \n",
+            "  code: 'ERR_ASSERTION'\n",
+            "  stack: |-\n",
+            "    Test.runInAsyncScope (node:async_hooks:206:9)\n",
+            "  ...\n",
+            "# Subtest: subtracts\n",
+            "ok 13 - subtracts\n",
+            "1..14\n",
+            "# tests 14\n",
+            "# pass 2\n",
+            "# fail 12\n",
+            "# duration_ms 148.787235\n",
+        ];
+        assert_eq!(
+            crate::segment::output::detect(&units.concat()),
+            Some(OutputKind::TestRun)
+        );
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert_eq!(v[2], 1.0, "{v:?}");
+        assert!(
+            v[5] == LOCATION && v[8] == LOCATION && v[10] == LOCATION,
+            "{v:?}"
+        );
+        // The stack under another key is node's own frames, the passing test nothing.
+        assert!(v[14] < LOCATION && v[17] < 0.5, "{v:?}");
+        assert!(v[19] == 1.0 && v[21] == 1.0, "{v:?}");
     }
 
     #[test]

@@ -145,7 +145,10 @@ impl Counts {
                 || t.contains("short test summary info")
                 || (t.starts_with("test result: ") && t.contains(" passed;"))
                 || is_test_count(t)
-                || (t.starts_with("=") && t.ends_with("=") && is_pytest_summary(t)),
+                || (t.starts_with("=") && t.ends_with("=") && is_pytest_summary(t))
+                // TAP (node --test, tap, prove): its header, its plan's counts.
+                || t.starts_with("TAP version ")
+                || is_tap_count(t),
         );
         self.test_weak += count(
             (line.starts_with("test ") && (t.ends_with(" ... ok") || t.ends_with(" ... FAILED")))
@@ -153,7 +156,8 @@ impl Counts {
                 || (t.contains("::") && (t.contains(" PASSED") || t.contains(" FAILED")))
                 || t.starts_with("--- FAIL: ")
                 || t.starts_with("--- PASS: ")
-                || (t.starts_with("running ") && t.ends_with(" tests")),
+                || (t.starts_with("running ") && t.ends_with(" tests"))
+                || is_tap_result(t),
         );
         self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
@@ -217,6 +221,7 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("Success: no issues found")
         || (t.ends_with(" generated.") && counted(t))
         || (t.starts_with("✖ ") && counted(t))
+        || is_tap_count(t)
         || is_pytest_summary(t)
         || t.starts_with("test result: ")
         || is_test_count(t)
@@ -225,6 +230,23 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
+}
+
+/// A TAP test point: `ok 3 - adds 2 and 2`, `not ok 4 - parses dates`.
+pub(crate) fn is_tap_result(t: &str) -> bool {
+    let rest = t.strip_prefix("not ok ").or_else(|| t.strip_prefix("ok "));
+    rest.is_some_and(|r| {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && (r.len() == digits || r[digits..].starts_with(' '))
+    })
+}
+
+/// TAP's closing counts as node --test prints them: `# tests 14`, `# pass 2`, `# fail 12`.
+pub(crate) fn is_tap_count(t: &str) -> bool {
+    ["# tests ", "# pass ", "# fail "].iter().any(|w| {
+        t.strip_prefix(w)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// unittest's `Ran 216 tests in 0.093s`: how many ran, not how it went.

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_panic, is_run_summary, is_rust_diagnostic,
-    is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic, level_of, template,
-    unmargin,
+    Level, OutputKind, hit_split, is_frame, is_jest_verdict, is_panic, is_run_summary,
+    is_rust_diagnostic, is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic,
+    level_of, template, unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -124,6 +124,7 @@ fn status_line(t: &str) -> f64 {
     // Failures and errors, and the details an agent fixes them by.
     let failure = t.starts_with("FAILED ")
         || (t.starts_with("not ok ") && is_tap_result(t))
+        || ((t.starts_with("✕ ") || t.starts_with("FAIL ")) && is_jest_verdict(t))
         || t.starts_with("ERROR ")
         || t.starts_with("FAIL: ")
         || t.starts_with("ERROR: ")
@@ -159,6 +160,9 @@ fn status_line(t: &str) -> f64 {
     }
     // Where it failed: `tests/test_x.py:12: AssertionError`, `--> src/lib.rs:3:5`.
     let location = (t.starts_with("--> ") && t.contains(':'))
+        // jest's values: `Expected: 3`, `Received: -1`.
+        || t.starts_with("Expected: ")
+        || t.starts_with("Received: ")
         // TAP's YAML block: `location: '/w/math.test.js:5:3'`.
         || (t.starts_with("location: '") && t.ends_with('\''))
         || is_test_location(t)
@@ -172,7 +176,9 @@ fn status_line(t: &str) -> f64 {
     // A failure's own header (`____ test_x ____`, `---- tests::x stdout ----`) repeats
     // the id its verdict line gives: below the details it heads, even when the query
     // matches the id they share.
-    let header = t.starts_with("____") && t.ends_with("____")
+    // jest's `● adds 0 + 2` over a failure's details, as pytest's header.
+    let header = t.starts_with("● ")
+        || t.starts_with("____") && t.ends_with("____")
         || t.starts_with("---- ") && t.ends_with(" ----");
     if header {
         return HEADER;
@@ -896,6 +902,39 @@ mod tests {
         // The stack under another key is node's own frames, the passing test nothing.
         assert!(v[14] < LOCATION && v[17] < 0.5, "{v:?}");
         assert!(v[19] == 1.0 && v[21] == 1.0, "{v:?}");
+    }
+
+    #[test]
+    fn jests_report_is_a_test_run() {
+        // jest 29 on a broken sum(), as it prints it (one of eight failures).
+        let units = [
+            "FAIL ./sum.test.js\n",
+            "  ✕ adds 0 + 2 (5 ms)\n",
+            "  ✕ adds 1 + 2 (1 ms)\n",
+            "  ✓ is a function (1 ms)\n\n",
+            "  ● adds 0 + 2\n\n",
+            "    expect(received).toBe(expected) // Object.is equality\n\n",
+            "    Expected: 2\n",
+            "    Received: -2\n\n",
+            "    > 3 |   test(`adds ${i} + 2`, () => { expect(sum(i, 2)).toBe(i + 2); });\n",
+            "      at Object.toBe (sum.test.js:3:51)\n\n",
+            "Test Suites: 1 failed, 1 total\n",
+            "Tests:       2 failed, 1 passed, 3 total\n",
+            "Snapshots:   0 total\n",
+            "Time:        0.426 s\n",
+            "Ran all test suites.\n",
+        ];
+        assert_eq!(
+            crate::segment::output::detect(&units.concat()),
+            Some(OutputKind::TestRun)
+        );
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert!(
+            v[0] == 1.0 && v[1] == 1.0 && v[2] == 1.0 && v[3] < 0.5,
+            "{v:?}"
+        );
+        assert!(v[4] < v[6] && v[6] == LOCATION && v[7] == LOCATION, "{v:?}");
+        assert!(v[10] == 1.0 && v[11] == 1.0, "{v:?}");
     }
 
     #[test]

@@ -148,6 +148,9 @@ impl Counts {
                 || (t.starts_with("=") && t.ends_with("=") && is_pytest_summary(t))
                 // TAP (node --test, tap, prove): its header, its plan's counts.
                 || t.starts_with("TAP version ")
+                // jest and vitest: `Tests:       8 failed, 1 passed, 9 total`.
+                || ((t.starts_with("Tests:") || t.starts_with("Test Suites:"))
+                    && t.ends_with(" total"))
                 || is_tap_count(t),
         );
         self.test_weak += count(
@@ -157,7 +160,8 @@ impl Counts {
                 || t.starts_with("--- FAIL: ")
                 || t.starts_with("--- PASS: ")
                 || (t.starts_with("running ") && t.ends_with(" tests"))
-                || is_tap_result(t),
+                || is_tap_result(t)
+                || is_jest_verdict(t),
         );
         self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
@@ -230,6 +234,17 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
+}
+
+/// jest's and vitest's verdicts: `✕ adds 0 + 2 (5 ms)`, `✓ is a function`, and a test
+/// file's `FAIL ./sum.test.js` or `PASS src/a.test.ts`.
+pub(crate) fn is_jest_verdict(t: &str) -> bool {
+    t.starts_with("✕ ")
+        || t.starts_with("✓ ")
+        || ["FAIL ", "PASS "].iter().any(|w| {
+            t.strip_prefix(w)
+                .is_some_and(|p| !p.contains(' ') && (p.contains('/') || p.contains('.')))
+        })
 }
 
 /// A TAP test point: `ok 3 - adds 2 and 2`, `not ok 4 - parses dates`.

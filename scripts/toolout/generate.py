@@ -2140,6 +2140,8 @@ PITH_RANGES = [
 CLICK_RELEASES = ["8.1.3", "8.1.5", "8.1.7", "8.1.8", "8.2.0", "8.2.1"]
 # ... and one of successive packaging releases (dev, added later).
 PACKAGING_RELEASES = ["22.0", "23.0", "23.1", "23.2", "24.0", "24.1", "24.2"]
+# ... and of jinja2's (dev, added in the sixth round).
+JINJA2_RELEASES = ["3.0.3", "3.1.0", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "3.1.6"]
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "release-importer",
@@ -2317,6 +2319,10 @@ def gen_git():
     shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
     gitlog_cases(repo, [(shas[0], shas[3]), (shas[2], shas[5]), (shas[3], shas[6])], "dev", "packaging-releases")
     gitdiff_cases(repo, [(shas[0], shas[2]), (shas[2], shas[4]), (shas[4], shas[6])], "dev", "packaging-releases", "src/packaging/")
+    # dev, added in the sixth round: jinja2 releases as commits
+    repo = release_repo("jinja2", JINJA2_RELEASES)
+    shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
+    gitdiff_cases(repo, [(shas[0], shas[1]), (shas[1], shas[3]), (shas[3], shas[6])], "dev", "jinja2-releases", "src/jinja2/")
 
 
 # --------------------------------------------------------------------------

@@ -440,13 +440,20 @@ impl Prepared {
                     values[at + e] = values[at + e].max(values[at + f]);
                 }
                 let relevance = values[range.clone()].to_vec();
-                for ((v, s), t) in values[range.clone()].iter_mut().zip(salience).zip(texts_d) {
+                let summaries: Vec<bool> = texts_d
+                    .iter()
+                    .map(|t| crate::segment::output::is_run_summary(t.trim()))
+                    .collect();
+                for (((v, s), t), &summary) in values[range.clone()]
+                    .iter_mut()
+                    .zip(salience)
+                    .zip(texts_d)
+                    .zip(&summaries)
+                {
                     // A banner's few words (`== short test summary info ==`) and a test
                     // runner's closing lines (`Ran 1002 tests in 0.7s`) are the program's,
                     // not the subject's: the query's words in them are chance.
-                    let share = if crate::segment::output::is_banner(t)
-                        || crate::segment::output::is_run_summary(t.trim())
-                    {
+                    let share = if summary || crate::segment::output::is_banner(t) {
                         0.0
                     } else {
                         QUERY_SHARE
@@ -464,11 +471,8 @@ impl Prepared {
                 // outrank each other.
                 let doc_values = &mut values[range];
                 let top = doc_values.iter().copied().fold(0.0, f64::max);
-                for (v, t) in doc_values.iter_mut().zip(texts_d) {
-                    let t = t.trim();
-                    if crate::segment::output::is_run_summary(t)
-                        && !crate::segment::output::is_test_count(t)
-                    {
+                for ((v, t), summary) in doc_values.iter_mut().zip(texts_d).zip(summaries) {
+                    if summary && !crate::segment::output::is_test_count(t.trim()) {
                         *v = top + VERDICT_GAP;
                     }
                 }

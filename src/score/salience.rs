@@ -72,10 +72,12 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         context(kind, units, &mut values);
         pytest_details(units, &mut values);
         warning_locations(units, &mut values);
+    }
+    if kind == OutputKind::Compiler {
         diagnostic_notes(units, &mut values);
-        tap_messages(units, &mut values);
     }
     if kind == OutputKind::TestRun {
+        tap_messages(units, &mut values);
         restated(units, &mut values);
     }
     // First and last lines: the command's header and its final word.

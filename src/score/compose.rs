@@ -73,6 +73,15 @@ pub(crate) fn lift_records(
     if top <= 0.0 {
         return;
     }
+    // A hunk whose header names the function the query names (its salience says so) is
+    // the one asked about, however few of the query's words its lines share: the best.
+    if kind == crate::segment::OutputKind::Diff {
+        for (r, b) in best.iter_mut() {
+            if texts[*r].starts_with("@@ ") && values[*r] >= SALIENCE {
+                b.1 = top;
+            }
+        }
+    }
     // A listing's neighbours are only alphabetical: a file needs its folder's header to
     // make a path, nothing around it.
     let (head, reach) = match kind {
@@ -345,6 +354,34 @@ mod tests {
         lift_records(OutputKind::Diff, &texts, &[1.0, 0.0, 0.0, 0.0], &mut values);
         assert!(
             values[1] > 1.0 && values[2] == 0.0 && values[3] == 0.0,
+            "{values:?}"
+        );
+    }
+
+    #[test]
+    fn the_hunk_whose_header_names_the_asked_function_is_the_asked_one() {
+        let texts = [
+            "diff --git a/src/jinja2/filters.py b/src/jinja2/filters.py\n",
+            "@@ -415,7 +392,7 @@ def do_sort(\n",
+            "-        {% for user users|sort(attribute=\"age,name\") %}\n",
+            "+        {% for user in users|sort(attribute=\"age,name\") %}\n",
+            "@@ -610,7 +637,7 @@ def sync_do_join(\n",
+            "-    value: t.Union[t.AsyncIterable, t.Iterable],\n",
+            "+    value: t.Union[t.AsyncIterable[t.Any], t.Iterable[t.Any]],\n",
+        ];
+        let query = "What changed in the function sync_do_join in src/jinja2/filters.py?";
+        // The file's header matches the query's path words; the hunks' lines do not.
+        let relevance = [1.0, 0.2, 0.0, 0.0, 0.5, 0.0, 0.0];
+        let salience = crate::score::salience::salience(OutputKind::Diff, &texts, Some(query));
+        assert_eq!(salience[4], 1.0, "{salience:?}");
+        let mut values: Vec<f64> = salience
+            .iter()
+            .zip(relevance)
+            .map(|(s, r)| SALIENCE * s + QUERY_SHARE * r)
+            .collect();
+        lift_records(OutputKind::Diff, &texts, &relevance, &mut values);
+        assert!(
+            values[5].min(values[6]) > values[2].max(values[3]) + 0.2,
             "{values:?}"
         );
     }

@@ -60,6 +60,8 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
             let content = match kind {
                 // The hit's text with its indentation (a local binding is no definition).
                 OutputKind::Search => hit_split(t).map_or(t, |(_, at)| t[at..].trim_end()),
+                // A hunk's header names the function it is in: `@@ -610,7 +637,7 @@ def f(`.
+                OutputKind::Diff => hunk_function(t).unwrap_or(t),
                 _ => t,
             };
             let own = if status { status_line(t) } else { 0.0 };
@@ -263,6 +265,13 @@ fn structure(kind: OutputKind, t: &str) -> f64 {
         OutputKind::Diff | OutputKind::GitLog if t.starts_with("commit ") => 0.5,
         _ => 0.0,
     }
+}
+
+/// The function line a diff's hunk header quotes after its ranges, if any.
+fn hunk_function(t: &str) -> Option<&str> {
+    let rest = t.strip_prefix("@@ ")?;
+    let (_, after) = rest.split_once(" @@")?;
+    Some(after.trim_start())
 }
 
 /// Words of the query that could name a definition: identifiers of two characters or more.

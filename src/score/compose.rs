@@ -320,6 +320,19 @@ mod tests {
     use super::*;
     use crate::segment::OutputKind;
 
+    /// Values of tool-output lines as `Prepared` composes them (salience and the query's
+    /// share of `relevance`), then lifted by their records.
+    fn lifted(kind: OutputKind, texts: &[&str], query: &str, relevance: &[f64]) -> Vec<f64> {
+        let salience = crate::score::salience::salience(kind, texts, Some(query));
+        let mut values: Vec<f64> = salience
+            .iter()
+            .zip(relevance)
+            .map(|(s, r)| SALIENCE * s + QUERY_SHARE * r)
+            .collect();
+        lift_records(kind, texts, relevance, &mut values);
+        values
+    }
+
     #[test]
     fn a_diffs_named_file_lifts_its_hunks() {
         let texts = [
@@ -372,14 +385,7 @@ mod tests {
         let query = "What changed in the function sync_do_join in src/jinja2/filters.py?";
         // The file's header matches the query's path words; the hunks' lines do not.
         let relevance = [1.0, 0.2, 0.0, 0.0, 0.5, 0.0, 0.0];
-        let salience = crate::score::salience::salience(OutputKind::Diff, &texts, Some(query));
-        assert_eq!(salience[4], 1.0, "{salience:?}");
-        let mut values: Vec<f64> = salience
-            .iter()
-            .zip(relevance)
-            .map(|(s, r)| SALIENCE * s + QUERY_SHARE * r)
-            .collect();
-        lift_records(OutputKind::Diff, &texts, &relevance, &mut values);
+        let values = lifted(OutputKind::Diff, &texts, query, &relevance);
         assert!(
             values[5].min(values[6]) > values[2].max(values[3]) + 0.2,
             "{values:?}"
@@ -423,13 +429,7 @@ mod tests {
         // The module matches the query's words best (it is shorter); the test file is
         // what it asks for.
         let relevance = [0.0, 0.0, 0.1, 0.0, 0.1, 0.2, 1.0, 0.6, 0.0];
-        let salience = crate::score::salience::salience(OutputKind::Listing, &texts, Some(query));
-        let mut values: Vec<f64> = salience
-            .iter()
-            .zip(relevance)
-            .map(|(s, r)| SALIENCE * s + QUERY_SHARE * r)
-            .collect();
-        lift_records(OutputKind::Listing, &texts, &relevance, &mut values);
+        let values = lifted(OutputKind::Listing, &texts, query, &relevance);
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
         assert_eq!(order[..3], [7, 4, 6], "{values:?}");

@@ -479,8 +479,8 @@ impl Prepared {
             }
         }
         if let Some(q) = &self.query {
-            let names = crate::score::salience::query_names(q);
-            let options = crate::score::salience::query_options(q);
+            let names = crate::score::names::query_names(q);
+            let options = crate::score::names::query_options(q);
             for (d, doc) in self.docs.iter().enumerate() {
                 if doc.kind == crate::DocKind::Prose {
                     let range = self.first[d]..self.first[d] + self.chunks(d).len();

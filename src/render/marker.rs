@@ -15,7 +15,8 @@ use crate::document::DocKind;
 use crate::segment::{ChunkKind, Lang};
 
 /// The marker for the dropped chunks `run` of `view`. `quoted` holds the line shapes the
-/// document's earlier markers quoted (see [`output`]); it starts empty for each document.
+/// document's earlier tool-output markers quoted, which are not quoted again; it starts
+/// empty for each document.
 pub fn marker(
     view: &View<'_>,
     run: Range<usize>,

@@ -175,7 +175,7 @@ pub(crate) fn api_entries(
     options: &std::collections::HashSet<String>,
     values: &mut [f64],
 ) {
-    use crate::score::salience::{opens_entry, option_term};
+    use crate::score::names::{opens_entry, option_term};
     let top = values.iter().copied().fold(0.0, f64::max);
     let mut i = 0;
     while i < texts.len() {
@@ -211,7 +211,7 @@ const OPTION_UNITS: usize = 8;
 /// next term — are worth as much as the best match, since the description rarely repeats
 /// the option's name. Returns the unit after the entry.
 fn option_entry(texts: &[&str], term: usize, top: f64, values: &mut [f64]) -> usize {
-    use crate::score::salience::option_term;
+    use crate::score::names::option_term;
     // A paragraph ends where the whitespace after a unit holds a blank line.
     let ends_paragraph = |t: &str| t[t.trim_end().len()..].matches('\n').count() >= 2;
     values[term] = values[term].max(top);
@@ -452,7 +452,7 @@ mod tests {
             "// Returns: '.'\n",
             "Later prose that says something else entirely.\n",
         ];
-        let names = crate::score::salience::query_names("What does path.extname() do?");
+        let names = crate::score::names::query_names("What does path.extname() do?");
         let mut values = vec![0.0; texts.len()];
         values[10] = 1.0;
         api_entries(&texts, &names, &Default::default(), &mut values);
@@ -481,7 +481,7 @@ mod tests {
         let asked = |q: &str| {
             let mut values = vec![0.0; texts.len()];
             values[6] = 1.0;
-            let options = crate::score::salience::query_options(q);
+            let options = crate::score::names::query_options(q);
             api_entries(&texts, &none, &options, &mut values);
             values
         };

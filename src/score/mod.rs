@@ -5,6 +5,7 @@
 
 pub mod bm25;
 pub(crate) mod compose;
+pub(crate) mod names;
 pub mod salience;
 pub mod selfinfo;
 pub mod terms;

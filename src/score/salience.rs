@@ -6,6 +6,8 @@
 
 use std::collections::HashSet;
 
+use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
+
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_jest_verdict, is_panic, is_run_summary,
     is_rust_diagnostic, is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic,
@@ -105,7 +107,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
 /// `FAILED` lines are sixteen facts), so repeats are discounted here instead.
 const REPEAT_SHARE: f64 = 0.1;
 
-/// Discounts exact repeats of salient lines in place (see [`REPEAT_SHARE`]).
+/// Discounts exact repeats of salient lines in place (see `REPEAT_SHARE`).
 pub fn discount_repeats(units: &[&str], values: &mut [f64]) {
     let mut seen: HashSet<&str> = HashSet::new();
     for (v, u) in values.iter_mut().zip(units) {
@@ -272,169 +274,6 @@ fn hunk_function(t: &str) -> Option<&str> {
     let rest = t.strip_prefix("@@ ")?;
     let (_, after) = rest.split_once(" @@")?;
     Some(after.trim_start())
-}
-
-/// Words of the query that could name a definition: identifiers of two characters or more.
-pub(crate) fn query_names(query: &str) -> HashSet<String> {
-    query
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().count() >= 2 && !w.starts_with(|c: char| c.is_ascii_digit()))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Names the query quotes as code (`` `defaults` ``, `` `_detect_program_name` ``): what
-/// an agent asks a listing to find the file of.
-fn quoted_names(query: &str) -> Vec<&str> {
-    query
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::trim)
-        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .collect()
-}
-
-/// Whether the query asks for tests ("Where are the tests for `x`?"): then a test file
-/// named after the name is the answer, not the module it tests.
-fn asks_for_tests(query: &str) -> bool {
-    query.split(|c: char| !c.is_alphanumeric()).any(|w| {
-        matches!(
-            w.to_lowercase().as_str(),
-            "test" | "tests" | "spec" | "specs"
-        )
-    })
-}
-
-/// Whether a listed path is a test file: `test`/`spec` a part of its stem between
-/// separators (`test_meta.py`, `meta_test.go`, `meta.spec.ts`), a `FooTest.java`, or a
-/// file under a `tests` folder.
-fn is_test_file(line: &str) -> bool {
-    let mut parts = line.split(['/', '\\']).rev();
-    let file = parts.next().unwrap_or(line);
-    let test = |w: &str| matches!(w, "test" | "tests" | "spec" | "specs" | "__tests__");
-    file.split(['_', '.', '-']).any(|w| test(&w.to_lowercase()))
-        || file
-            .split('.')
-            .next()
-            .is_some_and(|s| s.ends_with("Test") || s.ends_with("Tests"))
-        || parts.any(|dir| test(&dir.to_lowercase()))
-}
-
-/// Salience of a listed path whose file is named after a quoted name: 1 when the stem is
-/// the name (`meta.py` for `meta`), 0.9 when it holds the name between separators
-/// (`test_defaults.py`, `test__detect_program_name.py` for `_detect_program_name`). When
-/// the query asks for tests, a test file is 1 and the module it tests 0.8: near the
-/// answer, not it.
-fn names_file(line: &str, quoted: &[&str], tests: bool) -> f64 {
-    if quoted.is_empty() {
-        return 0.0;
-    }
-    let file = line.rsplit(['/', '\\']).next().unwrap_or(line);
-    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
-    let within = |name: &str| {
-        stem.match_indices(name).any(|(at, _)| {
-            let before = stem[..at].chars().next_back();
-            let after = stem[at + name.len()..].chars().next();
-            let apart = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-            apart(before) && apart(after)
-        })
-    };
-    if !quoted.iter().any(|&name| stem == name || within(name)) {
-        return 0.0;
-    }
-    let exact = quoted.contains(&stem);
-    match (tests, is_test_file(line)) {
-        (true, true) => 1.0,
-        (true, false) => 0.8,
-        (false, _) if exact => 1.0,
-        (false, _) => 0.9,
-    }
-}
-
-/// Keywords that open a definition, in the languages agents search.
-const DEFINES: [&str; 16] = [
-    "class ",
-    "def ",
-    "async def ",
-    "fn ",
-    "struct ",
-    "enum ",
-    "trait ",
-    "interface ",
-    "type ",
-    "function ",
-    "func ",
-    "module ",
-    "impl ",
-    "union ",
-    "record ",
-    "object ",
-];
-
-/// 1 when `content` defines a name the query mentions (0.8 when only the case differs).
-fn defines(content: &str, names: &HashSet<String>) -> f64 {
-    if names.is_empty() {
-        return 0.0;
-    }
-    let mut t = content.trim_start();
-    // A binding at the top of a file (`const NAME =`, JavaScript's `let`/`var`, Rust's
-    // `const NAME: T =`) defines its name as much as `fn` does; an indented one is a
-    // local variable.
-    let top = t.len() == content.len();
-    let mut binding = false;
-    for prefix in [
-        "export ",
-        "default ",
-        "pub(crate) ",
-        "pub ",
-        "public ",
-        "private ",
-        "protected ",
-        "static ",
-        "abstract ",
-        "final ",
-        "async ",
-        "unsafe ",
-        "const ",
-        "let ",
-        "var ",
-    ] {
-        if let Some(rest) = t.strip_prefix(prefix) {
-            t = rest.trim_start();
-            binding |= top && matches!(prefix, "const " | "let " | "var ");
-        }
-    }
-    let (rest, keyword) = match DEFINES.iter().find_map(|k| t.strip_prefix(k)) {
-        // Go's methods name their receiver first: `func (c *Command) Flags()`.
-        Some(rest) => match rest.trim_start().strip_prefix('(') {
-            Some(receiver) => (
-                receiver.split_once(')').map_or("", |(_, after)| after),
-                true,
-            ),
-            None => (rest, true),
-        },
-        None if binding => (t, false),
-        None => return 0.0,
-    };
-    let rest = rest.trim_start();
-    let name: String = rest
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let bound = || {
-        let after = rest[name.len()..].trim_start();
-        after.starts_with('=') || after.starts_with(':')
-    };
-    if name.is_empty() || (!keyword && !bound()) {
-        0.0
-    } else if names.contains(&name) {
-        1.0
-    } else if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-        0.8
-    } else {
-        0.0
-    }
 }
 
 /// pytest explains a failure in a run of `E` lines: the first says what failed, the rest
@@ -620,94 +459,6 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// Whether a unit of a reference page opens the entry of a name the query asks about: it
-/// starts with a call signature (`json.dumps(obj, …`, `Path.read_text(…`, `process(…`)
-/// whose last name is one of `names`.
-pub(crate) fn opens_entry(unit: &str, names: &HashSet<String>) -> bool {
-    // A markdown heading's marks first (`#### pub fn truncate(…)`, html2text's rustdoc).
-    let mut t = unit.trim_start().trim_start_matches('#').trim_start();
-    // … and a code span's tick (`#### `url.pathToFileURL(path)`#`).
-    t = t.strip_prefix('`').unwrap_or(t);
-    // A declaration may lead with its keywords, as rustdoc's `pub const unsafe fn name<T>(`
-    // or a manual's `func Name(` do.
-    let mut declared = false;
-    while let Some(rest) = ENTRY_KEYWORDS.iter().find_map(|k| t.strip_prefix(k)) {
-        t = rest.trim_start();
-        declared = true;
-    }
-    let len = t
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .unwrap_or(t.len());
-    let (path, rest) = t.split_at(len);
-    (rest.starts_with('(') || (declared && rest.starts_with('<')))
-        && path.starts_with(|c: char| c.is_alphabetic() || c == '_')
-        && path.rsplit('.').next().is_some_and(|n| names.contains(n))
-}
-
-/// Keywords a declaration on a reference page may start with (see [`opens_entry`]).
-const ENTRY_KEYWORDS: [&str; 10] = [
-    "pub ",
-    "pub(crate) ",
-    "const ",
-    "unsafe ",
-    "async ",
-    "extern ",
-    "fn ",
-    "def ",
-    "function ",
-    "func ",
-];
-
-/// Options the query names (`--stat`, `-acodec`, `` `--no-edit` ``): a word of one or two
-/// dashes, a letter and at least one more letter, digit, `_` or `-`. A single letter
-/// (`-n`) is left out: too many manuals and calls use one.
-pub(crate) fn query_options(query: &str) -> HashSet<String> {
-    query
-        .split(|c: char| c.is_whitespace() || "\"'`(),;".contains(c))
-        .map(|w| w.trim_end_matches(['?', '.', ':', '!']))
-        .filter(|w| option_name(w).len() == w.len() && w.len() > 2 && !w.starts_with("---"))
-        .filter(|w| w.trim_start_matches('-').len() >= 2)
-        .map(str::to_owned)
-        .collect()
-}
-
-/// The option name at the start of `t` (`--stat` of `--stat[=<n>]`, `-c` of
-/// `-c[:stream] codec`), or "" when `t` does not start with one.
-fn option_name(t: &str) -> &str {
-    let body = t.trim_start_matches('-');
-    let dashes = t.len() - body.len();
-    if !(1..=2).contains(&dashes) || !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return "";
-    }
-    let len = body
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(body.len());
-    &t[..dashes + len]
-}
-
-/// The names a manual's term line gives an option (`-h, -?, -help, --help [arg]`,
-/// `\--stat[=<width>]`, `-acodec codec (input/output)`), or nothing when the unit's first
-/// line is not a term: a term is a few words and no sentence.
-pub(crate) fn option_term(unit: &str) -> Vec<&str> {
-    let t = unit.trim_start();
-    let line = t.split('\n').next().unwrap_or(t).trim_end();
-    let line = line.strip_prefix('\\').unwrap_or(line);
-    if line.len() > 100 || line.ends_with('.') || line.split_whitespace().count() > 6 {
-        return Vec::new();
-    }
-    let mut names = Vec::new();
-    for alias in line.split(", ") {
-        let alias = alias.strip_prefix('\\').unwrap_or(alias);
-        let name = option_name(alias);
-        if !name.is_empty() {
-            names.push(name);
-        } else if names.is_empty() || !alias.starts_with('-') {
-            break; // `-?` among aliases is passed over
-        }
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,24 +487,6 @@ mod tests {
     }
 
     #[test]
-    fn definitions_in_other_languages() {
-        let names = query_names("Where are Flags and parseOptions and MAX_LEN defined?");
-        assert_eq!(
-            defines("func (c *Command) Flags() *flag.FlagSet {", &names),
-            1.0
-        );
-        assert_eq!(
-            defines("export const parseOptions = (argv) => {", &names),
-            1.0
-        );
-        assert_eq!(defines("pub const MAX_LEN: usize = 8;", &names), 1.0);
-        assert_eq!(defines("var parseOptions = function (argv) {", &names), 1.0);
-        // A local variable, a use and a comparison are not definitions.
-        assert_eq!(defines("    const parseOptions = opts;", &names), 0.0);
-        assert_eq!(defines("const x = parseOptions(argv);", &names), 0.0);
-    }
-
-    #[test]
     fn a_warnings_location_is_worth_a_warning() {
         let units = [
             "warning: unused import: `std::ascii::AsciiExt`\n",
@@ -779,30 +512,6 @@ mod tests {
         assert_eq!(v[1], RESTATED, "{v:?}");
         // A failure the summary does not name keeps its progress line as its verdict.
         assert_eq!(v[2], 1.0, "{v:?}");
-    }
-
-    #[test]
-    fn options_named_by_the_query_open_their_terms() {
-        let options = query_options(
-            "What does the -acodec option do? And `--no-edit`, --stat?\nBash {\"command\":\"ls -l\"}",
-        );
-        let want: HashSet<String> = ["-acodec", "--no-edit", "--stat"].map(String::from).into();
-        assert_eq!(options, want);
-        assert_eq!(option_term("-acodec codec (input/output)\n\n"), ["-acodec"]);
-        assert_eq!(option_term("\\--stat[=<width>]\n"), ["--stat"]);
-        assert_eq!(
-            option_term("-h, -?, -help, --help [arg]\n"),
-            ["-h", "-help", "--help"]
-        );
-        assert_eq!(option_term("  -h, --help [arg]\n"), ["-h", "--help"]);
-        assert_eq!(
-            option_term("-c[:stream_specifier] codec (output)\n"),
-            ["-c"]
-        );
-        // Prose that starts with an option, a rule and a list item are no terms.
-        assert!(option_term("-sn / -dn options can be used to skip inclusion of\n").is_empty());
-        assert!(option_term("--------\n").is_empty());
-        assert!(option_term("- an item\n").is_empty());
     }
 
     #[test]
@@ -995,25 +704,6 @@ mod tests {
     }
 
     #[test]
-    fn entries_open_with_the_asked_name_called() {
-        let names = query_names("what does json's dumps() do?");
-        assert!(opens_entry("json.dumps(obj, *, skipkeys=False,", &names));
-        assert!(opens_entry(
-            "pub const unsafe fn dumps<T>(v: T) -> String",
-            &names
-        ));
-        assert!(opens_entry("def dumps(obj):", &names));
-        assert!(opens_entry("#### pub fn dumps(&self)", &names));
-        assert!(opens_entry("  dumps(obj)", &names));
-        // A table of contents, an example and prose that mentions the name are not.
-        assert!(!opens_entry("☆ dumps()", &names));
-        assert!(!opens_entry(">>> json.dumps([1])", &names));
-        assert!(!opens_entry("The dumps() function", &names));
-        assert!(!opens_entry("dumps<10", &names));
-        assert!(!opens_entry("json.loads(s)", &names));
-    }
-
-    #[test]
     fn failures_summaries_and_locations_outrank_passes() {
         let units = [
             "===== test session starts =====\n",
@@ -1051,60 +741,5 @@ mod tests {
         ];
         let v = salience(OutputKind::Traceback, &units, None);
         assert!(v[1] < 0.5 && v[2] >= 0.9 && v[3] == 1.0 && v[5] >= 0.9 && v[6] == 1.0);
-    }
-
-    #[test]
-    fn a_definition_the_query_names() {
-        let units = [
-            "src/a.py:3:from rich.console import Console\n",
-            "src/rich/console.py:585:class Console:\n",
-            "src/rich/console.py:600:    def console_width(self):\n",
-        ];
-        let v = salience(
-            OutputKind::Search,
-            &units,
-            Some("where is class Console defined?"),
-        );
-        // The last line gets the weight of a final word, not of a definition.
-        assert!(v[1] == 1.0 && v[0] < 0.5 && v[2] < 0.6, "{v:?}");
-    }
-
-    #[test]
-    fn a_listed_file_named_after_a_quoted_name() {
-        let units = [
-            "./tests/test_types/test_File.py\n",
-            "./tests/test_defaults.py\n",
-            "./tests/test_make_default_short_help.py\n",
-            "./src/meta.py\n",
-            "./src/metadata.py\n",
-            "test__detect_program_name.py\n",
-            "./uv.lock\n",
-        ];
-        let query = "Where are the tests for `defaults` and the `meta` module, and \
-                     `_detect_program_name`? Give me the file path.";
-        let v = salience(OutputKind::Listing, &units, Some(query));
-        // It asks for tests: a test file named after a name is the answer, the module
-        // it names only near it.
-        assert_eq!((v[1], v[3], v[5]), (1.0, 0.8, 1.0), "{v:?}");
-        let v = salience(
-            OutputKind::Listing,
-            &units,
-            Some("Where is `meta` defined?"),
-        );
-        assert_eq!((v[3], v[4]), (1.0, 0.0), "{v:?}");
-        let v = salience(
-            OutputKind::Listing,
-            &units,
-            Some("Which file is `defaults`?"),
-        );
-        assert_eq!(v[1], 0.9, "{v:?}");
-        assert!(is_test_file("src/meta_test.go") && is_test_file("MetaTest.java"));
-        assert!(is_test_file("__tests__/meta.js") && is_test_file("meta.spec.ts"));
-        assert!(!is_test_file("src/contest.py") && !is_test_file("attestation.rs"));
-        // Words the query does not quote, and names inside longer words, are nothing.
-        assert!(v[0] < 0.5 && v[2] < 0.5 && v[4] < 0.5, "{v:?}");
-        // Only a listing reads quoted names as file names.
-        let search = salience(OutputKind::Search, &units, Some(query));
-        assert!(search[1] < 0.5, "{search:?}");
     }
 }

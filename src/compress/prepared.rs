@@ -432,11 +432,7 @@ impl Prepared {
                 // below where.
                 let texts_d = &texts[range.clone()];
                 let at = range.start;
-                let unmargined: Vec<&str> = texts_d
-                    .iter()
-                    .map(|t| crate::segment::output::unmargin(t))
-                    .collect();
-                for (e, f) in crate::score::salience::raised_at(&unmargined) {
+                for (e, f) in crate::score::salience::raised_at(texts_d) {
                     values[at + e] = values[at + e].max(values[at + f]);
                 }
                 let relevance = values[range.clone()].to_vec();

@@ -63,7 +63,10 @@ fn output(view: &View<'_>, run: Range<usize>, quoted: &mut HashSet<String>) -> S
     let unit = if lines == 1 { "line" } else { "lines" };
     match top {
         Some((shape, count))
-            if lines >= 2 && count * 10 >= lines * 6 && quoted.insert(shape.to_owned()) =>
+            if lines >= 2
+                && count * 10 >= lines * 6
+                && !quoted.contains(shape)
+                && quoted.insert(shape.to_owned()) =>
         {
             let mut shape: String = shape.chars().take(TEMPLATE_CHARS).collect();
             if shape.chars().count() == TEMPLATE_CHARS {

@@ -344,13 +344,16 @@ const NOTE_SHARE: f64 = 0.8;
 /// gcc, clang and mypy explain a diagnostic in notes at its place (`a.py:67: note:
 /// Superclass:`, then the signatures): they come with it, a little below it.
 fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
-    let place = |t: &str, word: &str| t.find(word).map(|at| t[..at].to_owned());
-    let mut last: Option<(String, f64)> = None;
+    // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
+    fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
+        t.find(word).map(|at| &t[..at])
+    }
+    let mut last: Option<(&str, f64)> = None;
     for (v, u) in values.iter_mut().zip(units) {
         let t = u.trim();
         if let Some(at) = place(t, ": note: ") {
-            if let Some((p, s)) = &last
-                && *p == at
+            if let Some((p, s)) = last
+                && p == at
             {
                 *v = v.max(NOTE_SHARE * s);
             }
@@ -381,17 +384,17 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
 /// above, within a few lines. A traceback ends in its exception whatever the exception is
 /// called (`decimal.InvalidOperation: …`, `subprocess.TimeoutExpired: …`): the first line
 /// at the margin under a frame and the source it quotes, when it is shaped like one.
+/// An exception group's lines are read without its margin (see [`unmargin`]).
 pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
+    let unit = |i: usize| unmargin(units[i]);
     (0..units.len())
         .filter_map(|i| {
-            let t = units[i].trim();
+            let t = unit(i).trim();
             let frame = (i.saturating_sub(4)..i)
                 .rev()
-                .find(|&j| is_frame(units[j].trim()))?;
-            let ends_traceback = exception_shaped(units[i])
-                && units[frame + 1..i]
-                    .iter()
-                    .all(|u| u.starts_with(char::is_whitespace));
+                .find(|&j| is_frame(unit(j).trim()))?;
+            let ends_traceback = exception_shaped(unit(i))
+                && (frame + 1..i).all(|j| unit(j).starts_with(char::is_whitespace));
             (is_exception(t) || t.starts_with("E ") || ends_traceback).then_some((i, frame))
         })
         .collect()

@@ -158,18 +158,18 @@ def sizes(pith, split):
                     and (high is None or r["tokens_before"] < high)]
             if not band:
                 continue
-            kept = sum(r["passed"]["gold_line_recall"][0] for r in band)
-            total = sum(r["passed"]["gold_line_recall"][1] for r in band)
-            whole = sum(r["passed"]["all_gold_kept"][0] for r in band)
-            best = [best_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
-            oracle = [oracle_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
+            gold = [len(by_id[r["id"]]["gold"]) for r in band]
 
             def share(kept):
-                return (f"{sum(kept) / total:.1%} | "
-                        f"{sum(k == len(by_id[r['id']]['gold']) for k, r in zip(kept, band)) / len(band):.1%}")
+                """gold_line_recall and all_gold_kept of the band's kept gold lines."""
+                whole = sum(k == g for k, g in zip(kept, gold))
+                return f"{sum(kept) / sum(gold):.1%} | {whole / len(band):.1%}"
 
-            print(f"| {split} | {size} | {name} | {len(band)} | {kept / total:.1%} "
-                  f"| {whole / len(band):.1%} | {share(oracle)} | {share(best)} |")
+            pith_kept = [r["passed"]["gold_line_recall"][0] for r in band]
+            oracle = [oracle_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
+            best = [best_kept(enc, by_id[r["id"]], size[:-1]) for r in band]
+            print(f"| {split} | {size} | {name} | {len(band)} | {share(pith_kept)} "
+                  f"| {share(oracle)} | {share(best)} |")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ SDISTS = {
     "cachetools": "5.5.2",
     "idna": "3.10",
     "markdown": "3.8",
+    "pyflakes": "3.2.0",  # added in the seventh round (unittest)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -115,6 +116,7 @@ PINS = {
     "packaging": PYTEST + ["packaging==25.0", "pretend==1.0.9"],
     "more-itertools": [],
     "simplejson": [],
+    "pyflakes": [],
     "cachetools": PYTEST,
     "idna": PYTEST,
     "requests": [
@@ -669,6 +671,31 @@ UNITTEST_BUGS["markdown"] = [
         "I made Markdown's toc extension keep the case of header ids",
     ),
 ]
+# Added in the seventh round: pyflakes' suite is unittest's own too, and its failures
+# print an assertion's list diff and the checked source.
+UNITTEST_BUGS["pyflakes"] = [
+    (
+        "all-scope",
+        "pyflakes/checker.py",
+        "                isinstance(self.scope, ModuleScope) and\n                isinstance(\n",
+        "                isinstance(self.scope, FunctionScope) and\n                isinstance(\n",
+        "I narrowed where pyflakes treats an __all__ assignment as the module's exports",
+    ),
+    (
+        "uses-locals",
+        "pyflakes/checker.py",
+        "                    not self.usesLocals and\n",
+        "                    self.usesLocals and\n",
+        "I reworked the locals() check in pyflakes' unused-variable report",
+    ),
+    (
+        "underscore",
+        "pyflakes/checker.py",
+        "                    name != '_' and  # see issue #202\n",
+        "                    name != '__' and  # see issue #202\n",
+        "I touched the special case for throwaway names in pyflakes' unused assignments",
+    ),
+]
 # Projects added later run their pytest bugs under unittest too (their suites are
 # unittest.TestCase classes).
 UNITTEST_BUGS.update({p: PYTEST_BUGS[p] for p in ("cachetools", "idna")})
@@ -678,6 +705,7 @@ UNITTEST_SPLIT = {
     "cachetools": "dev",
     "idna": "dev",
     "markdown": "dev",
+    "pyflakes": "dev",
 }
 UNITTEST_CMD = {
     **{
@@ -688,6 +716,10 @@ UNITTEST_CMD = {
         for p in ("cachetools", "idna", "markdown")
     },
     "more-itertools": {"v": ["python", "-m", "unittest", "-v"], "q": ["python", "-m", "unittest"]},
+    "pyflakes": {
+        "v": ["python", "-m", "unittest", "discover", "-v", "-s", "pyflakes/test", "-t", "."],
+        "q": ["python", "-m", "unittest", "discover", "-s", "pyflakes/test", "-t", "."],
+    },
     "simplejson": {
         "v": ["python", "-m", "unittest", "discover", "-v", "-s", "simplejson/tests", "-t", "."],
         "q": ["python", "-m", "unittest", "discover", "-s", "simplejson/tests", "-t", "."],
@@ -2142,6 +2174,9 @@ CLICK_RELEASES = ["8.1.3", "8.1.5", "8.1.7", "8.1.8", "8.2.0", "8.2.1"]
 PACKAGING_RELEASES = ["22.0", "23.0", "23.1", "23.2", "24.0", "24.1", "24.2"]
 # ... and of jinja2's (dev, added in the sixth round).
 JINJA2_RELEASES = ["3.0.3", "3.1.0", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "3.1.6"]
+# ... and of itsdangerous's and cachetools's (dev, added in the seventh round).
+ITSDANGEROUS_RELEASES = ["2.0.0", "2.0.1", "2.1.0", "2.1.1", "2.1.2", "2.2.0"]
+CACHETOOLS_RELEASES = ["4.2.4", "5.0.0", "5.2.0", "5.3.0", "5.4.0", "5.5.0", "5.5.2"]
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "release-importer",
@@ -2323,6 +2358,13 @@ def gen_git():
     repo = release_repo("jinja2", JINJA2_RELEASES)
     shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
     gitdiff_cases(repo, [(shas[0], shas[1]), (shas[1], shas[3]), (shas[3], shas[6])], "dev", "jinja2-releases", "src/jinja2/")
+    # dev, added in the seventh round: itsdangerous and cachetools releases as commits
+    repo = release_repo("itsdangerous", ITSDANGEROUS_RELEASES)
+    shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
+    gitdiff_cases(repo, [(shas[0], shas[2]), (shas[2], shas[5])], "dev", "itsdangerous-releases", "src/itsdangerous/")
+    repo = release_repo("cachetools", CACHETOOLS_RELEASES)
+    shas = run(["git", "rev-list", "--reverse", "HEAD"], repo, git_env())[0].split()
+    gitdiff_cases(repo, [(shas[0], shas[1]), (shas[1], shas[4]), (shas[4], shas[6])], "dev", "cachetools-releases", "src/cachetools/")
 
 
 # --------------------------------------------------------------------------

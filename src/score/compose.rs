@@ -75,10 +75,12 @@ pub(crate) fn lift_records(
     }
     // A hunk whose header names the function the query names (its salience says so) is
     // the one asked about, however few of the query's words its lines share: the best.
+    let mut asked = std::collections::HashSet::new();
     if kind == crate::segment::OutputKind::Diff {
         for (r, b) in best.iter_mut() {
             if texts[*r].starts_with("@@ ") && values[*r] >= SALIENCE {
                 b.1 = top;
+                asked.insert(*r);
             }
         }
     }
@@ -103,6 +105,13 @@ pub(crate) fn lift_records(
                 // Each line keeps its own relevance on top, so within a lifted record
                 // the line the query names comes before its neighbours.
                 *v = v.max(near * SALIENCE * share * rel / top + QUERY_SHARE * relevance[i]);
+            } else if asked.contains(r) {
+                // The rest of an asked hunk is what changed in the function asked about:
+                // read top-down, its changes before their context, above other hunks.
+                let changed = texts[i].starts_with(['+', '-']);
+                let place = ASKED_DECAY * (i - r) as f64 / texts.len() as f64;
+                let tail = if changed { ASKED_CHANGE } else { ASKED_CONTEXT };
+                *v = v.max(SALIENCE * share * (tail - place));
             }
         }
     }
@@ -128,6 +137,14 @@ pub(crate) fn lift_records(
 /// How far below the best file of its folder a listing's folder header ranks: just
 /// below it, so the file comes first and its path right after.
 const HEADER_GAP: f64 = 1e-3;
+
+/// Shares of an asked hunk's lift that its changed lines and its context lines past
+/// [`RECORD_REACH`] get (see [`lift_records`]): above the hunks the query's file brings
+/// ([`FILE_SHARE`]), each a little less the further down it is (by [`ASKED_DECAY`] of its
+/// place in the output), so a long hunk is kept from its header on.
+const ASKED_CHANGE: f64 = 0.95;
+const ASKED_CONTEXT: f64 = 0.85;
+const ASKED_DECAY: f64 = 0.05;
 
 /// Share of a lifted commit's lift that the lines of its stat around the asked one get
 /// (see [`lift_records`]).
@@ -390,6 +407,42 @@ mod tests {
             values[5].min(values[6]) > values[2].max(values[3]) + 0.2,
             "{values:?}"
         );
+    }
+
+    #[test]
+    fn a_long_asked_hunk_is_kept_from_its_header_on_above_the_files_other_hunks() {
+        // An earlier hunk of the asked file, then the asked hunk: 40 lines, most of them
+        // past the reach of its header.
+        let mut texts = vec![
+            "diff --git a/src/cachetools/__init__.py b/src/cachetools/__init__.py\n",
+            "@@ -469,19 +468,26 @@ class TTLCache(_TimedCache):\n",
+            "-        \"\"\"Remove expired items from the cache.\"\"\"\n",
+            "+        \"\"\"Remove expired items from the cache and return them.\"\"\"\n",
+            "@@ -632,150 +644,28 @@ def cached(cache, key=keys.hashkey, lock=None):\n",
+        ];
+        for k in 0..40 {
+            texts.push(if k % 4 == 0 {
+                "     context\n"
+            } else {
+                "-    removed\n"
+            });
+        }
+        let query = "What changed in the function cached in src/cachetools/__init__.py?";
+        let mut relevance = vec![0.0; texts.len()];
+        relevance[0] = 1.0;
+        relevance[4] = 0.3;
+        let values = lifted(OutputKind::Diff, &texts, query, &relevance);
+        let (late_change, late_context) = (texts.len() - 2, texts.len() - 4);
+        assert_eq!(texts[late_context], "     context\n");
+        // Past the reach, the asked hunk's lines still outrank the other hunk's...
+        assert!(values[late_change] > values[2].max(values[3]), "{values:?}");
+        assert!(
+            values[late_context] > values[2].max(values[3]),
+            "{values:?}"
+        );
+        // ... its changes outrank its context, and earlier lines come first.
+        assert!(values[late_change] > values[late_context], "{values:?}");
+        assert!(values[30] > values[late_change], "{values:?}");
     }
 
     #[test]

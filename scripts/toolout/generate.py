@@ -2445,6 +2445,8 @@ DEBS = {
     "bash-doc": "5.2.15-2",
     "rust-doc": "1.63.0+dfsg1-2",
     "nodejs-doc": "18.20.4+dfsg-1~deb12u3",
+    # tig's manual pages (asciidoc, like git's); added in the seventh round
+    "tig": "2.5.5-1",
     # Go sources for grep and listings (not a docs page)
     "golang-github-spf13-cobra-dev": "1.6.1-1",
 }
@@ -2473,6 +2475,8 @@ HTML_PAGES = [
     ("nodejs-doc", "usr/share/doc/nodejs/api/path.html", "dev", "w3m"),
     ("nodejs-doc", "usr/share/doc/nodejs/api/url.html", "dev", "html2text"),
     ("nodejs-doc", "usr/share/doc/nodejs/api/events.html", "dev", "w3m"),
+    ("tig", "usr/share/doc/tig/tigrc.5.html", "dev", "w3m"),
+    ("tig", "usr/share/doc/tig/tigrc.5.html", "dev", "html2text"),
 ]
 
 
@@ -2480,10 +2484,13 @@ def unpack_deb(pkg: str) -> Path:
     ddir = SCRATCH / "deb"
     ddir.mkdir(parents=True, exist_ok=True)
     ver = DEBS[pkg]
-    fname = f"{pkg}_{ver.replace(':', '%3a')}_all.deb"
-    deb = ddir / fname
-    if not deb.exists():
+    # documentation packages are `_all`; a program's (tig) is of this machine's arch
+    stem = f"{pkg}_{ver.replace(':', '%3a')}_"
+    found = [f for f in sorted(ddir.iterdir()) if f.name.startswith(stem) and f.suffix == ".deb"]
+    if not found:
         check(["apt-get", "download", f"{pkg}={ver}"], cwd=ddir)
+        found = [f for f in sorted(ddir.iterdir()) if f.name.startswith(stem) and f.suffix == ".deb"]
+    deb = found[0]
     root = ddir / pkg
     if not root.exists():
         check(["dpkg-deb", "-x", str(deb), str(root)])
@@ -2537,6 +2544,8 @@ RE_OPTION_TERM = {
     "git-doc": re.compile(r"^\\?(--[a-z][a-z0-9-]+)(\[?=<[^>]+>\]?| <[^>]+>)?(, -\S+)?$"),
     "ffmpeg-doc": re.compile(r"^(-[a-z][a-z0-9_]+)(\[[^\]]*\])?( [a-z_]+)?( \([a-z/,-]+\))?$"),
     "bash-doc": re.compile(r"^ {20}(--[a-z][a-z0-9-]+)( [a-z]+)?$"),
+    # a tigrc variable: `diff-options (string)`, `_commit-order_ (enum) [auto|…]`
+    "tig": re.compile(r"^_?([a-z][a-z0-9-]+)_? \((?:bool|int|string|mixed|enum|list|args)\)( \[[^\]]*\])?$"),
 }
 
 

@@ -207,15 +207,38 @@ const ENTRY_KEYWORDS: [&str; 10] = [
 
 /// Options the query names (`--stat`, `-acodec`, `` `--no-edit` ``): a word of one or two
 /// dashes, a letter and at least one more letter, digit, `_` or `-`. A single letter
-/// (`-n`) is left out: too many manuals and calls use one.
+/// (`-n`) is left out: too many manuals and calls use one. A configuration file's
+/// variables have no dashes before them (`diff-options`, `truncation-delimiter` of
+/// tigrc): a hyphenated word counts too, and opens an entry only where a term line
+/// starts with it (see [`option_term`]).
 pub(crate) fn query_options(query: &str) -> HashSet<String> {
     query
         .split(|c: char| c.is_whitespace() || "\"'`(),;".contains(c))
         .map(|w| w.trim_end_matches(['?', '.', ':', '!']))
-        .filter(|w| option_name(w).len() == w.len() && w.len() > 2 && !w.starts_with("---"))
-        .filter(|w| w.trim_start_matches('-').len() >= 2)
+        .filter(|w| {
+            let option = option_name(w).len() == w.len() && w.len() > 2 && !w.starts_with("---");
+            (option && w.trim_start_matches('-').len() >= 2)
+                || (!w.is_empty() && setting_name(w).len() == w.len())
+        })
         .map(str::to_owned)
         .collect()
+}
+
+/// The variable name at the start of `t` (`diff-options` of `diff-options (string)`):
+/// lowercase words of two letters or more joined by single dashes, or "" when `t` does
+/// not start with one.
+fn setting_name(t: &str) -> &str {
+    let len = t
+        .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .unwrap_or(t.len());
+    let name = &t[..len];
+    let words = name.split('-').collect::<Vec<_>>();
+    let word = |w: &&str| w.len() >= 2 && w.starts_with(|c: char| c.is_ascii_lowercase());
+    if words.len() >= 2 && words.iter().all(word) {
+        name
+    } else {
+        ""
+    }
 }
 
 /// The option name at the start of `t` (`--stat` of `--stat[=<n>]`, `-c` of
@@ -241,6 +264,17 @@ pub(crate) fn option_term(unit: &str) -> Vec<&str> {
     let line = line.strip_prefix('\\').unwrap_or(line);
     if line.len() > 100 || line.ends_with('.') || line.split_whitespace().count() > 6 {
         return Vec::new();
+    }
+    // A variable's term: its name, alone or before its type and values, maybe emphasised
+    // (`_commit-order_ (enum) [auto|default]`).
+    let plain = line.trim_start_matches(['_', '*', '`']);
+    let setting = setting_name(plain);
+    let after = plain[setting.len()..].trim_start_matches(['_', '*', '`']);
+    if !setting.is_empty() && (after.is_empty() || after.starts_with([' ', '\t'])) {
+        let rest = after.trim_start();
+        if rest.is_empty() || rest.starts_with(['(', '[']) {
+            return vec![setting];
+        }
     }
     let mut names = Vec::new();
     for alias in line.split(", ") {
@@ -297,6 +331,18 @@ mod tests {
             option_term("-c[:stream_specifier] codec (output)\n"),
             ["-c"]
         );
+        // A configuration file's variables, named with no dashes before them.
+        let settings = query_options("What does the truncation-delimiter option of tigrc.5 do?");
+        assert_eq!(settings, HashSet::from(["truncation-delimiter".to_owned()]));
+        assert_eq!(
+            option_term("truncation-delimiter (mixed) [utf-8|<string>]\n\n"),
+            ["truncation-delimiter"]
+        );
+        assert_eq!(option_term("_diff-options_ (string)\n"), ["diff-options"]);
+        assert_eq!(option_term("show-changes\n"), ["show-changes"]);
+        // ... but not a sentence, a word with one letter between dashes, or a path.
+        assert!(option_term("read-only files are skipped (see below)\n").is_empty());
+        assert!(query_options("an x-ray of tigrc.5 and src/a-b.rs").is_empty());
         // Prose that starts with an option, a rule and a list item are no terms.
         assert!(option_term("-sn / -dn options can be used to skip inclusion of\n").is_empty());
         assert!(option_term("--------\n").is_empty());

@@ -462,6 +462,9 @@ impl Prepared {
                     &relevance,
                     &mut values[range.clone()],
                 );
+                if kind == crate::segment::OutputKind::Compiler {
+                    crate::score::salience::diagnostic_notes(texts_d, &mut values[range.clone()]);
+                }
                 // A run's verdict (`FAILED (failures=51)`, `6 failed, 26 passed in 0.2s`)
                 // is the one line that says how it went: first, however many failures
                 // outrank each other.

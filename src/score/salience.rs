@@ -77,9 +77,6 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         pytest_details(units, &mut values);
         warning_locations(units, &mut values);
     }
-    if kind == OutputKind::Compiler {
-        diagnostic_notes(units, &mut values);
-    }
     if kind == OutputKind::TestRun {
         tap_messages(units, &mut values);
         restated(units, &mut values);
@@ -338,12 +335,15 @@ fn tap_messages(units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// Share of its diagnostic's salience a gcc- or mypy-style note at the same place gets.
-const NOTE_SHARE: f64 = 0.8;
+/// How far below its diagnostic's value a gcc- or mypy-style note at the same place
+/// ranks: below the diagnostic, above the diagnostics the query points at less.
+const NOTE_GAP: f64 = 0.05;
 
 /// gcc, clang and mypy explain a diagnostic in notes at its place (`a.py:67: note:
-/// Superclass:`, then the signatures): they come with it, a little below it.
-fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
+/// Superclass:`, then the signatures): they come with it, a little below it. Read on
+/// the composed values, so the notes of the diagnostic the query asks about (its file)
+/// come before other files' diagnostics.
+pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
     // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
     fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
         t.find(word).map(|at| &t[..at])
@@ -355,7 +355,7 @@ fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
             if let Some((p, s)) = last
                 && p == at
             {
-                *v = v.max(NOTE_SHARE * s);
+                *v = v.max(s - NOTE_GAP);
             }
         } else {
             last = [": error: ", ": warning: ", ": fatal error: "]
@@ -576,12 +576,16 @@ mod tests {
             "md/wikilinks.py:67: note:      Superclass:\n",
             "md/wikilinks.py:67: note:          def handleMatch(self, m: Match[str]) -> str\n",
             "md/core.py:12: note: (or run \"mypy --install-types\" to install all stubs)\n",
+            "md/core.py:219: error: Returning Any from function declared to return \"Extension\"\n",
         ];
-        let v = salience(OutputKind::Compiler, &units, None);
-        assert_eq!(v[0], 1.0, "{v:?}");
-        assert!(v[1] == NOTE_SHARE && v[2] == NOTE_SHARE, "{v:?}");
-        // A note at another place explains nothing before it.
-        assert!(v[3] < NOTE_SHARE, "{v:?}");
+        // Composed values: the query names wikilinks.py, so its error is worth more than
+        // core.py's; notes are worth little on their own.
+        let mut v = vec![1.74, 0.1, 0.1, 0.1, 1.58];
+        diagnostic_notes(&units, &mut v);
+        // The asked error's notes come right below it, above the other file's error...
+        assert!(v[1] == v[2] && v[1] < v[0] && v[1] > v[4], "{v:?}");
+        // ... and a note at another place explains nothing before it.
+        assert_eq!(v[3], 0.1, "{v:?}");
     }
 
     #[test]

@@ -1835,6 +1835,138 @@ def gen_mypy():
 
 
 # --------------------------------------------------------------------------
+# Kind: tap (added in the seventh round): tape's TAP report of npm packages' own tests
+# --------------------------------------------------------------------------
+
+# tape and what qs's tests require, pinned (their own dependencies are npm's choice).
+TAPE_TOOLS = ["tape@5.9.0"]
+TAP_PROJECTS = {
+    # npm package: (split, extra test packages)
+    "minimist@1.2.8": ("dev", []),
+    "qs@6.14.0": ("held", ["es-value-fixtures@1.7.1", "for-each@0.3.5", "has-bigints@1.1.0",
+                           "has-override-mistake@1.0.1", "has-property-descriptors@1.0.2",
+                           "has-proto@1.2.0", "has-symbols@1.1.0", "iconv-lite@0.6.3",
+                           "mock-property@1.1.0", "object-inspect@1.13.4", "safer-buffer@2.1.2",
+                           "side-channel@1.1.0"]),
+}
+TAP_BUGS = [
+    # (package, tag, file, old, new, story)
+    ("minimist@1.2.8", "decimal", "index.js",
+     "return (/^[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(e[-+]?\\d+)?$/).test(x);",
+     "return (/^[-+]?(?:\\d+)(e[-+]?\\d+)?$/).test(x);",
+     "I simplified minimist's number detection"),
+    ("minimist@1.2.8", "no-prefix", "index.js",
+     "key = arg.match(/^--no-(.+)/)[1];\n\t\t\tsetArg(key, false, arg);",
+     "key = arg.match(/^--no-(.+)/)[1];\n\t\t\tsetArg(key, true, arg);",
+     "I refactored how minimist reads --no- flags"),
+    ("minimist@1.2.8", "short-string", "index.js",
+     "setArg(letters[j], flags.strings[letters[j]] ? '' : true, arg);",
+     "setArg(letters[j], true, arg);",
+     "I cleaned up minimist's grouped short flags"),
+    ("qs@6.14.0", "plus", "lib/utils.js",
+     "var strWithoutPlus = str.replace(/\\+/g, ' ');",
+     "var strWithoutPlus = str;",
+     "I sped up qs's decoder"),
+    ("qs@6.14.0", "depth", "lib/parse.js",
+     "    depth: 5,",
+     "    depth: 4,",
+     "I lowered qs's default nesting depth"),
+]
+TAP_TASKS = [
+    "{story}. Run the tests and fix whatever fails.",
+    "{story}; the test suite fails now. Which tests, and why?",
+]
+RE_TAP_NOT_OK = re.compile(r"^not ok \d+\b")
+RE_TAP_FAIL = re.compile(r"^# fail +\d+$")
+
+
+def tap_gold(out: str) -> list[str]:
+    """Per failing assertion: the `# test` line it is under, its `not ok` line, the
+    expected and actual values and where it is (`at:`); then the `# fail N` line."""
+    lines = out.split("\n")
+    gold: list[str] = []
+    test = None
+    for i, l in enumerate(lines):
+        if l.startswith("# ") and not RE_TAP_FAIL.match(l):
+            test = l
+        if not RE_TAP_NOT_OK.match(l):
+            continue
+        if test:
+            gold.append(test)
+        gold.append(l)
+        j = i + 1
+        while j < len(lines) and lines[j].strip() != "..." and not lines[j].startswith(("ok ", "not ok ", "# ")):
+            t = lines[j].strip()
+            if t.startswith(("expected:", "actual:")):
+                # a block value (`|-`) is on the next line
+                gold.append(lines[j + 1] if t.endswith("|-") else lines[j])
+            elif t.startswith("at: "):
+                gold.append(lines[j])
+            j += 1
+    final = [l for l in lines if RE_TAP_FAIL.match(l)]
+    assert final, "no # fail line"
+    return list(dict.fromkeys(gold))[: GOLD_CAP - 1] + final[-1:]
+
+
+def npm_unpack(spec: str, parent: Path) -> Path:
+    """The npm tarball of `spec` (name@version), unpacked afresh under `parent`."""
+    name, ver = spec.rsplit("@", 1)
+    (parent / "npm").mkdir(parents=True, exist_ok=True)
+    tgz = parent / "npm" / f"{name}-{ver}.tgz"
+    if not tgz.exists():
+        check(["npm", "pack", "--silent", spec], cwd=parent / "npm")
+    root = parent / f"{name}-{ver}"
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    check(["tar", "xzf", str(tgz), "-C", str(root), "--strip-components=1"])
+    return root
+
+
+def npm_tools(name: str, packages: list[str]) -> Path:
+    """A folder with `packages` installed: the test tools (`node_modules`) of a project."""
+    d = SCRATCH / "npmtools" / name
+    stamp = d / ".done"
+    want = "\n".join(packages)
+    if stamp.exists() and stamp.read_text() == want:
+        return d
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    (d / "package.json").write_text('{"private": true}\n')
+    check(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact", *packages], cwd=d)
+    stamp.write_text(want)
+    return d
+
+
+def gen_tap():
+    work = SCRATCH / "tap"
+    for k, (spec, tag, rel, old, new, story) in enumerate(TAP_BUGS):
+        split, extra = TAP_PROJECTS[spec]
+        tools = npm_tools(spec.rsplit("@", 1)[0], TAPE_TOOLS + extra)
+        root = npm_unpack(spec, work)
+        replace_once(root / rel, old, new)
+        # tape expands the glob itself; NODE_PATH lets the tests require the tools
+        cmd = ["node", str(tools / "node_modules" / "tape" / "bin" / "tape"), "test/*.js"]
+        out, rc = run(cmd, root, env_for(extra={"NODE_PATH": str(tools / "node_modules")}))
+        log(f"tap {spec}/{tag}: rc={rc}")
+        if rc == 0 or not any(RE_TAP_FAIL.match(l) for l in out.split("\n")):
+            log(f"!! SKIPPED tap {spec}/{tag}\n{out[-2000:]}")
+            continue
+        add_case(
+            id=f"tap/{spec.replace('@', '-')}-{tag}",
+            kind="tap",
+            split=split,
+            source=spec.replace("@", "-"),
+            task=TAP_TASKS[k % 2].format(story=story),
+            assistant=["I'll run the test suite.", ""][k % 2],
+            command="npx tape 'test/*.js'",
+            output=out,
+            gold=tap_gold(out),
+        )
+
+
+# --------------------------------------------------------------------------
 # Kind: grep
 # --------------------------------------------------------------------------
 
@@ -2707,6 +2839,7 @@ KINDS = {
     "listing": gen_listing,
     "html": gen_html,
     "mypy": gen_mypy,
+    "tap": gen_tap,
 }
 
 

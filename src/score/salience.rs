@@ -10,8 +10,8 @@ use crate::score::names::{asks_for_tests, defines, names_file, query_names, quot
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_jest_verdict, is_panic, is_run_summary,
-    is_rust_diagnostic, is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic,
-    level_of, template, unmargin,
+    is_rust_diagnostic, is_tap_count, is_tap_result, is_test_count, is_traceback_head,
+    is_tsc_diagnostic, level_of, template, unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -317,20 +317,66 @@ fn restated(units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// A TAP failure's YAML block says what went wrong under `error: |-` (node --test:
-/// `Expected values to be strictly equal:`, then `-2 !== 2`): the message, worth a
-/// location.
+/// Salience of a TAP failure's `stack:` lines: the runner's own frames under the `at:`
+/// that says where.
+const TAP_STACK: f64 = 0.1;
+
+/// A TAP failure's YAML block (between `---` and `...` under its `not ok` line) says what
+/// went wrong: the message (node --test's `error: |-`), the values (`expected:`,
+/// `actual:`; node-tap's `found:`, `wanted:`) and where (`at:`, `location:`), each worth
+/// a location, a block value (`|-`) with its key. Its `stack:` is the runner's frames. The
+/// `# name` comment above a `not ok` line names the test that failed (tape's assertions
+/// are all `should be deeply equivalent`): a failure's header.
 fn tap_messages(units: &[&str], values: &mut [f64]) {
     let indent = |u: &str| u.len() - u.trim_start().len();
-    let mut key: Option<usize> = None;
-    for (v, u) in values.iter_mut().zip(units) {
+    let mut name: Option<usize> = None;
+    let (mut failing, mut in_block) = (false, false);
+    // The open key of the block: its indent, and whether its lines say what went wrong.
+    let mut key: Option<(usize, bool)> = None;
+    for (i, u) in units.iter().enumerate() {
         let t = u.trim();
         if t.is_empty() {
             continue;
         }
-        match key {
-            Some(k) if indent(u) > k => *v = v.max(LOCATION),
-            _ => key = (t == "error: |-" && indent(u) > 0).then(|| indent(u)),
+        if is_tap_result(t) {
+            failing = t.starts_with("not ok ");
+            // A comment names every assertion under it, up to the next comment.
+            if let Some(n) = name.filter(|_| failing) {
+                values[n] = values[n].max(HEADER);
+            }
+            (in_block, key) = (false, None);
+        } else if t.starts_with("# ") {
+            name = (!is_tap_count(t)).then_some(i);
+        } else if t == "---" || t == "..." {
+            (in_block, key) = (t == "---" && failing, None);
+        } else if in_block {
+            match key {
+                Some((k, says)) if indent(u) > k => {
+                    values[i] = if says {
+                        values[i].max(LOCATION)
+                    } else {
+                        values[i].min(TAP_STACK)
+                    };
+                }
+                _ => {
+                    let field = t.split(':').next().unwrap_or_default();
+                    let says = matches!(
+                        field,
+                        "error"
+                            | "message"
+                            | "expected"
+                            | "actual"
+                            | "found"
+                            | "wanted"
+                            | "at"
+                            | "location"
+                    );
+                    if says {
+                        values[i] = values[i].max(LOCATION);
+                    }
+                    key = Some((indent(u), says));
+                }
+            }
         }
     }
 }
@@ -610,9 +656,12 @@ mod tests {
             "  ...\n",
             "# Subtest: subtracts\n",
             "ok 13 - subtracts\n",
-            "1..14\n",
-            "# tests 14\n",
-            "# pass 2\n",
+            "# empty strings\n",
+            "ok 14 should be strictly equal\n",
+            "not ok 15 should be strictly equal\n",
+            "1..15\n",
+            "# tests 15\n",
+            "# pass  3\n",
             "# fail 12\n",
             "# duration_ms 148.787235\n",
         ];
@@ -628,7 +677,52 @@ mod tests {
         );
         // The stack under another key is node's own frames, the passing test nothing.
         assert!(v[14] < LOCATION && v[17] < 0.5, "{v:?}");
-        assert!(v[19] == 1.0 && v[21] == 1.0, "{v:?}");
+        assert!(v[22] == 1.0 && v[24] == 1.0, "{v:?}");
+        // A failing test's name is its header, also past assertions that passed (tape's
+        // `# empty strings`); a passing test's is not.
+        assert!(v[1] == HEADER && v[18] == HEADER && v[16] < HEADER, "{v:?}");
+    }
+
+    #[test]
+    fn tapes_yaml_block_says_what_failed() {
+        // tape 5 on minimist with a broken number check, as it prints it.
+        let units = [
+            "TAP version 13\n",
+            "# nums\n",
+            "not ok 57 should be deeply equivalent\n",
+            "  ---\n",
+            "    operator: deepEqual\n",
+            "    expected: |-\n",
+            "      { x: 1234, y: 5.67 }\n",
+            "    actual: |-\n",
+            "      { x: 1234, y: '5.67' }\n",
+            "    at: Test.<anonymous> (/src/minimist/test/num.js:15:4)\n",
+            "    stack: |-\n",
+            "      Error: should be deeply equivalent\n",
+            "          at Test.assert [as _assert] (/src/node_modules/tape/lib/test.js:492:48)\n",
+            "  ...\n",
+            "ok 58 should be deeply equivalent\n",
+            "\n",
+            "1..153\n",
+            "# tests 153\n",
+            "# pass  151\n",
+            "# fail  2\n",
+        ];
+        assert_eq!(
+            crate::segment::output::detect(&units.concat()),
+            Some(OutputKind::TestRun)
+        );
+        let v = salience(OutputKind::TestRun, &units, None);
+        assert!(v[1] == HEADER && v[2] == 1.0, "{v:?}");
+        // The values (block values with their keys) and where, not the operator...
+        for i in [5, 6, 7, 8, 9] {
+            assert_eq!(v[i], LOCATION, "{i}: {v:?}");
+        }
+        assert!(v[4] < HEADER, "{v:?}");
+        // ... nor the runner's stack.
+        assert!(v[11] < HEADER && v[12] < HEADER, "{v:?}");
+        // tape's aligned counts are the run's counts.
+        assert!(units[17..].iter().all(|u| is_tap_count(u.trim())));
     }
 
     #[test]

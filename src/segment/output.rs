@@ -256,10 +256,12 @@ pub(crate) fn is_tap_result(t: &str) -> bool {
     })
 }
 
-/// TAP's closing counts as node --test prints them: `# tests 14`, `# pass 2`, `# fail 12`.
+/// TAP's closing counts as node --test prints them: `# tests 14`, `# pass 2`, `# fail 12`
+/// (tape aligns them: `# pass  151`).
 pub(crate) fn is_tap_count(t: &str) -> bool {
     ["# tests ", "# pass ", "# fail "].iter().any(|w| {
         t.strip_prefix(w)
+            .map(str::trim_start)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     })
 }

@@ -71,6 +71,8 @@ SDISTS = {
     "idna": "3.10",
     "markdown": "3.8",
     "pyflakes": "3.2.0",  # added in the seventh round (unittest)
+    "tabulate": "0.9.0",  # added in the seventh round (pytest)
+    "sqlparse": "0.5.3",  # added in the seventh round (pytest)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -117,6 +119,8 @@ PINS = {
     "more-itertools": [],
     "simplejson": [],
     "pyflakes": [],
+    "tabulate": PYTEST,
+    "sqlparse": PYTEST,
     "cachetools": PYTEST,
     "idna": PYTEST,
     "requests": [
@@ -528,7 +532,23 @@ PYTEST_BUGS = {
     ],
 }
 
+# Added in the seventh round: two more projects of pytest's own style (plain asserts on
+# rendered text).
+PYTEST_BUGS["tabulate"] = [
+    ("padding", "tabulate/__init__.py", "MIN_PADDING = 2", "MIN_PADDING = 1",
+     "I reduced the minimum padding of tabulate's columns"),
+    ("floatfmt", "tabulate/__init__.py", '_DEFAULT_FLOATFMT = "g"', '_DEFAULT_FLOATFMT = "f"',
+     "I changed tabulate's default float format"),
+]
+PYTEST_BUGS["sqlparse"] = [
+    ("leading-ws", "sqlparse/filters/reindent.py",
+     "        return self.offset + self.indent * self.width\n",
+     "        return self.offset + self.indent * self.width + 1\n",
+     "I touched the indentation arithmetic of sqlparse's reindent filter"),
+]
 PYTEST_SPLIT = {
+    "tabulate": "dev",
+    "sqlparse": "dev",
     "cachetools": "dev",
     "idna": "dev",
     "click": "dev",
@@ -540,14 +560,14 @@ PYTEST_SPLIT = {
 }
 
 # packaging has ~27,000 tests: its -v log would be far past the size range.
-PYTEST_MODES = {"packaging": ("q",)}
+PYTEST_MODES = {"packaging": ("q",), "tabulate": ("v", "q", "short"), "sqlparse": ("v", "q", "short")}
 # Added later: `-q --tb=short`, as coding agents often run it (kind pytest-q), on some dev
 # projects.
 PYTEST_MODES.update({p: ("v", "q", "short") for p in ("cachetools", "idna", "itsdangerous", "jinja2")})
 PYTEST_ARGS = {"v": ["-v"], "q": ["-q"], "short": ["-q", "--tb=short"]}
 MAX_OUTPUT_CHARS = 450_000  # ~110k o200k tokens
 
-PYTEST_TEST_DIR = {"cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
+PYTEST_TEST_DIR = {"tabulate": "test/", "sqlparse": "tests/", "cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
 
 PYTEST_TASKS = [
     "{story}; run the test suite and fix whatever fails.",

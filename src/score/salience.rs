@@ -426,40 +426,6 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// How much less each later failure's section of a test run is worth than the one before
-/// it (its values are divided by `1 + FAILURE_DECAY × k` for the k-th section): a run is
-/// read top-down, and the first failures in full say more than the details of the
-/// fiftieth of fifty alike ones. The verdicts that name every failure (`FAILED …`,
-/// `test x ... FAILED`) are outside the sections and keep their value.
-pub(crate) const FAILURE_DECAY: f64 = 0.02;
-
-/// Per line of a test run, the place of the failure section it is in (0 for the first),
-/// or `None` outside one. A section opens at a failure's header (pytest's `____ test_x
-/// ____`, cargo's `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`) and ends at
-/// the next, at a banner (`=== short test summary info ===`), at cargo's `failures:`
-/// list or at the run's closing lines.
-pub(crate) fn failure_sections(units: &[&str]) -> Vec<Option<usize>> {
-    let (mut opened, mut current) = (0, None);
-    units
-        .iter()
-        .map(|u| {
-            let t = u.trim();
-            let opens = t.starts_with("● ")
-                || (t.starts_with("____") && t.ends_with("____"))
-                || (t.starts_with("---- ") && t.ends_with(" ----"))
-                || t.starts_with("FAIL: ")
-                || t.starts_with("ERROR: ");
-            if opens {
-                current = Some(opened);
-                opened += 1;
-            } else if t.starts_with("==") || t == "failures:" || is_run_summary(t) {
-                current = None;
-            }
-            current
-        })
-        .collect()
-}
-
 /// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
 /// above, within a few lines. A traceback ends in its exception whatever the exception is
 /// called (`decimal.InvalidOperation: …`, `subprocess.TimeoutExpired: …`): the first line
@@ -715,49 +681,6 @@ mod tests {
         // A failing test's name is its header, also past assertions that passed (tape's
         // `# empty strings`); a passing test's is not.
         assert!(v[1] == HEADER && v[18] == HEADER && v[16] < HEADER, "{v:?}");
-    }
-
-    #[test]
-    fn a_runs_failure_sections_are_numbered_in_order() {
-        // cargo test with two failures, as it prints them.
-        let units = [
-            "test a ... FAILED\n",
-            "failures:\n",
-            "---- a stdout ----\n",
-            "thread 'a' panicked at src/lib.rs:3:5:\n",
-            "---- b stdout ----\n",
-            "thread 'b' panicked at src/lib.rs:9:5:\n",
-            "failures:\n",
-            "    a\n",
-            "test result: FAILED. 0 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n",
-        ];
-        let s = failure_sections(&units);
-        assert_eq!(
-            s,
-            [
-                None,
-                None,
-                Some(0),
-                Some(0),
-                Some(1),
-                Some(1),
-                None,
-                None,
-                None
-            ]
-        );
-        // unittest: each section under its own rule.
-        let units = [
-            "======================================================================\n",
-            "FAIL: test_a (t.T.test_a)\n",
-            "AssertionError: 1 != 2\n",
-            "======================================================================\n",
-            "FAIL: test_b (t.T.test_b)\n",
-            "----------------------------------------------------------------------\n",
-            "Ran 2 tests in 0.001s\n",
-        ];
-        let s = failure_sections(&units);
-        assert_eq!(s, [None, Some(0), Some(0), None, Some(1), Some(1), None]);
     }
 
     #[test]

@@ -73,6 +73,7 @@ SDISTS = {
     "pyflakes": "3.2.0",  # added in the seventh round (unittest)
     "tabulate": "0.9.0",  # added in the seventh round (pytest)
     "sqlparse": "0.5.3",  # added in the seventh round (pytest)
+    "json5": "0.12.0",  # added in the seventh round (unittest)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -119,6 +120,7 @@ PINS = {
     "more-itertools": [],
     "simplejson": [],
     "pyflakes": [],
+    "json5": [],
     "tabulate": PYTEST,
     "sqlparse": PYTEST,
     "cachetools": PYTEST,
@@ -716,6 +718,23 @@ UNITTEST_BUGS["pyflakes"] = [
         "I touched the special case for throwaway names in pyflakes' unused assignments",
     ),
 ]
+# ... and json5's, whose failures compare the JSON text its encoder writes.
+UNITTEST_BUGS["json5"] = [
+    (
+        "item-sep",
+        "json5/lib.py",
+        "            separators = (', ', ': ') if indent is None else (',', ': ')",
+        "            separators = (',', ': ')",
+        "I simplified the default separators of json5's encoder",
+    ),
+    (
+        "swap-sep",
+        "json5/lib.py",
+        "        self.item_separator, self.kv_separator = separators",
+        "        self.kv_separator, self.item_separator = separators",
+        "I reordered how json5's encoder unpacks its separators",
+    ),
+]
 # Projects added later run their pytest bugs under unittest too (their suites are
 # unittest.TestCase classes).
 UNITTEST_BUGS.update({p: PYTEST_BUGS[p] for p in ("cachetools", "idna")})
@@ -726,6 +745,7 @@ UNITTEST_SPLIT = {
     "idna": "dev",
     "markdown": "dev",
     "pyflakes": "dev",
+    "json5": "dev",
 }
 UNITTEST_CMD = {
     **{
@@ -736,6 +756,9 @@ UNITTEST_CMD = {
         for p in ("cachetools", "idna", "markdown")
     },
     "more-itertools": {"v": ["python", "-m", "unittest", "-v"], "q": ["python", "-m", "unittest"]},
+    # its tool tests run the installed `json5` command: the library's tests only
+    "json5": {"v": ["python", "-m", "unittest", "-v", "tests.lib_test"],
+              "q": ["python", "-m", "unittest", "tests.lib_test"]},
     "pyflakes": {
         "v": ["python", "-m", "unittest", "discover", "-v", "-s", "pyflakes/test", "-t", "."],
         "q": ["python", "-m", "unittest", "discover", "-s", "pyflakes/test", "-t", "."],

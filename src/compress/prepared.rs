@@ -435,6 +435,12 @@ impl Prepared {
                 for (e, f) in crate::score::salience::raised_at(texts_d) {
                     values[at + e] = values[at + e].max(values[at + f]);
                 }
+                // unittest's `FAIL: test_x (…)` names the failure its section explains: it
+                // is about what the section is about, as much as its exception.
+                for (h, section) in crate::score::salience::unittest_sections(texts_d) {
+                    let best = section.map(|i| values[at + i]).fold(0.0, f64::max);
+                    values[at + h] = values[at + h].max(best);
+                }
                 let relevance = values[range.clone()].to_vec();
                 let summaries: Vec<bool> = texts_d
                     .iter()

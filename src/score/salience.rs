@@ -426,6 +426,27 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
     }
 }
 
+/// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
+/// to the next rule (`=====…`, `-----…`) or header.
+pub(crate) fn unittest_sections(units: &[&str]) -> Vec<(usize, std::ops::Range<usize>)> {
+    let header = |t: &str| t.starts_with("FAIL: ") || t.starts_with("ERROR: ");
+    let rule =
+        |t: &str| t.len() >= 20 && (t.bytes().all(|b| b == b'=') || t.bytes().all(|b| b == b'-'));
+    let mut out = Vec::new();
+    for (h, u) in units.iter().enumerate() {
+        if !header(u.trim()) {
+            continue;
+        }
+        // The rule right under the header opens its traceback: the section runs past it.
+        let mut end = h + 2;
+        while end < units.len() && !header(units[end].trim()) && !rule(units[end].trim()) {
+            end += 1;
+        }
+        out.push((h, h + 1..end.min(units.len())));
+    }
+    out
+}
+
 /// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
 /// above, within a few lines. A traceback ends in its exception whatever the exception is
 /// called (`decimal.InvalidOperation: …`, `subprocess.TimeoutExpired: …`): the first line
@@ -681,6 +702,27 @@ mod tests {
         // A failing test's name is its header, also past assertions that passed (tape's
         // `# empty strings`); a passing test's is not.
         assert!(v[1] == HEADER && v[18] == HEADER && v[16] < HEADER, "{v:?}");
+    }
+
+    #[test]
+    fn unittests_failure_sections_run_to_the_next_rule() {
+        // python -m unittest on json5 with its separators swapped, as it prints it.
+        let units = [
+            "======================================================================\n",
+            "FAIL: test_arrays (tests.lib_test.TestDumps.test_arrays)\n",
+            "----------------------------------------------------------------------\n",
+            "Traceback (most recent call last):\n",
+            "  File \"/w/json5/tests/lib_test.py\", line 389, in check\n",
+            "AssertionError: '[1, 2, 3]' != '[1: 2: 3]'\n",
+            "\n",
+            "======================================================================\n",
+            "ERROR: test_b (tests.lib_test.TestDumps.test_b)\n",
+            "----------------------------------------------------------------------\n",
+            "KeyError: 'b'\n",
+            "----------------------------------------------------------------------\n",
+            "Ran 57 tests in 0.025s\n",
+        ];
+        assert_eq!(unittest_sections(&units), [(1, 2..7), (8, 9..11)]);
     }
 
     #[test]

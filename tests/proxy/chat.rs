@@ -25,7 +25,9 @@ fn cases() -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // One small case of each of a few kinds, so the test stays quick.
+    // One small case of each of a few kinds, so the test stays quick, each long enough
+    // to be compressed by default.
+    let min_chars = ChatOptions::default().min_chars;
     let mut out: Vec<Value> = Vec::new();
     for kind in [
         "cargo-test",
@@ -37,7 +39,10 @@ fn cases() -> Vec<Value> {
     ] {
         if let Some(c) = all
             .iter()
-            .filter(|c| c["kind"] == kind && c["output"].as_str().unwrap().len() < 30_000)
+            .filter(|c| {
+                let n = c["output"].as_str().unwrap().chars().count();
+                c["kind"] == kind && (min_chars..30_000).contains(&n)
+            })
             .min_by_key(|c| c["output"].as_str().unwrap().len())
         {
             out.push(c.clone());

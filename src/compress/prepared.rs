@@ -471,6 +471,15 @@ impl Prepared {
                 if kind == crate::segment::OutputKind::Compiler {
                     crate::score::salience::diagnostic_notes(texts_d, &mut values[range.clone()]);
                 }
+                // A test run is read top-down: each later failure is worth a little less.
+                if kind == crate::segment::OutputKind::TestRun {
+                    use crate::score::salience::{FAILURE_DECAY, failure_order};
+                    for (v, k) in values[range.clone()].iter_mut().zip(failure_order(texts_d)) {
+                        if let Some(k) = k {
+                            *v /= 1.0 + FAILURE_DECAY * k as f64;
+                        }
+                    }
+                }
                 // A run's verdict (`FAILED (failures=51)`, `6 failed, 26 passed in 0.2s`)
                 // is the one line that says how it went: first, however many failures
                 // outrank each other.

@@ -447,6 +447,59 @@ pub(crate) fn unittest_sections(units: &[&str]) -> Vec<(usize, std::ops::Range<u
     out
 }
 
+/// How much less each later failure of a test run is worth than the one before it (the
+/// values of the k-th failure's lines are divided by `1 + FAILURE_DECAY × k`, see
+/// [`failure_order`]): a run is read top-down. With 111 failures of one assertion, the
+/// first failures' sections (where, and what was expected) say why they fail, and the
+/// hundredth `FAILED test_x - AssertionError` line says only that one more did: without
+/// the decay those names filled an 8x budget and not one line said why.
+pub(crate) const FAILURE_DECAY: f64 = 0.02;
+
+/// Per line of a test run, the place of the failure it is about (0 for the first), or
+/// `None`. A failure's section opens at its header (pytest's `____ test_x ____`, cargo's
+/// `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`) and ends at the next, at a
+/// banner (`=== short test summary info ===`), at cargo's `failures:` list or at the run's
+/// closing lines. Outside the sections, a line that names one failure (`FAILED x - …`,
+/// `test x ... FAILED`, `not ok 3 …`) is placed among the lines of its shape.
+pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
+    let (mut opened, mut current) = (0, None);
+    let mut named = [0usize; 4];
+    units
+        .iter()
+        .map(|u| {
+            let t = u.trim();
+            let opens = t.starts_with("● ")
+                || (t.starts_with("____") && t.ends_with("____"))
+                || (t.starts_with("---- ") && t.ends_with(" ----"))
+                || t.starts_with("FAIL: ")
+                || t.starts_with("ERROR: ");
+            if opens {
+                current = Some(opened);
+                opened += 1;
+            } else if t.starts_with("==") || t == "failures:" || is_run_summary(t) {
+                current = None;
+            }
+            if current.is_some() || is_run_summary(t) {
+                return current;
+            }
+            let shape = if t.starts_with("FAILED ") || t.starts_with("ERROR ") {
+                0
+            } else if t.starts_with("not ok ") || t.starts_with("--- FAIL") || t.starts_with("✕ ")
+            {
+                1
+            } else if t.ends_with(" FAILED") || t.ends_with(" FAIL") || t.ends_with(" ERROR") {
+                2
+            } else if t.contains(" FAILED ") || t.contains(" ERROR ") {
+                3
+            } else {
+                return None;
+            };
+            named[shape] += 1;
+            Some(named[shape] - 1)
+        })
+        .collect()
+}
+
 /// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
 /// above, within a few lines. A traceback ends in its exception whatever the exception is
 /// called (`decimal.InvalidOperation: …`, `subprocess.TimeoutExpired: …`): the first line
@@ -723,6 +776,59 @@ mod tests {
             "Ran 57 tests in 0.025s\n",
         ];
         assert_eq!(unittest_sections(&units), [(1, 2..7), (8, 9..11)]);
+    }
+
+    #[test]
+    fn a_runs_failures_are_numbered_in_order() {
+        // cargo test with two failures, as it prints them.
+        let units = [
+            "test a ... FAILED\n",
+            "test b ... FAILED\n",
+            "failures:\n",
+            "---- a stdout ----\n",
+            "thread 'a' panicked at src/lib.rs:3:5:\n",
+            "---- b stdout ----\n",
+            "thread 'b' panicked at src/lib.rs:9:5:\n",
+            "failures:\n",
+            "    a\n",
+            "test result: FAILED. 0 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n",
+        ];
+        let s = failure_order(&units);
+        assert_eq!(
+            s,
+            [
+                Some(0),
+                Some(1),
+                None,
+                Some(0),
+                Some(0),
+                Some(1),
+                Some(1),
+                None,
+                None,
+                None
+            ]
+        );
+        // pytest's summary names each failure in the order of its sections.
+        let units = [
+            "=========================== short test summary info ============================\n",
+            "FAILED t.py::test_a - AssertionError\n",
+            "FAILED t.py::test_b - KeyError: 'x'\n",
+            "2 failed, 3 passed in 0.12s\n",
+        ];
+        assert_eq!(failure_order(&units), [None, Some(0), Some(1), None]);
+        // unittest: each section under its own rule.
+        let units = [
+            "======================================================================\n",
+            "FAIL: test_a (t.T.test_a)\n",
+            "AssertionError: 1 != 2\n",
+            "======================================================================\n",
+            "FAIL: test_b (t.T.test_b)\n",
+            "----------------------------------------------------------------------\n",
+            "Ran 2 tests in 0.001s\n",
+        ];
+        let s = failure_order(&units);
+        assert_eq!(s, [None, Some(0), Some(0), None, Some(1), Some(1), None]);
     }
 
     #[test]

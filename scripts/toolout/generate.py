@@ -74,6 +74,7 @@ SDISTS = {
     "tabulate": "0.9.0",  # added in the seventh round (pytest)
     "sqlparse": "0.5.3",  # added in the seventh round (pytest)
     "json5": "0.12.0",  # added in the seventh round (unittest)
+    "pynetbox": "7.8.0",  # added in the eighth round (json)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -2200,7 +2201,7 @@ def gen_grep():
 
 
 # --------------------------------------------------------------------------
-# Kind: json (recorded API responses shipped in PyGithub's test fixtures)
+# Kind: json (recorded API responses shipped in PyGithub's and pynetbox's test fixtures)
 # --------------------------------------------------------------------------
 
 JSON_SDIST = ("pygithub", "2.6.1")
@@ -2354,6 +2355,118 @@ def gen_json():
             output=out,
             gold=gold,
             compact=compact,
+        )
+
+
+# NetBox API responses recorded in pynetbox's test fixtures: a paged wrapper
+# (`count`, `next`, `results`) around items that nest the object they belong to.
+NETBOX_SDIST = ("pynetbox", "7.8.0")
+NETBOX_FIXTURES = [
+    "dcim/console_server_port_templates.json",
+    "dcim/console_server_ports.json",
+    "dcim/interfaces.json",
+    "dcim/interfaces_1.json",
+    "dcim/power_outlet_templates.json",
+    "dcim/power_outlets.json",
+    "dcim/power_ports.json",
+]
+
+
+def netbox_owner(item: dict) -> tuple[str, str]:
+    """What an item belongs to: (its key, the owner's name)."""
+    if isinstance(item.get("device"), dict):
+        return "device", item["device"]["name"]
+    return "device_type", item["device_type"]["model"]
+
+
+def netbox_task(item: dict) -> tuple[str, list[tuple[str, ...]]]:
+    """The question about an item, and the key path of each field its answer needs."""
+    name, (okey, owner) = item["name"], netbox_owner(item)
+    if "form_factor" in item:
+        return (f"What kind of port is {name} on {owner}, and is it management-only?",
+                [("id",), ("name",), ("form_factor", "label"), ("mgmt_only",)])
+    if "power_outlet" in item:
+        return (f"Which PDU outlet feeds {name} of {owner}, and is the connection marked as connected?",
+                [("id",), ("name",), ("power_outlet", "name"), ("connection_status",)])
+    for link in ("connected_console", "connected_port"):
+        if link in item:
+            return (f"Is anything connected to {name} on {owner}? I also need its id.",
+                    [("id",), ("name",), (link,)])
+    assert okey == "device_type", item
+    return (f"What is the id of the {name} template on the {owner}?", [("id",), ("name",)])
+
+
+def netbox_pick(results: list[dict]) -> int:
+    """The item two thirds down (or the next after it) whose (owner, name) is its own."""
+    pairs = [(netbox_owner(r)[1], r["name"]) for r in results]
+    start = len(results) * 2 // 3
+    for i in list(range(start, len(results))) + list(range(start)):
+        if pairs.count(pairs[i]) == 1:
+            return i
+    raise AssertionError("no unique item")
+
+
+def gen_json_netbox():
+    v = venv("tools")
+    root = unpack(NETBOX_SDIST[0], SCRATCH / "jsonsrc", fresh=False)
+    for k, rel in enumerate(NETBOX_FIXTURES):
+        data = json.loads((root / "tests" / "fixtures" / rel).read_text(encoding="utf-8"))
+        results = data["results"]
+        idx = netbox_pick(results)
+        item = results[idx]
+        task, fields = netbox_task(item)
+        split = "held" if k % 5 in (1, 3) else "dev"
+        endpoint = rel.removesuffix(".json").rstrip("_0123456789").replace("_", "-")
+        url = (data.get("next") or "").split("&offset=")[0] or f"http://localhost:8000/api/{endpoint}/"
+        pretty = k % 2 == 0
+        compact_body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if pretty:
+            cmd = f"curl -s '{url}' | python3 -m json.tool --indent 2 --no-ensure-ascii"
+            body_file = SCRATCH / "jsonsrc" / "body.json"
+            body_file.write_text(compact_body, encoding="utf-8")
+            out, rc = run(["python", "-m", "json.tool", "--indent", "2", "--no-ensure-ascii", str(body_file)], SCRATCH,
+                          env_for(v, {"PYTHONIOENCODING": "utf-8"}))
+            assert rc == 0, out
+            lines = out.split("\n")
+            # the results' items open at indent 4; their keys sit at 6, a nested object's at 8
+            first = [i for i, l in enumerate(lines) if l == "    {"][idx]
+            last = next(i for i in range(first, len(lines)) if lines[i] in ("    }", "    },"))
+            block = lines[first : last + 1]
+            gold = []
+            for path in fields:
+                want = f'{" " * (4 + 2 * len(path))}"{path[-1]}": '
+                at = 0
+                if len(path) > 1:
+                    at = next(i for i, l in enumerate(block) if l.startswith(f'      "{path[0]}": '))
+                hit = next((l for l in block[at:] if l.startswith(want)), None)
+                if hit:
+                    gold.append(hit)
+        else:
+            cmd = f"curl -s '{url}'"
+            out = compact_body
+            span = json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+            at = out.index(span)
+            gold = []
+            for path in fields:
+                val = item
+                for key in path:
+                    val = val[key]
+                sub = f'"{path[-1]}":' + json.dumps(val, separators=(",", ":"), ensure_ascii=False)
+                pos = out.index(sub, at)
+                assert pos < at + len(span), (rel, sub)
+                # with the character after it, so `"id":18` is not found in `"id":184`
+                gold.append(sub + out[pos + len(sub)])
+        add_case(
+            id=f"json/netbox-{rel.replace('/', '-').removesuffix('.json')}-{'pretty' if pretty else 'compact'}",
+            kind="json",
+            split=split,
+            source=f"pynetbox-{NETBOX_SDIST[1]}:tests/fixtures/{rel}",
+            task=task,
+            assistant="I'll query NetBox's API for it.",
+            command=cmd,
+            output=out,
+            gold=gold,
+            compact=not pretty,
         )
 
 
@@ -2889,6 +3002,7 @@ KINDS = {
     "traceback": gen_traceback,
     "grep": gen_grep,
     "json": gen_json,
+    "json-netbox": gen_json_netbox,
     "git": gen_git,
     "listing": gen_listing,
     "html": gen_html,

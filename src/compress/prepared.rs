@@ -505,7 +505,12 @@ impl Prepared {
         for (d, doc) in self.docs.iter().enumerate() {
             if doc.kind == crate::DocKind::Json {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                json_items(&doc.text, self.chunks(d), &mut values[range]);
+                json_items(
+                    &doc.text,
+                    self.chunks(d),
+                    self.query.as_deref(),
+                    &mut values[range],
+                );
             }
         }
         let share = self.preset.score.neighbour_share;

@@ -255,7 +255,12 @@ const ITEM_EDGE: f64 = 0.1;
 /// JSON arrays of items: an item split into its members is valued as one (each part gets
 /// [`ITEM_SHARE`] of the best part), and the first and last items of an array count a
 /// little more ([`ITEM_EDGE`]). Members of objects are left as scored.
-pub(crate) fn json_items(text: &str, chunks: &[Chunk], values: &mut [f64]) {
+pub(crate) fn json_items(
+    text: &str,
+    chunks: &[Chunk],
+    query: Option<&str>,
+    values: &mut [f64],
+) {
     let is_array = |h: usize| {
         chunks[h].kind == ChunkKind::Header && chunks[h].text(text).trim_end().ends_with('[')
     };
@@ -280,6 +285,9 @@ pub(crate) fn json_items(text: &str, chunks: &[Chunk], values: &mut [f64]) {
             *b = b.max(values[i]);
         }
     }
+    let named: std::collections::HashMap<usize, f64> = query
+        .map(|q| named_items(text, chunks, &item, q).into_iter().collect())
+        .unwrap_or_default();
     // First and last element of each array.
     let mut ends: std::collections::HashMap<usize, (usize, usize)> =
         std::collections::HashMap::new();
@@ -296,9 +304,91 @@ pub(crate) fn json_items(text: &str, chunks: &[Chunk], values: &mut [f64]) {
     for (i, it) in item.iter().enumerate() {
         if let Some(it) = it {
             let edge = if edges.contains(it) { ITEM_EDGE } else { 0.0 };
-            values[i] = values[i].max(ITEM_SHARE * best[it]) + edge;
+            let named = named.get(it).copied().unwrap_or(0.0);
+            values[i] = values[i].max(ITEM_SHARE * best[it]) + edge + named;
         }
     }
+}
+
+/// How much each array item holds of the string values the query names verbatim
+/// (`et-0/1/1`, `test1-spine2`): word-level scores split `et-0/1/1` into `et`, `0` and `1`,
+/// which every sibling has. A value's weight is its rarity among the items, `ln(1 + N/n)`,
+/// and an item's share is the weight of the values it holds over that of all the named
+/// values: 1 for the item that has them all, little for one that shares only a common
+/// value (the device every item is on). It is added to the item's value: an item the
+/// query names outranks one that shares more of its words.
+fn named_items(
+    text: &str,
+    chunks: &[Chunk],
+    item: &[Option<usize>],
+    query: &str,
+) -> Vec<(usize, f64)> {
+    use std::collections::{HashMap, HashSet};
+    let query = query.to_lowercase();
+    let mut holders: HashMap<String, HashSet<usize>> = HashMap::new();
+    for (c, it) in chunks.iter().zip(item) {
+        let Some(it) = it else { continue };
+        for v in string_values(c.text(text)) {
+            if is_name_like(&v) && names_verbatim(&query, &v.to_lowercase()) {
+                holders.entry(v.to_lowercase()).or_default().insert(*it);
+            }
+        }
+    }
+    let items: HashSet<usize> = item.iter().flatten().copied().collect();
+    let n = items.len() as f64;
+    let weight = |h: &HashSet<usize>| (1.0 + n / h.len() as f64).ln();
+    let total: f64 = holders.values().map(weight).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    let mut share: HashMap<usize, f64> = HashMap::new();
+    for h in holders.values() {
+        for &it in h {
+            *share.entry(it).or_insert(0.0) += weight(h) / total;
+        }
+    }
+    share.into_iter().collect()
+}
+
+/// Whether a value reads as a name rather than a word: a digit or a joiner in it
+/// (`test1-spine2`, `et-0/1/1`, `Port 38`) or a capital inside it (`BrianTheCoder`). A
+/// plain word (`open`, `closed`) is said by questions about any item.
+fn is_name_like(value: &str) -> bool {
+    value.chars().count() >= 2
+        && (value
+            .chars()
+            .any(|c| c.is_ascii_digit() || "-_/.@:#".contains(c))
+            || value.chars().skip(1).any(char::is_uppercase))
+}
+
+/// Whether `value` occurs in `query` between non-word characters.
+fn names_verbatim(query: &str, value: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    query.match_indices(value).any(|(at, _)| {
+        !word(query[..at].chars().next_back()) && !word(query[at + value.len()..].chars().next())
+    })
+}
+
+/// The string values in a piece of JSON (not the keys), as written between their quotes.
+fn string_values(json: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = json.as_bytes();
+    let mut i = 0;
+    while let Some(open) = json[i..].find('"').map(|o| i + o) {
+        let mut close = open + 1;
+        while close < bytes.len() && bytes[close] != b'"' {
+            close += if bytes[close] == b'\\' { 2 } else { 1 };
+        }
+        if close >= bytes.len() {
+            break;
+        }
+        let key = json[close + 1..].trim_start().starts_with(':');
+        if !key {
+            out.push(&json[open + 1..close]);
+        }
+        i = close + 1;
+    }
+    out
 }
 
 /// Cosines below zero say nothing: clip them, then scale by the largest.

@@ -255,12 +255,7 @@ const ITEM_EDGE: f64 = 0.1;
 /// JSON arrays of items: an item split into its members is valued as one (each part gets
 /// [`ITEM_SHARE`] of the best part), and the first and last items of an array count a
 /// little more ([`ITEM_EDGE`]). Members of objects are left as scored.
-pub(crate) fn json_items(
-    text: &str,
-    chunks: &[Chunk],
-    query: Option<&str>,
-    values: &mut [f64],
-) {
+pub(crate) fn json_items(text: &str, chunks: &[Chunk], query: Option<&str>, values: &mut [f64]) {
     let is_array = |h: usize| {
         chunks[h].kind == ChunkKind::Header && chunks[h].text(text).trim_end().ends_with('[')
     };
@@ -329,7 +324,7 @@ fn named_items(
     for (c, it) in chunks.iter().zip(item) {
         let Some(it) = it else { continue };
         for v in string_values(c.text(text)) {
-            if is_name_like(&v) && names_verbatim(&query, &v.to_lowercase()) {
+            if is_name_like(v) && names_verbatim(&query, &v.to_lowercase()) {
                 holders.entry(v.to_lowercase()).or_default().insert(*it);
             }
         }
@@ -426,6 +421,70 @@ pub(crate) fn lift_neighbours(chunks: &[Chunk], share: f64, values: &mut [f64]) 
 mod tests {
     use super::*;
     use crate::segment::OutputKind;
+
+    /// Interfaces of one device from NetBox's API (pynetbox's recorded
+    /// `dcim/interfaces.json`), pretty-printed: word scores cannot tell `et-0/1/1` from
+    /// its siblings, the named value can.
+    #[test]
+    fn the_item_a_query_names_by_value_ranks_first() {
+        let item = |id: u32, name: &str| {
+            format!(
+                "    {{\n      \"id\": {id},\n      \"device\": {{\n        \"id\": 6,\n        \"name\": \"test1-spine2\"\n      }},\n      \"name\": \"{name}\",\n      \"mgmt_only\": false\n    }}"
+            )
+        };
+        // Enough of them (et-0/0/0 to et-0/4/3) that the array is cut into its items.
+        let items: Vec<String> = (0..20)
+            .map(|i| item(160 + i, &format!("et-0/{}/{}", i / 4, i % 4)))
+            .collect();
+        let text = format!(
+            "{{\n  \"count\": 20,\n  \"results\": [\n{}\n  ]\n}}\n",
+            items.join(",\n")
+        );
+        let chunks = crate::DocKind::Json.chunk(&text, &Default::default());
+        let query = "What kind of port is et-0/1/1 on test1-spine2?";
+        let mut values = vec![0.5; chunks.len()];
+        json_items(&text, &chunks, Some(query), &mut values);
+        let value_of = |needle: &str| {
+            let i = chunks
+                .iter()
+                .position(|c| c.text(&text).contains(needle))
+                .expect("an item holds the name");
+            values[i]
+        };
+        let asked = value_of("\"et-0/1/1\"");
+        for other in ["\"et-0/1/0\"", "\"et-0/1/2\"", "\"et-0/0/1\""] {
+            assert!(asked > value_of(other) + 0.5, "{values:?}");
+        }
+        // Without a query the siblings are alike but for the edges.
+        let mut plain = vec![0.5; chunks.len()];
+        json_items(&text, &chunks, None, &mut plain);
+        assert!(plain.iter().all(|&v| v <= 0.5 + ITEM_EDGE), "{plain:?}");
+    }
+
+    #[test]
+    fn string_values_skip_keys_and_escapes() {
+        let json = r#"{"name": "a \"quoted\" b", "tags": ["x-1", "y"], "n": 3}"#;
+        assert_eq!(string_values(json), [r#"a \"quoted\" b"#, "x-1", "y"]);
+    }
+
+    #[test]
+    fn names_are_told_from_words() {
+        for name in [
+            "et-0/1/1",
+            "test1-spine2",
+            "Port 38",
+            "BrianTheCoder",
+            "CM4148",
+        ] {
+            assert!(is_name_like(name), "{name}");
+        }
+        for word in ["open", "closed", "Open", "a"] {
+            assert!(!is_name_like(word), "{word}");
+        }
+        assert!(names_verbatim("is et-0/1/1 up?", "et-0/1/1"));
+        assert!(!names_verbatim("is et-0/1/10 up?", "et-0/1/1"));
+        assert!(!names_verbatim("ask test1-spine2x", "test1-spine2"));
+    }
 
     /// Values of tool-output lines as `Prepared` composes them (salience and the query's
     /// share of `relevance`), then lifted by their records.

@@ -2316,10 +2316,7 @@ def gen_json():
         pretty = k % 2 == 0
         if pretty:
             cmd = f"curl -s '{url}' | python3 -m json.tool --indent 2 --no-ensure-ascii"
-            body_file = SCRATCH / "jsonsrc" / "body.json"
-            body_file.write_text(rec["body"], encoding="utf-8")
-            out, rc = run(["python", "-m", "json.tool", "--indent", "2", "--no-ensure-ascii", str(body_file)], SCRATCH, env_for(v, {"PYTHONIOENCODING": "utf-8"}))
-            assert rc == 0, out
+            out = json_tool(v, rec["body"])
             block = pretty_item_block(out.split("\n"), idx)
             gold = []
             for gk in JSON_GOLD_KEYS[key]:
@@ -2328,7 +2325,6 @@ def gen_json():
                 hit = next((l for l in block if l.startswith(f'{ind}"{gk}": ')), None)
                 if hit:
                     gold.append(hit)
-            compact = False
         else:
             cmd = f"curl -s '{url}'"
             out = rec["body"]
@@ -2340,22 +2336,34 @@ def gen_json():
                     if sub in out:
                         gold.append(sub)
                         break
-            compact = True
         if not gold:
             continue
-        task = json_task(key, what, item, k)
-        add_case(
-            id=f"json/{f.stem}-{'pretty' if pretty else 'compact'}",
-            kind="json",
+        add_json_case(
+            f.stem,
+            pretty,
             split=split,
             source=f"PyGithub-{JSON_SDIST[1]}:tests/ReplayData/{f.name}",
-            task=task,
+            task=json_task(key, what, item, k),
             assistant="I'll fetch it from the API.",
             command=cmd,
             output=out,
             gold=gold,
-            compact=compact,
         )
+
+
+def add_json_case(stem: str, pretty: bool, **case):
+    """A JSON case: pretty-printed ones have gold lines, compact ones gold substrings."""
+    add_case(id=f"json/{stem}-{'pretty' if pretty else 'compact'}", kind="json", compact=not pretty, **case)
+
+
+def json_tool(v: Path, text: str) -> str:
+    """`text` through `python -m json.tool --indent 2 --no-ensure-ascii`."""
+    body_file = SCRATCH / "jsonsrc" / "body.json"
+    body_file.write_text(text, encoding="utf-8")
+    out, rc = run(["python", "-m", "json.tool", "--indent", "2", "--no-ensure-ascii", str(body_file)], SCRATCH,
+                  env_for(v, {"PYTHONIOENCODING": "utf-8"}))
+    assert rc == 0, out
+    return out
 
 
 # NetBox API responses recorded in pynetbox's test fixtures: a paged wrapper
@@ -2422,11 +2430,7 @@ def gen_json_netbox():
         compact_body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         if pretty:
             cmd = f"curl -s '{url}' | python3 -m json.tool --indent 2 --no-ensure-ascii"
-            body_file = SCRATCH / "jsonsrc" / "body.json"
-            body_file.write_text(compact_body, encoding="utf-8")
-            out, rc = run(["python", "-m", "json.tool", "--indent", "2", "--no-ensure-ascii", str(body_file)], SCRATCH,
-                          env_for(v, {"PYTHONIOENCODING": "utf-8"}))
-            assert rc == 0, out
+            out = json_tool(v, compact_body)
             lines = out.split("\n")
             # the results' items open at indent 4; their keys sit at 6, a nested object's at 8
             first = [i for i, l in enumerate(lines) if l == "    {"][idx]
@@ -2456,9 +2460,9 @@ def gen_json_netbox():
                 assert pos < at + len(span), (rel, sub)
                 # with the character after it, so `"id":18` is not found in `"id":184`
                 gold.append(sub + out[pos + len(sub)])
-        add_case(
-            id=f"json/netbox-{rel.replace('/', '-').removesuffix('.json')}-{'pretty' if pretty else 'compact'}",
-            kind="json",
+        add_json_case(
+            f"netbox-{rel.replace('/', '-').removesuffix('.json')}",
+            pretty,
             split=split,
             source=f"pynetbox-{NETBOX_SDIST[1]}:tests/fixtures/{rel}",
             task=task,
@@ -2466,7 +2470,6 @@ def gen_json_netbox():
             command=cmd,
             output=out,
             gold=gold,
-            compact=not pretty,
         )
 
 

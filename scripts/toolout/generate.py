@@ -75,6 +75,7 @@ SDISTS = {
     "sqlparse": "0.5.3",  # added in the seventh round (pytest)
     "json5": "0.12.0",  # added in the seventh round (unittest)
     "pynetbox": "7.8.0",  # added in the eighth round (json)
+    "inflection": "0.5.1",  # added in the eighth round (pytest)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -123,6 +124,7 @@ PINS = {
     "pyflakes": [],
     "json5": [],
     "tabulate": PYTEST,
+    "inflection": PYTEST,
     "sqlparse": PYTEST,
     "cachetools": PYTEST,
     "idna": PYTEST,
@@ -549,7 +551,17 @@ PYTEST_BUGS["sqlparse"] = [
      "        return self.offset + self.indent * self.width + 1\n",
      "I touched the indentation arithmetic of sqlparse's reindent filter"),
 ]
+# Added in the eighth round: a suite of parametrized cases (hundreds of test ids).
+PYTEST_BUGS["inflection"] = [
+    ("camel-split", "inflection/__init__.py",
+     """    word = re.sub(r"([a-z\\d])([A-Z])", r'\\1_\\2', word)""",
+     """    word = re.sub(r"([a-z\\d])([A-Z])", r'\\1\\2', word)""",
+     "I reworked how inflection's underscore() splits camelCase words"),
+    ("plural-default", "inflection/__init__.py", """    (r"$", 's'),\n]""", """    (r"$", 'es'),\n]""",
+     "I changed inflection's fallback plural rule"),
+]
 PYTEST_SPLIT = {
+    "inflection": "dev",
     "tabulate": "dev",
     "sqlparse": "dev",
     "cachetools": "dev",
@@ -563,14 +575,15 @@ PYTEST_SPLIT = {
 }
 
 # packaging has ~27,000 tests: its -v log would be far past the size range.
-PYTEST_MODES = {"packaging": ("q",), "tabulate": ("v", "q", "short"), "sqlparse": ("v", "q", "short")}
+PYTEST_MODES = {"packaging": ("q",), "tabulate": ("v", "q", "short"), "sqlparse": ("v", "q", "short"),
+                "inflection": ("v", "q", "short")}
 # Added later: `-q --tb=short`, as coding agents often run it (kind pytest-q), on some dev
 # projects.
 PYTEST_MODES.update({p: ("v", "q", "short") for p in ("cachetools", "idna", "itsdangerous", "jinja2")})
 PYTEST_ARGS = {"v": ["-v"], "q": ["-q"], "short": ["-q", "--tb=short"]}
 MAX_OUTPUT_CHARS = 450_000  # ~110k o200k tokens
 
-PYTEST_TEST_DIR = {"tabulate": "test/", "sqlparse": "tests/", "cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
+PYTEST_TEST_DIR = {"inflection": "test_inflection.py", "tabulate": "test/", "sqlparse": "tests/", "cachetools": "tests/", "idna": "tests/", "click": "tests/", "flask": "tests/", "jinja2": "tests/", "packaging": "tests/", "itsdangerous": "tests/", "markupsafe": "tests/"}
 
 PYTEST_TASKS = [
     "{story}; run the test suite and fix whatever fails.",

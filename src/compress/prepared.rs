@@ -258,19 +258,39 @@ impl Prepared {
                 (Some(e), SimilarityKind::Embedding) => Box::new(self.dense(e)),
                 _ if self.has_output() => {
                     let texts = self.unit_texts();
+                    let mut exempt: Vec<bool> = self
+                        .salience()
+                        .iter()
+                        .map(|&s| s >= EXEMPT_SALIENCE)
+                        .collect();
+                    // A diagnostic's notes (`Superclass:` and `Subclass:` signatures that
+                    // differ in one argument) are each a fact of their own, as the
+                    // diagnostic is.
+                    self.mark_notes(&texts, &mut exempt);
                     Box::new(Exempt {
                         inner: MinHash::new(&texts),
-                        exempt: self
-                            .salience()
-                            .iter()
-                            .map(|&s| s >= EXEMPT_SALIENCE)
-                            .collect(),
+                        exempt,
                         changes: self.changes_in_diffs(&texts),
                     })
                 }
                 _ => Box::new(MinHash::new(&self.unit_texts())),
             })
             .as_ref() as &dyn Similarity
+    }
+
+    /// Marks the notes of each compiler output's diagnostics (see
+    /// [`crate::score::salience::note_owners`]).
+    fn mark_notes(&self, texts: &[&str], marks: &mut [bool]) {
+        let compiler = crate::DocKind::Output(crate::segment::OutputKind::Compiler);
+        for (d, doc) in self.docs.iter().enumerate() {
+            if doc.kind == compiler {
+                let range = self.first[d]..self.first[d] + self.chunks(d).len();
+                let owners = crate::score::salience::note_owners(&texts[range.clone()]);
+                for (m, owner) in marks[range].iter_mut().zip(owners) {
+                    *m |= owner.is_some();
+                }
+            }
+        }
     }
 
     /// The changed lines of every diff among the documents, by hunk (see

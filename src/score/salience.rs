@@ -390,26 +390,36 @@ const NOTE_GAP: f64 = 0.05;
 /// the composed values, so the notes of the diagnostic the query asks about (its file)
 /// come before other files' diagnostics.
 pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
+    for (i, owner) in note_owners(units).into_iter().enumerate() {
+        if let Some(d) = owner {
+            values[i] = values[i].max(values[d] - NOTE_GAP);
+        }
+    }
+}
+
+/// For each line, the diagnostic it is a note of: a `file:line: note:` at the place of
+/// the last `error:`/`warning:` above it (and after it only notes).
+pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
     // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
     fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
         t.find(word).map(|at| &t[..at])
     }
-    let mut last: Option<(&str, f64)> = None;
-    for (v, u) in values.iter_mut().zip(units) {
-        let t = u.trim();
-        if let Some(at) = place(t, ": note: ") {
-            if let Some((p, s)) = last
-                && p == at
-            {
-                *v = v.max(s - NOTE_GAP);
+    let mut last: Option<(&str, usize)> = None;
+    units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let t = u.trim();
+            if let Some(at) = place(t, ": note: ") {
+                return last.filter(|&(p, _)| p == at).map(|(_, d)| d);
             }
-        } else {
             last = [": error: ", ": warning: ", ": fatal error: "]
                 .iter()
                 .find_map(|w| place(t, w))
-                .map(|p| (p, *v));
-        }
-    }
+                .map(|p| (p, i));
+            None
+        })
+        .collect()
 }
 
 /// rustc gives a diagnostic's location on the line under it (`  --> src/lib.rs:25:17`):
@@ -706,6 +716,7 @@ mod tests {
         assert!(v[1] == v[2] && v[1] < v[0] && v[1] > v[4], "{v:?}");
         // ... and a note at another place explains nothing before it.
         assert_eq!(v[3], 0.1, "{v:?}");
+        assert_eq!(note_owners(&units), [None, Some(0), Some(0), None, None]);
     }
 
     #[test]

@@ -279,13 +279,13 @@ impl Prepared {
     }
 
     /// Marks the notes of each compiler output's diagnostics (see
-    /// [`crate::score::salience::note_owners`]).
+    /// [`crate::score::sections::note_owners`]).
     fn mark_notes(&self, texts: &[&str], marks: &mut [bool]) {
         let compiler = crate::DocKind::Output(crate::segment::OutputKind::Compiler);
         for (d, doc) in self.docs.iter().enumerate() {
             if doc.kind == compiler {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
-                let owners = crate::score::salience::note_owners(&texts[range.clone()]);
+                let owners = crate::score::sections::note_owners(&texts[range.clone()]);
                 for (m, owner) in marks[range].iter_mut().zip(owners) {
                     *m |= owner.is_some();
                 }
@@ -457,7 +457,7 @@ impl Prepared {
                 }
                 // unittest's `FAIL: test_x (…)` names the failure its section explains: it
                 // is about what the section is about, as much as its exception.
-                for (h, section) in crate::score::salience::unittest_sections(texts_d) {
+                for (h, section) in crate::score::sections::unittest_sections(texts_d) {
                     let best = section.map(|i| values[at + i]).fold(0.0, f64::max);
                     values[at + h] = values[at + h].max(best);
                 }
@@ -489,11 +489,11 @@ impl Prepared {
                     &mut values[range.clone()],
                 );
                 if kind == crate::segment::OutputKind::Compiler {
-                    crate::score::salience::diagnostic_notes(texts_d, &mut values[range.clone()]);
+                    crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
                 }
                 // A test run is read top-down: each later failure is worth a little less.
                 if kind == crate::segment::OutputKind::TestRun {
-                    use crate::score::salience::{FAILURE_DECAY, failure_order};
+                    use crate::score::sections::{FAILURE_DECAY, failure_order};
                     for (v, k) in values[range.clone()].iter_mut().zip(failure_order(texts_d)) {
                         if let Some(k) = k {
                             *v /= 1.0 + FAILURE_DECAY * k as f64;

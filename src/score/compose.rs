@@ -323,9 +323,13 @@ fn named_items(
     let mut holders: HashMap<String, HashSet<usize>> = HashMap::new();
     for (c, it) in chunks.iter().zip(item) {
         let Some(it) = it else { continue };
-        for v in string_values(c.text(text)) {
-            if is_name_like(v) && names_verbatim(&query, &v.to_lowercase()) {
-                holders.entry(v.to_lowercase()).or_default().insert(*it);
+        for v in string_values(c.text(text))
+            .into_iter()
+            .filter(|v| is_name_like(v))
+        {
+            let v = v.to_lowercase();
+            if names_verbatim(&query, &v) {
+                holders.entry(v).or_default().insert(*it);
             }
         }
     }

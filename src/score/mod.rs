@@ -7,6 +7,7 @@ pub mod bm25;
 pub(crate) mod compose;
 pub(crate) mod names;
 pub mod salience;
+pub(crate) mod sections;
 pub mod selfinfo;
 pub mod terms;
 

@@ -381,47 +381,6 @@ fn tap_messages(units: &[&str], values: &mut [f64]) {
     }
 }
 
-/// How far below its diagnostic's value a gcc- or mypy-style note at the same place
-/// ranks: below the diagnostic, above the diagnostics the query points at less.
-const NOTE_GAP: f64 = 0.05;
-
-/// gcc, clang and mypy explain a diagnostic in notes at its place (`a.py:67: note:
-/// Superclass:`, then the signatures): they come with it, a little below it. Read on
-/// the composed values, so the notes of the diagnostic the query asks about (its file)
-/// come before other files' diagnostics.
-pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
-    for (i, owner) in note_owners(units).into_iter().enumerate() {
-        if let Some(d) = owner {
-            values[i] = values[i].max(values[d] - NOTE_GAP);
-        }
-    }
-}
-
-/// For each line, the diagnostic it is a note of: a `file:line: note:` at the place of
-/// the last `error:`/`warning:` above it (and after it only notes).
-pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
-    // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
-    fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
-        t.find(word).map(|at| &t[..at])
-    }
-    let mut last: Option<(&str, usize)> = None;
-    units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            let t = u.trim();
-            if let Some(at) = place(t, ": note: ") {
-                return last.filter(|&(p, _)| p == at).map(|(_, d)| d);
-            }
-            last = [": error: ", ": warning: ", ": fatal error: "]
-                .iter()
-                .find_map(|w| place(t, w))
-                .map(|p| (p, i));
-            None
-        })
-        .collect()
-}
-
 /// rustc gives a diagnostic's location on the line under it (`  --> src/lib.rs:25:17`):
 /// where a warning is, is worth what the warning is, not what an error's location is.
 fn warning_locations(units: &[&str], values: &mut [f64]) {
@@ -434,80 +393,6 @@ fn warning_locations(units: &[&str], values: &mut [f64]) {
             *v = v.min(WARNING);
         }
     }
-}
-
-/// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
-/// to the next rule (`=====…`, `-----…`) or header.
-pub(crate) fn unittest_sections(units: &[&str]) -> Vec<(usize, std::ops::Range<usize>)> {
-    let header = |t: &str| t.starts_with("FAIL: ") || t.starts_with("ERROR: ");
-    let rule =
-        |t: &str| t.len() >= 20 && (t.bytes().all(|b| b == b'=') || t.bytes().all(|b| b == b'-'));
-    let mut out = Vec::new();
-    for (h, u) in units.iter().enumerate() {
-        if !header(u.trim()) {
-            continue;
-        }
-        // The rule right under the header opens its traceback: the section runs past it.
-        let mut end = h + 2;
-        while end < units.len() && !header(units[end].trim()) && !rule(units[end].trim()) {
-            end += 1;
-        }
-        out.push((h, h + 1..end.min(units.len())));
-    }
-    out
-}
-
-/// How much less each later failure of a test run is worth than the one before it (the
-/// values of the k-th failure's lines are divided by `1 + FAILURE_DECAY × k`, see
-/// [`failure_order`]): a run is read top-down. With 111 failures of one assertion, the
-/// first failures' sections (where, and what was expected) say why they fail, and the
-/// hundredth `FAILED test_x - AssertionError` line says only that one more did: without
-/// the decay those names filled an 8x budget and not one line said why.
-pub(crate) const FAILURE_DECAY: f64 = 0.02;
-
-/// Per line of a test run, the place of the failure it is about (0 for the first), or
-/// `None`. A failure's section opens at its header (pytest's `____ test_x ____`, cargo's
-/// `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`) and ends at the next, at a
-/// banner (`=== short test summary info ===`), at cargo's `failures:` list or at the run's
-/// closing lines. Outside the sections, a line that names one failure (`FAILED x - …`,
-/// `test x ... FAILED`, `not ok 3 …`) is placed among the lines of its shape.
-pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
-    let (mut opened, mut current) = (0, None);
-    let mut named = [0usize; 4];
-    units
-        .iter()
-        .map(|u| {
-            let t = u.trim();
-            let opens = t.starts_with("● ")
-                || (t.starts_with("____") && t.ends_with("____"))
-                || (t.starts_with("---- ") && t.ends_with(" ----"))
-                || t.starts_with("FAIL: ")
-                || t.starts_with("ERROR: ");
-            if opens {
-                current = Some(opened);
-                opened += 1;
-            } else if t.starts_with("==") || t == "failures:" || is_run_summary(t) {
-                current = None;
-            }
-            if current.is_some() || is_run_summary(t) {
-                return current;
-            }
-            let shape = if t.starts_with("FAILED ") || t.starts_with("ERROR ") {
-                0
-            } else if t.starts_with("not ok ") || t.starts_with("--- FAIL") || t.starts_with("✕ ")
-            {
-                1
-            } else if t.ends_with(" FAILED") || t.ends_with(" FAIL") || t.ends_with(" ERROR") {
-                2
-            } else if t.contains(" FAILED ") || t.contains(" ERROR ") {
-                3
-            } else {
-                return None;
-            };
-            named[shape] += 1;
-            Some(named[shape] - 1)
-        })
-        .collect()
 }
 
 /// Each exception (or pytest `E` line) with the frame that raised it: the nearest frame
@@ -700,26 +585,6 @@ mod tests {
     }
 
     #[test]
-    fn a_diagnostics_notes_come_with_it() {
-        let units = [
-            "md/wikilinks.py:67: error: Signature of \"handleMatch\" incompatible with supertype\n",
-            "md/wikilinks.py:67: note:      Superclass:\n",
-            "md/wikilinks.py:67: note:          def handleMatch(self, m: Match[str]) -> str\n",
-            "md/core.py:12: note: (or run \"mypy --install-types\" to install all stubs)\n",
-            "md/core.py:219: error: Returning Any from function declared to return \"Extension\"\n",
-        ];
-        // Composed values: the query names wikilinks.py, so its error is worth more than
-        // core.py's; notes are worth little on their own.
-        let mut v = vec![1.74, 0.1, 0.1, 0.1, 1.58];
-        diagnostic_notes(&units, &mut v);
-        // The asked error's notes come right below it, above the other file's error...
-        assert!(v[1] == v[2] && v[1] < v[0] && v[1] > v[4], "{v:?}");
-        // ... and a note at another place explains nothing before it.
-        assert_eq!(v[3], 0.1, "{v:?}");
-        assert_eq!(note_owners(&units), [None, Some(0), Some(0), None, None]);
-    }
-
-    #[test]
     fn node_test_runners_tap_is_a_test_run() {
         // node --test (node 20) on a broken add(), as it prints it (one of twelve failures).
         let units = [
@@ -766,80 +631,6 @@ mod tests {
         // A failing test's name is its header, also past assertions that passed (tape's
         // `# empty strings`); a passing test's is not.
         assert!(v[1] == HEADER && v[18] == HEADER && v[16] < HEADER, "{v:?}");
-    }
-
-    #[test]
-    fn unittests_failure_sections_run_to_the_next_rule() {
-        // python -m unittest on json5 with its separators swapped, as it prints it.
-        let units = [
-            "======================================================================\n",
-            "FAIL: test_arrays (tests.lib_test.TestDumps.test_arrays)\n",
-            "----------------------------------------------------------------------\n",
-            "Traceback (most recent call last):\n",
-            "  File \"/w/json5/tests/lib_test.py\", line 389, in check\n",
-            "AssertionError: '[1, 2, 3]' != '[1: 2: 3]'\n",
-            "\n",
-            "======================================================================\n",
-            "ERROR: test_b (tests.lib_test.TestDumps.test_b)\n",
-            "----------------------------------------------------------------------\n",
-            "KeyError: 'b'\n",
-            "----------------------------------------------------------------------\n",
-            "Ran 57 tests in 0.025s\n",
-        ];
-        assert_eq!(unittest_sections(&units), [(1, 2..7), (8, 9..11)]);
-    }
-
-    #[test]
-    fn a_runs_failures_are_numbered_in_order() {
-        // cargo test with two failures, as it prints them.
-        let units = [
-            "test a ... FAILED\n",
-            "test b ... FAILED\n",
-            "failures:\n",
-            "---- a stdout ----\n",
-            "thread 'a' panicked at src/lib.rs:3:5:\n",
-            "---- b stdout ----\n",
-            "thread 'b' panicked at src/lib.rs:9:5:\n",
-            "failures:\n",
-            "    a\n",
-            "test result: FAILED. 0 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n",
-        ];
-        let s = failure_order(&units);
-        assert_eq!(
-            s,
-            [
-                Some(0),
-                Some(1),
-                None,
-                Some(0),
-                Some(0),
-                Some(1),
-                Some(1),
-                None,
-                None,
-                None
-            ]
-        );
-        // pytest's summary names each failure in the order of its sections.
-        let units = [
-            "=========================== short test summary info ============================\n",
-            "FAILED t.py::test_a - AssertionError\n",
-            "FAILED t.py::test_b - KeyError: 'x'\n",
-            "2 failed, 3 passed in 0.12s\n",
-        ];
-        assert_eq!(failure_order(&units), [None, Some(0), Some(1), None]);
-        // unittest: each section under its own rule.
-        let units = [
-            "======================================================================\n",
-            "FAIL: test_a (t.T.test_a)\n",
-            "AssertionError: 1 != 2\n",
-            "======================================================================\n",
-            "FAIL: test_b (t.T.test_b)\n",
-            "----------------------------------------------------------------------\n",
-            "Ran 2 tests in 0.001s\n",
-        ];
-        let s = failure_order(&units);
-        assert_eq!(s, [None, Some(0), Some(0), None, Some(1), Some(1), None]);
     }
 
     #[test]

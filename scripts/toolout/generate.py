@@ -2035,6 +2035,191 @@ def gen_tap():
 
 
 # --------------------------------------------------------------------------
+# Kind: go-test (added in the ninth round): `go test` of Go libraries and of Go's own
+# standard library, from Debian's packages, with an injected bug
+# --------------------------------------------------------------------------
+
+# Go's toolchain and its sources are two packages; GOROOT joins them.
+GO_DEBS = ("golang-1.19-go", "golang-1.19-src")
+# import path: (Debian package, split)
+GO_PROJECTS = {
+    "github.com/dustin/go-humanize": ("golang-github-dustin-go-humanize-dev", "dev"),
+    "github.com/hashicorp/go-version": ("golang-github-hashicorp-go-version-dev", "dev"),
+    "github.com/Masterminds/semver": ("golang-github-masterminds-semver-dev", "held"),
+    "github.com/blang/semver": ("golang-github-blang-semver-dev", "held"),
+}
+GO_BUGS = [
+    # (project or "std", tag, file, old, new, story); a standard-library bug goes in by
+    # `go test -overlay`, Go's own way to build with a changed file
+    ("github.com/dustin/go-humanize", "ordinal", "ordinals.go",
+     "\t\tif x%100 != 11 {", "\t\tif x%100 != 1 {",
+     "I simplified go-humanize's Ordinal"),
+    ("github.com/dustin/go-humanize", "bytes-round", "bytes.go",
+     "val := math.Floor(float64(s)/math.Pow(base, e)*10+0.5) / 10",
+     "val := math.Floor(float64(s)/math.Pow(base, e)*10) / 10",
+     "I changed how go-humanize rounds byte sizes"),
+    ("github.com/dustin/go-humanize", "comma-pad", "comma.go",
+     "\t\tparts[j] = strconv.FormatInt(v%1000, 10)\n\t\tswitch len(parts[j]) {\n\t\tcase 2:\n\t\t\tparts[j] = \"0\" + parts[j]\n\t\tcase 1:\n\t\t\tparts[j] = \"00\" + parts[j]",
+     "\t\tparts[j] = strconv.FormatInt(v%1000, 10)\n\t\tswitch len(parts[j]) {\n\t\tcase 2:\n\t\t\tparts[j] = \"0\" + parts[j]\n\t\tcase 1:\n\t\t\tparts[j] = \"0\" + parts[j]",
+     "I cleaned up go-humanize's Comma"),
+    ("github.com/hashicorp/go-version", "prerelease", "version.go",
+     "\t\tif preSelf == \"\" {\n\t\t\treturn 1\n\t\t}",
+     "\t\tif preSelf == \"\" {\n\t\t\treturn -1\n\t\t}",
+     "I reworked prerelease ordering in hashicorp/go-version"),
+    ("std", "url-unreserved", "net/url/url.go",
+     "case '-', '_', '.', '~': // §2.3 Unreserved characters (mark)",
+     "case '-', '_', '.': // §2.3 Unreserved characters (mark)",
+     "I'm patching Go's net/url escaping for our fork of the toolchain"),
+    ("std", "json-amp", "encoding/json/encode.go",
+     "\t\tif c == '<' || c == '>' || c == '&' {",
+     "\t\tif c == '<' || c == '>' {",
+     "I'm patching encoding/json's HTMLEscape in our fork of Go"),
+    ("std", "repeat", "strings/strings.go",
+     "\tif count == 0 {\n\t\treturn \"\"\n\t}",
+     "\tif count <= 1 {\n\t\treturn s\n\t}",
+     "I added a fast path to strings.Repeat in our fork of Go"),
+    ("std", "parse-bool", "strconv/atob.go",
+     "\tcase \"1\", \"t\", \"T\", \"true\", \"TRUE\", \"True\":",
+     "\tcase \"1\", \"t\", \"true\", \"TRUE\", \"True\":",
+     "I trimmed strconv.ParseBool's accepted spellings in our fork of Go"),
+    ("github.com/Masterminds/semver", "compare-pre", "version.go",
+     "\tif ps == \"\" {\n\t\treturn 1\n\t}",
+     "\tif ps == \"\" {\n\t\treturn -1\n\t}",
+     "I reworked how Masterminds/semver orders prereleases"),
+    ("github.com/blang/semver", "compare-minor", "v4/semver.go",
+     "\tif v.Minor != o.Minor {\n\t\tif v.Minor > o.Minor {",
+     "\tif v.Minor != o.Minor {\n\t\tif v.Minor < o.Minor {",
+     "I refactored blang/semver's Compare"),
+]
+GO_SPLIT_STD = "dev"
+# `go test` without -v prints only the failures: often a few lines, which `pith serve`
+# forwards whole (min_chars) and whose budget at 8x is a dozen tokens. Such runs are
+# left out rather than measured.
+GO_MIN_CHARS = 2000
+GO_TASKS = [
+    "{story}. Run the tests and fix what broke.",
+    "{story}; go test fails now. Which tests, and why?",
+    "{story}. The tests are red, please investigate.",
+]
+RE_GO_FAIL = re.compile(r"^\s*--- FAIL: \S+ \(\d+\.\d+s\)$")
+RE_GO_MSG = re.compile(r"^\s+[\w./-]+\.go:\d+: \S")
+RE_GO_FINAL = re.compile(r"^FAIL\t\S+\t")
+
+
+def goroot() -> Path:
+    """A GOROOT of Debian's Go: the toolchain package's files with the sources'."""
+    # The toolchain package also ships generated sources, so both unpack into one tree.
+    tree = SCRATCH / "go" / "debs"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        for p in GO_DEBS:
+            check(["dpkg-deb", "-x", str(deb_file(p)), str(tree)])
+    return tree / "usr/lib/go-1.19"
+
+
+def go_env() -> dict:
+    g = goroot()
+    return env_for(extra={
+        "GOROOT": str(g),
+        "PATH": f"{g / 'bin'}:{BASE_ENV['PATH']}",
+        "GOPATH": str(SCRATCH / "go" / "gopath"),
+        "GOCACHE": str(SCRATCH / "go" / "cache"),
+        "GOPROXY": "off",
+        "GOFLAGS": "-mod=mod",
+        "GOTOOLCHAIN": "local",
+        "CGO_ENABLED": "0",
+    })
+
+
+def go_test_gold(out: str) -> list[str]:
+    """Per failing test (subtests included), in the order go prints them: its
+    `--- FAIL: T (…)` line and the first two `file_test.go:N: message` lines it logged;
+    then the package's `FAIL\tpkg\t…` line."""
+    lines = out.split("\n")
+    logged: dict[str, list[str]] = {}
+    verbose = any(l.startswith("=== RUN") for l in lines)
+    test = None
+    for i, l in enumerate(lines):
+        # -v prints a test's messages after `=== RUN`, before its verdict; otherwise they
+        # follow the verdict
+        run_ = re.match(r"^=== (?:RUN|CONT)\s+(\S+)$", l)
+        fail = RE_GO_FAIL.match(l)
+        if run_ and verbose:
+            test = run_.group(1)
+        elif fail and not verbose:
+            test = l.split()[2]
+        elif RE_GO_MSG.match(l) and test:
+            logged.setdefault(test, []).append(l)
+    gold: list[str] = []
+    for l in lines:
+        if RE_GO_FAIL.match(l):
+            gold.append(l)
+            gold.extend(logged.get(l.split()[2], [])[:2])
+    final = [l for l in lines if RE_GO_FINAL.match(l)]
+    assert final, "no FAIL line of a package"
+    return list(dict.fromkeys(gold))[: GOLD_CAP - 1] + final[:1]
+
+
+def go_project(path: str) -> Path:
+    """A fresh copy of a Debian-packaged Go library, as a module of its own."""
+    deb, _ = GO_PROJECTS[path]
+    src = unpack_deb(deb) / "usr/share/gocode/src" / path
+    dst = SCRATCH / "go" / "src" / path.rsplit("/", 1)[-1]
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, symlinks=False)
+    if not (dst / "go.mod").exists():
+        (dst / "go.mod").write_text(f"module {path}\n\ngo 1.19\n")
+    return dst
+
+
+def gen_go_test():
+    env = go_env()
+    for k, (project, tag, rel, old, new, story) in enumerate(GO_BUGS):
+        for verbose in (False, True):
+            flags = ["-v"] if verbose else []
+            if project == "std":
+                pkg = rel.rsplit("/", 1)[0]
+                orig = goroot() / "src" / rel
+                changed = SCRATCH / "go" / "overlay" / rel
+                changed.parent.mkdir(parents=True, exist_ok=True)
+                changed.write_text(orig.read_text())
+                replace_once(changed, old, new)
+                overlay = SCRATCH / "go" / "overlay" / f"{tag}.json"
+                overlay.write_text(json.dumps({"Replace": {str(orig): str(changed)}}))
+                cmd = ["go", "test", f"-overlay={overlay}", *flags, pkg]
+                shown = " ".join(["go", "test", *flags, pkg])
+                cwd, split, source = SCRATCH, GO_SPLIT_STD, f"go-1.19-{pkg.replace('/', '-')}"
+            else:
+                cwd = go_project(project)
+                replace_once(cwd / rel, old, new)
+                cmd = ["go", "test", *flags, "./..."]
+                shown, split = " ".join(cmd), GO_PROJECTS[project][1]
+                owner, name = project.split("/")[1:]
+                source = f"{owner.lower()}-{name}-{DEBS[GO_PROJECTS[project][0]].split('-')[0]}"
+            out, rc = run(cmd, cwd, env, timeout=1800)
+            name = f"{tag}-v" if verbose else tag
+            log(f"go-test {project}/{name}: rc={rc}")
+            if rc == 0 or not any(RE_GO_FINAL.match(l) for l in out.split("\n")):
+                log(f"!! SKIPPED go-test {project}/{name}\n{out[-2000:]}")
+                continue
+            if len(out) < GO_MIN_CHARS:
+                log(f"  go-test {project}/{name}: {len(out)} characters, left out")
+                continue
+            add_case(
+                id=f"go-test/{source}-{name}",
+                kind="go-test",
+                split=split,
+                source=source,
+                task=GO_TASKS[k % len(GO_TASKS)].format(story=story),
+                assistant=["Running the tests.", "", "Let me run go test."][k % 3],
+                command=shown,
+                output=out,
+                gold=go_test_gold(out),
+            )
+
+
+# --------------------------------------------------------------------------
 # Kind: grep
 # --------------------------------------------------------------------------
 
@@ -2779,6 +2964,13 @@ DEBS = {
     "tig": "2.5.5-1",
     # Go sources for grep and listings (not a docs page)
     "golang-github-spf13-cobra-dev": "1.6.1-1",
+    # Go's toolchain, its sources and libraries for go-test; added in the ninth round
+    "golang-1.19-go": "1.19.8-2",
+    "golang-1.19-src": "1.19.8-2",
+    "golang-github-dustin-go-humanize-dev": "1.0.0-3",
+    "golang-github-hashicorp-go-version-dev": "1.3.0-1",
+    "golang-github-masterminds-semver-dev": "3.2.0-1",
+    "golang-github-blang-semver-dev": "4.0.0-1",
 }
 HTML_PAGES = [
     # (deb, page under /usr/share/doc/..., split, converter)
@@ -2810,7 +3002,8 @@ HTML_PAGES = [
 ]
 
 
-def unpack_deb(pkg: str) -> Path:
+def deb_file(pkg: str) -> Path:
+    """The pinned package file of `pkg`, downloaded once."""
     ddir = SCRATCH / "deb"
     ddir.mkdir(parents=True, exist_ok=True)
     ver = DEBS[pkg]
@@ -2820,10 +3013,13 @@ def unpack_deb(pkg: str) -> Path:
     if not found:
         check(["apt-get", "download", f"{pkg}={ver}"], cwd=ddir)
         found = [f for f in sorted(ddir.iterdir()) if f.name.startswith(stem) and f.suffix == ".deb"]
-    deb = found[0]
-    root = ddir / pkg
+    return found[0]
+
+
+def unpack_deb(pkg: str) -> Path:
+    root = SCRATCH / "deb" / pkg
     if not root.exists():
-        check(["dpkg-deb", "-x", str(deb), str(root)])
+        check(["dpkg-deb", "-x", str(deb_file(pkg)), str(root)])
     return root
 
 
@@ -3024,6 +3220,7 @@ KINDS = {
     "html": gen_html,
     "mypy": gen_mypy,
     "tap": gen_tap,
+    "go-test": gen_go_test,
 }
 
 

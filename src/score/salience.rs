@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_jest_verdict, is_panic, is_run_summary,
-    is_rust_diagnostic, is_tap_count, is_tap_result, is_test_count, is_traceback_head,
-    is_tsc_diagnostic, level_of, template, unmargin,
+    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic,
+    is_run_summary, is_rust_diagnostic, is_tap_count, is_tap_result, is_test_count,
+    is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
 };
 
 /// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
@@ -27,6 +27,9 @@ const COUNT: f64 = 0.9;
 
 /// Salience of a warning (see [`status_line`]).
 const WARNING: f64 = 0.45;
+
+/// Salience of go test's verdict on a package that passed (see [`status_line`]).
+const PASSED_PACKAGE: f64 = 0.5;
 
 /// Salience of a failure's header line in a test run (see [`status_line`]).
 const HEADER: f64 = 0.5;
@@ -79,6 +82,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     }
     if kind == OutputKind::TestRun {
         tap_messages(units, &mut values);
+        go_messages(units, &mut values);
         restated(units, &mut values);
     }
     // First and last lines: the command's header and its final word.
@@ -147,13 +151,18 @@ fn status_line(t: &str) -> f64 {
     if failure {
         return 1.0;
     }
-    // pytest's `E` lines say what went wrong in a failure the lines above name.
-    if t.starts_with("E ") {
+    // pytest's `E` lines say what went wrong in a failure the lines above name; a Go
+    // test's logged line says it with where.
+    if t.starts_with("E ") || is_go_test_log(t) {
         return 0.9;
     }
     // unittest's count of the tests it ran is below its verdict (`FAILED (failures=2)`).
     if is_test_count(t) {
         return COUNT;
+    }
+    // go test's `ok  \tpkg\t0.01s`: a package that passed, said once per package.
+    if t.starts_with("ok  \t") && is_run_summary(t) {
+        return PASSED_PACKAGE;
     }
     let summary = is_run_summary(t)
         || t.starts_with("The above exception was the direct cause")
@@ -314,6 +323,36 @@ fn restated(units: &[&str], values: &mut [f64]) {
         if progress {
             *v = v.min(RESTATED);
         }
+    }
+}
+
+/// Salience of the first lines of a Go test's message that go on below its logged line
+/// (`expected: 1`, `actual: -1`): the why, under the failures' own lines.
+const GO_DETAIL: f64 = 0.5;
+
+/// How many lines of a Go test's message below its logged line count as its detail: a
+/// message that prints a whole tree or table says why in its first lines, if at all.
+const GO_DETAIL_LINES: usize = 2;
+
+/// A Go test's message goes on, indented deeper, below the line it logged (`t.Errorf("%s
+/// <=> %s\nexpected: %d\nactual: %d", …)`): its first lines are worth `GO_DETAIL`.
+fn go_messages(units: &[&str], values: &mut [f64]) {
+    let indent = |u: &str| u.len() - u.trim_start().len();
+    let mut i = 0;
+    while i < units.len() {
+        if !is_go_test_log(units[i].trim()) {
+            i += 1;
+            continue;
+        }
+        let at = indent(units[i]);
+        let mut j = i + 1;
+        while j < units.len() && !units[j].trim().is_empty() && indent(units[j]) > at {
+            if j - i <= GO_DETAIL_LINES && !is_go_test_log(units[j].trim()) {
+                values[j] = values[j].max(GO_DETAIL);
+            }
+            j += 1;
+        }
+        i = j;
     }
 }
 
@@ -706,6 +745,52 @@ mod tests {
         );
         assert!(v[4] < v[6] && v[6] == LOCATION && v[7] == LOCATION, "{v:?}");
         assert!(v[10] == 1.0 && v[11] == 1.0, "{v:?}");
+    }
+
+    #[test]
+    fn go_tests_logged_lines_say_where_and_why() {
+        // go test -v on hashicorp/go-version with prereleases ordered the wrong way round.
+        let units = [
+            "=== RUN   TestCollection\n",
+            "--- PASS: TestCollection (0.00s)\n",
+            "=== RUN   TestVersionCompare\n",
+            "    version_test.go:161: 1.2 <=> 1.2-beta\n",
+            "        expected: 1\n",
+            "        actual: -1\n",
+            "--- FAIL: TestVersionCompare (0.00s)\n",
+            "=== RUN   TestEqual\n",
+            "--- PASS: TestEqual (0.00s)\n",
+            "FAIL\n",
+            "FAIL\tgithub.com/hashicorp/go-version\t0.007s\n",
+            "ok  \tgithub.com/hashicorp/go-version/other\t0.003s\n",
+            "FAIL\n",
+        ];
+        assert_eq!(
+            crate::segment::output::detect(&units.concat()),
+            Some(OutputKind::TestRun)
+        );
+        let v = salience(OutputKind::TestRun, &units, None);
+        // The verdict and the package's FAIL line say what failed; the logged line says
+        // where and why, the message's next lines how.
+        assert!(v[6] == 1.0 && v[10] == 1.0, "{v:?}");
+        assert!(
+            v[3] == 0.9 && v[4] == GO_DETAIL && v[5] == GO_DETAIL,
+            "{v:?}"
+        );
+        // A package that passed is said once, below any failure; passing tests are noise.
+        assert!(v[11] == PASSED_PACKAGE && v[1] < 0.5 && v[8] < 0.5, "{v:?}");
+    }
+
+    #[test]
+    fn a_go_test_log_has_no_column() {
+        assert!(is_go_test_log(
+            "url_test.go:1729: shouldEscape('~', 1) returned true"
+        ));
+        assert!(is_go_test_log("internal/x_test.go:3: got 2"));
+        // go vet and the compiler give a column; a log line with a time is Go's `log`.
+        assert!(!is_go_test_log("./main.go:3:2: undefined: x"));
+        assert!(!is_go_test_log("2024/01/01 12:00:00 main.go:12: started"));
+        assert!(!is_go_test_log(".go:12: x"));
     }
 
     #[test]

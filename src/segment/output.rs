@@ -159,6 +159,7 @@ impl Counts {
                 || (t.contains("::") && (t.contains(" PASSED") || t.contains(" FAILED")))
                 || t.starts_with("--- FAIL: ")
                 || t.starts_with("--- PASS: ")
+                || is_go_verdict(t)
                 || (t.starts_with("running ") && t.ends_with(" tests"))
                 || is_tap_result(t)
                 || is_jest_verdict(t),
@@ -234,6 +235,31 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
+        || is_go_verdict(t)
+}
+
+/// go test's verdict on a package: `FAIL\tgithub.com/x/y\t0.006s`, `ok  \tstrings\t0.5s`,
+/// `FAIL\tx [build failed]`.
+pub(crate) fn is_go_verdict(t: &str) -> bool {
+    ["FAIL\t", "ok  \t"].iter().any(|w| {
+        t.strip_prefix(w)
+            .is_some_and(|p| !p.is_empty() && !p.starts_with(' '))
+    })
+}
+
+/// What a Go test logged (`t.Errorf`, `t.Log`): `version_test.go:161: 1.2 <=> 1.2-beta`,
+/// the place and the message in one line. A compiler's or vet's `x.go:3:2: …` has a
+/// column and is not one.
+pub(crate) fn is_go_test_log(t: &str) -> bool {
+    let Some(at) = t.find(".go:") else {
+        return false;
+    };
+    let rest = &t[at + 4..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    !t[..at].is_empty()
+        && !t[..at].contains(char::is_whitespace)
+        && digits > 0
+        && rest[digits..].starts_with(": ")
 }
 
 /// jest's and vitest's verdicts: `✕ adds 0 + 2 (5 ms)`, `✓ is a function`, and a test

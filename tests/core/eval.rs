@@ -419,7 +419,7 @@ fn toolout_kinds_are_told_from_content() {
             let output = case["output"].as_str().unwrap();
             let kind = DocKind::from_content(output, DocKind::Prose);
             let expected: &[DocKind] = match case["kind"].as_str().unwrap() {
-                "pytest-v" | "pytest-q" | "unittest" | "cargo-test" | "tap" => {
+                "pytest-v" | "pytest-q" | "unittest" | "cargo-test" | "tap" | "go-test" => {
                     &[DocKind::Output(OutputKind::TestRun)]
                 }
                 // A traceback printed by a test runner is a test run.

@@ -64,9 +64,14 @@ def readme():
     for l in buf.getvalue().rstrip("\n").split("\n"):
         if l.startswith("| json |"):
             parts = l.split(" | ")
-            files = parts[-1].rstrip(" |").split(", ")
-            names = ", ".join(f.split("ReplayData/")[1].replace(".txt", "") for f in files)
-            parts[-1] = "PyGithub-2.6.1 `tests/ReplayData/`: " + names + " |"
+            # `pkg:dir/name.ext` sources, by package and folder: `pkg `dir/`: name, name`
+            groups = collections.defaultdict(list)
+            for f in parts[-1].rstrip(" |").split(", "):
+                pkg, path = f.split(":", 1)
+                folder, name = path.rsplit("/", 1)
+                groups[(pkg, folder)].append(name.rsplit(".", 1)[0])
+            parts[-1] = "; ".join(f"{pkg} `{folder}/`: " + ", ".join(names)
+                                  for (pkg, folder), names in groups.items()) + " |"
             l = " | ".join(parts)
         rows.append(l)
     p = OUT / "README.md"

@@ -2125,7 +2125,9 @@ def go_env() -> dict:
         "GOPATH": str(SCRATCH / "go" / "gopath"),
         "GOCACHE": str(SCRATCH / "go" / "cache"),
         "GOPROXY": "off",
-        "GOFLAGS": "-mod=mod",
+        # one test at a time and never a cached result: t.Parallel tests then run, and
+        # print, in one order, and every run is a run
+        "GOFLAGS": "-mod=mod -parallel=1 -count=1",
         "GOTOOLCHAIN": "local",
         "CGO_ENABLED": "0",
     })

@@ -452,17 +452,27 @@ pub(crate) fn level_of(t: &str) -> Option<Level> {
         })
 }
 
-/// A line's shape: every word that holds a path becomes `…`, runs of digits `n`, long hex
-/// ids `#`, quoted text `"…"`, runs of one mark one mark; words are joined by single
-/// spaces. Lines with one template
-/// are "alike": a run of them collapses to one kept exemplar and a count.
+/// A line's shape: every word that holds a path becomes `…`, and so does a name followed
+/// by its version (cargo's `Compiling serde v1.0.219`); runs of digits become `n`, long
+/// hex ids `#`, quoted text `"…"`, runs of one mark one mark; words are joined by single
+/// spaces. Lines with one template are "alike": a run of them collapses to one kept
+/// exemplar and a count (`… 270 more lines like "Checking … v…"`).
 pub fn template(line: &str) -> String {
     let mut out = String::with_capacity(line.len().min(160));
-    for (i, word) in line.split_whitespace().enumerate() {
+    let mut words = line.split_whitespace().peekable();
+    let mut i = 0;
+    while let Some(word) = words.next() {
         if i > 0 {
             out.push(' ');
         }
-        if word.contains('/') || word.contains("::") || word.contains('\\') {
+        i += 1;
+        let versioned = words.peek().is_some_and(|next| is_version(next)) && is_name(word);
+        if i > 1 && is_version(word) {
+            // Versions differ in their build and pre-release parts too: one shape.
+            out.push_str(if word.starts_with('v') { "v…" } else { "…" });
+            continue;
+        }
+        if versioned || word.contains('/') || word.contains("::") || word.contains('\\') {
             out.push('…');
             // Keep what closes the word (`[ 5%]`'s `]`) out of the path.
             continue;
@@ -511,6 +521,28 @@ pub fn template(line: &str) -> String {
         }
     }
     out
+}
+
+/// `v1.0.219`, `1.2.3`, `v0.23.0-rc.1`, `v1.2.2+spec-1.1.0`: three or more numbers
+/// joined by dots, then perhaps a pre-release or build part (`0.01s` is a duration).
+fn is_version(word: &str) -> bool {
+    let v = word.strip_prefix('v').unwrap_or(word);
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+}
+
+/// A package's name: letters, digits, `-` and `_`, with a letter.
+fn is_name(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_alphabetic())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A Rust panic's first line: `thread 'main' panicked at src/x.rs:3:5:`, or with the
@@ -722,6 +754,14 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
             "# n:n:n INFO request # done in nms"
         );
         assert_eq!(template("KeyError: 'alpha'"), "KeyError: '…'");
+        // cargo's progress: one shape for every crate, whatever its name and version.
+        assert_eq!(template("   Compiling serde v1.0.219"), "Compiling … v…");
+        assert_eq!(
+            template("    Checking toml v1.2.2+spec-1.1.0"),
+            template("    Checking mio v1.2.5")
+        );
+        // A word before a number that is no version stays.
+        assert_eq!(template("Ran 3 tests in 0.01s"), "Ran n tests in n.ns");
     }
 
     #[test]

@@ -407,3 +407,42 @@ fn a_test_runs_verdict_outranks_its_many_failures() {
         out.text
     );
 }
+
+#[test]
+fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
+    // `cargo check` of this repository from a clean target, with a string given to an
+    // f64 constant: 270 crates' progress lines, then one error.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/output/cargo-check-first-build.txt"),
+    )
+    .unwrap();
+    let doc = Document::new(text.clone(), DocKind::from_content(&text, DocKind::Prose));
+    let query = pith::tool_query(
+        "I made FAILURE_DECAY configurable as a string. Check that it still builds.",
+        "",
+        "Bash",
+        r#"{"command":"cargo check"}"#,
+    );
+    let budget = 140;
+    let out = Compressor::default()
+        .compress(Input::documents(vec![doc]).query(query), budget)
+        .unwrap();
+    assert!(Tiktoken::default().count(&out.text) <= budget);
+    // Every `Checking name vX.Y.Z` line has one shape, whatever the crate: the run is
+    // counted, not spent line by line...
+    assert!(
+        out.text.contains(" more lines like \"Checking … v…\""),
+        "{}",
+        out.text
+    );
+    // ... so the error comes whole: where, and what its label says is wrong.
+    for line in [
+        "error[E0308]: mismatched types",
+        "  --> src/score/sections.rs:75:39",
+        "   |                                       ^^^^^^ expected `f64`, found `&str`",
+        "error: could not compile `pith` (lib) due to 1 previous error",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "{line}\n{}", out.text);
+    }
+}

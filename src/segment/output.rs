@@ -178,7 +178,7 @@ impl Counts {
         self.path += count(is_path_line(t));
         self.dir_header += count(t.ends_with(':') && !t.contains(' ') && t.starts_with(['.', '/']));
         self.bare += count(!t.contains(char::is_whitespace));
-        self.log += count(starts_with_time(t) || level_of(t).is_some());
+        self.log += count(starts_with_time(t) || level_of(t).is_some() || is_progress(t));
     }
 }
 
@@ -409,6 +409,24 @@ fn is_path_line(t: &str) -> bool {
                 !a.is_empty() && e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric())
             }))
         && !t.ends_with(';')
+}
+
+/// A build or install tool's progress line: `Collecting sphinx`, `   Compiling serde
+/// v1.0.219`, `Unpacking git (1:2.39.5) ...` — a capitalised verb in -ing, then what it
+/// is doing it to. A sentence that starts so ends with a full stop; these do not. One
+/// line proves nothing (`Nothing to do`): a text is a log when many lines are so.
+fn is_progress(t: &str) -> bool {
+    let Some((verb, rest)) = t.split_once(' ') else {
+        return false;
+    };
+    let sentence = t.ends_with('.') && !t.ends_with("..");
+    // `Bring`, `Thing`: a stem of three letters at least before the -ing.
+    verb.len() >= 6
+        && verb.ends_with("ing")
+        && verb.starts_with(|c: char| c.is_ascii_uppercase())
+        && verb[1..].bytes().all(|b| b.is_ascii_lowercase())
+        && !rest.trim().is_empty()
+        && !sentence
 }
 
 /// Whether a line begins with a date or a time (`2024-01-02 10:11:12`, `10:11:12.345`,
@@ -741,6 +759,31 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
             assert_eq!(v[i], 1.0, "{i}: {v:?}");
         }
         assert!(v[8] >= 0.9 && v[13] >= 0.9, "{v:?}");
+    }
+
+    #[test]
+    fn build_and_install_progress_is_a_log() {
+        for line in [
+            "Collecting sphinxcontrib-applehelp>=1.0.7 (from sphinx)",
+            "Downloading sphinx-9.0.4-py3-none-any.whl (3.9 MB)",
+            "Compiling serde v1.0.219",
+            "Unpacking git (1:2.39.5-0+deb12u3) ...",
+        ] {
+            assert!(is_progress(line), "{line}");
+        }
+        // A sentence, a heading word alone, a lower-case verb: not progress.
+        for line in [
+            "Running the tests takes a minute.",
+            "Installing",
+            "building wheel for x",
+            "Bring your own runner",
+        ] {
+            assert!(!is_progress(line), "{line}");
+        }
+        let log = "Collecting a\n  Downloading a-1.0.0.whl (3 kB)\nCollecting b\n  Downloading \
+                   b-2.0.0.whl (5 kB)\nInstalling collected packages: a, b\n\
+                   Successfully installed a-1.0.0 b-2.0.0\n";
+        assert_eq!(detect(log), Some(OutputKind::Log));
     }
 
     #[test]

@@ -446,3 +446,53 @@ fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
         assert!(out.text.lines().any(|l| l == line), "{line}\n{}", out.text);
     }
 }
+
+#[test]
+fn an_install_log_is_tool_output_cut_into_lines() {
+    // `pip install --dry-run sphinx jupyterlab`: 267 lines of `Collecting …`,
+    // `Downloading …` and progress bars, no level, no time, no full stop. Read as prose it
+    // made a few 2,000-byte sentences, and under 400 tokens not one of them fitted.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/output/pip-install-dry-run.txt"),
+    )
+    .unwrap();
+    let kind = DocKind::from_content(&text, DocKind::Prose);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Log));
+    let query = pith::tool_query(
+        "Set up the docs toolchain: install sphinx and jupyterlab.",
+        "",
+        "Bash",
+        r#"{"command":"pip install sphinx jupyterlab"}"#,
+    );
+    let counter = Tiktoken::default();
+    let whole = counter.count(&text);
+    for budget in [200, whole / 4] {
+        let doc = Document::new(text.clone(), kind);
+        let out = Compressor::default()
+            .compress(Input::documents(vec![doc]).query(query.clone()), budget)
+            .unwrap();
+        let used = counter.count(&out.text);
+        assert!(
+            used <= budget && used * 2 >= budget,
+            "{used} of {budget}\n{}",
+            out.text
+        );
+        assert!(
+            out.text.lines().any(|l| l.starts_with("Collecting ")),
+            "{}",
+            out.text
+        );
+    }
+    // With a quarter of it, the closing line says what would be installed.
+    let doc = Document::new(text.clone(), kind);
+    let out = Compressor::default()
+        .compress(Input::documents(vec![doc]).query(query), whole / 4)
+        .unwrap();
+    assert!(
+        out.text
+            .lines()
+            .any(|l| l.starts_with("Would install Jinja2-3.1.6 ")),
+        "{}",
+        out.text
+    );
+}

@@ -257,8 +257,9 @@ impl Compressor {
             let Ok(done) = self.compress(input, budget) else {
                 continue;
             };
-            // Selective augmentation's empty answer would lose the block: never.
-            if done.nothing_relevant || done.text.len() >= text.len() {
+            // Selective augmentation's empty answer, or markers alone when no unit fitted
+            // the budget, would lose the block: never.
+            if done.nothing_relevant || done.kept_nothing() || done.text.len() >= text.len() {
                 continue;
             }
             out.tokens_before += before;

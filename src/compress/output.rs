@@ -48,6 +48,13 @@ impl Compressed {
             .unwrap_or("")
     }
 
+    /// Whether no chunk of any document was kept: the text is markers alone. A caller that
+    /// must not lose its input (the proxy, [`crate::Compressor::compress_messages`])
+    /// keeps the original instead.
+    pub fn kept_nothing(&self) -> bool {
+        self.documents.iter().all(|d| d.kept == 0)
+    }
+
     /// Every dropped chunk of every document.
     pub fn dropped(&self) -> impl Iterator<Item = (&DocReport, &Dropped)> {
         self.documents

@@ -459,8 +459,9 @@ impl Engine {
         let compressor = self.compressor(&preset)?.compressor;
         let input = Input::documents(vec![Document::new(text, kind)]).query(block.query.clone());
         let result = match compressor.compress(input, budget) {
-            Ok(out) if out.text.len() < text.len() => Some(out.text),
-            // Not smaller, or not even the markers fit: leave the block as it was.
+            Ok(out) if out.text.len() < text.len() && !out.kept_nothing() => Some(out.text),
+            // Not smaller, nothing but markers (no unit fitted the budget), or not even
+            // the markers fit: leave the block as it was.
             _ => None,
         };
         self.memo_put(keys.local, result.clone());

@@ -422,3 +422,40 @@ fn a_test_run_in_an_agent_loop_keeps_its_failures_under_the_cache_breakpoint() {
         .unwrap();
     assert_eq!(again.body, out.body);
 }
+
+#[test]
+fn a_block_no_unit_of_which_fits_is_forwarded_whole() {
+    use pith::segment::{Chunker, ProseChunker};
+    // An essay as one run of words without punctuation or line breaks (as some tools
+    // print text) is prose cut into pieces of up to 2,000 bytes. Two such pieces, each
+    // larger than a quarter of both: the compressor can keep markers alone.
+    let essay = std::fs::read_to_string(crate::prereq::shared("eval/niah/avg.txt")).unwrap();
+    let run: String = essay
+        .split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let counter = Tiktoken::default();
+    let pieces = ProseChunker.chunk(&run);
+    let tokens: Vec<usize> = pieces.iter().map(|c| counter.count(c.text(&run))).collect();
+    let i = (0..pieces.len() - 1)
+        .find(|&i| tokens[i].min(tokens[i + 1]) * 3 > tokens[i] + tokens[i + 1])
+        .unwrap();
+    let text = run[pieces[i].span.start..pieces[i + 1].span.end].trim_end();
+    assert!(text.len() > 2000);
+    let body = chat_body(text);
+    let quarter = Control {
+        ratio: Some(4.0),
+        ..Control::default()
+    };
+    let out = engine()
+        .rewrite(Api::ChatCompletions, &body, &quarter)
+        .unwrap();
+    // Markers alone would have replaced the whole result: it goes through as it was.
+    let blocks = out.map(|o| o.blocks).unwrap_or_default();
+    assert!(blocks.is_empty(), "{blocks:?}");
+}

@@ -85,6 +85,10 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         go_messages(units, &mut values);
         restated(units, &mut values);
     }
+    // A table without its header is numbers without names; its rule is cheap.
+    if kind == OutputKind::Table {
+        table_header(units, &mut values);
+    }
     // First and last lines: the command's header and its final word.
     if let Some(first) = units.iter().position(|u| !u.trim().is_empty()) {
         values[first] = values[first].max(0.3);
@@ -323,6 +327,26 @@ fn restated(units: &[&str], values: &mut [f64]) {
         if progress {
             *v = v.min(RESTATED);
         }
+    }
+}
+
+/// Salience of a table's header line: what its columns are.
+const TABLE_HEADER: f64 = 0.8;
+
+/// The first line of a table names its columns (`Package   Version`, `PID USER …`); a
+/// rule under it (`-------  -----`) is kept with it, worth less.
+fn table_header(units: &[&str], values: &mut [f64]) {
+    let mut lines = units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| !u.trim().is_empty());
+    if let Some((i, _)) = lines.next() {
+        values[i] = values[i].max(TABLE_HEADER);
+    }
+    if let Some((i, u)) = lines.next()
+        && u.trim().chars().all(|c| "-=+| ".contains(c))
+    {
+        values[i] = values[i].max(HEADER);
     }
 }
 

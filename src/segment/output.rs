@@ -28,8 +28,10 @@ pub enum OutputKind {
     Diff,
     /// `git log` without patches.
     GitLog,
-    /// Paths, one per line (find, ls -R, tree-less listings).
+    /// Paths, one per line (find, ls -R, tree-less listings), or `ls -l`'s rows.
     Listing,
+    /// Rows in aligned columns under a header (pip list, ps, docker ps, df, kubectl get).
+    Table,
     /// One JSON value per line.
     Ndjson,
     /// A log: lines led by a timestamp or a level.
@@ -47,6 +49,7 @@ impl OutputKind {
             OutputKind::Diff => "diff",
             OutputKind::GitLog => "git log",
             OutputKind::Listing => "listing",
+            OutputKind::Table => "table",
             OutputKind::Ndjson => "JSON lines",
             OutputKind::Log => "log",
         }
@@ -94,6 +97,10 @@ pub fn detect(text: &str) -> Option<OutputKind> {
         Some(OutputKind::Ndjson)
     } else if share(c.hit) {
         Some(OutputKind::Search)
+    } else if share(c.long_listing) {
+        Some(OutputKind::Listing)
+    } else if share(c.columns) {
+        Some(OutputKind::Table)
     } else if n >= 5 && (c.path * 10 >= n * 8 || (c.dir_header >= 2 && c.bare * 10 >= n * 9)) {
         Some(OutputKind::Listing)
     } else if c.log * 10 >= n * 3 {
@@ -129,6 +136,10 @@ struct Counts {
     dir_header: usize,
     bare: usize,
     log: usize,
+    /// `ls -l`'s rows (`drwxr-xr-x 2 root root 4096 …`) and its `total 48`.
+    long_listing: usize,
+    /// Lines with fields set apart by runs of spaces, as aligned columns are.
+    columns: usize,
 }
 
 impl Counts {
@@ -179,6 +190,8 @@ impl Counts {
         self.dir_header += count(t.ends_with(':') && !t.contains(' ') && t.starts_with(['.', '/']));
         self.bare += count(!t.contains(char::is_whitespace));
         self.log += count(starts_with_time(t) || level_of(t).is_some() || is_progress(t));
+        self.long_listing += count(is_long_listing(t));
+        self.columns += count(t.len() <= 400 && t.contains("  "));
     }
 }
 
@@ -411,6 +424,19 @@ fn is_path_line(t: &str) -> bool {
         && !t.ends_with(';')
 }
 
+/// A row of `ls -l` (`-rw-r--r-- 1 root root 812 Dec  7 13:54 a.txt`, `lrwxrwxrwx …`), or
+/// the `total 48` above them.
+fn is_long_listing(t: &str) -> bool {
+    if let Some(n) = t.strip_prefix("total ") {
+        return !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+    }
+    let b = t.as_bytes();
+    b.len() > 11
+        && b"-dlcbps".contains(&b[0])
+        && b[1..10].iter().all(|c| b"rwxsStT-".contains(c))
+        && (b[10] == b' ' || (b".@+".contains(&b[10]) && b[11] == b' '))
+}
+
 /// A build or install tool's progress line: `Collecting sphinx`, `   Compiling serde
 /// v1.0.219`, `Unpacking git (1:2.39.5) ...` — a capitalised verb in -ing, then what it
 /// is doing it to. A sentence that starts so ends with a full stop; these do not. One
@@ -541,13 +567,13 @@ pub fn template(line: &str) -> String {
     out
 }
 
-/// `v1.0.219`, `1.2.3`, `v0.23.0-rc.1`, `v1.2.2+spec-1.1.0`: three or more numbers
+/// `v1.0.219`, `1.2.3`, `0.19`, `v0.23.0-rc.1`, `v1.2.2+spec-1.1.0`: two or more numbers
 /// joined by dots, then perhaps a pre-release or build part (`0.01s` is a duration).
 fn is_version(word: &str) -> bool {
     let v = word.strip_prefix('v').unwrap_or(word);
     let core = v.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() >= 3
+    parts.len() >= 2
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
@@ -759,6 +785,23 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
             assert_eq!(v[i], 1.0, "{i}: {v:?}");
         }
         assert!(v[8] >= 0.9 && v[13] >= 0.9, "{v:?}");
+    }
+
+    #[test]
+    fn aligned_columns_are_a_table_and_ls_l_a_listing() {
+        // pip list and ls -la, as they print.
+        let table = "Package                   Version\n------------------------- -----------\n\
+                     certifi                   2025.8.3\nidna                      3.10\n\
+                     requests                  2.32.3\n";
+        assert_eq!(detect(table), Some(OutputKind::Table));
+        let ls = "total 20\ndrwxr-xr-x  4 root root 4096 Dec  7 13:54 .\n\
+                  drwxr-xr-x 22 root root 4096 Dec  6 09:10 ..\n\
+                  -rw-r--r--  1 root root  812 Dec  7 13:54 a.txt\n\
+                  lrwxrwxrwx  1 root root   12 Dec  7 13:54 b -> a.txt\n";
+        assert_eq!(detect(ls), Some(OutputKind::Listing));
+        // Prose with a double space after its full stops is prose.
+        let prose = "The first sentence.  The second one.\nA third line here.\nAnd a fourth.\n";
+        assert_eq!(detect(prose), None);
     }
 
     #[test]

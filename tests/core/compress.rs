@@ -408,6 +408,13 @@ fn a_test_runs_verdict_outranks_its_many_failures() {
     );
 }
 
+/// The preset `pith compress` and the proxy give tool output.
+fn rag() -> Compressor {
+    Compressor::builder()
+        .preset(Preset::named("rag").unwrap())
+        .build()
+}
+
 #[test]
 fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
     // `cargo check` of this repository from a clean target, with a string given to an
@@ -425,7 +432,7 @@ fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
         r#"{"command":"cargo check"}"#,
     );
     let budget = 140;
-    let out = Compressor::default()
+    let out = rag()
         .compress(Input::documents(vec![doc]).query(query), budget)
         .unwrap();
     assert!(Tiktoken::default().count(&out.text) <= budget);
@@ -468,7 +475,7 @@ fn an_install_log_is_tool_output_cut_into_lines() {
     let whole = counter.count(&text);
     for budget in [200, whole / 4] {
         let doc = Document::new(text.clone(), kind);
-        let out = Compressor::default()
+        let out = rag()
             .compress(Input::documents(vec![doc]).query(query.clone()), budget)
             .unwrap();
         let used = counter.count(&out.text);
@@ -485,13 +492,83 @@ fn an_install_log_is_tool_output_cut_into_lines() {
     }
     // With a quarter of it, the closing line says what would be installed.
     let doc = Document::new(text.clone(), kind);
-    let out = Compressor::default()
+    let out = rag()
         .compress(Input::documents(vec![doc]).query(query), whole / 4)
         .unwrap();
     assert!(
         out.text
             .lines()
             .any(|l| l.starts_with("Would install Jinja2-3.1.6 ")),
+        "{}",
+        out.text
+    );
+}
+
+fn output_fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/output")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_table_keeps_its_header_and_the_asked_row() {
+    // `pip list`: 107 rows in aligned columns. Read as prose it came out as its header
+    // and `[…]` at 400 tokens.
+    let text = output_fixture("pip-list.txt");
+    let kind = DocKind::from_content(&text, DocKind::Prose);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Table));
+    let query = pith::tool_query(
+        "Which version of requests is installed?",
+        "",
+        "Bash",
+        r#"{"command":"pip list"}"#,
+    );
+    let out = rag()
+        .compress(
+            Input::documents(vec![Document::new(text, kind)]).query(query),
+            150,
+        )
+        .unwrap();
+    assert!(Tiktoken::default().count(&out.text) <= 150);
+    let lines: Vec<&str> = out.text.lines().collect();
+    assert_eq!(
+        lines[0], "Package                   Version",
+        "{}",
+        out.text
+    );
+    assert!(
+        lines.contains(&"requests                  2.34.2"),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn ls_l_is_a_listing_that_keeps_the_asked_file() {
+    // `ls -la` of a library folder, 300 rows; the task quotes one file.
+    let text = output_fixture("ls-la.txt");
+    let kind = DocKind::from_content(&text, DocKind::Prose);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Listing));
+    let query = pith::tool_query(
+        "Where does `libGLX_mesa.so.0` point?",
+        "",
+        "Bash",
+        r#"{"command":"ls -la /usr/lib/x86_64-linux-gnu"}"#,
+    );
+    let out = rag()
+        .compress(
+            Input::documents(vec![Document::new(text, kind)]).query(query),
+            150,
+        )
+        .unwrap();
+    assert!(Tiktoken::default().count(&out.text) <= 150);
+    assert!(
+        out.text
+            .lines()
+            .any(|l| l.ends_with(" libGLX_mesa.so.0 -> libGLX_mesa.so.0.0.0")),
         "{}",
         out.text
     );

@@ -408,41 +408,44 @@ fn a_test_runs_verdict_outranks_its_many_failures() {
     );
 }
 
-/// The preset `pith compress` and the proxy give tool output.
-fn rag() -> Compressor {
-    Compressor::builder()
+/// A real program's output (`tests/fixtures/output/NAME`), its kind as told from its
+/// content, and its compression with the preset `pith compress` and the proxy give tool
+/// output, for the query the proxy builds from `task` and the Bash `command`.
+fn compress_output(name: &str, task: &str, command: &str, budget: usize) -> (DocKind, String) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/output")
+            .join(name),
+    )
+    .unwrap();
+    let kind = DocKind::from_content(&text, DocKind::Prose);
+    let args = serde_json::json!({ "command": command }).to_string();
+    let query = pith::tool_query(task, "", "Bash", &args);
+    let out = Compressor::builder()
         .preset(Preset::named("rag").unwrap())
         .build()
+        .compress(
+            Input::documents(vec![Document::new(text, kind)]).query(query),
+            budget,
+        )
+        .unwrap();
+    assert!(Tiktoken::default().count(&out.text) <= budget);
+    (kind, out.text)
 }
 
 #[test]
 fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
     // `cargo check` of this repository from a clean target, with a string given to an
     // f64 constant: 270 crates' progress lines, then one error.
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/output/cargo-check-first-build.txt"),
-    )
-    .unwrap();
-    let doc = Document::new(text.clone(), DocKind::from_content(&text, DocKind::Prose));
-    let query = pith::tool_query(
+    let (_, out) = compress_output(
+        "cargo-check-first-build.txt",
         "I made FAILURE_DECAY configurable as a string. Check that it still builds.",
-        "",
-        "Bash",
-        r#"{"command":"cargo check"}"#,
+        "cargo check",
+        140,
     );
-    let budget = 140;
-    let out = rag()
-        .compress(Input::documents(vec![doc]).query(query), budget)
-        .unwrap();
-    assert!(Tiktoken::default().count(&out.text) <= budget);
     // Every `Checking name vX.Y.Z` line has one shape, whatever the crate: the run is
     // counted, not spent line by line...
-    assert!(
-        out.text.contains(" more lines like \"Checking … v…\""),
-        "{}",
-        out.text
-    );
+    assert!(out.contains(" more lines like \"Checking … v…\""), "{out}");
     // ... so the error comes whole: where, and what its label says is wrong.
     for line in [
         "error[E0308]: mismatched types",
@@ -450,7 +453,7 @@ fn a_first_builds_progress_collapses_and_its_error_keeps_its_label() {
         "   |                                       ^^^^^^ expected `f64`, found `&str`",
         "error: could not compile `pith` (lib) due to 1 previous error",
     ] {
-        assert!(out.text.lines().any(|l| l == line), "{line}\n{}", out.text);
+        assert!(out.lines().any(|l| l == line), "{line}\n{out}");
     }
 }
 
@@ -459,117 +462,54 @@ fn an_install_log_is_tool_output_cut_into_lines() {
     // `pip install --dry-run sphinx jupyterlab`: 267 lines of `Collecting …`,
     // `Downloading …` and progress bars, no level, no time, no full stop. Read as prose it
     // made a few 2,000-byte sentences, and under 400 tokens not one of them fitted.
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/output/pip-install-dry-run.txt"),
-    )
-    .unwrap();
-    let kind = DocKind::from_content(&text, DocKind::Prose);
-    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Log));
-    let query = pith::tool_query(
+    let (name, task, command) = (
+        "pip-install-dry-run.txt",
         "Set up the docs toolchain: install sphinx and jupyterlab.",
-        "",
-        "Bash",
-        r#"{"command":"pip install sphinx jupyterlab"}"#,
+        "pip install sphinx jupyterlab",
     );
-    let counter = Tiktoken::default();
-    let whole = counter.count(&text);
-    for budget in [200, whole / 4] {
-        let doc = Document::new(text.clone(), kind);
-        let out = rag()
-            .compress(Input::documents(vec![doc]).query(query.clone()), budget)
-            .unwrap();
-        let used = counter.count(&out.text);
-        assert!(
-            used <= budget && used * 2 >= budget,
-            "{used} of {budget}\n{}",
-            out.text
-        );
-        assert!(
-            out.text.lines().any(|l| l.starts_with("Collecting ")),
-            "{}",
-            out.text
-        );
-    }
+    let (kind, out) = compress_output(name, task, command, 200);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Log));
+    let used = Tiktoken::default().count(&out);
+    assert!(used * 2 >= 200, "{used}\n{out}");
+    assert!(out.lines().any(|l| l.starts_with("Collecting ")), "{out}");
     // With a quarter of it, the closing line says what would be installed.
-    let doc = Document::new(text.clone(), kind);
-    let out = rag()
-        .compress(Input::documents(vec![doc]).query(query), whole / 4)
-        .unwrap();
+    let (_, out) = compress_output(name, task, command, 8751 / 4);
     assert!(
-        out.text
-            .lines()
+        out.lines()
             .any(|l| l.starts_with("Would install Jinja2-3.1.6 ")),
-        "{}",
-        out.text
+        "{out}"
     );
-}
-
-fn output_fixture(name: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/output")
-            .join(name),
-    )
-    .unwrap()
 }
 
 #[test]
 fn a_table_keeps_its_header_and_the_asked_row() {
     // `pip list`: 107 rows in aligned columns. Read as prose it came out as its header
     // and `[…]` at 400 tokens.
-    let text = output_fixture("pip-list.txt");
-    let kind = DocKind::from_content(&text, DocKind::Prose);
-    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Table));
-    let query = pith::tool_query(
+    let (kind, out) = compress_output(
+        "pip-list.txt",
         "Which version of requests is installed?",
-        "",
-        "Bash",
-        r#"{"command":"pip list"}"#,
+        "pip list",
+        150,
     );
-    let out = rag()
-        .compress(
-            Input::documents(vec![Document::new(text, kind)]).query(query),
-            150,
-        )
-        .unwrap();
-    assert!(Tiktoken::default().count(&out.text) <= 150);
-    let lines: Vec<&str> = out.text.lines().collect();
-    assert_eq!(
-        lines[0], "Package                   Version",
-        "{}",
-        out.text
-    );
-    assert!(
-        lines.contains(&"requests                  2.34.2"),
-        "{}",
-        out.text
-    );
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Table));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Package                   Version", "{out}");
+    assert!(lines.contains(&"requests                  2.34.2"), "{out}");
 }
 
 #[test]
 fn ls_l_is_a_listing_that_keeps_the_asked_file() {
     // `ls -la` of a library folder, 300 rows; the task quotes one file.
-    let text = output_fixture("ls-la.txt");
-    let kind = DocKind::from_content(&text, DocKind::Prose);
-    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Listing));
-    let query = pith::tool_query(
+    let (kind, out) = compress_output(
+        "ls-la.txt",
         "Where does `libGLX_mesa.so.0` point?",
-        "",
-        "Bash",
-        r#"{"command":"ls -la /usr/lib/x86_64-linux-gnu"}"#,
+        "ls -la /usr/lib/x86_64-linux-gnu",
+        150,
     );
-    let out = rag()
-        .compress(
-            Input::documents(vec![Document::new(text, kind)]).query(query),
-            150,
-        )
-        .unwrap();
-    assert!(Tiktoken::default().count(&out.text) <= 150);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Listing));
     assert!(
-        out.text
-            .lines()
+        out.lines()
             .any(|l| l.ends_with(" libGLX_mesa.so.0 -> libGLX_mesa.so.0.0.0")),
-        "{}",
-        out.text
+        "{out}"
     );
 }

@@ -249,6 +249,9 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
         || is_go_verdict(t)
+        // pip's last word on what it did.
+        || t.starts_with("Successfully installed ")
+        || t.starts_with("Successfully built ")
 }
 
 /// go test's verdict on a package: `FAIL\tgithub.com/x/y\t0.006s`, `ok  \tstrings\t0.5s`,
@@ -489,7 +492,10 @@ pub(crate) fn level_of(t: &str) -> Option<Level> {
         .filter(|w| !w.is_empty())
         .take(5)
         .find_map(|w| match w {
-            "ERROR" | "FATAL" | "CRITICAL" | "ERR" | "PANIC" | "SEVERE" => Some(Level::Error),
+            // npm prints `npm ERR! code E404`.
+            "ERROR" | "FATAL" | "CRITICAL" | "ERR" | "ERR!" | "PANIC" | "SEVERE" => {
+                Some(Level::Error)
+            }
             "WARN" | "WARNING" => Some(Level::Warning),
             "INFO" | "DEBUG" | "TRACE" | "NOTICE" => Some(Level::Info),
             _ => None,
@@ -827,6 +833,8 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
                    b-2.0.0.whl (5 kB)\nInstalling collected packages: a, b\n\
                    Successfully installed a-1.0.0 b-2.0.0\n";
         assert_eq!(detect(log), Some(OutputKind::Log));
+        assert!(is_run_summary("Successfully installed a-1.0.0 b-2.0.0"));
+        assert_eq!(level_of("npm ERR! code E404"), Some(Level::Error));
     }
 
     #[test]

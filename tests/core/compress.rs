@@ -513,3 +513,26 @@ fn ls_l_is_a_listing_that_keeps_the_asked_file() {
         "{out}"
     );
 }
+
+#[test]
+fn a_failed_c_build_inside_pip_keeps_its_errors_and_pips_verdict() {
+    // `pip install -v .` of markupsafe 3.0.2 with a macro given two arguments: gcc fails,
+    // setup.py falls back to pure Python, and pip reports success 120 lines later.
+    let (kind, out) = compress_output(
+        "pip-install-c-extension.txt",
+        "I patched markupsafe's _speedups.c. Install it and check that the C extension \
+         still builds.",
+        "pip install -v .",
+        4284 / 8,
+    );
+    // gcc's diagnostics make it a compiler's output.
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Compiler));
+    for line in [
+        "  src/markupsafe/_speedups.c:104:60: error: macro \"PyUnicode_GET_LENGTH\" passed 2 \
+         arguments, but takes just 1",
+        "  WARNING: The C extension could not be compiled, speedups are not enabled.",
+        "Successfully installed MarkupSafe-3.0.2",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line}\n{out}");
+    }
+}

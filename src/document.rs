@@ -93,7 +93,12 @@ impl DocKind {
     /// Segments `text` into chunks that tile it.
     pub fn chunk(self, text: &str, config: &SegmentConfig) -> Vec<Chunk> {
         match self {
-            DocKind::Code(lang) => CodeChunker::new(lang).chunk(text),
+            DocKind::Code(lang) => {
+                // A file as a reading tool returns it, each line led by its number.
+                let chunker = CodeChunker::new(lang);
+                crate::segment::numbered::chunk_numbered(text, &chunker)
+                    .unwrap_or_else(|| chunker.chunk(text))
+            }
             DocKind::Prose => {
                 let sentences = ProseChunker.chunk(text);
                 match config.prose {

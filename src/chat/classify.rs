@@ -34,13 +34,19 @@ impl Content {
     }
 }
 
-/// JSON if it parses as an object or array; tool output if its content shows a kind (see
+/// JSON if it parses as an object or array; code of the file a tool call names when its
+/// lines are numbered (a file-reading tool's output); tool output if its content shows a kind (see
 /// [`crate::segment::output::detect`]); code if it looks like code (see
 /// [`looks_like_code`]), with the language of a file path named in the tool arguments;
 /// prose otherwise.
 pub fn classify(text: &str, tool_args: &str) -> Content {
     if looks_like_json(text) {
         Content::Json
+    } else if let Some(lang) = path_lang(tool_args)
+        && crate::segment::numbered::Numbered::strip(text).is_some()
+    {
+        // A file read with its lines numbered (`cat -n`, an agent's file tool): its code.
+        Content::Code(Some(lang))
     } else if let Some(kind) = crate::segment::output::detect(text) {
         Content::Output(kind)
     } else if looks_like_code(text) {

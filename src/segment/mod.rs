@@ -9,6 +9,7 @@ pub mod code;
 pub mod json;
 pub mod lang;
 pub mod lines;
+pub mod numbered;
 pub mod output;
 pub mod prose;
 

@@ -459,3 +459,47 @@ fn a_block_no_unit_of_which_fits_is_forwarded_whole() {
     let blocks = out.map(|o| o.blocks).unwrap_or_default();
     assert!(blocks.is_empty(), "{blocks:?}");
 }
+
+#[test]
+fn a_numbered_file_read_is_compressed_as_its_code_with_its_numbers() {
+    // An agent reads a Rust file with `cat -n` and asks about one function. (Its own file
+    // tool, `Read`, numbers lines the same way but is in `exact_tools`: left as it is.)
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/compress/mod.rs");
+    let source = std::fs::read_to_string(path).unwrap();
+    let numbered: String = source
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{:>6}\t{l}\n", i + 1))
+        .collect();
+    let body = serde_json::to_vec(&json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "How does refill decide which units to offer again?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "Bash", "arguments": "{\"command\": \"cat -n src/compress/mod.rs\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": numbered}
+        ]
+    }))
+    .unwrap();
+    let quarter = Control {
+        ratio: Some(4.0),
+        ..Control::default()
+    };
+    let out = engine()
+        .rewrite(Api::ChatCompletions, &body, &quarter)
+        .unwrap()
+        .unwrap();
+    let after: Value = serde_json::from_slice(&out.body).unwrap();
+    let kept = after["messages"][2]["content"].as_str().unwrap();
+    // The function comes whole, each line with its number, and what is dropped is said
+    // in the file's own comments, with its lines.
+    assert!(kept.contains(" omitted (lines "), "{kept}");
+    let start = source
+        .lines()
+        .position(|l| l.starts_with("fn refill("))
+        .unwrap();
+    let end = start + source.lines().skip(start).position(|l| l == "}").unwrap();
+    for i in start..=end {
+        let line = numbered.lines().nth(i).unwrap();
+        assert!(kept.lines().any(|l| l == line), "{line}\n{kept}");
+    }
+}

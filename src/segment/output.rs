@@ -191,7 +191,7 @@ impl Counts {
         self.bare += count(!t.contains(char::is_whitespace));
         self.log += count(starts_with_time(t) || level_of(t).is_some() || is_progress(t));
         self.long_listing += count(is_long_listing(t));
-        self.columns += count(t.len() <= 400 && t.contains("  "));
+        self.columns += count(t.len() <= 400 && has_column_gap(t));
     }
 }
 
@@ -425,6 +425,16 @@ fn is_path_line(t: &str) -> bool {
                 !a.is_empty() && e.len() <= 5 && e.bytes().all(|b| b.is_ascii_alphanumeric())
             }))
         && !t.ends_with(';')
+}
+
+/// Whether two fields of a line are set apart by a run of spaces, as aligned columns are:
+/// not the two spaces some writers put after a full stop (`end.  Next`).
+fn has_column_gap(t: &str) -> bool {
+    t.match_indices("  ").any(|(at, _)| {
+        let before = t[..at].chars().next_back();
+        let after = t[at..].trim_start().chars().next();
+        before.is_some_and(|c| !".!?:;,".contains(c)) && after.is_some()
+    })
 }
 
 /// A row of `ls -l` (`-rw-r--r-- 1 root root 812 Dec  7 13:54 a.txt`, `lrwxrwxrwx …`), or
@@ -805,8 +815,9 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
                   -rw-r--r--  1 root root  812 Dec  7 13:54 a.txt\n\
                   lrwxrwxrwx  1 root root   12 Dec  7 13:54 b -> a.txt\n";
         assert_eq!(detect(ls), Some(OutputKind::Listing));
-        // Prose with a double space after its full stops is prose.
-        let prose = "The first sentence.  The second one.\nA third line here.\nAnd a fourth.\n";
+        // Prose with two spaces after its full stops is prose.
+        let prose = "The first sentence.  The second one.  A third\nsentence.  And a \
+                     fourth one.  And more\nof it here.  The end.\n";
         assert_eq!(detect(prose), None);
     }
 

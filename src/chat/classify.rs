@@ -43,7 +43,7 @@ pub fn classify(text: &str, tool_args: &str) -> Content {
     if looks_like_json(text) {
         Content::Json
     } else if let Some(lang) = path_lang(tool_args)
-        && crate::segment::numbered::Numbered::strip(text).is_some()
+        && crate::segment::numbered::Numbered::is_numbered(text)
     {
         // A file read with its lines numbered (`cat -n`, an agent's file tool): its code.
         Content::Code(Some(lang))

@@ -5,6 +5,7 @@
 
 pub mod bm25;
 pub(crate) mod compose;
+pub(crate) mod details;
 pub(crate) mod names;
 pub mod salience;
 pub(crate) mod sections;

@@ -12,6 +12,7 @@ pub mod lines;
 pub mod numbered;
 pub mod output;
 pub mod prose;
+pub mod shape;
 
 use std::ops::Range;
 

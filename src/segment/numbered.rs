@@ -43,29 +43,39 @@ fn number(line: &str, margin: usize) -> Option<u64> {
         .ok()
 }
 
+/// Each line of `body` with its margin's width, when every line has a margin and the
+/// numbers count up by one (at least three lines: a short text says too little).
+fn margins(body: &str) -> Option<Vec<(&str, usize)>> {
+    let mut lines = Vec::new();
+    let mut last = None;
+    for line in body.split('\n') {
+        let width = margin(line)?;
+        let n = number(line, width)?;
+        if last.is_some_and(|l: u64| l + 1 != n) {
+            return None;
+        }
+        last = Some(n);
+        lines.push((line, width));
+    }
+    (lines.len() >= 3).then_some(lines)
+}
+
 impl Numbered {
-    /// The text without its margin, when every line has one and the numbers count up by
-    /// one (at least three lines: a short text says too little to be sure).
+    /// Whether `text` is numbered throughout, without setting the numbers aside.
+    pub fn is_numbered(text: &str) -> bool {
+        margins(text.strip_suffix('\n').unwrap_or(text)).is_some()
+    }
+
+    /// The text without its margin, when it is numbered throughout.
     pub fn strip(text: &str) -> Option<Self> {
-        let body = text.strip_suffix('\n').unwrap_or(text);
         let mut code = String::with_capacity(text.len());
         let mut lines = Vec::new();
         let mut at = 0;
-        let mut last = None;
-        for line in body.split('\n') {
-            let width = margin(line)?;
-            let n = number(line, width)?;
-            if last.is_some_and(|l: u64| l + 1 != n) {
-                return None;
-            }
-            last = Some(n);
+        for (line, width) in margins(text.strip_suffix('\n').unwrap_or(text))? {
             lines.push((at, code.len(), width));
             code.push_str(&line[width..]);
             code.push('\n');
             at += line.len() + 1;
-        }
-        if lines.len() < 3 {
-            return None;
         }
         if !text.ends_with('\n') {
             code.pop();
@@ -163,13 +173,14 @@ mod tests {
     #[test]
     fn only_a_text_numbered_throughout_is_numbered() {
         let arrow = READ.replace('\t', "→");
-        assert!(Numbered::strip(&arrow).is_some());
+        assert!(Numbered::strip(&arrow).is_some() && Numbered::is_numbered(&arrow));
         // A gap in the numbers, a line without one, or too few lines.
         assert!(Numbered::strip(&READ.replace("     5\t", "     6\t")).is_none());
         assert!(Numbered::strip(&format!("{READ}plain\n")).is_none());
         assert!(Numbered::strip("     1\ta\n     2\tb\n").is_none());
         // grep -n's `12:` is no margin.
         assert!(Numbered::strip("1:a\n2:b\n3:c\n").is_none());
+        assert!(!Numbered::is_numbered("1:a\n2:b\n3:c\n"));
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! The lines under a failure that say why, in each runner's own format: pytest's `E`
 //! run, a summary that restates a progress line, a table's header, a Go test's message,
 //! a TAP failure's YAML block. Each pass adjusts the salience of lines around ones
-//! [`crate::score::salience`] found.
+//! `score::salience` found; the levels both use are here, so that salience depends on
+//! this module and not the other way round.
 
 use std::collections::HashSet;
 
-use crate::score::salience::{HEADER, LOCATION};
 use crate::segment::output::{is_go_test_log, is_tap_count, is_tap_result};
+
+/// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
+/// `--> src/lib.rs:3:5`, `left:`/`right:` (here, and in [`crate::score::salience`]).
+pub(crate) const LOCATION: f64 = 0.8;
+
+/// Salience of a failure's header line in a test run.
+pub(crate) const HEADER: f64 = 0.5;
 
 /// pytest explains a failure in a run of `E` lines: the first says what failed, the rest
 /// (diffs, `+ where …`) are detail, worth less than another failure's first line.

@@ -6,7 +6,9 @@
 
 use std::collections::HashSet;
 
-use crate::score::details::{go_messages, pytest_details, restated, table_header, tap_messages};
+use crate::score::details::{
+    HEADER, LOCATION, go_messages, pytest_details, restated, table_header, tap_messages,
+};
 use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
 
 use crate::segment::output::{
@@ -14,10 +16,6 @@ use crate::segment::output::{
     is_run_summary, is_rust_diagnostic, is_tap_result, is_test_count, is_traceback_head,
     is_tsc_diagnostic, level_of, template, unmargin,
 };
-
-/// Salience of where something failed: `tests/test_x.py:12: AssertionError`,
-/// `--> src/lib.rs:3:5`, `left:`/`right:`.
-pub(crate) const LOCATION: f64 = 0.8;
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
 /// values it introduces.
@@ -31,9 +29,6 @@ const WARNING: f64 = 0.45;
 
 /// Salience of go test's verdict on a package that passed (see [`status_line`]).
 const PASSED_PACKAGE: f64 = 0.5;
-
-/// Salience of a failure's header line in a test run (see [`status_line`]).
-pub(crate) const HEADER: f64 = 0.5;
 
 /// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
 /// alike lines keeps, next to the marker that counts the rest.

@@ -15,9 +15,9 @@
     sizes PITH SPLIT   `pith eval toolout` at 4x and 8x by the size of the output (o200k
                        tokens: under 1,000, 1,000 to 5,000, 5,000 and more), each band
                        next to its bound and to an oracle that keeps gold lines only but
-                       pays for its markers (`… 12 lines omitted` for each gap, cheapest
-                       addition first): where the losses are, and how many no selector
-                       could avoid.
+                       pays for its markers (`…` for a gap of up to 8 lines, `… 12 lines
+                       omitted` for a longer one; cheapest addition first), and over all
+                       sizes: where the losses are, and how many no selector could avoid.
 
 Needs Python tiktoken for `losses` and `bound` (TIKTOKEN_CACHE_DIR=../shared/tiktoken_cache: nothing is
 downloaded).
@@ -105,6 +105,11 @@ def bound(split, ratio):
           f"all_gold_kept at most {whole / len(every):.1%}")
 
 
+# Runs of at most this many dropped lines pith marks with a bare `…` (SHORT_GAP in
+# src/render/marker.rs).
+SHORT_GAP = 8
+
+
 def oracle_kept(enc, case, ratio):
     """Gold lines of `case` a selector that knew them would keep at `ratio`, paying for
     the marker of every gap it leaves: greedily, the gold line that adds least first."""
@@ -118,8 +123,10 @@ def oracle_kept(enc, case, ratio):
     cost = {where[g]: len(enc.encode_ordinary(g + "\n")) for g in case["gold"]}
 
     def marker(n):
-        unit = "line" if n == 1 else "lines"
-        return len(enc.encode_ordinary(f"… {n:,} {unit} omitted\n"))
+        # As pith marks tool output: a short gap with `…`, a longer one with its count.
+        if n <= SHORT_GAP:
+            return len(enc.encode_ordinary("…\n"))
+        return len(enc.encode_ordinary(f"… {n:,} lines omitted\n"))
 
     def total(kept):
         at, spent = 0, 0
@@ -136,7 +143,8 @@ def oracle_kept(enc, case, ratio):
         kept.add(min(options)[1])
 
 
-BANDS = ((0, 1000, "under 1,000"), (1000, 5000, "1,000 to 5,000"), (5000, None, "5,000 and more"))
+BANDS = ((0, 1000, "under 1,000"), (1000, 5000, "1,000 to 5,000"), (5000, None, "5,000 and more"),
+         (0, None, "all"))
 
 
 def sizes(pith, split):

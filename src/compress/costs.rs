@@ -29,6 +29,10 @@ pub(crate) struct DocInfo {
     pub len: usize,
     /// Tokens of one elision marker in this document.
     pub marker: usize,
+    /// Runs of at most this many dropped units get a short marker (0: none do).
+    pub short_gap: usize,
+    /// Tokens of that short marker.
+    pub short_marker: usize,
     /// Tokens of the layout's opening and closing text, paid once the document shows.
     pub frame: usize,
 }
@@ -41,16 +45,38 @@ pub(crate) struct DocCosts {
     pub omit_empty: bool,
 }
 
-impl DocCosts {
-    /// Markers the document shows for a given kept state.
-    fn runs_delta(&self, doc: &DocInfo, is_kept: &dyn Fn(usize) -> bool, j: usize) -> isize {
-        let left = j > doc.first && !is_kept(j - 1);
-        let right = j + 1 < doc.first + doc.len && !is_kept(j + 1);
-        match (left, right) {
-            (true, true) => 1,
-            (false, false) => -1,
-            _ => 0,
+impl DocInfo {
+    /// Tokens of the marker for a run of `n` dropped units (none for an empty run).
+    fn marker_for(&self, n: usize) -> usize {
+        match n {
+            0 => 0,
+            n if n <= self.short_gap => self.short_marker,
+            _ => self.marker,
         }
+    }
+
+    /// Dropped units next to `j` on one side (`step` -1 or +1), counted up to one more
+    /// than a short gap: all the marker price needs to know.
+    fn gap(&self, is_kept: &dyn Fn(usize) -> bool, j: usize, step: isize) -> usize {
+        let (first, end) = (self.first as isize, (self.first + self.len) as isize);
+        let mut n = 0;
+        let mut at = j as isize + step;
+        while at >= first && at < end && !is_kept(at as usize) && n <= self.short_gap {
+            n += 1;
+            at += step;
+        }
+        n
+    }
+}
+
+impl DocCosts {
+    /// Change in marker tokens when `j`, dropped, is kept: its run of dropped units splits
+    /// into the parts on either side of it.
+    fn markers_delta(&self, doc: &DocInfo, is_kept: &dyn Fn(usize) -> bool, j: usize) -> isize {
+        let (left, right) = (doc.gap(is_kept, j, -1), doc.gap(is_kept, j, 1));
+        // A part counted to the cap is long, and so is the run it belongs to.
+        let run = (left + right + 1).min(doc.short_gap + 1);
+        (doc.marker_for(left) + doc.marker_for(right)) as isize - doc.marker_for(run) as isize
     }
 }
 
@@ -76,12 +102,13 @@ impl Costs for DocCosts {
             total += self.units[j].tokens as isize;
             if doc_shown {
                 let is_kept = |x: usize| kept[x] || applied.contains(&x);
-                total += self.runs_delta(doc, &is_kept, j) * doc.marker as isize;
+                total += self.markers_delta(doc, &is_kept, j);
             } else {
                 // The document appears: its frame, and a marker on each side of `j` that
                 // has something dropped.
-                let sides = usize::from(j > doc.first) + usize::from(j + 1 < doc.first + doc.len);
-                total += (doc.frame + sides * doc.marker) as isize;
+                let sides =
+                    doc.marker_for(j - doc.first) + doc.marker_for(doc.first + doc.len - j - 1);
+                total += (doc.frame + sides) as isize;
                 doc_shown = true;
             }
             applied.push(j);
@@ -91,5 +118,56 @@ impl Costs for DocCosts {
 
     fn companions(&self, i: usize) -> &[usize] {
         &self.units[i].companions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Marker tokens of a document as rendered: one marker for each run of dropped units.
+    fn markers(doc: &DocInfo, kept: &[bool]) -> usize {
+        let mut total = 0;
+        let mut run = 0;
+        for &k in kept.iter().chain([&true]) {
+            if k {
+                total += doc.marker_for(run);
+                run = 0;
+            } else {
+                run += 1;
+            }
+        }
+        total
+    }
+
+    proptest! {
+        /// What selection is charged for keeping a unit is what it adds to the output:
+        /// its tokens, and the change in marker tokens with short and long gaps.
+        #[test]
+        fn delta_is_the_change_in_rendered_tokens(
+            kept in proptest::collection::vec(any::<bool>(), 1..30),
+            short_gap in 0usize..5,
+            marker in 3usize..10,
+            tokens in 1usize..4,
+        ) {
+            let len = kept.len();
+            let doc = DocInfo { first: 0, len, marker, short_gap, short_marker: 1, frame: 0 };
+            let unit = UnitInfo {
+                doc: 0,
+                tokens,
+                companions: Vec::new(),
+                footer: None,
+                is_footer: false,
+                dependents: Vec::new(),
+            };
+            let costs = DocCosts { units: vec![unit; len], docs: vec![doc.clone()], omit_empty: false };
+            for i in (0..len).filter(|&i| !kept[i]) {
+                let mut with = kept.clone();
+                with[i] = true;
+                let change = (tokens + markers(&doc, &with)) as isize - markers(&doc, &kept) as isize;
+                prop_assert_eq!(costs.delta(&kept, i), change.max(0) as usize);
+            }
+        }
     }
 }

@@ -500,6 +500,16 @@ impl Prepared {
                         }
                     }
                 }
+                // A traceback is read bottom-up: each frame above the one that raised is
+                // worth a little less.
+                if kind == crate::segment::OutputKind::Traceback {
+                    use crate::score::sections::{FRAME_DECAY, frame_depth};
+                    for (v, k) in values[range.clone()].iter_mut().zip(frame_depth(texts_d)) {
+                        if let Some(k) = k {
+                            *v /= 1.0 + FRAME_DECAY * k as f64;
+                        }
+                    }
+                }
                 // A run's verdict (`FAILED (failures=51)`, `6 failed, 26 passed in 0.2s`)
                 // is the one line that says how it went: first, however many failures
                 // outrank each other.
@@ -615,10 +625,17 @@ impl Prepared {
                     )) + 1
                 };
                 let frame = counter.count(&(layout.open(doc, 1) + &layout.close(doc, true)));
+                let short_gap = render::marker::short_gap(doc.kind);
                 DocInfo {
                     first: self.first[d],
                     len,
                     marker,
+                    short_gap,
+                    short_marker: if short_gap > 0 {
+                        counter.count(render::marker::SHORT)
+                    } else {
+                        0
+                    },
                     frame,
                 }
             })

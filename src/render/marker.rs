@@ -32,17 +32,44 @@ pub fn marker(
     }
 }
 
+/// The marker of a short gap in tool output: one token, where `… 3 lines omitted` costs
+/// six. Between the failures of a test run or the frames of a traceback the gaps are a
+/// few lines each, and their counts tell the reader little; the tokens they cost are
+/// another failure's error line.
+pub const SHORT: &str = "…\n";
+
+/// Runs of at most this many dropped lines of tool output get the short marker; longer
+/// runs keep their count, and their shape when most of them share one.
+const SHORT_GAP: usize = 8;
+
+/// The longest run of dropped units a document of `kind` marks with [`SHORT`] (0: none).
+pub fn short_gap(kind: DocKind) -> usize {
+    match kind {
+        DocKind::Output(_) => SHORT_GAP,
+        _ => 0,
+    }
+}
+
 /// Longest template quoted in a tool-output marker, in characters.
 const TEMPLATE_CHARS: usize = 72;
 
-/// A marker for dropped lines of tool output, on a line of its own. When most of the run
-/// has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
+/// A marker for dropped lines of tool output, on a line of its own: [`SHORT`] for a
+/// short run. When most of a longer run has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
 /// `… 37 lines omitted`. A shape an earlier marker of the document quoted is not quoted
 /// again: the reader has it, and between twenty `FAILED` lines of a test run twenty
 /// quotes of the passing lines' shape cost more than a failure's values.
 fn output(view: &View<'_>, run: Range<usize>, quoted: &mut HashSet<String>) -> String {
     let text = &view.doc.text;
     let lines = run.len();
+    let first = &view.chunks[run.start];
+    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    if lines <= short_gap(view.doc.kind) {
+        return format!("{lead}{SHORT}");
+    }
     // Without shapes made for the whole text, make them for the run alone.
     let own;
     let (shapes, at) = match view.shapes {
@@ -53,12 +80,6 @@ fn output(view: &View<'_>, run: Range<usize>, quoted: &mut HashSet<String>) -> S
         }
     };
     let top = shapes.top(at);
-    let first = &view.chunks[run.start];
-    let lead = if first.span.start > 0 && !text[..first.span.start].ends_with('\n') {
-        "\n"
-    } else {
-        ""
-    };
     let n = thousands(lines);
     let unit = if lines == 1 { "line" } else { "lines" };
     match top {
@@ -266,8 +287,8 @@ mod tests {
     #[test]
     fn a_shape_is_quoted_once_a_document() {
         let mut text = String::new();
-        for i in 0..12 {
-            let verdict = if i % 4 == 3 { "FAILED" } else { "PASSED" };
+        for i in 0..40 {
+            let verdict = if i % 10 == 9 { "FAILED" } else { "PASSED" };
             text.push_str(&format!("tests/test_a.py::test_{i} {verdict} [ {i}%]\n"));
         }
         let doc = Document::new(text, DocKind::Output(OutputKind::TestRun));
@@ -291,12 +312,45 @@ mod tests {
         assert_eq!(
             markers,
             [
-                "… 3 lines like \"… PASSED [ n%]\"",
-                "… 3 lines omitted",
-                "… 3 lines omitted"
+                "… 9 lines like \"… PASSED [ n%]\"",
+                "… 9 lines omitted",
+                "… 9 lines omitted",
+                "… 9 lines omitted"
             ],
             "{body}"
         );
+    }
+
+    #[test]
+    fn a_short_gap_is_one_ellipsis() {
+        let mut text = String::new();
+        for i in 0..=SHORT_GAP + 2 {
+            text.push_str(&format!("tests/test_a.py::test_{i} PASSED [ {i}%]\n"));
+        }
+        let doc = Document::new(text, DocKind::Output(OutputKind::TestRun));
+        let chunks = doc.kind.chunk(&doc.text, &Default::default());
+        let lines = LineIndex::new(&doc.text);
+        // The first and the last line kept: a gap of SHORT_GAP lines, then one longer.
+        for (kept_last, expected) in [
+            (SHORT_GAP + 1, SHORT.to_owned()),
+            (
+                SHORT_GAP + 2,
+                format!("… {} more lines like \"… PASSED [ n%]\"\n", SHORT_GAP + 1),
+            ),
+        ] {
+            let kept: Vec<bool> = (0..chunks.len())
+                .map(|i| i == 0 || i == kept_last)
+                .collect();
+            let view = View {
+                doc: &doc,
+                chunks: &chunks,
+                kept: &kept,
+                lines: &lines,
+                replaced: None,
+                shapes: None,
+            };
+            assert_eq!(output(&view, 1..kept_last, &mut HashSet::new()), expected);
+        }
     }
 
     proptest! {

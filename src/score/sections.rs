@@ -1,8 +1,8 @@
 //! Which lines of a program's report belong together, read on the composed values of a
-//! tool output: a diagnostic's notes, a unittest failure's section, and the order of a
-//! test run's failures.
+//! tool output: a diagnostic's notes, a unittest failure's section, the order of a
+//! test run's failures and the depth of a traceback's frames.
 
-use crate::segment::output::is_run_summary;
+use crate::segment::output::{is_frame, is_run_summary, unmargin};
 
 /// How far below its diagnostic's value a gcc- or mypy-style note at the same place
 /// ranks: below the diagnostic, above the diagnostics the query points at less.
@@ -120,9 +120,61 @@ pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// How much less each frame of a traceback is worth than the one it called (the values
+/// of a frame's lines are divided by `1 + FRAME_DECAY × k`, k frames above the one that
+/// raised, see [`frame_depth`]). A traceback lists the most recent call last: the
+/// frame that raised says where, the entry point (`<module>`, `main`) what every run
+/// of the program goes through. When the query names the program's file, all its frames
+/// match it equally, and without the decay the first of them came first.
+pub(crate) const FRAME_DECAY: f64 = 0.02;
+
+/// Per line of a traceback, how many frames it is above the frame that raised (0 for
+/// that frame and the source it quotes), or `None` outside a traceback's frames. A line
+/// at the margin (an exception, a chaining line, `Traceback (…):`) ends the frames above
+/// it; an exception group's lines are read without its margin.
+pub(crate) fn frame_depth(units: &[&str]) -> Vec<Option<usize>> {
+    let mut depth = vec![None; units.len()];
+    // Frames seen below, since the last line at the margin (reading upwards).
+    let mut below: Option<usize> = None;
+    for (i, u) in units.iter().enumerate().rev() {
+        let line = unmargin(u);
+        if !line.starts_with(char::is_whitespace) || line.trim().is_empty() {
+            below = None;
+            continue;
+        }
+        if is_frame(line.trim()) {
+            let k = below.map_or(0, |n| n + 1);
+            depth[i] = Some(k);
+            below = Some(k);
+        } else {
+            // The source a frame quotes, and its carets: the frame's own depth, which is
+            // the next frame's once it is read (a frame's lines are all below it).
+            depth[i] = Some(below.map_or(0, |n| n + 1));
+        }
+    }
+    depth
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_are_counted_from_the_one_that_raised() {
+        let units = [
+            "Traceback (most recent call last):\n",
+            "  File \"app.py\", line 20, in <module>\n",
+            "    main()\n",
+            "  File \"app.py\", line 7, in flatten\n",
+            "    flatten(child, out)\n",
+            "  [Previous line repeated 995 more times]\n",
+            "RecursionError: maximum recursion depth exceeded\n",
+        ];
+        assert_eq!(
+            frame_depth(&units),
+            [None, Some(1), Some(1), Some(0), Some(0), Some(0), None]
+        );
+    }
 
     #[test]
     fn a_diagnostics_notes_come_with_it() {

@@ -7,7 +7,8 @@
     losses PITH SPLIT RATIO
                        the cases that lose gold lines: how many, and what their gold lines
                        cost (o200k, each with its newline) against the budget, so a loss
-                       can be told from a budget that cannot hold the gold.
+                       can be told from a budget that cannot hold the gold; and what the
+                       output spent on gold lines, on markers and on other lines.
     bound SPLIT RATIO  the best any method could do on gold lines alone: each case keeps
                        its cheapest gold lines until the budget is spent (markers cost
                        nothing here, so it is an upper bound): gold_line_recall and
@@ -76,8 +77,15 @@ def losses(pith, split, ratio):
             continue
         budget = len(enc.encode_ordinary(case["output"])) // int(ratio)
         gold = sum(len(enc.encode_ordinary(g + "\n")) for g in case["gold"])
+        # What the output spent its tokens on: gold lines, markers, the rest.
+        spent = {"gold": 0, "markers": 0, "other": 0}
+        for line in text.splitlines():
+            what = ("gold" if line in case["gold"] else
+                    "markers" if line.strip().startswith("…") else "other")
+            spent[what] += len(enc.encode_ordinary(line + "\n"))
         print(f"{case['id']:55s} lost {len(lost):2d}/{len(case['gold']):2d}  "
-              f"gold {gold:5d} tokens  budget {budget:5d}")
+              f"gold {gold:5d} tokens  budget {budget:5d}  spent on gold {spent['gold']:4d}, "
+              f"markers {spent['markers']:3d}, other lines {spent['other']:4d}")
 
 
 def best_kept(enc, case, ratio):

@@ -284,6 +284,24 @@ mod tests {
         proptest::collection::vec(line, 1..40).prop_map(|v| v.join("\n") + "\n")
     }
 
+    /// A view of `doc` with nothing replaced.
+    fn view<'a>(
+        doc: &'a Document,
+        chunks: &'a [crate::segment::Chunk],
+        kept: &'a [bool],
+        lines: &'a LineIndex,
+        shapes: Option<&'a Shapes>,
+    ) -> View<'a> {
+        View {
+            doc,
+            chunks,
+            kept,
+            lines,
+            replaced: None,
+            shapes,
+        }
+    }
+
     #[test]
     fn a_shape_is_quoted_once_a_document() {
         let mut text = String::new();
@@ -299,14 +317,7 @@ mod tests {
             .collect();
         let lines = LineIndex::new(&doc.text);
         let shapes = Shapes::new(&doc.text, &chunks);
-        let view = View {
-            doc: &doc,
-            chunks: &chunks,
-            kept: &kept,
-            lines: &lines,
-            replaced: None,
-            shapes: Some(&shapes),
-        };
+        let view = view(&doc, &chunks, &kept, &lines, Some(&shapes));
         let body = crate::render::render_body(&view, "…");
         let markers: Vec<&str> = body.lines().filter(|l| l.starts_with('…')).collect();
         assert_eq!(
@@ -341,14 +352,7 @@ mod tests {
             let kept: Vec<bool> = (0..chunks.len())
                 .map(|i| i == 0 || i == kept_last)
                 .collect();
-            let view = View {
-                doc: &doc,
-                chunks: &chunks,
-                kept: &kept,
-                lines: &lines,
-                replaced: None,
-                shapes: None,
-            };
+            let view = view(&doc, &chunks, &kept, &lines, None);
             assert_eq!(output(&view, 1..kept_last, &mut HashSet::new()), expected);
         }
     }
@@ -365,7 +369,7 @@ mod tests {
             let kept: Vec<bool> = (0..chunks.len()).map(|i| mask[i % mask.len()]).collect();
             let lines = LineIndex::new(&doc.text);
             let shapes = Shapes::new(&doc.text, &chunks);
-            let view = |shapes| View { doc: &doc, chunks: &chunks, kept: &kept, lines: &lines, replaced: None, shapes };
+            let view = |shapes| view(&doc, &chunks, &kept, &lines, shapes);
             for start in 0..chunks.len() {
                 for end in start + 1..=chunks.len() {
                     prop_assert_eq!(

@@ -573,8 +573,17 @@ impl Prepared {
                     footer[p] = Some(base + i);
                 }
             }
+            // A chaining line (`The above exception was the direct cause …`) says how the
+            // exception above it led to the one below: without that exception it says
+            // nothing, so it comes only with it.
+            let causes = if let crate::DocKind::Output(_) = self.docs[d].kind {
+                let texts: Vec<&str> = chunks.iter().map(|c| c.text(&self.docs[d].text)).collect();
+                crate::score::salience::chain_causes(&texts)
+            } else {
+                vec![None; chunks.len()]
+            };
             for (i, c) in chunks.iter().enumerate() {
-                let mut companions = Vec::new();
+                let mut companions: Vec<usize> = causes[i].map(|e| base + e).into_iter().collect();
                 let mut parent = c.parent;
                 while let Some(p) = parent {
                     companions.push(base + p);

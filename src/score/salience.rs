@@ -316,6 +316,25 @@ pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Per line, for a chaining line (`The above exception was the direct cause of the
+/// following exception:`, `During handling of the above exception, …`), the line of the
+/// exception it refers to: the nearest line above that is not blank, when it is at the
+/// margin (an exception group's lines read without their margin).
+pub(crate) fn chain_causes(units: &[&str]) -> Vec<Option<usize>> {
+    (0..units.len())
+        .map(|i| {
+            let t = unmargin(units[i]).trim();
+            if !(t.starts_with("The above exception was the direct cause")
+                || t.starts_with("During handling of the above exception"))
+            {
+                return None;
+            }
+            let above = (0..i).rev().find(|&j| !units[j].trim().is_empty())?;
+            (!unmargin(units[above]).starts_with(char::is_whitespace)).then_some(above)
+        })
+        .collect()
+}
+
 /// `name.Name: message` or `Name` at the margin: a dotted name whose last part starts
 /// with a capital, then a colon or nothing.
 fn exception_shaped(unit: &str) -> bool {
@@ -405,6 +424,25 @@ mod tests {
         assert!(!exception_shaped("  ValueError: indented"));
         assert!(!exception_shaped("Node.js v18.20.4"));
         assert!(!exception_shaped("Caused by: x.y.Z: boom"));
+    }
+
+    #[test]
+    fn a_chaining_line_refers_to_the_exception_above_it() {
+        let units = [
+            "  File \"a.py\", line 4, in load\n",
+            "FileNotFoundError: [Errno 2] No such file\n",
+            "\n",
+            "The above exception was the direct cause of the following exception:\n",
+            "\n",
+            "    raise X\n",
+            "\n",
+            "During handling of the above exception, another exception occurred:\n",
+        ];
+        // The second has only an indented line above it: no exception to refer to.
+        assert_eq!(
+            chain_causes(&units),
+            [None, None, None, Some(1), None, None, None, None]
+        );
     }
 
     #[test]

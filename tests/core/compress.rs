@@ -536,3 +536,37 @@ fn a_failed_c_build_inside_pip_keeps_its_errors_and_pips_verdict() {
         assert!(out.lines().any(|l| l == line), "{line}\n{out}");
     }
 }
+
+#[test]
+fn a_chaining_line_comes_only_with_the_exception_it_refers_to() {
+    // `urllib.request.urlopen` of a closed port: ConnectionRefusedError, then "During
+    // handling of the above exception, another exception occurred:", then URLError.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/output/urlopen-refused.txt"),
+    )
+    .unwrap();
+    let kind = DocKind::from_content(&text, DocKind::Prose);
+    assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Traceback));
+    let compressor = Compressor::builder()
+        .preset(Preset::named("rag").unwrap())
+        .build();
+    for query in [None, Some("Why does fetching the health endpoint fail?")] {
+        for budget in 12..=200 {
+            let mut input = Input::documents(vec![Document::new(text.clone(), kind)]);
+            if let Some(q) = query {
+                input = input.query(q);
+            }
+            let Ok(out) = compressor.compress(input, budget) else {
+                continue; // not even the markers fit
+            };
+            let lines: Vec<&str> = out.text.lines().collect();
+            if lines.iter().any(|l| l.starts_with("During handling")) {
+                assert!(
+                    lines.contains(&"ConnectionRefusedError: [Errno 111] Connection refused"),
+                    "budget {budget}, query {query:?}:\n{}",
+                    out.text
+                );
+            }
+        }
+    }
+}

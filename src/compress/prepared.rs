@@ -491,22 +491,24 @@ impl Prepared {
                 if kind == crate::segment::OutputKind::Compiler {
                     crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
                 }
-                // A test run is read top-down: each later failure is worth a little less.
-                if kind == crate::segment::OutputKind::TestRun {
-                    use crate::score::sections::{FAILURE_DECAY, failure_order};
-                    for (v, k) in values[range.clone()].iter_mut().zip(failure_order(texts_d)) {
-                        if let Some(k) = k {
-                            *v /= 1.0 + FAILURE_DECAY * k as f64;
-                        }
+                // A test run is read top-down, a traceback bottom-up: each later failure,
+                // each frame further above the one that raised, is worth a little less.
+                use crate::score::sections::{
+                    FAILURE_DECAY, FRAME_DECAY, failure_order, frame_depth,
+                };
+                let order = match kind {
+                    crate::segment::OutputKind::TestRun => {
+                        Some((failure_order(texts_d), FAILURE_DECAY))
                     }
-                }
-                // A traceback is read bottom-up: each frame above the one that raised is
-                // worth a little less.
-                if kind == crate::segment::OutputKind::Traceback {
-                    use crate::score::sections::{FRAME_DECAY, frame_depth};
-                    for (v, k) in values[range.clone()].iter_mut().zip(frame_depth(texts_d)) {
+                    crate::segment::OutputKind::Traceback => {
+                        Some((frame_depth(texts_d), FRAME_DECAY))
+                    }
+                    _ => None,
+                };
+                if let Some((order, decay)) = order {
+                    for (v, k) in values[range.clone()].iter_mut().zip(order) {
                         if let Some(k) = k {
-                            *v /= 1.0 + FRAME_DECAY * k as f64;
+                            *v /= 1.0 + decay * k as f64;
                         }
                     }
                 }

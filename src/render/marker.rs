@@ -54,8 +54,8 @@ pub fn short_gap(kind: DocKind) -> usize {
 const TEMPLATE_CHARS: usize = 72;
 
 /// A marker for dropped lines of tool output, on a line of its own: [`SHORT`] for a
-/// short run. When most of a longer run has one shape, it names it: `… 2,402 more lines like "… PASSED [ n%]"`; otherwise
-/// `… 37 lines omitted`. A shape an earlier marker of the document quoted is not quoted
+/// short run. When most of a longer run has one shape, it names it: `… 2,402 more lines
+/// like "… PASSED [ n%]"`; otherwise `… 37 lines omitted`. A shape an earlier marker of the document quoted is not quoted
 /// again: the reader has it, and between twenty `FAILED` lines of a test run twenty
 /// quotes of the passing lines' shape cost more than a failure's values.
 fn output(view: &View<'_>, run: Range<usize>, quoted: &mut HashSet<String>) -> String {

@@ -164,9 +164,7 @@ fn status_line(t: &str) -> f64 {
     if t.starts_with("ok  \t") && is_run_summary(t) {
         return PASSED_PACKAGE;
     }
-    let summary = is_run_summary(t)
-        || t.starts_with("The above exception was the direct cause")
-        || t.starts_with("During handling of the above exception");
+    let summary = is_run_summary(t) || is_chain_line(t);
     if summary {
         return 1.0;
     }
@@ -316,6 +314,13 @@ pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Python's line between chained tracebacks: `The above exception was the direct cause
+/// of the following exception:`, `During handling of the above exception, …`.
+fn is_chain_line(t: &str) -> bool {
+    t.starts_with("The above exception was the direct cause")
+        || t.starts_with("During handling of the above exception")
+}
+
 /// Per line, for a chaining line (`The above exception was the direct cause of the
 /// following exception:`, `During handling of the above exception, …`), the line of the
 /// exception it refers to: the nearest line above that is not blank, when it is at the
@@ -323,10 +328,7 @@ pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
 pub(crate) fn chain_causes(units: &[&str]) -> Vec<Option<usize>> {
     (0..units.len())
         .map(|i| {
-            let t = unmargin(units[i]).trim();
-            if !(t.starts_with("The above exception was the direct cause")
-                || t.starts_with("During handling of the above exception"))
-            {
+            if !is_chain_line(unmargin(units[i]).trim()) {
                 return None;
             }
             let above = (0..i).rev().find(|&j| !units[j].trim().is_empty())?;

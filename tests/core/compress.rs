@@ -411,13 +411,18 @@ fn a_test_runs_verdict_outranks_its_many_failures() {
 /// A real program's output (`tests/fixtures/output/NAME`), its kind as told from its
 /// content, and its compression with the preset `pith compress` and the proxy give tool
 /// output, for the query the proxy builds from `task` and the Bash `command`.
-fn compress_output(name: &str, task: &str, command: &str, budget: usize) -> (DocKind, String) {
-    let text = std::fs::read_to_string(
+/// A real program's output committed under `tests/fixtures/output/`.
+fn output_fixture(name: &str) -> String {
+    std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/output")
             .join(name),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn compress_output(name: &str, task: &str, command: &str, budget: usize) -> (DocKind, String) {
+    let text = output_fixture(name);
     let kind = DocKind::from_content(&text, DocKind::Prose);
     let args = serde_json::json!({ "command": command }).to_string();
     let query = pith::tool_query(task, "", "Bash", &args);
@@ -541,10 +546,7 @@ fn a_failed_c_build_inside_pip_keeps_its_errors_and_pips_verdict() {
 fn a_chaining_line_comes_only_with_the_exception_it_refers_to() {
     // `urllib.request.urlopen` of a closed port: ConnectionRefusedError, then "During
     // handling of the above exception, another exception occurred:", then URLError.
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/output/urlopen-refused.txt"),
-    )
-    .unwrap();
+    let text = output_fixture("urlopen-refused.txt");
     let kind = DocKind::from_content(&text, DocKind::Prose);
     assert_eq!(kind, DocKind::Output(pith::segment::OutputKind::Traceback));
     let compressor = Compressor::builder()

@@ -258,6 +258,9 @@ impl Prepared {
                 (Some(e), SimilarityKind::Embedding) => Box::new(self.dense(e)),
                 _ if self.has_output() => {
                     let texts = self.unit_texts();
+                    // Signatures first: `values` makes the salience meanwhile (on the
+                    // other core, see `compress_prepared_until`).
+                    let inner = MinHash::new(&texts);
                     let mut exempt: Vec<bool> = self
                         .salience()
                         .iter()
@@ -268,7 +271,7 @@ impl Prepared {
                     // diagnostic is.
                     self.mark_notes(&texts, &mut exempt);
                     Box::new(Exempt {
-                        inner: MinHash::new(&texts),
+                        inner,
                         exempt,
                         changes: self.changes_in_diffs(&texts),
                     })
@@ -406,6 +409,10 @@ impl Prepared {
     /// Value of each unit: relevance to the query when there is one (with a small
     /// information prior to order the rest), else self-information; all in 0..=1.
     pub(super) fn compute_values(&self) -> Vec<f64> {
+        // Salience first: the similarity, made meanwhile, needs it too.
+        if self.has_output() {
+            self.salience();
+        }
         let texts = self.unit_texts();
         // Self-information orders what the query does not; in tool output salience does
         // that (and costs far less on a long log), so it is not computed for it.

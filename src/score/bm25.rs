@@ -16,7 +16,9 @@
 //! [`Bm25Index`] holds the statistics (an inverted index: term → units and counts) so one
 //! corpus can answer many queries; each query then costs only its terms' postings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Scorer;
 use super::terms::{TermSplitter, terms};
@@ -69,7 +71,7 @@ impl Scorer for Bm25 {
             return vec![0.0; units.len()];
         }
         // One query: index only its terms, but still count every unit's full length.
-        let wanted: HashSet<&str> = query_terms.iter().map(String::as_str).collect();
+        let wanted: FxHashSet<&str> = query_terms.iter().map(String::as_str).collect();
         let index = Bm25Index::build(units, |t| wanted.contains(t));
         index.score_terms(self, &query_terms)
     }
@@ -82,7 +84,7 @@ pub struct Bm25Index {
     lens: Vec<u32>,
     avg_len: f64,
     /// term → (unit, term frequency), units ascending.
-    postings: HashMap<String, Vec<(u32, u32)>>,
+    postings: FxHashMap<String, Vec<(u32, u32)>>,
 }
 
 impl Bm25Index {
@@ -93,7 +95,7 @@ impl Bm25Index {
 
     /// Indexes the terms `keep` accepts; lengths always count all terms.
     fn build(units: &[&str], keep: impl Fn(&str) -> bool) -> Self {
-        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut postings: FxHashMap<String, Vec<(u32, u32)>> = FxHashMap::default();
         let mut lens = Vec::with_capacity(units.len());
         let mut splitter = TermSplitter::new();
         for (unit, text) in units.iter().enumerate() {

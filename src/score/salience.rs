@@ -4,7 +4,7 @@
 //! name the query mentions). Values are in 0..=1; ordinary lines get 0, and the first
 //! line of each shape a little, so a run of alike lines keeps one exemplar.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use crate::score::details::{
     HEADER, LOCATION, go_messages, pytest_details, restated, table_header, tap_messages,
@@ -92,7 +92,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     if let Some(last) = units.iter().rposition(|u| !u.trim().is_empty()) {
         values[last] = values[last].max(0.5);
     }
-    let mut seen = HashSet::new();
+    let mut seen = FxHashSet::default();
     for (v, u) in values.iter_mut().zip(units) {
         let t = u.trim();
         if !t.is_empty() && seen.insert(template(t)) && *v < EXEMPLAR {
@@ -110,7 +110,7 @@ const REPEAT_SHARE: f64 = 0.1;
 
 /// Discounts exact repeats of salient lines in place (see `REPEAT_SHARE`).
 pub fn discount_repeats(units: &[&str], values: &mut [f64]) {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FxHashSet<&str> = FxHashSet::default();
     for (v, u) in values.iter_mut().zip(units) {
         if *v > EXEMPLAR && !seen.insert(u.trim()) {
             *v *= REPEAT_SHARE;
@@ -128,6 +128,7 @@ fn status_line(t: &str) -> f64 {
     if t.starts_with("error: could not compile") || t.starts_with("error: aborting due to") {
         return 0.7;
     }
+    let level = level_of(t);
     // Failures and errors, and the details an agent fixes them by.
     let failure = t.starts_with("FAILED ")
         || (t.starts_with("not ok ") && is_tap_result(t))
@@ -147,7 +148,7 @@ fn status_line(t: &str) -> f64 {
         || t.starts_with("error TS")
         || (is_tsc_diagnostic(t) && !t.contains(" warning TS"))
         || t.contains("Caused by: ")
-        || level_of(t) == Some(Level::Error);
+        || level == Some(Level::Error);
     if failure {
         return 1.0;
     }
@@ -205,7 +206,7 @@ fn status_line(t: &str) -> f64 {
     let warning = (is_rust_diagnostic(t) && t.starts_with("warning"))
         || t.contains(": warning: ")
         || t.contains("Warning: ")
-        || level_of(t) == Some(Level::Warning);
+        || level == Some(Level::Warning);
     if warning {
         return WARNING;
     }

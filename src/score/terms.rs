@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 
 /// The lexical terms of `text`, lowercased, in text order (repeats kept).
 pub fn terms(text: &str) -> Vec<String> {
@@ -49,7 +50,7 @@ pub fn for_each_term(text: &str, f: impl FnMut(&str)) {
 pub struct TermSplitter {
     stemmer: Stemmer,
     /// Stem of each lowercase ASCII word seen so far; `None` for a stopword.
-    stems: HashMap<String, Option<String>>,
+    stems: FxHashMap<String, Option<String>>,
     /// Scratch space for lowercasing, reused so most terms cost no allocation.
     buf: String,
 }
@@ -73,7 +74,7 @@ impl TermSplitter {
     pub fn new() -> Self {
         Self {
             stemmer: Stemmer::create(Algorithm::English),
-            stems: HashMap::new(),
+            stems: FxHashMap::default(),
             buf: String::new(),
         }
     }
@@ -134,7 +135,7 @@ fn compound_len(s: &str) -> usize {
 /// Splits compounds into terms and hands them on, lowercased and stemmed.
 struct Emitter<'a, F: FnMut(&str)> {
     stemmer: &'a Stemmer,
-    stems: &'a mut HashMap<String, Option<String>>,
+    stems: &'a mut FxHashMap<String, Option<String>>,
     buf: &'a mut String,
     f: &'a mut F,
 }
@@ -190,11 +191,16 @@ impl<F: FnMut(&str)> Emitter<'_, F> {
             (self.f)(self.buf);
             return;
         }
-        if !self.stems.contains_key(self.buf.as_str()) {
-            let stem = (!is_stopword(self.buf)).then(|| self.stemmer.stem(self.buf).into_owned());
-            self.stems.insert(self.buf.clone(), stem);
-        }
-        match &self.stems[self.buf.as_str()] {
+        // One lookup for a word seen before (most of a log's words).
+        let stem = match self.stems.get(self.buf.as_str()) {
+            Some(stem) => stem,
+            None => {
+                let stem =
+                    (!is_stopword(self.buf)).then(|| self.stemmer.stem(self.buf).into_owned());
+                self.stems.entry(self.buf.clone()).or_insert(stem)
+            }
+        };
+        match stem {
             None => {} // a stopword
             Some(stem) if !stem.is_empty() => (self.f)(stem),
             Some(_) => (self.f)(self.buf),

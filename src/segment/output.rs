@@ -317,6 +317,10 @@ pub(crate) fn is_test_count(t: &str) -> bool {
 /// `===== 3 failed, 10 passed in 0.52s =====` and its kin.
 pub(crate) fn is_pytest_summary(t: &str) -> bool {
     let inner = t.trim_matches(|c| c == '=' || c == ' ');
+    // It starts with a count: the cheap test first, most lines fail it.
+    if !inner.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     // Only the summary itself: `… in 0.52s`, maybe followed by a wall-clock `(0:01:02)`.
     let timed = inner.rsplit_once(" in ").is_some_and(|(_, d)| {
         d.split_whitespace()
@@ -335,7 +339,6 @@ pub(crate) fn is_pytest_summary(t: &str) -> bool {
     .iter()
     .any(|w| inner.contains(w))
         && timed
-        && inner.bytes().next().is_some_and(|b| b.is_ascii_digit())
 }
 
 /// `error[E0308]: …`, `warning: …`, `error: …` as rustc and cargo print them.
@@ -368,6 +371,14 @@ fn is_gcc_diagnostic(t: &str) -> bool {
 /// tsc's `src/a.ts(3,7): error TS2322: …` (and `src/a.ts:3:7 - error TS2322: …` with
 /// `--pretty`, its colours gone).
 pub(crate) fn is_tsc_diagnostic(t: &str) -> bool {
+    // Every form has `TS` and a digit; most lines have none (the cheap test first).
+    if !t
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'T' && w[1] == b'S' && w[2].is_ascii_digit())
+    {
+        return false;
+    }
     // The code's number follows `TS`.
     let coded = |at: usize, w: &str| t[at + w.len()..].starts_with(|c: char| c.is_ascii_digit());
     let paren = ["): error TS", "): warning TS"].iter().any(|w| {
@@ -499,7 +510,7 @@ pub(crate) enum Level {
 /// The level word among the first few words of a log line, in upper case (`ERROR`,
 /// `[WARN]`, `level=error` is left to the scorer's other rules).
 pub(crate) fn level_of(t: &str) -> Option<Level> {
-    t.split(|c: char| c.is_whitespace() || "[]():|".contains(c))
+    t.split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | ':' | '|'))
         .filter(|w| !w.is_empty())
         .take(5)
         .find_map(|w| match w {

@@ -78,14 +78,17 @@ pub fn template(line: &str) -> String {
 /// joined by dots, then perhaps a pre-release or build part (`0.01s` is a duration).
 fn is_version(word: &str) -> bool {
     let v = word.strip_prefix('v').unwrap_or(word);
+    // Most words are not: they do not start with a digit (checked first, for speed).
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
     let core = v.split(['-', '+']).next().unwrap_or_default();
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() >= 2
-        && parts
-            .iter()
+    core.split('.').count() >= 2
+        && core
+            .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
 }
 
 /// A package's name: letters, digits, `-` and `_`, with a letter.

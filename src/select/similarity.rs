@@ -71,6 +71,9 @@ pub(crate) fn running_max(
 /// estimate is at most `sqrt(J (1 − J) / 64) ≤ 0.0625`.
 pub(crate) const SIGNATURE_LEN: usize = 64;
 
+/// Distinct shingles whose lane values [`MinHash::new`] remembers (8 MiB of them).
+const CACHED_SHINGLES: usize = 1 << 14;
+
 /// Words per shingle for units long enough to have one.
 const SHINGLE: usize = 3;
 
@@ -159,18 +162,23 @@ pub struct MinHash {
 impl MinHash {
     /// Signatures of the word shingles of each unit.
     pub fn new(units: &[&str]) -> Self {
-        Self::build(units, usize::from(u16::MAX))
+        Self::build(units, usize::from(u16::MAX), CACHED_SHINGLES)
     }
 
     /// [`MinHash::new`], with 16-bit lanes when fewer than `narrow_below` distinct
-    /// shingles make the signatures.
-    fn build(units: &[&str], narrow_below: usize) -> Self {
+    /// shingles make the signatures, remembering the lane values of the first `cached`
+    /// distinct shingles.
+    fn build(units: &[&str], narrow_below: usize, cached: usize) -> Self {
         let mut signatures = vec![[u32::MAX; SIGNATURE_LEN]; units.len()];
         let mut empty = vec![true; units.len()];
         // A dense id per distinct shingle hash. The hashes are mixed already, so they
         // index the map as they are.
         let mut ids: HashMap<u64, u32, BuildHasherDefault<AsIs>> =
             HashMap::with_capacity_and_hasher(units.len() * 4, BuildHasherDefault::default());
+        // The lane values of the first distinct shingles, by id: a log repeats most of
+        // its shingles (three in four on a pytest log), and a lookup costs less than 64
+        // hashes.
+        let mut lanes: Vec<[u64; SIGNATURE_LEN]> = Vec::new();
         // Lowercased words of a unit, one after another in `lower`, reused across units.
         let mut lower = String::new();
         let mut ends = Vec::new();
@@ -198,14 +206,26 @@ impl MinHash {
                 .collect();
             let mut minima = [u64::MAX; SIGNATURE_LEN];
             let sig = &mut signatures[u];
+            let mut fresh = [0u64; SIGNATURE_LEN];
             for shingle in windows(&ws) {
                 empty[u] = false;
                 let h = shingle_hash(shingle);
                 // 2³² distinct shingles would take a text of billions of words.
                 let next = ids.len() as u32;
                 let id = *ids.entry(h).or_insert(next);
-                for ((min, slot), seed) in minima.iter_mut().zip(sig.iter_mut()).zip(SEEDS) {
-                    let v = fmix64(h ^ seed);
+                let i = id as usize;
+                let values = if i < lanes.len() {
+                    &lanes[i]
+                } else {
+                    for (v, seed) in fresh.iter_mut().zip(SEEDS) {
+                        *v = fmix64(h ^ seed);
+                    }
+                    if i == lanes.len() && i < cached {
+                        lanes.push(fresh);
+                    }
+                    &fresh
+                };
+                for ((min, slot), &v) in minima.iter_mut().zip(sig.iter_mut()).zip(values) {
                     if v < *min {
                         *min = v;
                         *slot = id;
@@ -343,7 +363,10 @@ mod tests {
         #[test]
         fn narrow_and_wide_lanes_agree(units in proptest::collection::vec("([a-d]{1,2} ?){0,8}", 1..12)) {
             let units: Vec<&str> = units.iter().map(String::as_str).collect();
-            let (narrow, wide) = (MinHash::build(&units, usize::MAX), MinHash::build(&units, 0));
+            let (narrow, wide) = (
+                MinHash::build(&units, usize::MAX, CACHED_SHINGLES),
+                MinHash::build(&units, 0, CACHED_SHINGLES),
+            );
             prop_assert!(matches!(narrow.signatures, Signatures::Narrow(_)));
             prop_assert!(matches!(wide.signatures, Signatures::Wide(_)));
             for i in 0..units.len() {
@@ -351,6 +374,19 @@ mod tests {
                     prop_assert_eq!(narrow.similarity(i, j), wide.similarity(i, j));
                 }
             }
+        }
+
+        /// Remembered lane values give the signatures that hashing every shingle gives,
+        /// whether all, some or none of the shingles are remembered.
+        #[test]
+        fn remembered_lanes_change_nothing(
+            units in proptest::collection::vec("([a-d]{1,2} ?){0,8}", 1..12),
+            cached in 0usize..8,
+        ) {
+            let units: Vec<&str> = units.iter().map(String::as_str).collect();
+            let hashed = MinHash::build(&units, usize::MAX, 0);
+            prop_assert_eq!(MinHash::build(&units, usize::MAX, cached), hashed.clone());
+            prop_assert_eq!(MinHash::build(&units, usize::MAX, CACHED_SHINGLES), hashed);
         }
     }
 }

@@ -223,11 +223,13 @@ impl Compressor {
             }
         }
         // Values and the similarity do not depend on each other: on a long input (a log
-        // of thousands of lines) make them on two cores.
+        // of thousands of lines) make them on two cores, and the line shapes the markers
+        // will name beside the similarity.
         if prepared.tokens_before > budget {
             std::thread::scope(|s| {
                 s.spawn(|| {
                     prepared.similarity();
+                    prepared.shapes();
                 });
                 prepared.values();
             });

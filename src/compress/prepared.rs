@@ -393,7 +393,7 @@ impl Prepared {
     }
 
     /// The line templates of each tool-output document, made on first use.
-    fn shapes(&self) -> &[Option<Shapes>] {
+    pub(super) fn shapes(&self) -> &[Option<Shapes>] {
         self.shapes.get_or_init(|| {
             self.docs
                 .iter()

@@ -62,25 +62,30 @@ impl Shapes {
     /// The shapes of `chunks` of `text`.
     pub fn new(text: &str, chunks: &[Chunk]) -> Self {
         use crate::segment::output::template;
-        let templates: Vec<Option<String>> = chunks
+        // Each distinct template once (a log has far fewer shapes than lines), numbered
+        // as it comes, then renumbered in sorted order.
+        let mut index: rustc_hash::FxHashMap<String, u32> = Default::default();
+        let first: Vec<Option<u32>> = chunks
             .iter()
             .map(|c| {
-                Some(c.text(text).trim())
-                    .filter(|t| !t.is_empty())
-                    .map(template)
+                let t = c.text(text).trim();
+                (!t.is_empty()).then(|| {
+                    let next = index.len() as u32;
+                    *index.entry(template(t)).or_insert(next)
+                })
             })
             .collect();
-        let mut names: Vec<String> = templates.iter().flatten().cloned().collect();
-        names.sort_unstable();
-        names.dedup();
-        let ids = templates
-            .iter()
-            .map(|t| {
-                t.as_ref()
-                    .and_then(|t| names.binary_search(t).ok())
-                    .map(|i| i as u32)
-            })
+        let mut sorted: Vec<(String, u32)> = index.into_iter().collect();
+        sorted.sort_unstable();
+        let mut rank = vec![0u32; sorted.len()];
+        for (r, (_, id)) in sorted.iter().enumerate() {
+            rank[*id as usize] = r as u32;
+        }
+        let ids = first
+            .into_iter()
+            .map(|id| id.map(|id| rank[id as usize]))
             .collect();
+        let names = sorted.into_iter().map(|(name, _)| name).collect();
         Self { ids, names }
     }
 

@@ -23,7 +23,7 @@ pub fn template(line: &str) -> String {
             out.push_str(if word.starts_with('v') { "v…" } else { "…" });
             continue;
         }
-        if versioned || word.contains('/') || word.contains("::") || word.contains('\\') {
+        if versioned || holds_path(word) {
             out.push('…');
             // Keep what closes the word (`[ 5%]`'s `]`) out of the path.
             continue;
@@ -72,6 +72,14 @@ pub fn template(line: &str) -> String {
         }
     }
     out
+}
+
+/// A word with `/`, `::` or `\\` in it: a path or a qualified name (one pass over it).
+fn holds_path(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'/' || c == b'\\' || (c == b':' && b.get(i + 1) == Some(&b':')))
 }
 
 /// `v1.0.219`, `1.2.3`, `0.19`, `v0.23.0-rc.1`, `v1.2.2+spec-1.1.0`: two or more numbers

@@ -37,16 +37,38 @@ pub(crate) fn key(bytes: &[u8]) -> [u8; 12] {
     k
 }
 
+/// `split_key(&key(bytes))`, made in registers: a look-up's key without a call to
+/// `memcpy` for a copy of a few bytes (most look-ups are of pieces of 1 to 8 bytes).
+#[inline]
+pub(crate) fn key_words(bytes: &[u8]) -> (u64, u32) {
+    let mut a = u64::from(bytes.len() as u8);
+    let mut b = 0u32;
+    for (i, &byte) in bytes.iter().take(INLINE).enumerate() {
+        if i < 7 {
+            a |= u64::from(byte) << (8 * (i + 1));
+        } else {
+            b |= u32::from(byte) << (8 * (i - 7));
+        }
+    }
+    (a, b)
+}
+
 /// A fixed hash of a token (its key and the bytes past it); the table is laid out with
 /// it at build time.
 #[inline]
 pub(crate) fn hash(key: &[u8; 12], bytes: &[u8]) -> u64 {
+    let (a, b) = split_key(key);
+    hash_words(a, b, bytes)
+}
+
+/// [`hash`] of the key's words (see [`key_words`]).
+#[inline]
+pub(crate) fn hash_words(a: u64, b: u32, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     #[inline]
     fn mix(h: u64, w: u64) -> u64 {
         (h.rotate_left(26) ^ w).wrapping_mul(K)
     }
-    let (a, b) = split_key(key);
     let mut h = mix(mix(0, a), u64::from(b));
     if bytes.len() > INLINE {
         for c in bytes[INLINE..].chunks(8) {

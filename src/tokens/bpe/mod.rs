@@ -115,4 +115,15 @@ mod tests {
             assert_eq!(bpe.token(ranks.len() as Rank), None);
         }
     }
+
+    proptest::proptest! {
+        /// A look-up's key, made in registers, is the key the table was laid out with.
+        #[test]
+        fn key_words_are_the_split_key(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            proptest::prop_assert_eq!(
+                layout::key_words(&bytes),
+                layout::split_key(&layout::key(&bytes))
+            );
+        }
+    }
 }

@@ -61,9 +61,8 @@ impl Ranks {
         if bytes.len() > layout::MAX_LEN {
             return None;
         }
-        let key = layout::key(bytes);
-        let (a, b) = layout::split_key(&key);
-        let mut i = layout::home(layout::hash(&key, bytes), self.bits);
+        let (a, b) = layout::key_words(bytes);
+        let mut i = layout::home(layout::hash_words(a, b, bytes), self.bits);
         loop {
             let slot = &self.slots[SLOT * i..SLOT * i + SLOT];
             let sa = u64::from_le_bytes([

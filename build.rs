@@ -45,8 +45,8 @@ fn table(tokens: &[Vec<u8>]) -> Vec<u8> {
     let mut longest = 0;
     for (rank, token) in tokens.iter().enumerate() {
         assert!(!token.is_empty() && token.len() <= layout::MAX_LEN);
-        let key = layout::key(token);
-        let mut i = layout::home(layout::hash(&key, token), bits);
+        let (a, b) = layout::key_words(token);
+        let mut i = layout::home(layout::hash_words(a, b, token), bits);
         let mut probes = 1;
         while slots[SLOT * i] != 0 {
             let other = u32::from_le_bytes(
@@ -60,7 +60,8 @@ fn table(tokens: &[Vec<u8>]) -> Vec<u8> {
             probes += 1;
         }
         longest = longest.max(probes);
-        slots[SLOT * i..SLOT * i + 12].copy_from_slice(&key);
+        slots[SLOT * i..SLOT * i + 8].copy_from_slice(&a.to_le_bytes());
+        slots[SLOT * i + 8..SLOT * i + 12].copy_from_slice(&b.to_le_bytes());
         slots[SLOT * i + 12..SLOT * i + 16].copy_from_slice(&(rank as u32 + 1).to_le_bytes());
     }
     assert!(longest < 64, "the hash clusters: {longest} probes");

@@ -5,13 +5,13 @@
 //
 //   header         HEADER bytes: `MAGIC`, then u32s n (tokens, ranks 0..n), bits (the
 //                  hash table has 2^bits slots) and arena_len, then zeros
-//   slots          2^bits slots of SLOT bytes: the token's key (`key`: its length, then
+//   slots          2^bits slots of SLOT bytes: the token's key (`key_words`: its length, then
 //                  its first INLINE bytes, zero padded), then u32 rank + 1; all zero if
 //                  empty (no token is empty)
 //   offsets        (n + 1) u32: token r is arena[offsets[r]..offsets[r + 1]]
 //   arena          arena_len bytes, the tokens in rank order
 //
-// Slots are probed linearly from the top `bits` bits of `hash`. A probe compares 12 bytes
+// Slots are probed linearly from the top `bits` bits of `hash_words`. A probe compares 12 bytes
 // of the slot with the key of the bytes looked up, so it touches one cache line, and
 // only a token longer than INLINE bytes needs the arena to be told apart.
 
@@ -26,19 +26,11 @@ pub(crate) const INLINE: usize = 11;
 /// The longest token a table can hold.
 pub(crate) const MAX_LEN: usize = 255;
 
-/// A token's key: its length (at most `MAX_LEN`), then its first `INLINE` bytes, zero
-/// padded. Two tokens with the same key and length at most `INLINE` are the same.
-#[inline]
-pub(crate) fn key(bytes: &[u8]) -> [u8; 12] {
-    let mut k = [0u8; 12];
-    k[0] = bytes.len() as u8;
-    let n = bytes.len().min(INLINE);
-    k[1..1 + n].copy_from_slice(&bytes[..n]);
-    k
-}
-
-/// `split_key(&key(bytes))`, made in registers: a look-up's key without a call to
-/// `memcpy` for a copy of a few bytes (most look-ups are of pieces of 1 to 8 bytes).
+/// A token's key, as the first 12 bytes of its slot hold it: its length (at most
+/// `MAX_LEN`), then its first `INLINE` bytes, zero padded; read as a little-endian u64
+/// and u32. Two tokens with the same key and length at most `INLINE` are the same. Made
+/// in registers: no call to `memcpy` for a copy of a few bytes (most look-ups are of
+/// pieces of 1 to 8 bytes).
 #[inline]
 pub(crate) fn key_words(bytes: &[u8]) -> (u64, u32) {
     let mut a = u64::from(bytes.len() as u8);
@@ -53,15 +45,8 @@ pub(crate) fn key_words(bytes: &[u8]) -> (u64, u32) {
     (a, b)
 }
 
-/// A fixed hash of a token (its key and the bytes past it); the table is laid out with
-/// it at build time.
-#[inline]
-pub(crate) fn hash(key: &[u8; 12], bytes: &[u8]) -> u64 {
-    let (a, b) = split_key(key);
-    hash_words(a, b, bytes)
-}
-
-/// [`hash`] of the key's words (see [`key_words`]).
+/// A fixed hash of a token (its key's words and the bytes past them); the table is laid
+/// out with it at build time.
 #[inline]
 pub(crate) fn hash_words(a: u64, b: u32, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -78,15 +63,6 @@ pub(crate) fn hash_words(a: u64, b: u32, bytes: &[u8]) -> u64 {
         }
     }
     h
-}
-
-/// A key as two words, to compare with a slot's first 12 bytes.
-#[inline]
-pub(crate) fn split_key(k: &[u8; 12]) -> (u64, u32) {
-    (
-        u64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]]),
-        u32::from_le_bytes([k[8], k[9], k[10], k[11]]),
-    )
 }
 
 /// The slot a probe for `h` starts at, in a table of 2^bits slots.

@@ -117,13 +117,17 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A look-up's key, made in registers, is the key the table was laid out with.
+        /// A key's words are the slot's first 12 bytes as `layout.rs` describes them: the
+        /// length, then the first bytes, zero padded, little-endian.
         #[test]
-        fn key_words_are_the_split_key(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
-            proptest::prop_assert_eq!(
-                layout::key_words(&bytes),
-                layout::split_key(&layout::key(&bytes))
-            );
+        fn key_words_are_the_documented_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            let mut key = [0u8; 12];
+            key[0] = bytes.len() as u8;
+            let n = bytes.len().min(layout::INLINE);
+            key[1..1 + n].copy_from_slice(&bytes[..n]);
+            let (a, b) = layout::key_words(&bytes);
+            proptest::prop_assert_eq!(&a.to_le_bytes()[..], &key[..8]);
+            proptest::prop_assert_eq!(&b.to_le_bytes()[..], &key[8..]);
         }
     }
 }

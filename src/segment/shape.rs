@@ -74,7 +74,7 @@ pub fn template(line: &str) -> String {
     out
 }
 
-/// A word with `/`, `::` or `\\` in it: a path or a qualified name (one pass over it).
+/// A word with `/`, `::` or a backslash in it: a path or a qualified name (one pass).
 fn holds_path(word: &str) -> bool {
     let b = word.as_bytes();
     b.iter()
@@ -91,7 +91,7 @@ fn is_version(word: &str) -> bool {
         return false;
     }
     let core = v.split(['-', '+']).next().unwrap_or_default();
-    core.split('.').count() >= 2
+    core.contains('.')
         && core
             .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))

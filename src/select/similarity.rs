@@ -179,6 +179,8 @@ impl MinHash {
         // its shingles (three in four on a pytest log), and a lookup costs less than 64
         // hashes.
         let mut lanes: Vec<[u64; SIGNATURE_LEN]> = Vec::new();
+        // The lane values of a shingle not remembered.
+        let mut fresh = [0u64; SIGNATURE_LEN];
         // Lowercased words of a unit, one after another in `lower`, reused across units.
         let mut lower = String::new();
         let mut ends = Vec::new();
@@ -206,7 +208,6 @@ impl MinHash {
                 .collect();
             let mut minima = [u64::MAX; SIGNATURE_LEN];
             let sig = &mut signatures[u];
-            let mut fresh = [0u64; SIGNATURE_LEN];
             for shingle in windows(&ws) {
                 empty[u] = false;
                 let h = shingle_hash(shingle);

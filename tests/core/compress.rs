@@ -408,9 +408,6 @@ fn a_test_runs_verdict_outranks_its_many_failures() {
     );
 }
 
-/// A real program's output (`tests/fixtures/output/NAME`), its kind as told from its
-/// content, and its compression with the preset `pith compress` and the proxy give tool
-/// output, for the query the proxy builds from `task` and the Bash `command`.
 /// A real program's output committed under `tests/fixtures/output/`.
 fn output_fixture(name: &str) -> String {
     std::fs::read_to_string(
@@ -421,6 +418,9 @@ fn output_fixture(name: &str) -> String {
     .unwrap()
 }
 
+/// A real program's output (`tests/fixtures/output/NAME`), its kind as told from its
+/// content, and its compression with the preset `pith compress` and the proxy give tool
+/// output, for the query the proxy builds from `task` and the Bash `command`.
 fn compress_output(name: &str, task: &str, command: &str, budget: usize) -> (DocKind, String) {
     let text = output_fixture(name);
     let kind = DocKind::from_content(&text, DocKind::Prose);

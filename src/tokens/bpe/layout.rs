@@ -5,15 +5,15 @@
 //
 //   header         HEADER bytes: `MAGIC`, then u32s n (tokens, ranks 0..n), bits (the
 //                  hash table has 2^bits slots) and arena_len, then zeros
-//   slots          2^bits slots of SLOT bytes: the token's key (`key_words`: its length, then
-//                  its first INLINE bytes, zero padded), then u32 rank + 1; all zero if
-//                  empty (no token is empty)
+//   slots          2^bits slots of SLOT bytes: the token's key (`key_words`: its
+//                  length, then its first INLINE bytes, zero padded), then u32 rank + 1;
+//                  all zero if empty (no token is empty)
 //   offsets        (n + 1) u32: token r is arena[offsets[r]..offsets[r + 1]]
 //   arena          arena_len bytes, the tokens in rank order
 //
-// Slots are probed linearly from the top `bits` bits of `hash_words`. A probe compares 12 bytes
-// of the slot with the key of the bytes looked up, so it touches one cache line, and
-// only a token longer than INLINE bytes needs the arena to be told apart.
+// Slots are probed linearly from the top `bits` bits of `hash_words`. A probe compares 12
+// bytes of the slot with the key of the bytes looked up, so it touches one cache line,
+// and only a token longer than INLINE bytes needs the arena to be told apart.
 
 /// The first bytes of a table.
 pub(crate) const MAGIC: &[u8; 8] = b"PITHBPE2";

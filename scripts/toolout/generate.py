@@ -76,6 +76,9 @@ SDISTS = {
     "json5": "0.12.0",  # added in the seventh round (unittest)
     "pynetbox": "7.8.0",  # added in the eighth round (json)
     "inflection": "0.5.1",  # added in the eighth round (pytest)
+    "brotli": "1.1.0",  # added in the twelfth round (gcc)
+    "lz4": "4.3.3",  # added in the twelfth round (gcc)
+    "ujson": "5.10.0",  # added in the twelfth round (gcc)
 }
 
 # test tooling, pinned (installed with --no-deps so nothing floats).
@@ -3205,6 +3208,181 @@ def gen_html():
 
 
 # --------------------------------------------------------------------------
+# Kinds: gcc and tsc (added in the twelfth round): C and TypeScript compilers on real
+# sources built with strict warnings, so that a change's few new diagnostics sit among
+# many the code had before
+# --------------------------------------------------------------------------
+
+# The warnings a project with strict C flags turns on.
+GCC_FLAGS = ["-fsyntax-only", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-Wshadow",
+             "-Wcast-qual"]
+# sdist: (split, include dirs, source globs)
+GCC_PROJECTS = {
+    "brotli": ("dev", ["c/include"], ["c/common/*.c", "c/dec/*.c", "c/enc/*.c"]),
+    "lz4": ("dev", [], ["lz4libs/lz4.c", "lz4libs/lz4hc.c", "lz4libs/lz4frame.c", "lz4libs/xxhash.c"]),
+    "ujson": ("held", ["lib"], ["lib/ultrajsonenc.c", "lib/ultrajsondec.c"]),
+}
+# (sdist, tag, file, old, new, story)
+GCC_BUGS = [
+    ("brotli", "ring-buffer-args", "c/dec/decode.c", "        BrotliCalculateRingBufferSize(s);",
+     "        BrotliCalculateRingBufferSize(s, s->window_bits);",
+     "I made Brotli's decoder size its ring buffer from the window bits"),
+    ("brotli", "guard-rename", "c/dec/bit_reader.h",
+     '  const uint8_t* guard_in; /* position from which "fast-path" is prohibited */',
+     '  const uint8_t* guard; /* position from which "fast-path" is prohibited */',
+     "I renamed a field of Brotli's bit reader"),
+    ("lz4", "count-back", "lz4libs/lz4hc.c",
+     "int const back = lookBackLength ? LZ4HC_countBack(ip, matchPtr, iLowLimit, prefixPtr) : 0;",
+     "int const back = lookBackLength ? LZ4HC_countBack(ip, matchPtr, iLowLimit) : 0;",
+     "I simplified how lz4's HC match finder counts back"),
+    ("brotli", "cleanup-pointer", "c/enc/encode.c", "    BrotliEncoderCleanupState(state);",
+     "    BrotliEncoderCleanupState(&state);",
+     "I changed how Brotli's encoder frees its state"),
+    ("lz4", "bound-prefs", "lz4libs/lz4frame.c",
+     "        return LZ4F_compressBound_internal(srcSize, preferencesPtr, 0);",
+     "        return LZ4F_compressBound_internal(srcSize, *preferencesPtr, 0);",
+     "I touched how lz4frame computes its compress bound"),
+    ("ujson", "escape-args", "lib/ultrajsonenc.c",
+     "        if (!Buffer_EscapeStringValidated(obj, enc, value, value + szlen))",
+     "        if (!Buffer_EscapeStringValidated(enc, value, value + szlen))",
+     "I cleaned up the arguments of ujson's string escaping in the encoder"),
+    ("ujson", "decode-any", "lib/ultrajsondec.c", "  ret = decode_any (&ds);", "  ret = decode_any (ds);",
+     "I touched how ujson's decoder starts decoding"),
+    ("ujson", "reserve-macro", "lib/ultrajsonenc.c", "      Buffer_Realloc((__enc), (__len));\\",
+     "      Buffer_Realloc((__enc));\\",
+     "I simplified the Buffer_Reserve macro in ujson's encoder"),
+]
+GCC_TASKS = [
+    "{story}. Now the build is broken, can you compile it and tell me why?",
+    "{story}. Does it still compile? Build it and fix whatever broke.",
+]
+RE_GCC_LINE = re.compile(r"^\S+:\d+:\d+: (error|warning|note): ")
+
+
+def gen_gcc():
+    work = SCRATCH / "gcc"
+    for k, (proj, tag, rel, old, new, story) in enumerate(GCC_BUGS):
+        split, includes, globs = GCC_PROJECTS[proj]
+        root = unpack(proj, work)
+        files = [str(p.relative_to(root)) for g in globs for p in sorted(root.glob(g))]
+        args = [*GCC_FLAGS, *(f"-I{i}" for i in includes)]
+        base, _ = run(["gcc", *args, *files], root, env_for())
+        replace_once(root / rel, old, new)
+        out, rc = run(["gcc", *args, *files], root, env_for())
+        log(f"gcc {proj}/{tag}: rc={rc}")
+        # what the change added: the diagnostics the build before it did not print
+        before = set(base.split("\n"))
+        gold = [l for l in out.split("\n") if l not in before and RE_GCC_LINE.match(l)]
+        gold = list(dict.fromkeys(gold))[:GOLD_CAP]
+        # a change may only warn (gcc still compiles it): the new warning is the answer
+        assert gold and (rc != 0 or not any(": error: " in g for g in gold)), out[-2000:]
+        add_case(
+            id=f"gcc/{proj}-{tag}",
+            kind="gcc",
+            split=split,
+            source=root.name,
+            task=GCC_TASKS[k % 2].format(story=story),
+            assistant=["Compiling with the project's warning flags.", ""][k % 2],
+            command=" ".join(["gcc", *args, *globs]),
+            output=out,
+            gold=gold,
+        )
+
+
+TSC_TOOLS = ["typescript@5.9.3"]
+# The flags a project tightening its types turns on, past `strict`.
+TSC_FLAGS = ["--noUnusedLocals", "--noUnusedParameters", "--noImplicitReturns",
+             "--noUncheckedIndexedAccess", "--exactOptionalPropertyTypes",
+             "--noPropertyAccessFromIndexSignature", "--noImplicitOverride"]
+# npm package: (split, its own tsconfig or None). Without one the sources are checked with
+# `strict` on and the target and libraries they need.
+TSC_PROJECTS = {
+    "rxjs@7.8.2": ("dev", "src/tsconfig.base.json"),
+    "immer@10.1.1": ("dev", None),
+    "mobx@6.13.5": ("held", None),
+}
+TSC_OWN_CONFIG = {
+    "compilerOptions": {"strict": True, "noEmit": True, "target": "es2020", "lib": ["es2020", "dom"],
+                        "moduleResolution": "node"},
+    "include": ["src"],
+}
+# (package, tag, focus file or None, bug (file, old, new) or None, story)
+TSC_CASES = [
+    ("rxjs@7.8.2", "map-index", None,
+     ("src/internal/operators/map.ts", "project.call(thisArg, value, index++)",
+      "project.call(thisArg, value, String(index++))"),
+     "I made rxjs's map operator hand the index to the projection as a string"),
+    ("rxjs@7.8.2", "observer-next", None,
+     ("src/internal/types.ts", "  closed?: boolean;\n  next: (value: T) => void;",
+      "  closed?: boolean;\n  nextValue: (value: T) => void;"),
+     "I renamed the next callback of rxjs's NextObserver interface to nextValue"),
+    ("rxjs@7.8.2", "subject", "src/internal/Subject.ts", None,
+     "I'm turning on stricter compiler flags in rxjs, one file at a time"),
+    ("rxjs@7.8.2", "pop-scheduler", None,
+     ("src/internal/util/args.ts",
+      "export function popScheduler(args: any[]): SchedulerLike | undefined {",
+      "export function popScheduler(args: any[], strict: boolean): SchedulerLike | undefined {"),
+     "I added a strict flag to rxjs's popScheduler helper"),
+    ("immer@10.1.1", "proxy", "src/core/proxy.ts", None,
+     "I'm turning on stricter compiler flags in immer, one file at a time"),
+    ("immer@10.1.1", "draftable-deep", None,
+     ("src/utils/common.ts", "export function isDraftable(value: any): boolean {",
+      "export function isDraftable(value: any, deep: boolean): boolean {"),
+     "I gave immer's isDraftable a deep flag"),
+    ("mobx@6.13.5", "administration", None,
+     ("src/types/type-utils.ts", "export function getAdministration(thing: any, property?: string) {",
+      "export function getAdministration(thing: any, property: string) {"),
+     "I made the property argument of mobx's getAdministration required"),
+    ("mobx@6.13.5", "observableset", "src/types/observableset.ts", None,
+     "I'm turning on stricter compiler flags in mobx, one file at a time"),
+    ("mobx@6.13.5", "derivation", "src/core/derivation.ts", None,
+     "I'm making mobx's core pass the stricter compiler flags"),
+]
+TSC_TASKS = [
+    "{story}. Run the type checker with the strict flags and tell me what it still reports for {focus}.",
+    "{story}. Did that break the types? Run tsc with the strict flags and check.",
+]
+RE_TSC_LINE = re.compile(r"^\S+\(\d+,\d+\): error TS\d+: ")
+
+
+def gen_tsc():
+    work = SCRATCH / "tsc"
+    tools = npm_tools("typescript", TSC_TOOLS)
+    tsc = str(tools / "node_modules" / "typescript" / "bin" / "tsc")
+    for k, (spec, tag, focus, bug, story) in enumerate(TSC_CASES):
+        split, config = TSC_PROJECTS[spec]
+        root = npm_unpack(spec, work)
+        if config is None:
+            config = "tsconfig.json"
+            (root / config).write_text(json.dumps(TSC_OWN_CONFIG, indent=2) + "\n")
+        args = ["-p", config, "--noEmit", *TSC_FLAGS]
+        base, _ = run(["node", tsc, *args], root, env_for())
+        if bug:
+            replace_once(root / bug[0], bug[1], bug[2])
+        out, rc = run(["node", tsc, *args], root, env_for())
+        log(f"tsc {spec}/{tag}: rc={rc}")
+        lines = out.split("\n")
+        if focus:
+            gold = [l for l in lines if l.startswith(focus + "(")]
+        else:
+            before = set(base.split("\n"))
+            gold = [l for l in lines if l not in before and RE_TSC_LINE.match(l)]
+        gold = list(dict.fromkeys(gold))[:GOLD_CAP]
+        assert rc != 0 and gold, out[-2000:]
+        add_case(
+            id=f"tsc/{spec.replace('@', '-')}-{tag}",
+            kind="tsc",
+            split=split,
+            source=spec.replace("@", "-"),
+            task=TSC_TASKS[0 if focus else 1].format(story=story, focus=focus),
+            assistant=["Running tsc.", ""][k % 2],
+            command=" ".join(["npx", "tsc", *args]),
+            output=out,
+            gold=gold,
+        )
+
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 
@@ -3223,6 +3401,8 @@ KINDS = {
     "mypy": gen_mypy,
     "tap": gen_tap,
     "go-test": gen_go_test,
+    "gcc": gen_gcc,
+    "tsc": gen_tsc,
 }
 
 

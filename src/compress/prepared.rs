@@ -496,6 +496,13 @@ impl Prepared {
                     &mut values[range.clone()],
                 );
                 if kind == crate::segment::OutputKind::Compiler {
+                    if let Some(q) = &self.query {
+                        crate::score::sections::named_file_diagnostics(
+                            texts_d,
+                            &crate::score::names::query_paths(q),
+                            &mut values[range.clone()],
+                        );
+                    }
                     crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
                 }
                 // A test run is read top-down, a traceback bottom-up: each later failure,

@@ -25,6 +25,38 @@ pub(crate) fn quoted_names(query: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Files the query names by path: words with an extension (`keys.py`, `Subject.ts`)
+/// or a folder (`src/internal/Subject.ts`), without the quotes and the sentence's
+/// punctuation around them. A glob (`c/dec/*.c`) names no one file.
+pub(crate) fn query_paths(query: &str) -> Vec<&str> {
+    query
+        .split(|c: char| c.is_whitespace() || "`'\"(),;".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', '?', '!']))
+        .filter(|w| {
+            let Some((stem, ext)) = w.rsplit_once('.') else {
+                return false;
+            };
+            // `e.g.` is no file: a bare name needs a stem of two characters or more.
+            let file = stem.rsplit('/').next().unwrap_or(stem);
+            (file.chars().count() >= 2 || (w.contains('/') && !file.is_empty()))
+                && !w.contains(['*', '?', '{', '['])
+                && (1..=4).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                && ext.chars().any(|c| c.is_ascii_alphabetic())
+        })
+        .collect()
+}
+
+/// Whether `file` (as a program printed it) is one of `paths`: the same path, or one
+/// ends the other at a folder boundary (`src/a.ts` and `/w/src/a.ts`).
+pub(crate) fn is_named_file(file: &str, paths: &[&str]) -> bool {
+    let ends = |long: &str, short: &str| {
+        long.strip_suffix(short)
+            .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+    };
+    paths.iter().any(|&p| ends(file, p) || ends(p, file))
+}
+
 /// Whether the query asks for tests ("Where are the tests for `x`?"): then a test file
 /// named after the name is the answer, not the module it tests.
 pub(crate) fn asks_for_tests(query: &str) -> bool {
@@ -294,6 +326,24 @@ mod tests {
     use super::*;
     use crate::score::salience::salience;
     use crate::segment::OutputKind;
+
+    #[test]
+    fn a_query_names_files_by_path_or_extension() {
+        let q = "What does tsc still report for src/internal/Subject.ts? I changed `keys.py`, \
+                 e.g. its lru (see notes). Bash {\"command\":\"gcc -Ic/include c/dec/*.c main.c\"}";
+        assert_eq!(
+            query_paths(q),
+            ["src/internal/Subject.ts", "keys.py", "main.c"]
+        );
+        // A path printed from another folder is the same file; a longer name is not.
+        assert!(is_named_file("src/internal/Subject.ts", &["Subject.ts"]));
+        assert!(is_named_file("Subject.ts", &["/w/src/internal/Subject.ts"]));
+        assert!(!is_named_file(
+            "src/internal/AsyncSubject.ts",
+            &["Subject.ts"]
+        ));
+        assert!(!is_named_file("lib/a.c", &["b/a.c"]));
+    }
 
     #[test]
     fn definitions_in_other_languages() {

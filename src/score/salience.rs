@@ -13,8 +13,8 @@ use crate::score::names::{asks_for_tests, defines, names_file, query_names, quot
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic,
-    is_run_summary, is_rust_diagnostic, is_tap_result, is_test_count, is_traceback_head,
-    is_tsc_diagnostic, level_of, template, unmargin,
+    is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result, is_test_count,
+    is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
 };
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
@@ -95,11 +95,21 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     let mut seen = FxHashSet::default();
     for (v, u) in values.iter_mut().zip(units) {
         let t = u.trim();
+        // A compiler's pointer under a quoted line (`      |   ^~~~`) points at nothing
+        // once the line above it is gone: no exemplar of anything.
+        if is_bare_pointer(t) {
+            continue;
+        }
         if !t.is_empty() && seen.insert(template(t)) && *v < EXEMPLAR {
             *v += EXEMPLAR;
         }
     }
     values
+}
+
+/// `      |     ^~~~~~` under a quoted source line: a gutter and marks, no words.
+fn is_bare_pointer(t: &str) -> bool {
+    is_source_quote(t) && !t.contains(|c: char| c.is_alphanumeric())
 }
 
 /// Share of its salience an exact repeat of an earlier salient line keeps: cargo test
@@ -405,6 +415,23 @@ mod tests {
     use super::*;
     use crate::score::details::{GO_DETAIL, RESTATED};
     use crate::segment::output::is_tap_count;
+
+    #[test]
+    fn a_compilers_bare_pointer_is_no_exemplar() {
+        let units = [
+            "lz4libs/lz4hc.c:308:33: warning: conversion may change the sign [-Wsign-conversion]\n",
+            "  308 |   matchLength += LZ4_count(ip+matchLength, prefixPtr, iHighLimit);\n",
+            "      |               ^~\n",
+            "      |               guard\n",
+            "lz4libs/lz4hc.c: In function 'LZ4_saveDictHC':\n",
+        ];
+        let v = salience(OutputKind::Compiler, &units, None);
+        // The quoted line and gcc's fix-it hint each open a shape; the pointer says
+        // nothing without the line above it.
+        assert_eq!(v[1], EXEMPLAR, "{v:?}");
+        assert_eq!(v[2], 0.0, "{v:?}");
+        assert_eq!(v[3], EXEMPLAR, "{v:?}");
+    }
 
     #[test]
     fn a_traceback_ends_in_its_exception_whatever_it_is_called() {

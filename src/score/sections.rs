@@ -2,7 +2,7 @@
 //! tool output: a diagnostic's notes, a unittest failure's section, the order of a
 //! test run's failures and the depth of a traceback's frames.
 
-use crate::segment::output::{is_frame, is_run_summary, unmargin};
+use crate::segment::output::{is_frame, is_run_summary, is_source_quote, unmargin};
 
 /// How far below its diagnostic's value a gcc- or mypy-style note at the same place
 /// ranks: below the diagnostic, above the diagnostics the query points at less.
@@ -21,21 +21,34 @@ pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
 }
 
 /// For each line, the diagnostic it is a note of: a `file:line: note:` at the place of
-/// the last `error:`/`warning:` above it (and after it only notes).
+/// the last `error:`/`warning:` above it (and after it only notes), or at any place when
+/// it follows the source that diagnostic quotes. gcc and clang quote the line under a
+/// diagnostic and under each note (`  290 |   x = f(a);`, `      |   ^~~`), and the note
+/// after them is about that diagnostic wherever it points (`lz4hc.c:146:5: note:
+/// declared here`, `types.h:55: note: in definition of macro …`).
 pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
     // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
     fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
         t.find(word).map(|at| &t[..at])
     }
     let mut last: Option<(&str, usize)> = None;
+    // Whether the line above quotes the source under `last` or under one of its notes.
+    let mut quoted = false;
     units
         .iter()
         .enumerate()
         .map(|(i, u)| {
             let t = u.trim();
             if let Some(at) = place(t, ": note: ") {
-                return last.filter(|&(p, _)| p == at).map(|(_, d)| d);
+                let owner = last.filter(|&(p, _)| p == at || quoted).map(|(_, d)| d);
+                quoted = false;
+                return owner;
             }
+            if last.is_some() && is_source_quote(t) {
+                quoted = true;
+                return None;
+            }
+            quoted = false;
             last = [": error: ", ": warning: ", ": fatal error: "]
                 .iter()
                 .find_map(|w| place(t, w))
@@ -43,6 +56,49 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
             None
         })
         .collect()
+}
+
+/// How much more a diagnostic in a file the query names is worth (on the scale of
+/// composed values): above the other files' diagnostics of its level, not above a worse
+/// level (a warning in the asked file stays below an error elsewhere).
+pub(crate) const NAMED_FILE: f64 = 0.375;
+
+/// A compiler's diagnostics in a file the query names (`what does tsc still report for
+/// src/internal/Subject.ts?`, `I changed keys.py`) are the ones asked about: worth
+/// [`NAMED_FILE`] more. The query's words alone do not say so: the path is one term among
+/// the task's, and the other files' messages share its words.
+pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mut [f64]) {
+    if paths.is_empty() {
+        return;
+    }
+    for (v, u) in values.iter_mut().zip(units) {
+        if diagnostic_file(u.trim()).is_some_and(|f| crate::score::names::is_named_file(f, paths)) {
+            *v += NAMED_FILE;
+        }
+    }
+}
+
+/// The file a diagnostic line is about: `src/a.c` of gcc's and mypy's `src/a.c:12:5:
+/// error: …`, of tsc's `src/a.ts(3,7): error TS2322: …`.
+pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
+    let at = [": error", ": warning", ": note: ", ": fatal error: "]
+        .iter()
+        .filter_map(|w| t.find(w))
+        .min()?;
+    let place = &t[..at];
+    // tsc: `file(line,col)`.
+    if let Some(file) = place
+        .strip_suffix(')')
+        .and_then(|p| p.rsplit_once('('))
+        .map(|(f, _)| f)
+    {
+        return (!file.is_empty()).then_some(file);
+    }
+    // gcc, mypy: `file:line[:col]`.
+    let mut parts = place.split(':');
+    let file = parts.next()?;
+    let numbered = parts.all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    (numbered && !file.is_empty() && place.len() > file.len()).then_some(file)
 }
 
 /// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
@@ -194,6 +250,66 @@ mod tests {
         // ... and a note at another place explains nothing before it.
         assert_eq!(v[3], 0.1, "{v:?}");
         assert_eq!(note_owners(&units), [None, Some(0), Some(0), None, None]);
+    }
+
+    #[test]
+    fn a_gcc_note_after_the_quoted_source_is_its_diagnostics() {
+        // gcc 12's output (lz4 with a call missing an argument): the note points at the
+        // declaration, elsewhere, but follows the error's quoted source.
+        let units = [
+            "lz4libs/lz4hc.c: In function 'LZ4HC_InsertAndGetWiderMatch':\n",
+            "lz4libs/lz4hc.c:290:55: error: too few arguments to function 'LZ4HC_countBack'\n",
+            "  290 |     int const back = lookBackLength ? LZ4HC_countBack(ip, m, lo) : 0;\n",
+            "      |                                       ^~~~~~~~~~~~~~~\n",
+            "lz4libs/lz4hc.c:146:5: note: declared here\n",
+            "  146 | int LZ4HC_countBack(const BYTE* const ip, const BYTE* const match,\n",
+            "      |     ^~~~~~~~~~~~~~~\n",
+            "c/include/brotli/types.h:55:31: note: in definition of macro 'TO_BROTLI_BOOL'\n",
+            "lz4libs/lz4hc.c: In function 'LZ4_saveDictHC':\n",
+            "lz4libs/lz4hc.c:900:1: note: declared here\n",
+        ];
+        let owners = note_owners(&units);
+        // The note and the one after its own quote are the error's; after a line that is
+        // neither a quote nor a note, a note at another place is nobody's.
+        assert_eq!(owners[4], Some(1));
+        assert_eq!(owners[7], Some(1));
+        assert_eq!(owners[9], None);
+        assert!(owners[..4].iter().all(Option::is_none));
+        assert!(is_source_quote("  290 |     int x;") && is_source_quote("|   ^~~"));
+        assert!(!is_source_quote("a.c:3:1: error: x"));
+    }
+
+    #[test]
+    fn diagnostics_in_the_file_the_query_names_come_first_within_their_level() {
+        let units = [
+            "src/internal/AsyncSubject.ts(14,13): error TS4114: This member must have an 'override' modifier\n",
+            "src/internal/Subject.ts(36,10): error TS4114: This member must have an 'override' modifier\n",
+            "src/internal/Subject.ts:40:1: warning: unused\n",
+            "  Property 'next' does not exist on type 'NextObserver<T>'.\n",
+        ];
+        assert_eq!(
+            diagnostic_file(units[0].trim()),
+            Some("src/internal/AsyncSubject.ts")
+        );
+        assert_eq!(
+            diagnostic_file("md/core.py:12: note: see"),
+            Some("md/core.py")
+        );
+        assert_eq!(
+            diagnostic_file("a.c:3:5: fatal error: x.h: No such file"),
+            Some("a.c")
+        );
+        assert_eq!(diagnostic_file(units[3].trim()), None);
+        assert_eq!(diagnostic_file("error: could not compile `x`"), None);
+        // Composed values: the other file's error matches the query's words a little more.
+        let mut v = vec![1.74, 1.70, 0.7, 0.1];
+        named_file_diagnostics(&units, &["src/internal/Subject.ts"], &mut v);
+        assert!(v[1] > v[0], "{v:?}");
+        assert!(v[2] < v[0], "a warning stays below an error: {v:?}");
+        assert_eq!(v[3], 0.1);
+        let mut w = vec![1.74, 1.70, 0.7, 0.1];
+        named_file_diagnostics(&units, &[], &mut w);
+        assert_eq!(w, [1.74, 1.70, 0.7, 0.1]);
     }
 
     #[test]

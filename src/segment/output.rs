@@ -85,8 +85,11 @@ pub fn detect(text: &str) -> Option<OutputKind> {
     } else if c.test_strong > 0 || c.test_weak >= 3 {
         Some(OutputKind::TestRun)
     } else if (c.diagnostic > 0 && (c.arrow > 0 || c.gcc > 0))
-        // gcc, clang, mypy: `file:line[:col]: error: …` on a good share of the lines.
+        // gcc, clang, mypy: `file:line[:col]: error: …` on a good share of the lines, or
+        // with its notes and quoted source on half of them (an error in a macro is one
+        // line among its expansions' notes and quotes).
         || (c.gcc > 0 && c.gcc * 10 >= n * 2)
+        || (c.gcc > 0 && (c.gcc + c.gcc_context) * 10 >= n * 5)
     {
         Some(OutputKind::Compiler)
     } else if (c.traceback > 0 || c.frames >= 3 || c.panicked > 0)
@@ -127,6 +130,9 @@ struct Counts {
     diagnostic: usize,
     arrow: usize,
     gcc: usize,
+    /// gcc's and clang's lines around a diagnostic: its notes (`a.c:146:5: note: declared
+    /// here`) and the source they quote (`  166 |   f(x);`, `      |   ^~~`).
+    gcc_context: usize,
     traceback: usize,
     frames: usize,
     panicked: usize,
@@ -179,6 +185,11 @@ impl Counts {
         self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
         self.gcc += count(is_gcc_diagnostic(t));
+        self.gcc_context += count(
+            t.find(": note: ").is_some_and(|at| has_line_col(&t[..at]))
+                || (line.starts_with([' ', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+                    && is_source_quote(t)),
+        );
         let grouped = unmargin(line).trim();
         self.traceback += count(is_traceback_head(grouped));
         self.frames += count(is_frame(grouped));
@@ -358,6 +369,15 @@ pub(crate) fn is_rust_diagnostic(t: &str) -> bool {
         }
     }
     false
+}
+
+/// A compiler's quote of the source under a diagnostic: the line with its number in a
+/// gutter (`  290 |   int x;`), or the gutter alone over a pointer (`      |   ^~~`).
+pub(crate) fn is_source_quote(t: &str) -> bool {
+    t.trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start()
+        .starts_with('|')
 }
 
 /// `src/a.c:12:5: error: …` (gcc, clang, and the many tools that copy them).
@@ -793,6 +813,25 @@ a.ts(4,9): error TS2552: Cannot find name 'undefinedName'. Did you mean 'undefin
             check_tiling(&text, &chunks).unwrap();
             proptest::prop_assert!(chunks.iter().all(|c| c.span.len() <= MAX_UNIT_BYTES));
         }
+    }
+
+    #[test]
+    fn an_error_in_a_macro_is_compiler_output() {
+        // gcc 12 on Brotli with a renamed field: one error among the notes and quoted
+        // source of the macro it is in.
+        let gcc = "c/dec/bit_reader.h: In function 'BrotliCheckInputAmount':
+c/dec/bit_reader.h:122:43: error: 'BrotliBitReader' has no member named 'guard_in'; did you mean 'guard'?
+  122 |   return TO_BROTLI_BOOL(br->next_in < br->guard_in);
+      |                                           ^~~~~~~~
+c/include/brotli/types.h:55:31: note: in definition of macro 'TO_BROTLI_BOOL'
+   55 | #define TO_BROTLI_BOOL(X) (!!(X) ? BROTLI_TRUE : BROTLI_FALSE)
+      |                               ^
+";
+        assert_eq!(detect(gcc), Some(OutputKind::Compiler));
+        // A markdown table is no quoted source.
+        let table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n| 5 | 6 |\n| 7 | 8 |\n\
+                     | 9 | 0 |\n| 1 | 1 |\nsee a.c:3:1: error: x\n";
+        assert_ne!(detect(table), Some(OutputKind::Compiler));
     }
 
     #[test]

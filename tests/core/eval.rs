@@ -362,10 +362,12 @@ fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
     // And mypy's verdict (`Found 33 errors in 9 files`), once lost in every mypy case, and
     // the asked error's notes, whose `Superclass:`/`Subclass:` signatures differ in one
     // argument (the last was once dropped as redundant with the first).
+    // And gcc's new errors with their notes (`note: declared here`, at another place
+    // than the error but under its quoted source; once lost in three of five cases).
     let checks: [(f64, &[&str], f64); 4] = [
         (4.0, &["git-log", "git-diff", "html"], 0.9),
         (8.0, &["git-log", "html", "pytest-v"], 0.95),
-        (4.0, &["mypy"], 1.0),
+        (4.0, &["mypy", "gcc"], 1.0),
         (8.0, &["mypy"], 1.0),
     ];
     for (ratio, kinds, least) in checks {
@@ -427,7 +429,7 @@ fn toolout_kinds_are_told_from_content() {
                     DocKind::Output(OutputKind::Traceback),
                     DocKind::Output(OutputKind::TestRun),
                 ],
-                "rustc" | "mypy" => &[DocKind::Output(OutputKind::Compiler)],
+                "rustc" | "mypy" | "gcc" | "tsc" => &[DocKind::Output(OutputKind::Compiler)],
                 "grep" => &[DocKind::Output(OutputKind::Search)],
                 "git-log" => &[DocKind::Output(OutputKind::GitLog)],
                 "git-diff" => &[DocKind::Output(OutputKind::Diff)],

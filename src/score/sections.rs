@@ -2,6 +2,8 @@
 //! tool output: a diagnostic's notes, a unittest failure's section, the order of a
 //! test run's failures and the depth of a traceback's frames.
 
+use rustc_hash::FxHashMap;
+
 use crate::segment::output::{is_frame, is_run_summary, is_source_quote, unmargin};
 
 /// How far below its diagnostic's value a gcc- or mypy-style note at the same place
@@ -12,10 +14,26 @@ const NOTE_GAP: f64 = 0.05;
 /// Superclass:`, then the signatures): they come with it, a little below it. Read on
 /// the composed values, so the notes of the diagnostic the query asks about (its file)
 /// come before other files' diagnostics.
+///
+/// An error in a macro is printed word for word at each place the macro is used, and only
+/// its note says where (`lz4frame.c:404:10: note: in expansion of macro 'MEM_INIT'`): such
+/// a note is worth what the error's first copy is, not what a repeat of it is (see
+/// `discount_repeats`). A note itself repeated word for word (`string.h:61:14: note:
+/// declared here` under each copy) adds nothing after its first copy.
 pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
+    let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+    for (i, u) in units.iter().enumerate() {
+        first.entry(u.trim()).or_insert(i);
+    }
     for (i, owner) in note_owners(units).into_iter().enumerate() {
         if let Some(d) = owner {
-            values[i] = values[i].max(values[d] - NOTE_GAP);
+            let own = first[units[i].trim()] == i;
+            let base = if own {
+                values[d].max(values[first[units[d].trim()]])
+            } else {
+                values[d]
+            };
+            values[i] = values[i].max(base - NOTE_GAP);
         }
     }
 }
@@ -25,7 +43,8 @@ pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
 /// it follows the source that diagnostic quotes. gcc and clang quote the line under a
 /// diagnostic and under each note (`  290 |   x = f(a);`, `      |   ^~~`), and the note
 /// after them is about that diagnostic wherever it points (`lz4hc.c:146:5: note:
-/// declared here`, `types.h:55: note: in definition of macro …`).
+/// declared here`, `types.h:55: note: in definition of macro …`), even when the header
+/// that place is in is named between them (`In file included from lz4frame.c:88:`).
 pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
     // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
     fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
@@ -46,6 +65,11 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
             }
             if last.is_some() && is_source_quote(t) {
                 quoted = true;
+                return None;
+            }
+            // gcc names the header a note's place is in just above it (`In file included
+            // from lz4frame.c:88:` over `string.h:61:14: note: declared here`).
+            if t.starts_with("In file included from ") || (t.starts_with("from ") && quoted) {
                 return None;
             }
             quoted = false;
@@ -277,6 +301,39 @@ mod tests {
         assert!(owners[..4].iter().all(Option::is_none));
         assert!(is_source_quote("  290 |     int x;") && is_source_quote("|   ^~~"));
         assert!(!is_source_quote("a.c:3:1: error: x"));
+    }
+
+    #[test]
+    fn a_macros_places_are_worth_its_errors_first_copy() {
+        // gcc 12 on lz4 with a broken MEM_INIT macro: one error, printed at each use, and
+        // the notes that say where each use is.
+        let units = [
+            "lz4libs/lz4frame.c:90:29: error: too few arguments to function 'memset'\n",
+            "   90 | #  define MEM_INIT(p,v,s)   memset((p),(s))\n",
+            "      |                             ^~~~~~\n",
+            "lz4libs/lz4frame.c:112:24: note: in expansion of macro 'MEM_INIT'\n",
+            "  112 |         if (p != NULL) MEM_INIT(p, 0, s);\n",
+            "      |                        ^~~~~~~~\n",
+            "In file included from lz4libs/lz4frame.c:88:\n",
+            "/usr/include/string.h:61:14: note: declared here\n",
+            "lz4libs/lz4frame.c: In function 'LZ4F_compressFrameBound':\n",
+            "lz4libs/lz4frame.c:90:29: error: too few arguments to function 'memset'\n",
+            "   90 | #  define MEM_INIT(p,v,s)   memset((p),(s))\n",
+            "lz4libs/lz4frame.c:404:10: note: in expansion of macro 'MEM_INIT'\n",
+            "  404 |     else MEM_INIT(&prefs, 0, sizeof(prefs));\n",
+            "/usr/include/string.h:61:14: note: declared here\n",
+        ];
+        // Composed values: the repeated error was discounted to a tenth of its salience.
+        let mut v = vec![
+            1.6, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.1, 0.0, 0.25, 0.0, 0.1, 0.0, 0.1,
+        ];
+        diagnostic_notes(&units, &mut v);
+        // The second place is worth as much as the first, and the first `declared here`
+        // comes with its error, past the header named above it; its repeat is worth only
+        // what its own copy of the error is.
+        assert!(v[11] == v[3] && v[3] > 1.5, "{v:?}");
+        assert!(v[7] > 1.5 && v[6] == 0.0, "{v:?}");
+        assert!(v[13] < 0.25, "{v:?}");
     }
 
     #[test]

@@ -3259,6 +3259,13 @@ GCC_BUGS = [
      "      Buffer_Realloc((__enc));\\",
      "I simplified the Buffer_Reserve macro in ujson's encoder"),
 ]
+def new_diagnostics(base: str, out: str, pattern: re.Pattern) -> list[str]:
+    """What a change added: the diagnostic lines (`pattern`) of `out` that the run before
+    it (`base`) did not print, each once, at most GOLD_CAP."""
+    before = set(base.split("\n"))
+    return list(dict.fromkeys(l for l in out.split("\n") if l not in before and pattern.match(l)))[:GOLD_CAP]
+
+
 GCC_TASKS = [
     "{story}. Now the build is broken, can you compile it and tell me why?",
     "{story}. Does it still compile? Build it and fix whatever broke.",
@@ -3277,10 +3284,7 @@ def gen_gcc():
         replace_once(root / rel, old, new)
         out, rc = run(["gcc", *args, *files], root, env_for())
         log(f"gcc {proj}/{tag}: rc={rc}")
-        # what the change added: the diagnostics the build before it did not print
-        before = set(base.split("\n"))
-        gold = [l for l in out.split("\n") if l not in before and RE_GCC_LINE.match(l)]
-        gold = list(dict.fromkeys(gold))[:GOLD_CAP]
+        gold = new_diagnostics(base, out, RE_GCC_LINE)
         # a change may only warn (gcc still compiles it): the new warning is the answer
         assert gold and (rc != 0 or not any(": error: " in g for g in gold)), out[-2000:]
         add_case(
@@ -3368,13 +3372,11 @@ def gen_tsc():
             replace_once(root / bug[0], bug[1], bug[2])
         out, rc = run(["node", tsc, *args], root, env_for())
         log(f"tsc {spec}/{tag}: rc={rc}")
-        lines = out.split("\n")
         if focus:
-            gold = [l for l in lines if l.startswith(focus + "(")]
+            gold = list(dict.fromkeys(l for l in out.split("\n") if l.startswith(focus + "(")))
+            gold = gold[:GOLD_CAP]
         else:
-            before = set(base.split("\n"))
-            gold = [l for l in lines if l not in before and RE_TSC_LINE.match(l)]
-        gold = list(dict.fromkeys(gold))[:GOLD_CAP]
+            gold = new_diagnostics(base, out, RE_TSC_LINE)
         assert rc != 0 and gold, out[-2000:]
         add_case(
             id=f"tsc/{spec.replace('@', '-')}-{tag}",

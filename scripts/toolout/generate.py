@@ -3213,6 +3213,14 @@ def gen_html():
 # many the code had before
 # --------------------------------------------------------------------------
 
+
+def new_diagnostics(base: str, out: str, pattern: re.Pattern) -> list[str]:
+    """What a change added: the diagnostic lines (`pattern`) of `out` that the run before
+    it (`base`) did not print, each once, at most GOLD_CAP."""
+    before = set(base.split("\n"))
+    return list(dict.fromkeys(l for l in out.split("\n") if l not in before and pattern.match(l)))[:GOLD_CAP]
+
+
 # The warnings a project with strict C flags turns on.
 GCC_FLAGS = ["-fsyntax-only", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-Wshadow",
              "-Wcast-qual"]
@@ -3259,13 +3267,6 @@ GCC_BUGS = [
      "      Buffer_Realloc((__enc));\\",
      "I simplified the Buffer_Reserve macro in ujson's encoder"),
 ]
-def new_diagnostics(base: str, out: str, pattern: re.Pattern) -> list[str]:
-    """What a change added: the diagnostic lines (`pattern`) of `out` that the run before
-    it (`base`) did not print, each once, at most GOLD_CAP."""
-    before = set(base.split("\n"))
-    return list(dict.fromkeys(l for l in out.split("\n") if l not in before and pattern.match(l)))[:GOLD_CAP]
-
-
 GCC_TASKS = [
     "{story}. Now the build is broken, can you compile it and tell me why?",
     "{story}. Does it still compile? Build it and fix whatever broke.",
@@ -3275,6 +3276,8 @@ RE_GCC_LINE = re.compile(r"^\S+:\d+:\d+: (error|warning|note): ")
 
 def gen_gcc():
     work = SCRATCH / "gcc"
+    # other versions word, quote and note differently: the committed cases are gcc 12.2.0's
+    log(check(["gcc", "--version"]).splitlines()[0])
     for k, (proj, tag, rel, old, new, story) in enumerate(GCC_BUGS):
         split, includes, globs = GCC_PROJECTS[proj]
         root = unpack(proj, work)

@@ -449,6 +449,11 @@ impl Prepared {
         };
         // Tool output: what a line says (errors, failures, summaries) counts whatever the
         // query; the query's own value keeps the rest of the weight.
+        let paths = self
+            .query
+            .as_deref()
+            .map(crate::score::names::query_paths)
+            .unwrap_or_default();
         for (d, doc) in self.docs.iter().enumerate() {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
@@ -496,13 +501,11 @@ impl Prepared {
                     &mut values[range.clone()],
                 );
                 if kind == crate::segment::OutputKind::Compiler {
-                    if let Some(q) = &self.query {
-                        crate::score::sections::named_file_diagnostics(
-                            texts_d,
-                            &crate::score::names::query_paths(q),
-                            &mut values[range.clone()],
-                        );
-                    }
+                    crate::score::sections::named_file_diagnostics(
+                        texts_d,
+                        &paths,
+                        &mut values[range.clone()],
+                    );
                     crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
                 }
                 // A test run is read top-down, a traceback bottom-up: each later failure,

@@ -27,19 +27,38 @@ pub(crate) fn quoted_names(query: &str) -> Vec<&str> {
 
 /// Files the query names by path: words with an extension (`keys.py`, `Subject.ts`)
 /// or a folder (`src/internal/Subject.ts`), without the quotes and the sentence's
-/// punctuation around them. A glob (`c/dec/*.c`) names no one file.
+/// punctuation around them, nor a place in the file after them (`lz4hc.c:290:55`,
+/// `a.ts(3,7)`). A glob (`c/dec/*.c`) names no one file.
 pub(crate) fn query_paths(query: &str) -> Vec<&str> {
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     query
-        .split(|c: char| c.is_whitespace() || "`'\"(),;".contains(c))
-        .map(|w| w.trim_end_matches(['.', ':', '?', '!']))
+        .split(|c: char| c.is_whitespace() || "`'\";".contains(c))
+        .map(|w| {
+            let mut w = w
+                .trim_start_matches('(')
+                .trim_end_matches(['.', ',', ':', '?', '!', ')']);
+            if let Some((head, at)) = w.rsplit_once('(')
+                && at
+                    .split_once(',')
+                    .is_some_and(|(l, c)| numbers(l) && numbers(c))
+            {
+                w = head;
+            }
+            while let Some((head, n)) = w.rsplit_once(':')
+                && numbers(n)
+            {
+                w = head;
+            }
+            w
+        })
         .filter(|w| {
             let Some((stem, ext)) = w.rsplit_once('.') else {
                 return false;
             };
             // `e.g.` is no file: a bare name needs a stem of two characters or more.
-            let file = stem.rsplit('/').next().unwrap_or(stem);
-            (file.chars().count() >= 2 || (w.contains('/') && !file.is_empty()))
-                && !w.contains(['*', '?', '{', '['])
+            let file = stem.rsplit(['/', '\\']).next().unwrap_or(stem);
+            (file.chars().count() >= 2 || (w.contains(['/', '\\']) && !file.is_empty()))
+                && !w.contains(['*', '?', '{', '[', '('])
                 && (1..=4).contains(&ext.len())
                 && ext.chars().all(|c| c.is_ascii_alphanumeric())
                 && ext.chars().any(|c| c.is_ascii_alphabetic())
@@ -48,11 +67,11 @@ pub(crate) fn query_paths(query: &str) -> Vec<&str> {
 }
 
 /// Whether `file` (as a program printed it) is one of `paths`: the same path, or one
-/// ends the other at a folder boundary (`src/a.ts` and `/w/src/a.ts`).
+/// ends the other at a folder boundary (`src/a.ts` and `/w/src/a.ts`, `C:\w\a.c`).
 pub(crate) fn is_named_file(file: &str, paths: &[&str]) -> bool {
     let ends = |long: &str, short: &str| {
         long.strip_suffix(short)
-            .is_some_and(|head| head.is_empty() || head.ends_with('/'))
+            .is_some_and(|head| head.is_empty() || head.ends_with(['/', '\\']))
     };
     paths.iter().any(|&p| ends(file, p) || ends(p, file))
 }
@@ -335,6 +354,12 @@ mod tests {
             query_paths(q),
             ["src/internal/Subject.ts", "keys.py", "main.c"]
         );
+        // A place in the file is not part of its name.
+        assert_eq!(
+            query_paths("See lz4hc.c:290:55 and (src/a.ts(3,7)), then C:\\w\\b.c:4."),
+            ["lz4hc.c", "src/a.ts", "C:\\w\\b.c"]
+        );
+        assert!(is_named_file("C:\\w\\b.c", &["b.c"]));
         // A path printed from another folder is the same file; a longer name is not.
         assert!(is_named_file("src/internal/Subject.ts", &["Subject.ts"]));
         assert!(is_named_file("Subject.ts", &["/w/src/internal/Subject.ts"]));

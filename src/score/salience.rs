@@ -95,8 +95,8 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
     let mut seen = FxHashSet::default();
     for (v, u) in values.iter_mut().zip(units) {
         let t = u.trim();
-        // A compiler's pointer under a quoted line (`      |   ^~~~`) points at nothing
-        // once the line above it is gone: no exemplar of anything.
+        // A gutter without words (a compiler's pointer `      |   ^~~~` under a quoted
+        // line, rustc's `   |` spacer) says nothing alone: no exemplar of anything.
         if is_bare_pointer(t) {
             continue;
         }

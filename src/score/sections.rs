@@ -2,12 +2,12 @@
 //! tool output: a diagnostic's notes, a unittest failure's section, the order of a
 //! test run's failures and the depth of a traceback's frames.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::segment::output::{is_frame, is_run_summary, is_source_quote, unmargin};
 
-/// How far below its diagnostic's value a gcc- or mypy-style note at the same place
-/// ranks: below the diagnostic, above the diagnostics the query points at less.
+/// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
+/// the diagnostic, above the diagnostics the query points at less.
 const NOTE_GAP: f64 = 0.05;
 
 /// gcc, clang and mypy explain a diagnostic in notes at its place (`a.py:67: note:
@@ -19,7 +19,7 @@ const NOTE_GAP: f64 = 0.05;
 /// its note says where (`lz4frame.c:404:10: note: in expansion of macro 'MEM_INIT'`): such
 /// a note is worth what the error's first copy is, not what a repeat of it is (see
 /// `discount_repeats`). A note itself repeated word for word (`string.h:61:14: note:
-/// declared here` under each copy) adds nothing after its first copy.
+/// declared here` under each copy) is worth only what the copy it follows is.
 pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
     let mut first: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, u) in units.iter().enumerate() {
@@ -46,10 +46,6 @@ pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
 /// declared here`, `types.h:55: note: in definition of macro …`), even when the header
 /// that place is in is named between them (`In file included from lz4frame.c:88:`).
 pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
-    // The place a diagnostic's `word` follows: `a.py:67` of `a.py:67: note: …`.
-    fn place<'a>(t: &'a str, word: &str) -> Option<&'a str> {
-        t.find(word).map(|at| &t[..at])
-    }
     let mut last: Option<(&str, usize)> = None;
     // Whether the line above quotes the source under `last` or under one of its notes.
     let mut quoted = false;
@@ -58,11 +54,6 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
         .enumerate()
         .map(|(i, u)| {
             let t = u.trim();
-            if let Some(at) = place(t, ": note: ") {
-                let owner = last.filter(|&(p, _)| p == at || quoted).map(|(_, d)| d);
-                quoted = false;
-                return owner;
-            }
             if last.is_some() && is_source_quote(t) {
                 quoted = true;
                 return None;
@@ -72,11 +63,20 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
             if t.starts_with("In file included from ") || (t.starts_with("from ") && quoted) {
                 return None;
             }
-            quoted = false;
-            last = [": error: ", ": warning: ", ": fatal error: "]
+            // The first marker says what the line is: an error may quote `: note: `.
+            let marked = [": note: ", ": error: ", ": warning: ", ": fatal error: "]
                 .iter()
-                .find_map(|w| place(t, w))
-                .map(|p| (p, i));
+                .filter_map(|w| t.find(w).map(|at| (at, *w)))
+                .min();
+            if let Some((at, ": note: ")) = marked {
+                let owner = last
+                    .filter(|&(p, _)| p == &t[..at] || quoted)
+                    .map(|(_, d)| d);
+                quoted = false;
+                return owner;
+            }
+            quoted = false;
+            last = marked.map(|(at, _)| (&t[..at], i));
             None
         })
         .collect()
@@ -85,44 +85,72 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
 /// How much more a diagnostic in a file the query names is worth (on the scale of
 /// composed values): above the other files' diagnostics of its level, not above a worse
 /// level (a warning in the asked file stays below an error elsewhere).
-pub(crate) const NAMED_FILE: f64 = 0.375;
+const NAMED_FILE: f64 = 0.375;
 
 /// A compiler's diagnostics in a file the query names (`what does tsc still report for
 /// src/internal/Subject.ts?`, `I changed keys.py`) are the ones asked about: worth
 /// [`NAMED_FILE`] more. The query's words alone do not say so: the path is one term among
-/// the task's, and the other files' messages share its words.
+/// the task's, and the other files' messages share its words. Notes follow their
+/// diagnostic's value (see [`diagnostic_notes`]), not their own place.
+///
+/// A query that names most of the files with diagnostics lists what was compiled (`gcc
+/// lz4.c lz4hc.c lz4frame.c`, the tool call is part of the query): it points at none.
 pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mut [f64]) {
     if paths.is_empty() {
         return;
     }
-    for (v, u) in values.iter_mut().zip(units) {
-        if diagnostic_file(u.trim()).is_some_and(|f| crate::score::names::is_named_file(f, paths)) {
+    let files: Vec<Option<&str>> = units.iter().map(|u| diagnostic_file(u.trim())).collect();
+    let distinct: FxHashSet<&str> = files.iter().flatten().copied().collect();
+    let named: FxHashSet<&str> = distinct
+        .iter()
+        .copied()
+        .filter(|f| crate::score::names::is_named_file(f, paths))
+        .collect();
+    if named.len() * 2 > distinct.len() {
+        return;
+    }
+    for (v, f) in values.iter_mut().zip(files) {
+        if f.is_some_and(|f| named.contains(f)) {
             *v += NAMED_FILE;
         }
     }
 }
 
-/// The file a diagnostic line is about: `src/a.c` of gcc's and mypy's `src/a.c:12:5:
-/// error: …`, of tsc's `src/a.ts(3,7): error TS2322: …`.
+/// The file an error or warning line is about: `src/a.c` of gcc's and mypy's `src/a.c:12:5:
+/// error: …` (`C:\w\a.c` of `C:\w\a.c:12:5: error: …`), of tsc's `src/a.ts(3,7): error
+/// TS2322: …` and `src/a.ts:3:7 - error TS2322: …`. rustc names the file on the line
+/// under its diagnostic (`--> src/lib.rs:3:5`): none here.
 pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
-    let at = [": error", ": warning", ": note: ", ": fatal error: "]
-        .iter()
-        .filter_map(|w| t.find(w))
-        .min()?;
+    let at = [
+        ": error",
+        ": warning",
+        ": fatal error: ",
+        " - error TS",
+        " - warning TS",
+    ]
+    .iter()
+    .filter_map(|w| t.find(w))
+    .min()?;
     let place = &t[..at];
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     // tsc: `file(line,col)`.
-    if let Some(file) = place
-        .strip_suffix(')')
-        .and_then(|p| p.rsplit_once('('))
-        .map(|(f, _)| f)
-    {
-        return (!file.is_empty()).then_some(file);
+    if let Some((file, at)) = place.strip_suffix(')').and_then(|p| p.rsplit_once('(')) {
+        let coordinates = at
+            .split_once(',')
+            .is_some_and(|(l, c)| numbers(l) && numbers(c));
+        return (coordinates && !file.is_empty()).then_some(file);
     }
-    // gcc, mypy: `file:line[:col]`.
-    let mut parts = place.split(':');
-    let file = parts.next()?;
-    let numbered = parts.all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    (numbered && !file.is_empty() && place.len() > file.len()).then_some(file)
+    // gcc, mypy, tsc --pretty: `file:line[:col]`, its numbers read from the right (a
+    // Windows path has a colon of its own).
+    let mut file = place;
+    let mut numbered = false;
+    while let Some((head, n)) = file.rsplit_once(':')
+        && numbers(n)
+    {
+        file = head;
+        numbered = true;
+    }
+    (numbered && !file.is_empty()).then_some(file)
 }
 
 /// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
@@ -299,6 +327,16 @@ mod tests {
         assert_eq!(owners[7], Some(1));
         assert_eq!(owners[9], None);
         assert!(owners[..4].iter().all(Option::is_none));
+        // Right under an error that quotes nothing (mypy), a note at another place is
+        // nobody's; an error whose message quotes `: note: ` is an error.
+        let mypy = [
+            "a.c:3:1: error: x\n",
+            "   3 | int x;\n",
+            "a.c:9:1: error: redefinition of 'y': note: see above\n",
+            "b.c:1:1: note: declared here\n",
+            "a.c:9:1: note: at its place\n",
+        ];
+        assert_eq!(note_owners(&mypy), [None, None, None, None, Some(2)]);
         assert!(is_source_quote("  290 |     int x;") && is_source_quote("|   ^~~"));
         assert!(!is_source_quote("a.c:3:1: error: x"));
     }
@@ -348,16 +386,16 @@ mod tests {
             diagnostic_file(units[0].trim()),
             Some("src/internal/AsyncSubject.ts")
         );
-        assert_eq!(
-            diagnostic_file("md/core.py:12: note: see"),
-            Some("md/core.py")
-        );
-        assert_eq!(
-            diagnostic_file("a.c:3:5: fatal error: x.h: No such file"),
-            Some("a.c")
-        );
-        assert_eq!(diagnostic_file(units[3].trim()), None);
-        assert_eq!(diagnostic_file("error: could not compile `x`"), None);
+        let file = |t| diagnostic_file(t);
+        assert_eq!(file("md/core.py:12: error: x"), Some("md/core.py"));
+        assert_eq!(file("a.c:3:5: fatal error: x.h: No such file"), Some("a.c"));
+        assert_eq!(file("C:\\w\\a.c:3:5: error: x"), Some("C:\\w\\a.c"));
+        assert_eq!(file("src/a.ts:3:7 - error TS2322: x"), Some("src/a.ts"));
+        assert_eq!(file(units[3].trim()), None);
+        assert_eq!(file("error: could not compile `x`"), None);
+        assert_eq!(file("see f(x): error here"), None);
+        // A note follows its diagnostic's value (`diagnostic_notes`), not its own place.
+        assert_eq!(file("md/core.py:12: note: see"), None);
         // Composed values: the other file's error matches the query's words a little more.
         let mut v = vec![1.74, 1.70, 0.7, 0.1];
         named_file_diagnostics(&units, &["src/internal/Subject.ts"], &mut v);
@@ -366,6 +404,14 @@ mod tests {
         assert_eq!(v[3], 0.1);
         let mut w = vec![1.74, 1.70, 0.7, 0.1];
         named_file_diagnostics(&units, &[], &mut w);
+        assert_eq!(w, [1.74, 1.70, 0.7, 0.1]);
+        // A query that names every file with diagnostics (the compiler's command line)
+        // points at none of them.
+        named_file_diagnostics(
+            &units,
+            &["src/internal/Subject.ts", "src/internal/AsyncSubject.ts"],
+            &mut w,
+        );
         assert_eq!(w, [1.74, 1.70, 0.7, 0.1]);
     }
 

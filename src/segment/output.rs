@@ -187,7 +187,7 @@ impl Counts {
         self.gcc += count(is_gcc_diagnostic(t));
         self.gcc_context += count(
             t.find(": note: ").is_some_and(|at| has_line_col(&t[..at]))
-                || (line.starts_with([' ', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+                || (line.starts_with(|c: char| c == ' ' || c.is_ascii_digit())
                     && is_source_quote(t)),
         );
         let grouped = unmargin(line).trim();

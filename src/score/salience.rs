@@ -12,7 +12,7 @@ use crate::score::details::{
 use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic,
+    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic, is_pointer,
     is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result, is_test_count,
     is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
 };
@@ -109,7 +109,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
 
 /// `      |     ^~~~~~` under a quoted source line: a gutter and marks, no words.
 fn is_bare_pointer(t: &str) -> bool {
-    is_source_quote(t) && !t.contains(|c: char| c.is_alphanumeric())
+    is_pointer(t) || (is_source_quote(t) && !t.contains(|c: char| c.is_alphanumeric()))
 }
 
 /// Share of its salience an exact repeat of an earlier salient line keeps: cargo test

@@ -4,7 +4,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::segment::output::{is_frame, is_run_summary, is_source_quote, unmargin};
+use crate::segment::output::{is_frame, is_pointer, is_run_summary, is_source_quote, unmargin};
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
 /// the diagnostic, above the diagnostics the query points at less.
@@ -41,7 +41,8 @@ pub(crate) fn diagnostic_notes(units: &[&str], values: &mut [f64]) {
 /// For each line, the diagnostic it is a note of: a `file:line: note:` at the place of
 /// the last `error:`/`warning:` above it (and after it only notes), or at any place when
 /// it follows the source that diagnostic quotes. gcc and clang quote the line under a
-/// diagnostic and under each note (`  290 |   x = f(a);`, `      |   ^~~`), and the note
+/// diagnostic and under each note (gcc `  290 |   x = f(a);` over `      |   ^~~`, clang
+/// the code alone over `    ^~~`), and the note
 /// after them is about that diagnostic wherever it points (`lz4hc.c:146:5: note:
 /// declared here`, `types.h:55: note: in definition of macro …`), even when the header
 /// that place is in is named between them (`In file included from lz4frame.c:88:`).
@@ -49,12 +50,15 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
     let mut last: Option<(&str, usize)> = None;
     // Whether the line above quotes the source under `last` or under one of its notes.
     let mut quoted = false;
+    // clang quotes the code without a gutter: a quote is the line above a pointer.
+    let pointer = |i: usize| units.get(i).is_some_and(|u| is_pointer(u.trim()));
     units
         .iter()
         .enumerate()
         .map(|(i, u)| {
             let t = u.trim();
-            if last.is_some() && is_source_quote(t) {
+            let quote = is_source_quote(t) || pointer(i) || pointer(i + 1);
+            if last.is_some() && quote {
                 quoted = true;
                 return None;
             }

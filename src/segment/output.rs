@@ -131,7 +131,8 @@ struct Counts {
     arrow: usize,
     gcc: usize,
     /// gcc's and clang's lines around a diagnostic: its notes (`a.c:146:5: note: declared
-    /// here`) and the source they quote (`  166 |   f(x);`, `      |   ^~~`).
+    /// here`), the source they quote (`  166 |   f(x);`) and the pointers under it (`      |
+    /// ^~~`, clang's `    ~~~~  ^`).
     gcc_context: usize,
     traceback: usize,
     frames: usize,
@@ -188,7 +189,8 @@ impl Counts {
         self.gcc_context += count(
             t.find(": note: ").is_some_and(|at| has_line_col(&t[..at]))
                 || (line.starts_with(|c: char| c == ' ' || c.is_ascii_digit())
-                    && is_source_quote(t)),
+                    && is_source_quote(t))
+                || is_pointer(t),
         );
         let grouped = unmargin(line).trim();
         self.traceback += count(is_traceback_head(grouped));
@@ -378,6 +380,12 @@ pub(crate) fn is_source_quote(t: &str) -> bool {
         .trim_start_matches(|c: char| c.is_ascii_digit())
         .trim_start()
         .starts_with('|')
+}
+
+/// A compiler's pointer under a quoted line: gcc's `      |   ^~~` and clang's `    ~~~~~   ^`
+/// (marks under the quoted code, at least one caret, no words).
+pub(crate) fn is_pointer(t: &str) -> bool {
+    t.contains('^') && t.chars().all(|c| c.is_whitespace() || "^~|".contains(c))
 }
 
 /// `src/a.c:12:5: error: …` (gcc, clang, and the many tools that copy them).
@@ -832,6 +840,36 @@ c/include/brotli/types.h:55:31: note: in definition of macro 'TO_BROTLI_BOOL'
         let table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n| 5 | 6 |\n| 7 | 8 |\n\
                      | 9 | 0 |\n| 1 | 1 |\nsee a.c:3:1: error: x\n";
         assert_ne!(detect(table), Some(OutputKind::Compiler));
+    }
+
+    #[test]
+    fn clangs_report_is_compiler_output() {
+        // clang 14 on lz4 with a broken MEM_INIT macro: code quoted without a gutter,
+        // pointers under it, notes at the macro.
+        let clang = "lz4libs/lz4hc.c:1182:60: warning: implicit conversion changes signedness: 'int' to 'unsigned long' [-Wsign-conversion]
+        LZ4_memmove(safeBuffer, streamPtr->end - dictSize, dictSize);
+        ~~~~~~~~~~~                                        ^~~~~~~~
+1 warning generated.
+lz4libs/lz4frame.c:112:24: error: too few arguments to function call, expected 3, have 2
+        if (p != NULL) MEM_INIT(p, 0, s);
+                       ^~~~~~~~~~~~~~~~~
+lz4libs/lz4frame.c:90:43: note: expanded from macro 'MEM_INIT'
+#  define MEM_INIT(p,v,s)   memset((p),(s))
+                            ~~~~~~        ^
+lz4libs/lz4frame.c:404:10: error: too few arguments to function call, expected 3, have 2
+    else MEM_INIT(&prefs, 0, sizeof(prefs));
+         ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+lz4libs/lz4frame.c:90:43: note: expanded from macro 'MEM_INIT'
+#  define MEM_INIT(p,v,s)   memset((p),(s))
+                            ~~~~~~        ^
+";
+        assert_eq!(detect(clang), Some(OutputKind::Compiler));
+        let units: Vec<&str> = clang.lines().collect();
+        let owners = crate::score::sections::note_owners(&units);
+        assert_eq!(owners[7], Some(4), "{owners:?}");
+        assert_eq!(owners[13], Some(10), "{owners:?}");
+        assert!(is_pointer(units[2].trim()) && is_pointer("|   ^~~"));
+        assert!(!is_pointer("~~~~~~") && !is_pointer("x ^ y"));
     }
 
     #[test]

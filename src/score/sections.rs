@@ -4,7 +4,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::segment::output::{is_frame, is_pointer, is_run_summary, is_source_quote, unmargin};
+use crate::segment::output::{
+    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, unmargin,
+};
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
 /// the diagnostic, above the diagnostics the query points at less.
@@ -103,7 +105,19 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
     if paths.is_empty() {
         return;
     }
-    let files: Vec<Option<&str>> = units.iter().map(|u| diagnostic_file(u.trim())).collect();
+    let mut files: Vec<Option<&str>> = units.iter().map(|u| diagnostic_file(u.trim())).collect();
+    // rustc names the file on the line under its diagnostic: both are about it.
+    for i in 0..units.len() {
+        if let Some(file) = units[i].trim().strip_prefix("--> ").and_then(file_of_place) {
+            files[i] = Some(file);
+            if let Some(h) = (i.saturating_sub(2)..i)
+                .rev()
+                .find(|&h| is_rust_diagnostic(units[h].trim()))
+            {
+                files[h] = Some(file);
+            }
+        }
+    }
     let distinct: FxHashSet<&str> = files.iter().flatten().copied().collect();
     let named: FxHashSet<&str> = distinct
         .iter()
@@ -123,7 +137,7 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
 /// The file an error or warning line is about: `src/a.c` of gcc's and mypy's `src/a.c:12:5:
 /// error: …` (`C:\w\a.c` of `C:\w\a.c:12:5: error: …`), of tsc's `src/a.ts(3,7): error
 /// TS2322: …` and `src/a.ts:3:7 - error TS2322: …`. rustc names the file on the line
-/// under its diagnostic (`--> src/lib.rs:3:5`): none here.
+/// under its diagnostic (`--> src/lib.rs:3:5`; see [`named_file_diagnostics`]).
 pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
     let at = [
         ": error",
@@ -144,8 +158,13 @@ pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
             .is_some_and(|(l, c)| numbers(l) && numbers(c));
         return (coordinates && !file.is_empty()).then_some(file);
     }
-    // gcc, mypy, tsc --pretty: `file:line[:col]`, its numbers read from the right (a
-    // Windows path has a colon of its own).
+    file_of_place(place)
+}
+
+/// `src/a.c` of a place `src/a.c:12[:5]` (gcc, mypy, tsc --pretty, rustc's `-->`), its
+/// numbers read from the right: a Windows path has a colon of its own.
+fn file_of_place(place: &str) -> Option<&str> {
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let mut file = place;
     let mut numbered = false;
     while let Some((head, n)) = file.rsplit_once(':')
@@ -409,6 +428,17 @@ mod tests {
         let mut w = vec![1.74, 1.70, 0.7, 0.1];
         named_file_diagnostics(&units, &[], &mut w);
         assert_eq!(w, [1.74, 1.70, 0.7, 0.1]);
+        // rustc's diagnostic and the line under it that names its file.
+        let rustc = [
+            "warning: unused variable: `x`\n",
+            "  --> src/lib.rs:3:9\n",
+            "error[E0308]: mismatched types\n",
+            "   --> src/parse.rs:25:17\n",
+            "    |\n",
+        ];
+        let mut r = vec![0.7, 0.7, 1.5, 1.2, 0.0];
+        named_file_diagnostics(&rustc, &["src/parse.rs"], &mut r);
+        assert_eq!(r, [0.7, 0.7, 1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 0.0]);
         // A query that names every file with diagnostics (the compiler's command line)
         // points at none of them.
         named_file_diagnostics(

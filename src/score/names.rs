@@ -30,26 +30,13 @@ pub(crate) fn quoted_names(query: &str) -> Vec<&str> {
 /// punctuation around them, nor a place in the file after them (`lz4hc.c:290:55`,
 /// `a.ts(3,7)`). A glob (`c/dec/*.c`) names no one file.
 pub(crate) fn query_paths(query: &str) -> Vec<&str> {
-    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     query
         .split(|c: char| c.is_whitespace() || "`'\";".contains(c))
         .map(|w| {
-            let mut w = w
+            let w = w
                 .trim_start_matches('(')
                 .trim_end_matches(['.', ',', ':', '?', '!', ')']);
-            if let Some((head, at)) = w.rsplit_once('(')
-                && at
-                    .split_once(',')
-                    .is_some_and(|(l, c)| numbers(l) && numbers(c))
-            {
-                w = head;
-            }
-            while let Some((head, n)) = w.rsplit_once(':')
-                && numbers(n)
-            {
-                w = head;
-            }
-            w
+            crate::segment::output::place_file(w).unwrap_or(w)
         })
         .filter(|w| {
             let Some((stem, ext)) = w.rsplit_once('.') else {

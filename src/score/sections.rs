@@ -5,7 +5,7 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::segment::output::{
-    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, unmargin,
+    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, place_file, unmargin,
 };
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
@@ -108,7 +108,7 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
     let mut files: Vec<Option<&str>> = units.iter().map(|u| diagnostic_file(u.trim())).collect();
     // rustc names the file on the line under its diagnostic: both are about it.
     for i in 0..units.len() {
-        if let Some(file) = units[i].trim().strip_prefix("--> ").and_then(file_of_place) {
+        if let Some(file) = units[i].trim().strip_prefix("--> ").and_then(place_file) {
             files[i] = Some(file);
             if let Some(h) = (i.saturating_sub(2)..i)
                 .rev()
@@ -149,31 +149,7 @@ pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
     .iter()
     .filter_map(|w| t.find(w))
     .min()?;
-    let place = &t[..at];
-    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    // tsc: `file(line,col)`.
-    if let Some((file, at)) = place.strip_suffix(')').and_then(|p| p.rsplit_once('(')) {
-        let coordinates = at
-            .split_once(',')
-            .is_some_and(|(l, c)| numbers(l) && numbers(c));
-        return (coordinates && !file.is_empty()).then_some(file);
-    }
-    file_of_place(place)
-}
-
-/// `src/a.c` of a place `src/a.c:12[:5]` (gcc, mypy, tsc --pretty, rustc's `-->`), its
-/// numbers read from the right: a Windows path has a colon of its own.
-fn file_of_place(place: &str) -> Option<&str> {
-    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let mut file = place;
-    let mut numbered = false;
-    while let Some((head, n)) = file.rsplit_once(':')
-        && numbers(n)
-    {
-        file = head;
-        numbered = true;
-    }
-    (numbered && !file.is_empty()).then_some(file)
+    place_file(&t[..at])
 }
 
 /// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,

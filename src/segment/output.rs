@@ -428,6 +428,28 @@ pub(crate) fn is_tsc_diagnostic(t: &str) -> bool {
         })
 }
 
+/// The file of a place in it: `src/a.c` of `src/a.c:12:5` or `src/a.c:12` (gcc, mypy, tsc
+/// --pretty, rustc's `-->`; the numbers read from the right, as a Windows path has a colon
+/// of its own) and of tsc's `src/a.ts(3,7)` (its closing parenthesis may be gone).
+pub(crate) fn place_file(place: &str) -> Option<&str> {
+    let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let open = place.strip_suffix(')').unwrap_or(place);
+    if let Some((file, at)) = open.rsplit_once('(')
+        && at
+            .split_once(',')
+            .is_some_and(|(l, c)| numbers(l) && numbers(c))
+    {
+        return (!file.is_empty()).then_some(file);
+    }
+    let mut file = place;
+    while let Some((head, n)) = file.rsplit_once(':')
+        && numbers(n)
+    {
+        file = head;
+    }
+    (file.len() < place.len() && !file.is_empty()).then_some(file)
+}
+
 /// Whether `s` ends in `:LINE:COL` or `:LINE`.
 fn has_line_col(s: &str) -> bool {
     let mut parts = s.rsplit(':');

@@ -187,7 +187,7 @@ impl Counts {
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
         self.gcc += count(is_gcc_diagnostic(t));
         self.gcc_context += count(
-            t.find(": note: ").is_some_and(|at| has_line_col(&t[..at]))
+            said_at_place(t, ": note: ")
                 || (line.starts_with(|c: char| c == ' ' || c.is_ascii_digit())
                     && is_source_quote(t))
                 || is_pointer(t),
@@ -392,8 +392,13 @@ pub(crate) fn is_pointer(t: &str) -> bool {
 fn is_gcc_diagnostic(t: &str) -> bool {
     [": error: ", ": warning: ", ": fatal error: "]
         .iter()
-        .any(|w| t.find(w).is_some_and(|at| has_line_col(&t[..at])))
+        .any(|w| said_at_place(t, w))
         || is_tsc_diagnostic(t)
+}
+
+/// Whether `t` says `word` right after a place: `src/a.c:12:5` before `: note: `.
+fn said_at_place(t: &str, word: &str) -> bool {
+    t.find(word).is_some_and(|at| has_line_col(&t[..at]))
 }
 
 /// tsc's `src/a.ts(3,7): error TS2322: …` (and `src/a.ts:3:7 - error TS2322: …` with

@@ -3395,6 +3395,125 @@ def gen_tsc():
 
 
 # --------------------------------------------------------------------------
+# Kind: vitest (added in the thirteenth round): `vitest run` on the TypeScript sources and
+# tests zod ships in its npm package, with an injected bug. zod 4 carries two
+# implementations: its v4 core with the classic API's tests (dev) and the older v3 with
+# its own tests (held).
+# --------------------------------------------------------------------------
+
+VITEST_TOOLS = ["vitest@3.2.4"]
+ZOD = "zod@4.1.12"
+# split: (test folder, test files that need packages outside zod and vitest)
+VITEST_SUITES = {
+    "dev": ("src/v4/classic/tests", ["file", "to-json-schema", "datetime"]),
+    "held": ("src/v3/tests", []),
+}
+VITEST_BUGS = [
+    # (split, tag, file, old, new, story, reporter)
+    ("dev", "max-length", "src/v4/core/checks.ts",
+     "if (length <= def.maximum) return;", "if (length < def.maximum) return;",
+     "I tightened zod's max length check", "default"),
+    ("dev", "too-small-wording", "src/v4/locales/en.ts",
+     "return `Too small: expected ${issue.origin} to have ${adj}",
+     "return `Too small: expected ${issue.origin} to contain ${adj}",
+     "I reworded zod's too-small error message", "default"),
+    ("dev", "email-tld", "src/v4/core/regexes.ts",
+     "[A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$/;", "[A-Za-z0-9\\-]*\\.)+[A-Za-z]{3,}$/;",
+     "I made zod's email regex stricter about top-level domains", "verbose"),
+    ("dev", "float-remainder", "src/v4/core/util.ts",
+     '  const valDecCount = (val.toString().split(".")[1] || "").length;',
+     '  const valDecCount = val.toString().split(".")[1].length;',
+     "I simplified zod's floatSafeRemainder helper", "default"),
+    ("dev", "invalid-type-wording", "src/v4/locales/en.ts",
+     "return `Invalid input: expected ${issue.expected}, received ${parsedType(issue.input)}`;",
+     "return `Invalid input: expected ${issue.expected}, got ${parsedType(issue.input)}`;",
+     "I shortened zod's invalid-type error message", "verbose"),
+    ("dev", "shallow-clone", "src/v4/core/util.ts",
+     "  if (Array.isArray(o)) return [...o];\n  return o;", "  return o;",
+     "I cleaned up zod's shallowClone helper", "default"),
+    ("held", "min-length", "src/v3/types.ts",
+     '      if (check.kind === "min") {\n        if (input.data.length < check.value) {',
+     '      if (check.kind === "min") {\n        if (input.data.length <= check.value) {',
+     "I touched the min length check of zod's v3 strings", "default"),
+    ("held", "invalid-type-wording", "src/v3/locales/en.ts",
+     "message = `Expected ${issue.expected}, received ${issue.received}`;",
+     "message = `Expected ${issue.expected}, got ${issue.received}`;",
+     "I shortened the invalid-type message of zod v3", "verbose"),
+    ("held", "join-values", "src/v3/helpers/util.ts",
+     "(typeof val === \"string\" ? `'${val}'` : val)", "(typeof val === \"string\" ? `\"${val}\"` : val)",
+     "I changed how zod v3 quotes the options it lists in messages", "default"),
+]
+VITEST_TASKS = [
+    "{story}. Run the tests and fix whatever fails.",
+    "{story}; can you run vitest and tell me what broke?",
+    "{story} and now CI is red. Run the tests and figure out which ones fail and why.",
+]
+RE_VITEST_FAIL = re.compile(r"^ FAIL  \S+ > ")
+RE_VITEST_AT = re.compile(r"^ ❯ .*\.test\.ts:\d+:\d+$")
+RE_VITEST_FINAL = re.compile(r"^ +(Test Files|Tests) +\d+ failed\b")
+
+
+def vitest_gold(out: str) -> list[str]:
+    """Per failure (` FAIL  file > test`): that line, the error's first line under it and
+    where in the test it failed (the last ` ❯ file.test.ts:L:C`); then the counts of
+    failed files and tests."""
+    lines = out.split("\n")
+    gold: list[str] = []
+    heads = [i for i, l in enumerate(lines) if RE_VITEST_FAIL.match(l)]
+    for n, i in enumerate(heads):
+        end = heads[n + 1] if n + 1 < len(heads) else len(lines)
+        block = lines[i + 1 : end]
+        gold.append(lines[i])
+        error = next((l for l in block if l.strip()), None)
+        if error:
+            gold.append(error)
+        at = [l for l in block if RE_VITEST_AT.match(l)]
+        if at:
+            gold.append(at[-1])
+    final = [l for l in lines if RE_VITEST_FINAL.match(l)]
+    assert final, "no vitest counts"
+    return list(dict.fromkeys(gold))[: GOLD_CAP - len(final)] + final
+
+
+def gen_vitest():
+    work = SCRATCH / "vitest"
+    tools = npm_tools("vitest", VITEST_TOOLS)
+    for k, (split, tag, rel, old, new, story, reporter) in enumerate(VITEST_BUGS):
+        folder, skip = VITEST_SUITES[split]
+        root = npm_unpack(ZOD, work)
+        # The tests import zod by its name and the tools from node_modules: the tools'
+        # packages are linked in, and zod's own name resolves to its TypeScript sources.
+        modules = root / "node_modules"
+        modules.mkdir()
+        for entry in sorted((tools / "node_modules").iterdir()):
+            (modules / entry.name).symlink_to(entry)
+        (modules / "zod").symlink_to(root)
+        exclude = ", ".join(json.dumps(f"{folder}/{f}.test.ts") for f in skip)
+        (root / "vitest.config.mjs").write_text(
+            'import { configDefaults, defineConfig } from "vitest/config";\n'
+            "export default defineConfig({\n"
+            '  ssr: { resolve: { conditions: ["@zod/source"], externalConditions: ["@zod/source"] } },\n'
+            f'  test: {{ include: ["{folder}/**/*.test.ts"], exclude: [...configDefaults.exclude, {exclude}] }},\n'
+            "});\n")
+        replace_once(root / rel, old, new)
+        args = ["run"] + ([] if reporter == "default" else [f"--reporter={reporter}"])
+        out, rc = run(["node", str(modules / "vitest" / "vitest.mjs"), *args], root, env_for())
+        log(f"vitest {split}/{tag}: rc={rc}")
+        assert rc != 0 and any(RE_VITEST_FAIL.match(l) for l in out.split("\n")), out[-3000:]
+        add_case(
+            id=f"vitest/zod-{'v4' if split == 'dev' else 'v3'}-{tag}",
+            kind="vitest",
+            split=split,
+            source=ZOD.replace("@", "-"),
+            task=VITEST_TASKS[k % len(VITEST_TASKS)].format(story=story),
+            assistant=["I'll run the test suite.", ""][k % 2],
+            command=" ".join(["npx", "vitest", *args]),
+            output=out,
+            gold=vitest_gold(out),
+        )
+
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 
@@ -3415,6 +3534,7 @@ KINDS = {
     "go-test": gen_go_test,
     "gcc": gen_gcc,
     "tsc": gen_tsc,
+    "vitest": gen_vitest,
 }
 
 

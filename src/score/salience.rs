@@ -14,7 +14,8 @@ use crate::score::names::{asks_for_tests, defines, names_file, query_names, quot
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic, is_pointer,
     is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result, is_test_count,
-    is_traceback_head, is_tsc_diagnostic, level_of, template, unmargin,
+    is_traceback_head, is_tsc_diagnostic, is_vitest_frame, is_vitest_header, level_of, template,
+    unmargin,
 };
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
@@ -143,6 +144,7 @@ fn status_line(t: &str) -> f64 {
     let failure = t.starts_with("FAILED ")
         || (t.starts_with("not ok ") && is_tap_result(t))
         || ((t.starts_with("✕ ") || t.starts_with("FAIL ")) && is_jest_verdict(t))
+        || is_vitest_header(t)
         || t.starts_with("ERROR ")
         || t.starts_with("FAIL: ")
         || t.starts_with("ERROR: ")
@@ -187,6 +189,8 @@ fn status_line(t: &str) -> f64 {
         // TAP's YAML block: `location: '/w/math.test.js:5:3'`.
         || (t.starts_with("location: '") && t.ends_with('\''))
         || is_test_location(t)
+        // vitest's place in the test that failed: `❯ src/a.test.ts:147:18`.
+        || (is_vitest_frame(t) && is_test_file(t))
         || t.starts_with("left: ")
         || t.starts_with("right: ")
         || t.starts_with("assertion `left == right` failed")
@@ -209,7 +213,11 @@ fn status_line(t: &str) -> f64 {
         || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
         // The banner over pytest's summary lines: they say it all, it announces them.
         || t.contains("short test summary info")
-        || is_progress_with_failure(t);
+        || is_progress_with_failure(t)
+        // vitest's list of a run: a failed test's `× adds 0 + 2 12ms` and a file's `❯
+        // src/a.test.ts (42 tests | 1 failed) 233ms`, said again by its failures' headers.
+        || t.starts_with("× ")
+        || (t.starts_with("❯ ") && t.ends_with("ms") && t.contains(" failed)"));
     if context {
         return 0.7;
     }
@@ -263,6 +271,20 @@ fn is_test_location(t: &str) -> bool {
         && rest.starts_with(' ')
         && rest.split_whitespace().count() <= 3
         && rest.trim().starts_with(|c: char| c.is_ascii_alphabetic())
+}
+
+/// Whether the place a line ends in is in a test file (`a.test.ts`, `a_test.go`,
+/// `tests/a.py`, `__tests__/a.js`).
+fn is_test_file(t: &str) -> bool {
+    let place = t.rsplit(' ').next().unwrap_or(t);
+    let file = place.rsplit(['/', '\\']).next().unwrap_or(place);
+    file.contains(".test.")
+        || file.contains(".spec.")
+        || file.contains("_test.")
+        || file.starts_with("test_")
+        || ["tests/", "test/", "__tests__/"]
+            .iter()
+            .any(|d| place.contains(d))
 }
 
 /// pytest -q's `tests/test_x.py ..F.. [ 12%]`: a progress line with a failure in it.
@@ -677,6 +699,46 @@ mod tests {
         );
         assert!(v[4] < v[6] && v[6] == LOCATION && v[7] == LOCATION, "{v:?}");
         assert!(v[10] == 1.0 && v[11] == 1.0, "{v:?}");
+    }
+
+    #[test]
+    fn vitests_report_is_a_test_run() {
+        // vitest 3.2 on zod 4 with its max length check made strict, as it prints it.
+        let units = [
+            " ❯ src/v4/classic/tests/string.test.ts (42 tests | 1 failed) 323ms\n",
+            "   × length checks 13ms\n",
+            "     → [\n",
+            "   ✓ includes 2ms\n",
+            "   ✓ startswith/endswith 1ms\n",
+            "⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯\n\n",
+            " FAIL  src/v4/classic/tests/string.test.ts > length checks\n",
+            "ZodError: [\n",
+            "    \"message\": \"max5\"\n",
+            "]\n",
+            " ❯ src/v4/core/parse.ts:24:10\n",
+            "     24|     util.captureStackTrace(e, _params?.callee);\n",
+            "       |          ^\n",
+            " ❯ src/v4/classic/tests/string.test.ts:18:11\n\n",
+            "⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/1]⎯\n\n",
+            " Test Files  1 failed | 63 passed (64)\n",
+            "      Tests  1 failed | 687 passed (688)\n",
+            "   Start at  23:33:23\n",
+            "   Duration  22.71s (transform 1.35s, setup 0ms, collect 8.48s)\n",
+        ];
+        assert_eq!(
+            crate::segment::output::detect(&units.concat()),
+            Some(OutputKind::TestRun)
+        );
+        let v = salience(OutputKind::TestRun, &units, None);
+        // The header names the test with its file; the list above says it again.
+        assert!(v[6] == 1.0 && v[7] == 1.0, "{v:?}");
+        assert!(v[0] == 0.7 && v[1] == 0.7, "{v:?}");
+        // Passed tests are one shape: one exemplar.
+        assert!(v[3] == EXEMPLAR && v[4] == 0.0, "{v:?}");
+        // Where in the test it failed, above where the library threw.
+        assert!(v[13] == LOCATION && v[10] < v[13], "{v:?}");
+        assert!(v[15] == 1.0 && v[16] == 1.0, "{v:?}");
+        assert!(v[17] < 0.5, "{v:?}");
     }
 
     #[test]

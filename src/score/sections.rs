@@ -5,7 +5,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::segment::output::{
-    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, place_file, unmargin,
+    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, is_vitest_header,
+    place_file, unmargin,
 };
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
@@ -183,7 +184,7 @@ pub(crate) const FAILURE_DECAY: f64 = 0.02;
 
 /// Per line of a test run, the place of the failure it is about (0 for the first), or
 /// `None`. A failure's section opens at its header (pytest's `____ test_x ____`, cargo's
-/// `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`) and ends at the next, at a
+/// `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`, vitest's `FAIL  a.test.ts > x`) and ends at the next, at a
 /// banner (`=== short test summary info ===`), at cargo's `failures:` list or at the run's
 /// closing lines. Outside the sections, a line that names one failure (`FAILED x - …`,
 /// `test x ... FAILED`, `not ok 3 …`) is placed among the lines of its shape.
@@ -196,6 +197,7 @@ pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
             let t = u.trim();
             let summary = is_run_summary(t);
             let opens = t.starts_with("● ")
+                || is_vitest_header(t)
                 || (t.starts_with("____") && t.ends_with("____"))
                 || (t.starts_with("---- ") && t.ends_with(" ----"))
                 || t.starts_with("FAIL: ")
@@ -211,7 +213,10 @@ pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
             }
             let shape = if t.starts_with("FAILED ") || t.starts_with("ERROR ") {
                 0
-            } else if t.starts_with("not ok ") || t.starts_with("--- FAIL") || t.starts_with("✕ ")
+            } else if t.starts_with("not ok ")
+                || t.starts_with("--- FAIL")
+                || t.starts_with("✕ ")
+                || t.starts_with("× ")
             {
                 1
             } else if t.ends_with(" FAILED") || t.ends_with(" FAIL") || t.ends_with(" ERROR") {

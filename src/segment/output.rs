@@ -170,6 +170,8 @@ impl Counts {
                 // jest and vitest: `Tests:       8 failed, 1 passed, 9 total`.
                 || ((t.starts_with("Tests:") || t.starts_with("Test Suites:"))
                     && t.ends_with(" total"))
+                // vitest: `Test Files  3 failed | 61 passed (64)`.
+                || is_vitest_count(t)
                 || is_tap_count(t),
         );
         self.test_weak += count(
@@ -181,7 +183,8 @@ impl Counts {
                 || is_go_verdict(t)
                 || (t.starts_with("running ") && t.ends_with(" tests"))
                 || is_tap_result(t)
-                || is_jest_verdict(t),
+                || is_jest_verdict(t)
+                || is_vitest_header(t),
         );
         self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
@@ -233,10 +236,11 @@ pub(crate) fn is_traceback_head(t: &str) -> bool {
         || t.ends_with("Exception Group Traceback (most recent call last):")
 }
 
-/// A ruler with a title: `===== FAILURES =====`, `____ test_x ____`, `---- x stdout ----`.
+/// A ruler with a title: `===== FAILURES =====`, `____ test_x ____`, `---- x stdout ----`,
+/// vitest's `⎯⎯⎯⎯ Failed Tests 3 ⎯⎯⎯⎯`.
 pub(crate) fn is_banner(t: &str) -> bool {
     let t = t.trim();
-    ["===", "___", "---"]
+    ["===", "___", "---", "⎯⎯⎯"]
         .iter()
         .any(|r| t.len() > 6 && t.starts_with(r) && t.ends_with(r))
 }
@@ -262,6 +266,7 @@ pub(crate) fn is_run_summary(t: &str) -> bool {
         || t.starts_with("FAILED (")
         || t.starts_with("Tests: ")
         || t.starts_with("Test Suites: ")
+        || is_vitest_count(t)
         || is_go_verdict(t)
         // pip's last word on what it did.
         || t.starts_with("Successfully installed ")
@@ -292,15 +297,47 @@ pub(crate) fn is_go_test_log(t: &str) -> bool {
         && rest[digits..].starts_with(": ")
 }
 
-/// jest's and vitest's verdicts: `✕ adds 0 + 2 (5 ms)`, `✓ is a function`, and a test
-/// file's `FAIL ./sum.test.js` or `PASS src/a.test.ts`.
+/// jest's and vitest's verdicts: `✕ adds 0 + 2 (5 ms)`, `✓ is a function`, vitest's `×
+/// length checks 10ms`, and a test file's `FAIL ./sum.test.js` or `PASS src/a.test.ts`.
 pub(crate) fn is_jest_verdict(t: &str) -> bool {
     t.starts_with("✕ ")
         || t.starts_with("✓ ")
+        || t.starts_with("× ")
         || ["FAIL ", "PASS "].iter().any(|w| {
             t.strip_prefix(w)
                 .is_some_and(|p| !p.contains(' ') && (p.contains('/') || p.contains('.')))
         })
+}
+
+/// vitest's header over a failure's details, the test's id: `FAIL  src/a.test.ts > group >
+/// adds 0 + 2` (a file, then the names it is under).
+pub(crate) fn is_vitest_header(t: &str) -> bool {
+    t.strip_prefix("FAIL ")
+        .and_then(|r| r.trim_start().split_once(" > "))
+        .is_some_and(|(file, name)| {
+            !file.contains(' ') && file.contains('.') && !name.trim().is_empty()
+        })
+}
+
+/// vitest's closing counts: `Test Files  3 failed | 61 passed (64)`, `Tests  685 passed
+/// (688)`.
+pub(crate) fn is_vitest_count(t: &str) -> bool {
+    ["Test Files ", "Tests "].iter().any(|w| {
+        t.strip_prefix(w).is_some_and(|r| {
+            let r = r.trim_start();
+            r.starts_with(|c: char| c.is_ascii_digit())
+                && r.ends_with(')')
+                && (r.contains(" passed") || r.contains(" failed"))
+        })
+    })
+}
+
+/// vitest's place in a stack: `❯ src/a.test.ts:147:18`, `❯ Module.<anonymous>
+/// src/core/parse.ts:117:21`; not its `❯ src/a.test.ts (42 tests | 1 failed) 233ms`.
+pub(crate) fn is_vitest_frame(t: &str) -> bool {
+    t.strip_prefix("❯ ")
+        .and_then(|r| r.rsplit(' ').next())
+        .is_some_and(|place| place_file(place).is_some() && has_line_col(place))
 }
 
 /// A TAP test point: `ok 3 - adds 2 and 2`, `not ok 4 - parses dates`.
@@ -462,10 +499,12 @@ fn has_line_col(s: &str) -> bool {
     !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A stack frame: Python `File "…", line N`, Java `at a.b.C(…)`, JS `at f (file:1:2)`.
+/// A stack frame: Python `File "…", line N`, Java `at a.b.C(…)`, JS `at f (file:1:2)`,
+/// vitest's `❯ f src/a.ts:1:2`.
 pub(crate) fn is_frame(t: &str) -> bool {
     (t.starts_with("File \"") && t.contains("\", line "))
         || (t.starts_with("at ") && (t.ends_with(')') || has_line_col(t)))
+        || is_vitest_frame(t)
 }
 
 /// A search hit `path:line:text` (or `path-line-text`, a context line of grep -C): the
@@ -711,6 +750,33 @@ mod tests {
     | ValueError: shard-3: unexpected end of JSON payload
     +------------------------------------
 ";
+
+    #[test]
+    fn vitests_headers_counts_and_frames() {
+        assert!(is_vitest_header(
+            "FAIL  src/v4/classic/tests/array.test.ts > parse should fail given sparse array"
+        ));
+        assert!(is_vitest_header(
+            "FAIL  test/a.spec.ts > group > nested > adds 0 + 2"
+        ));
+        // jest's file verdict, and words that only start alike, are not.
+        assert!(!is_vitest_header("FAIL ./sum.test.js"));
+        assert!(!is_vitest_header("FAIL the build > warn"));
+        assert!(is_vitest_count("Test Files  3 failed | 61 passed (64)"));
+        assert!(is_vitest_count("Tests  688 passed (688)"));
+        assert!(!is_vitest_count("Tests were skipped (see above)"));
+        assert!(is_vitest_frame(
+            "❯ src/v4/classic/tests/array.test.ts:147:18"
+        ));
+        assert!(is_vitest_frame(
+            "❯ Module.<anonymous> src/v4/core/parse.ts:117:21"
+        ));
+        assert!(!is_vitest_frame(
+            "❯ src/v4/classic/tests/string.test.ts (42 tests | 1 failed) 233ms"
+        ));
+        assert!(is_banner("⎯⎯⎯⎯⎯⎯⎯ Failed Tests 3 ⎯⎯⎯⎯⎯⎯⎯"));
+        assert!(!is_banner("⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/3]⎯"));
+    }
 
     #[test]
     fn gcc_mypy_and_tsc_diagnostics_are_compiler_output() {

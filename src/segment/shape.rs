@@ -6,9 +6,14 @@
 /// A line's shape: every word that holds a path becomes `…`, and so does a name followed
 /// by its version (cargo's `Compiling serde v1.0.219`); runs of digits become `n`, long
 /// hex ids `#`, quoted text `"…"`, runs of one mark one mark; words are joined by single
-/// spaces. Lines with one template are "alike": a run of them collapses to one kept
+/// spaces. A test's verdict (`✓ name 3ms`) is its mark alone. Lines with one template are "alike": a run of them collapses to one kept
 /// exemplar and a count (`… 270 more lines like "Checking … v…"`).
 pub fn template(line: &str) -> String {
+    // A test's verdict (jest's and vitest's `✓ parses dates 3ms`): its name is its id.
+    let t = line.trim_start();
+    if let Some(mark) = ["✓ ", "✕ ", "× "].iter().find(|m| t.starts_with(**m)) {
+        return format!("{mark}…");
+    }
     let mut out = String::with_capacity(line.len().min(160));
     let mut words = line.split_whitespace().peekable();
     let mut i = 0;
@@ -110,6 +115,13 @@ fn is_name(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verdict_is_its_mark() {
+        assert_eq!(template("   ✓ parses dates 3ms"), "✓ …");
+        assert_eq!(template("  ✕ adds 0 + 2 (5 ms)"), "✕ …");
+        assert_eq!(template("× length checks 13ms"), template("× trim 1ms"));
+    }
 
     #[test]
     fn templates_mask_paths_numbers_and_ids() {

@@ -364,10 +364,13 @@ fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
     // argument (the last was once dropped as redundant with the first).
     // And gcc's new errors with their notes (`note: declared here`, at another place
     // than the error but under its quoted source; once lost in three of five cases).
+    // And vitest's failure headers, errors and places in the test (`FAIL  a.test.ts > x`,
+    // `❯ a.test.ts:18:11`), half lost to its list of passed tests before the thirteenth
+    // round.
     let checks: [(f64, &[&str], f64); 4] = [
         (4.0, &["git-log", "git-diff", "html"], 0.9),
         (8.0, &["git-log", "html", "pytest-v"], 0.95),
-        (4.0, &["mypy", "gcc"], 1.0),
+        (4.0, &["mypy", "gcc", "vitest"], 1.0),
         (8.0, &["mypy"], 1.0),
     ];
     for (ratio, kinds, least) in checks {
@@ -421,9 +424,8 @@ fn toolout_kinds_are_told_from_content() {
             let output = case["output"].as_str().unwrap();
             let kind = DocKind::from_content(output, DocKind::Prose);
             let expected: &[DocKind] = match case["kind"].as_str().unwrap() {
-                "pytest-v" | "pytest-q" | "unittest" | "cargo-test" | "tap" | "go-test" => {
-                    &[DocKind::Output(OutputKind::TestRun)]
-                }
+                "pytest-v" | "pytest-q" | "unittest" | "cargo-test" | "tap" | "go-test"
+                | "vitest" => &[DocKind::Output(OutputKind::TestRun)],
                 // A traceback printed by a test runner is a test run.
                 "traceback" => &[
                     DocKind::Output(OutputKind::Traceback),

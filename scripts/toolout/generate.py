@@ -111,6 +111,7 @@ PINS = {
     "markupsafe": PYTEST + ["packaging==25.0"],
     "markdown": ["PyYAML==6.0.2"],
     # the type checker of the mypy kind, and what it needs
+    "ruff": ["ruff==0.17.5"],
     "mypy": [
         "mypy==2.4.1",
         "mypy_extensions==1.2.0",
@@ -3514,6 +3515,105 @@ def gen_vitest():
 
 
 # --------------------------------------------------------------------------
+# Kind: ruff (added in the thirteenth round): `ruff check` with more rule sets than the
+# projects choose, on the sdists' sources: a task about one file, or an injected change
+# whose new diagnostics are the answer. Both of ruff's formats: its default (a code and
+# message, then ` --> file:L:C` and the quoted source) and `--output-format concise`.
+# --------------------------------------------------------------------------
+
+RUFF_RULES = "E,F,W,B,SIM,RET,PL"
+# (sdist, split, tag, folder checked, focus file or None, bug (file, old, new) or None,
+#  concise, story)
+RUFF_CASES = [
+    ("click", "dev", "make-str", "src", None,
+     ("src/click/utils.py", "def make_str(value: t.Any) -> str:", "def make_str(val: t.Any) -> str:"),
+     False, "I renamed the parameter of click's make_str"),
+    ("click", "dev", "termui", "src", "src/click/termui.py", None,
+     False, "I'm cleaning up click's termui module"),
+    ("flask", "dev", "cli", "src", "src/flask/cli.py", None,
+     True, "I'm going through flask's CLI module before a release"),
+    ("flask", "dev", "helpers-imports", "src", None,
+     ("src/flask/helpers.py", "import os\n", ""),
+     False, "I tidied the imports at the top of flask's helpers.py"),
+    ("requests", "dev", "merge-setting", "src", None,
+     ("src/requests/sessions.py",
+      "    merged_setting = dict_class(to_key_val_list(session_setting))",
+      "    merged = dict_class(to_key_val_list(session_setting))"),
+     True, "I shortened a variable name in requests' merge_setting"),
+    ("requests", "dev", "auth", "src", "src/requests/auth.py", None,
+     False, "I want requests' auth module to pass our stricter lint rules"),
+    ("rich", "held", "markdown", "rich", "rich/markdown.py", None,
+     False, "I'm tightening the lint rules on rich's markdown module"),
+    ("rich", "held", "cell-len", "rich", None,
+     ("rich/cells.py", "def _cell_len(text: str, unicode_version: str) -> int:",
+      "def _cell_len(string: str, unicode_version: str) -> int:"),
+     True, "I renamed an argument of rich's _cell_len"),
+]
+RUFF_TASKS = [
+    "{story}. Run ruff and tell me what it still reports for {focus}.",
+    "{story}. Lint it with ruff and fix what is left in {focus}.",
+    "{story}. Did that break anything? Run ruff and check.",
+]
+RE_RUFF_HEAD = re.compile(r"^[A-Z]+\d+ ")
+RE_RUFF_PLACE = re.compile(r"^ *--> (\S+):\d+:\d+$")
+RE_RUFF_CONCISE = re.compile(r"^(\S+):\d+:\d+: [A-Z]+\d+ ")
+RE_RUFF_FINAL = re.compile(r"^Found \d+ errors?\.$")
+
+
+def ruff_diagnostics(out: str) -> list[tuple[str, ...]]:
+    """Each diagnostic's lines that say what and where: its head and ` --> ` line, or its
+    one concise line."""
+    lines = out.split("\n")
+    diags = []
+    for i, l in enumerate(lines):
+        if RE_RUFF_CONCISE.match(l):
+            diags.append((l,))
+        elif RE_RUFF_HEAD.match(l) and i + 1 < len(lines) and RE_RUFF_PLACE.match(lines[i + 1]):
+            diags.append((l, lines[i + 1]))
+    return diags
+
+
+def ruff_file(diag: tuple[str, ...]) -> str:
+    m = RE_RUFF_CONCISE.match(diag[0]) or RE_RUFF_PLACE.match(diag[-1])
+    return m.group(1)
+
+
+def gen_ruff():
+    v = venv("ruff")
+    for k, (proj, split, tag, folder, focus, bug, concise, story) in enumerate(RUFF_CASES):
+        root = unpack(proj, SCRATCH / "ruff")
+        cmd = ["ruff", "check", "--isolated", "--no-cache", "--select", RUFF_RULES]
+        cmd += ["--output-format", "concise"] if concise else []
+        cmd += [folder]
+        base, _ = run(cmd, root, env_for(v))
+        if bug:
+            replace_once(root / bug[0], bug[1], bug[2])
+        out, rc = run(cmd, root, env_for(v))
+        log(f"ruff {proj}/{tag}: rc={rc}")
+        final = [l for l in out.split("\n") if RE_RUFF_FINAL.match(l)]
+        assert rc != 0 and final, out[-2000:]
+        if focus:
+            diags = [d for d in ruff_diagnostics(out) if ruff_file(d) == focus]
+        else:
+            # what the change added: the diagnostics the run before it did not print
+            before = set(ruff_diagnostics(base))
+            diags = [d for d in ruff_diagnostics(out) if d not in before]
+        gold = list(dict.fromkeys(l for d in diags for l in d))[: GOLD_CAP - 1] + final[-1:]
+        assert len(gold) > 1, out[-2000:]
+        add_case(
+            id=f"ruff/{proj}-{tag}",
+            kind="ruff",
+            split=split,
+            source=root.name,
+            task=RUFF_TASKS[2 if bug else k % 2].format(story=story, focus=focus),
+            assistant=["Running ruff.", ""][k % 2],
+            command=" ".join(cmd),
+            output=out,
+            gold=gold,
+        )
+
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 
@@ -3535,6 +3635,7 @@ KINDS = {
     "gcc": gen_gcc,
     "tsc": gen_tsc,
     "vitest": gen_vitest,
+    "ruff": gen_ruff,
 }
 
 

@@ -12,10 +12,10 @@ use crate::score::details::{
 use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_panic, is_pointer,
-    is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result, is_test_count,
-    is_traceback_head, is_tsc_diagnostic, is_vitest_frame, is_vitest_header, level_of, template,
-    unmargin,
+    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_lint_head,
+    is_panic, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result,
+    is_test_count, is_traceback_head, is_tsc_diagnostic, is_vitest_frame, is_vitest_header,
+    level_of, lint_place, template, unmargin,
 };
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
@@ -76,6 +76,7 @@ pub fn salience(kind: OutputKind, units: &[&str], query: Option<&str>) -> Vec<f6
         context(kind, units, &mut values);
         pytest_details(units, &mut values);
         warning_locations(units, &mut values);
+        lint_heads(units, &mut values);
     }
     if kind == OutputKind::TestRun {
         tap_messages(units, &mut values);
@@ -159,6 +160,8 @@ fn status_line(t: &str) -> f64 {
         || t.contains(": fatal error: ")
         || t.starts_with("error TS")
         || (is_tsc_diagnostic(t) && !t.contains(" warning TS"))
+        // A linter's one-line diagnostic (`src/a.py:4:5: F821 Undefined name `x``).
+        || lint_place(t).is_some()
         || t.contains("Caused by: ")
         || level == Some(Level::Error);
     if failure {
@@ -311,6 +314,17 @@ fn hunk_function(t: &str) -> Option<&str> {
     let rest = t.strip_prefix("@@ ")?;
     let (_, after) = rest.split_once(" @@")?;
     Some(after.trim_start())
+}
+
+/// ruff's diagnostic in its default form: a rule code and message (`F821 Undefined name
+/// `value``) over its place (`  --> src/click/utils.py:54:19`); the head is the
+/// diagnostic, as rustc's `error[E0308]: …` is (the place is a location already).
+fn lint_heads(units: &[&str], values: &mut [f64]) {
+    for (i, pair) in units.windows(2).enumerate() {
+        if is_lint_head(pair[0].trim()) && pair[1].trim().starts_with("--> ") {
+            values[i] = values[i].max(1.0);
+        }
+    }
 }
 
 /// rustc gives a diagnostic's location on the line under it (`  --> src/lib.rs:25:17`):
@@ -739,6 +753,31 @@ mod tests {
         assert!(v[13] == LOCATION && v[10] < v[13], "{v:?}");
         assert!(v[15] == 1.0 && v[16] == 1.0, "{v:?}");
         assert!(v[17] < 0.5, "{v:?}");
+    }
+
+    #[test]
+    fn a_linters_diagnostic_is_its_head_and_place() {
+        // ruff 0.17 on click with make_str's parameter renamed, as it prints it.
+        let units = [
+            "F821 Undefined name `value`\n",
+            "  --> src/click/utils.py:54:19\n",
+            "   |\n",
+            "52 | def make_str(val: t.Any) -> str:\n",
+            "   |                   ^^^^^\n\n",
+            "src/click/utils.py:59:16: F821 Undefined name `value`\n",
+            "Found 167 errors.\n",
+            "[*] 13 fixable with the `--fix` option.\n",
+        ];
+        let v = salience(OutputKind::Compiler, &units, None);
+        assert!(
+            v[0] == 1.0 && v[1] == LOCATION && v[5] == 1.0 && v[6] == 1.0,
+            "{v:?}"
+        );
+        // The quote is context; the fix count is the last line, no more.
+        assert!(v[3] < 0.5 && v[7] <= 0.5, "{v:?}");
+        // Without its place under it, a code and words are not a diagnostic.
+        let prose = ["E501 is the code for a long line\n", "and more\n"];
+        assert!(salience(OutputKind::Log, &prose, None)[0] < 0.5);
     }
 
     #[test]

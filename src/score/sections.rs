@@ -5,8 +5,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::segment::output::{
-    is_frame, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, is_vitest_header,
-    place_file, unmargin,
+    is_frame, is_lint_head, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote,
+    is_vitest_header, lint_place, place_file, unmargin,
 };
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
@@ -107,14 +107,14 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
         return;
     }
     let mut files: Vec<Option<&str>> = units.iter().map(|u| diagnostic_file(u.trim())).collect();
-    // rustc names the file on the line under its diagnostic: both are about it.
+    // rustc and ruff name the file on the line under their diagnostic: both are about it.
     for i in 0..units.len() {
         if let Some(file) = units[i].trim().strip_prefix("--> ").and_then(place_file) {
             files[i] = Some(file);
-            if let Some(h) = (i.saturating_sub(2)..i)
-                .rev()
-                .find(|&h| is_rust_diagnostic(units[h].trim()))
-            {
+            if let Some(h) = (i.saturating_sub(2)..i).rev().find(|&h| {
+                let t = units[h].trim();
+                is_rust_diagnostic(t) || is_lint_head(t)
+            }) {
                 files[h] = Some(file);
             }
         }
@@ -137,8 +137,9 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
 
 /// The file an error or warning line is about: `src/a.c` of gcc's and mypy's `src/a.c:12:5:
 /// error: …` (`C:\w\a.c` of `C:\w\a.c:12:5: error: …`), of tsc's `src/a.ts(3,7): error
-/// TS2322: …` and `src/a.ts:3:7 - error TS2322: …`. rustc names the file on the line
-/// under its diagnostic (`--> src/lib.rs:3:5`; see [`named_file_diagnostics`]).
+/// TS2322: …` and `src/a.ts:3:7 - error TS2322: …`, and of a linter's `src/a.py:4:5: F821 …`.
+/// rustc and ruff name the file on the line under their diagnostic (`--> src/lib.rs:3:5`;
+/// see [`named_file_diagnostics`]).
 pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
     let at = [
         ": error",
@@ -149,8 +150,11 @@ pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
     ]
     .iter()
     .filter_map(|w| t.find(w))
-    .min()?;
-    place_file(&t[..at])
+    .min();
+    match at {
+        Some(at) => place_file(&t[..at]),
+        None => lint_place(t).and_then(place_file),
+    }
 }
 
 /// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
@@ -420,6 +424,20 @@ mod tests {
         let mut r = vec![0.7, 0.7, 1.5, 1.2, 0.0];
         named_file_diagnostics(&rustc, &["src/parse.rs"], &mut r);
         assert_eq!(r, [0.7, 0.7, 1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 0.0]);
+        // ruff's head and place, and its concise line.
+        let ruff = [
+            "F821 Undefined name `value`\n",
+            "  --> src/click/utils.py:54:19\n",
+            "src/click/core.py:12:5: F401 [*] `os` imported but unused\n",
+            "src/click/utils.py:59:16: F821 Undefined name `value`\n",
+        ];
+        assert_eq!(file(ruff[2].trim()), Some("src/click/core.py"));
+        let mut f = vec![1.5, 1.2, 1.5, 1.5];
+        named_file_diagnostics(&ruff, &["src/click/utils.py"], &mut f);
+        assert_eq!(
+            f,
+            [1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 1.5, 1.5 + NAMED_FILE]
+        );
         // A query that names every file with diagnostics (the compiler's command line)
         // points at none of them.
         named_file_diagnostics(

@@ -186,7 +186,8 @@ impl Counts {
                 || is_jest_verdict(t)
                 || is_vitest_header(t),
         );
-        self.diagnostic += count(is_rust_diagnostic(t) || t.starts_with("error TS"));
+        self.diagnostic +=
+            count(is_rust_diagnostic(t) || t.starts_with("error TS") || is_lint_head(t));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
         self.gcc += count(is_gcc_diagnostic(t));
         self.gcc_context += count(
@@ -425,12 +426,40 @@ pub(crate) fn is_pointer(t: &str) -> bool {
     t.contains('^') && t.chars().all(|c| c.is_whitespace() || "^~|".contains(c))
 }
 
-/// `src/a.c:12:5: error: …` (gcc, clang, and the many tools that copy them).
+/// `src/a.c:12:5: error: …` (gcc, clang, and the many tools that copy them), and a
+/// linter's one-line form of it (`src/a.py:45:5: F821 Undefined name `x``).
 fn is_gcc_diagnostic(t: &str) -> bool {
     [": error: ", ": warning: ", ": fatal error: "]
         .iter()
         .any(|w| said_at_place(t, w))
         || is_tsc_diagnostic(t)
+        || lint_place(t).is_some()
+}
+
+/// A linter's rule code: `F821`, `E501`, `PLR0913`, `SIM105` (ruff's and flake8's, after
+/// pyflakes, pycodestyle and pylint): one to four capitals, then three or four digits.
+fn is_rule_code(w: &str) -> bool {
+    let letters = w.bytes().take_while(u8::is_ascii_uppercase).count();
+    let digits = w.len() - letters;
+    (1..=4).contains(&letters)
+        && (3..=4).contains(&digits)
+        && w.bytes().skip(letters).all(|b| b.is_ascii_digit())
+}
+
+/// The head of ruff's diagnostic in its default form, a rule code and its message
+/// (`F821 Undefined name `value``), over a ` --> file:L:C` line (see
+/// [`named_file_diagnostics`](crate::score::sections::named_file_diagnostics)).
+pub(crate) fn is_lint_head(t: &str) -> bool {
+    t.split_once(' ')
+        .is_some_and(|(code, message)| is_rule_code(code) && !message.trim().is_empty())
+}
+
+/// The place of a linter's one-line diagnostic: `src/a.py:45:5` of `src/a.py:45:5: PLC0415
+/// `import` should be at the top-level of a file` (ruff's `concise` form, flake8's).
+pub(crate) fn lint_place(t: &str) -> Option<&str> {
+    let (place, rest) = t.split_once(": ")?;
+    let code = rest.split(' ').next()?;
+    (has_line_col(place) && is_rule_code(code) && rest.len() > code.len()).then_some(place)
 }
 
 /// Whether `t` says `word` right after a place: `src/a.c:12:5` before `: note: `.
@@ -776,6 +805,54 @@ mod tests {
         ));
         assert!(is_banner("⎯⎯⎯⎯⎯⎯⎯ Failed Tests 3 ⎯⎯⎯⎯⎯⎯⎯"));
         assert!(!is_banner("⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/3]⎯"));
+    }
+
+    #[test]
+    fn ruffs_diagnostics_are_compiler_output() {
+        // ruff 0.17 on flask's sources, in its default form and its concise one.
+        let full = "F821 Undefined name `os`
+  --> src/flask/helpers.py:31:11
+   |
+30 | def get_debug_flag() -> bool:
+31 |     val = os.environ.get(\"FLASK_DEBUG\")
+   |           ^^
+   |
+
+PLR0913 Too many arguments in function definition (10 > 5)
+   --> src/flask/app.py:226:9
+    |
+226 |     def __init__(
+    |         ^^^^^^^^
+    |
+
+Found 2 errors.
+";
+        assert_eq!(detect(full), Some(OutputKind::Compiler));
+        let concise = "src/flask/cli.py:45:5: PLC0415 `import` should be at the top-level of a file
+src/flask/cli.py:59:5: RET505 [*] Unnecessary `elif` after `return` statement
+src/flask/helpers.py:31:11: F821 Undefined name `os`
+Found 3 errors.
+[*] 1 fixable with the `--fix` option.
+";
+        assert_eq!(detect(concise), Some(OutputKind::Compiler));
+        for code in [
+            "F821", "E501", "PLR0913", "SIM105", "RET505", "B028", "W291",
+        ] {
+            assert!(is_rule_code(code), "{code}");
+        }
+        for word in ["PEP8", "UTF8", "F", "ABCDE1234", "E50", "Found"] {
+            assert!(!is_rule_code(word), "{word}");
+        }
+        assert!(is_lint_head(
+            "PLC0415 `import` should be at the top-level of a file"
+        ));
+        assert!(!is_lint_head("E501"));
+        assert_eq!(
+            lint_place("src/flask/cli.py:45:5: PLC0415 `import` should be at the top-level"),
+            Some("src/flask/cli.py:45:5")
+        );
+        assert_eq!(lint_place("note: F821 is pyflakes' code"), None);
+        assert_eq!(lint_place("src/a.py:3:1: error: x"), None);
     }
 
     #[test]

@@ -431,7 +431,9 @@ fn toolout_kinds_are_told_from_content() {
                     DocKind::Output(OutputKind::Traceback),
                     DocKind::Output(OutputKind::TestRun),
                 ],
-                "rustc" | "mypy" | "gcc" | "tsc" => &[DocKind::Output(OutputKind::Compiler)],
+                "rustc" | "mypy" | "gcc" | "tsc" | "ruff" => {
+                    &[DocKind::Output(OutputKind::Compiler)]
+                }
                 "grep" => &[DocKind::Output(OutputKind::Search)],
                 "git-log" => &[DocKind::Output(OutputKind::GitLog)],
                 "git-diff" => &[DocKind::Output(OutputKind::Diff)],

@@ -77,7 +77,7 @@ pub(crate) fn asks_for_tests(query: &str) -> bool {
 /// Whether a listed path is a test file: `test`/`spec` a part of its stem between
 /// separators (`test_meta.py`, `meta_test.go`, `meta.spec.ts`), a `FooTest.java`, or a
 /// file under a `tests` folder.
-fn is_test_file(line: &str) -> bool {
+pub(crate) fn is_test_file(line: &str) -> bool {
     let mut parts = line.split(['/', '\\']).rev();
     let file = parts.next().unwrap_or(line);
     let test = |w: &str| matches!(w, "test" | "tests" | "spec" | "specs" | "__tests__");

@@ -9,13 +9,15 @@ use rustc_hash::FxHashSet;
 use crate::score::details::{
     HEADER, LOCATION, go_messages, pytest_details, restated, table_header, tap_messages,
 };
-use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
+use crate::score::names::{
+    asks_for_tests, defines, is_test_file, names_file, query_names, quoted_names,
+};
 
 use crate::segment::output::{
     Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_lint_head,
     is_panic, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result,
     is_test_count, is_traceback_head, is_tsc_diagnostic, is_vitest_frame, is_vitest_header,
-    level_of, lint_place, template, unmargin,
+    level_of, lint_place, place_file, template, unmargin,
 };
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
@@ -193,7 +195,8 @@ fn status_line(t: &str) -> f64 {
         || (t.starts_with("location: '") && t.ends_with('\''))
         || is_test_location(t)
         // vitest's place in the test that failed: `❯ src/a.test.ts:147:18`.
-        || (is_vitest_frame(t) && is_test_file(t))
+        || (is_vitest_frame(t)
+            && t.rsplit(' ').next().and_then(place_file).is_some_and(is_test_file))
         || t.starts_with("left: ")
         || t.starts_with("right: ")
         || t.starts_with("assertion `left == right` failed")
@@ -274,20 +277,6 @@ fn is_test_location(t: &str) -> bool {
         && rest.starts_with(' ')
         && rest.split_whitespace().count() <= 3
         && rest.trim().starts_with(|c: char| c.is_ascii_alphabetic())
-}
-
-/// Whether the place a line ends in is in a test file (`a.test.ts`, `a_test.go`,
-/// `tests/a.py`, `__tests__/a.js`).
-fn is_test_file(t: &str) -> bool {
-    let place = t.rsplit(' ').next().unwrap_or(t);
-    let file = place.rsplit(['/', '\\']).next().unwrap_or(place);
-    file.contains(".test.")
-        || file.contains(".spec.")
-        || file.contains("_test.")
-        || file.starts_with("test_")
-        || ["tests/", "test/", "__tests__/"]
-            .iter()
-            .any(|d| place.contains(d))
 }
 
 /// pytest -q's `tests/test_x.py ..F.. [ 12%]`: a progress line with a failure in it.

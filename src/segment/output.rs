@@ -457,7 +457,9 @@ pub(crate) fn is_lint_head(t: &str) -> bool {
 /// The place of a linter's one-line diagnostic: `src/a.py:45:5` of `src/a.py:45:5: PLC0415
 /// `import` should be at the top-level of a file` (ruff's `concise` form, flake8's).
 pub(crate) fn lint_place(t: &str) -> Option<&str> {
-    let (place, rest) = t.split_once(": ")?;
+    // The place is the first word (most lines fail here, before the rest is read).
+    let (first, rest) = t.split_once(' ')?;
+    let place = first.strip_suffix(':')?;
     let code = rest.split(' ').next()?;
     (has_line_col(place) && is_rule_code(code) && rest.len() > code.len()).then_some(place)
 }

@@ -3614,6 +3614,121 @@ def gen_ruff():
 
 
 # --------------------------------------------------------------------------
+# Kind: eslint (added in the thirteenth round): ESLint 9's default report (a file's path,
+# then its `line:col  level  message  rule` lines) on npm packages' sources, with the
+# recommended rules and a few stricter ones: a task about one file, or an injected
+# change whose new problems are the answer.
+# --------------------------------------------------------------------------
+
+ESLINT_TOOLS = ["eslint@9.39.1", "@eslint/js@9.39.1", "globals@16.5.0"]
+# npm package: (split, folder checked, module system)
+ESLINT_PROJECTS = {
+    "luxon@3.5.0": ("dev", "src", "module"),
+    "commander@12.1.0": ("dev", "lib", "commonjs"),
+    "qs@6.14.0": ("held", "lib", "commonjs"),
+}
+ESLINT_RULES = {
+    "no-var": "error", "prefer-const": "error", "eqeqeq": "error", "no-console": "warn",
+    "complexity": ["warn", 10], "max-depth": ["warn", 3], "no-param-reassign": "warn",
+    "no-shadow": "warn",
+}
+# (package, tag, focus file or None, bug (file, old, new) or None, story)
+ESLINT_CASES = [
+    ("luxon@3.5.0", "duration", "src/duration.js", None,
+     "I'm cleaning up luxon's Duration class"),
+    ("luxon@3.5.0", "map-units", None,
+     ("src/duration.js", "    const result = {};\n    for (const k of Object.keys(this.values)) {\n      result[k]",
+      "    const mapped = {};\n    for (const k of Object.keys(this.values)) {\n      result[k]"),
+     "I renamed a variable in luxon's Duration.mapUnits"),
+    ("commander@12.1.0", "help", "lib/help.js", None,
+     "I want commander's help module to pass our lint rules"),
+    ("commander@12.1.0", "pad-width", None,
+     ("lib/help.js", "  padWidth(cmd, helper) {\n    return Math.max(",
+      "  padWidth(command, helper) {\n    return Math.max("),
+     "I renamed the first parameter of commander's Help.padWidth"),
+    ("luxon@3.5.0", "interval", "src/interval.js", None,
+     "I'm tidying luxon's Interval class"),
+    ("commander@12.1.0", "option-is", None,
+     ("lib/option.js", "  is(arg) {\n    return this.short === arg || this.long === arg;",
+      "  is(flag) {\n    return this.short === arg || this.long === arg;"),
+     "I renamed the parameter of commander's Option.is"),
+    ("qs@6.14.0", "stringify", "lib/stringify.js", None,
+     "I'm going through qs's stringify module"),
+    ("qs@6.14.0", "clean-str", None,
+     ("lib/parse.js", "    var cleanStr = options.ignoreQueryPrefix ? str.replace(/^\\?/, '') : str;",
+      "    var cleaned = options.ignoreQueryPrefix ? str.replace(/^\\?/, '') : str;"),
+     "I renamed a variable in qs's parseValues"),
+]
+ESLINT_TASKS = [
+    "{story}. Run eslint and tell me what it still reports for {focus}.",
+    "{story}. Lint it and fix what eslint says about {focus}.",
+    "{story}. Did that break anything? Run eslint and check.",
+]
+RE_ESLINT_LINE = re.compile(r"^ +\d+:\d+ +(error|warning) +")
+RE_ESLINT_FINAL = re.compile(r"^✖ \d+ problems? \(")
+
+
+def eslint_problems(out: str) -> list[tuple[str, str]]:
+    """Each problem line with the file it is under (the path line above its block)."""
+    problems, file = [], None
+    for l in out.split("\n"):
+        if l.startswith("/"):
+            file = l
+        elif RE_ESLINT_LINE.match(l) and file:
+            problems.append((file, l))
+    return problems
+
+
+def gen_eslint():
+    work = SCRATCH / "eslint"
+    tools = npm_tools("eslint", ESLINT_TOOLS)
+    for k, (spec, tag, focus, bug, story) in enumerate(ESLINT_CASES):
+        split, folder, system = ESLINT_PROJECTS[spec]
+        root = npm_unpack(spec, work)
+        modules = root / "node_modules"
+        modules.mkdir(exist_ok=True)
+        for entry in sorted((tools / "node_modules").iterdir()):
+            if not (modules / entry.name).exists():
+                (modules / entry.name).symlink_to(entry)
+        (root / "eslint.config.mjs").write_text(
+            'import js from "@eslint/js";\n'
+            'import globals from "globals";\n'
+            "export default [\n"
+            "  js.configs.recommended,\n"
+            f'  {{ languageOptions: {{ ecmaVersion: 2022, sourceType: "{system}", '
+            "globals: { ...globals.browser, ...globals.node } },\n"
+            f"    rules: {json.dumps(ESLINT_RULES)} }},\n"
+            "];\n")
+        cmd = ["node", str(modules / "eslint" / "bin" / "eslint.js"), folder]
+        base, _ = run(cmd, root, env_for())
+        if bug:
+            replace_once(root / bug[0], bug[1], bug[2])
+        out, rc = run(cmd, root, env_for())
+        log(f"eslint {spec}/{tag}: rc={rc}")
+        final = [l for l in out.split("\n") if RE_ESLINT_FINAL.match(l)]
+        assert rc != 0 and final, out[-2000:]
+        if focus:
+            problems = [p for p in eslint_problems(out) if p[0].endswith("/" + focus)]
+        else:
+            # what the change added: the problems the run before it did not report
+            before = set(eslint_problems(base))
+            problems = [p for p in eslint_problems(out) if p not in before]
+        gold = list(dict.fromkeys(l for p in problems for l in p))[: GOLD_CAP - 1] + final[-1:]
+        assert len(gold) > 2, out[-2000:]
+        add_case(
+            id=f"eslint/{spec.replace('@', '-')}-{tag}",
+            kind="eslint",
+            split=split,
+            source=spec.replace("@", "-"),
+            task=ESLINT_TASKS[2 if bug else k % 2].format(story=story, focus=focus),
+            assistant=["Running eslint.", ""][k % 2],
+            command=f"npx eslint {folder}",
+            output=out,
+            gold=gold,
+        )
+
+
+# --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
 
@@ -3636,6 +3751,7 @@ KINDS = {
     "tsc": gen_tsc,
     "vitest": gen_vitest,
     "ruff": gen_ruff,
+    "eslint": gen_eslint,
 }
 
 

@@ -507,6 +507,12 @@ impl Prepared {
                         &mut values[range.clone()],
                     );
                     crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
+                    // ESLint's path over a file's problems is where they are: without it
+                    // they are places in no file, so it is worth what they are.
+                    for (h, problems) in crate::score::sections::eslint_files(texts_d) {
+                        let best = problems.map(|i| values[at + i]).fold(0.0, f64::max);
+                        values[at + h] = values[at + h].max(best);
+                    }
                 }
                 // A test run is read top-down, a traceback bottom-up: each later failure,
                 // each frame further above the one that raised, is worth a little less.

@@ -14,10 +14,10 @@ use crate::score::names::{
 };
 
 use crate::segment::output::{
-    Level, OutputKind, hit_split, is_frame, is_go_test_log, is_jest_verdict, is_lint_head,
-    is_panic, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote, is_tap_result,
-    is_test_count, is_traceback_head, is_tsc_diagnostic, is_vitest_frame, is_vitest_header,
-    level_of, lint_place, place_file, template, unmargin,
+    Level, OutputKind, eslint_level, hit_split, is_frame, is_go_test_log, is_jest_verdict,
+    is_lint_head, is_panic, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote,
+    is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic, is_vitest_frame,
+    is_vitest_header, level_of, lint_place, place_file, template, unmargin,
 };
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
@@ -142,7 +142,7 @@ fn status_line(t: &str) -> f64 {
     if t.starts_with("error: could not compile") || t.starts_with("error: aborting due to") {
         return 0.7;
     }
-    let level = level_of(t);
+    let level = level_of(t).or_else(|| eslint_level(t));
     // Failures and errors, and the details an agent fixes them by.
     let failure = t.starts_with("FAILED ")
         || (t.starts_with("not ok ") && is_tap_result(t))

@@ -5,8 +5,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::segment::output::{
-    is_frame, is_lint_head, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote,
-    is_vitest_header, lint_place, place_file, unmargin,
+    eslint_level, is_frame, is_lint_head, is_pointer, is_run_summary, is_rust_diagnostic,
+    is_source_quote, is_vitest_header, lint_place, place_file, unmargin,
 };
 
 /// How far below its diagnostic's value a note of it (see [`note_owners`]) ranks: below
@@ -119,6 +119,13 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
             }
         }
     }
+    // ESLint names the file once, on a line of its own over its problems.
+    for (h, problems) in eslint_files(units) {
+        let file = units[h].trim();
+        for i in std::iter::once(h).chain(problems) {
+            files[i] = Some(file);
+        }
+    }
     let distinct: FxHashSet<&str> = files.iter().flatten().copied().collect();
     let named: FxHashSet<&str> = distinct
         .iter()
@@ -155,6 +162,28 @@ pub(crate) fn diagnostic_file(t: &str) -> Option<&str> {
         Some(at) => place_file(&t[..at]),
         None => lint_place(t).and_then(place_file),
     }
+}
+
+/// ESLint's report: each file's path, on a line of its own, with the problem lines under
+/// it (`  288:13  error  Expected '===' …  eqeqeq`), to the first line that is not one.
+pub(crate) fn eslint_files(units: &[&str]) -> Vec<(usize, std::ops::Range<usize>)> {
+    let problem = |i: usize| {
+        units
+            .get(i)
+            .is_some_and(|u| eslint_level(u.trim()).is_some())
+    };
+    let mut out = Vec::new();
+    for (h, u) in units.iter().enumerate() {
+        let t = u.trim();
+        if t.is_empty() || t.contains(char::is_whitespace) || !problem(h + 1) {
+            continue;
+        }
+        let end = (h + 1..units.len())
+            .find(|&i| !problem(i))
+            .unwrap_or(units.len());
+        out.push((h, h + 1..end));
+    }
+    out
 }
 
 /// unittest's failure sections: each `FAIL: …`/`ERROR: …` header with the lines after it,
@@ -438,6 +467,18 @@ mod tests {
             f,
             [1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 1.5, 1.5 + NAMED_FILE]
         );
+        // ESLint's path over its problems, named by the end of the path.
+        let eslint = [
+            "/w/luxon/src/duration.js\n",
+            "  288:13  error    Expected '===' and instead saw '=='  eqeqeq\n",
+            "\n",
+            "/w/luxon/src/zone.js\n",
+            "  53:14  error  'ts' is defined but never used  no-unused-vars\n",
+        ];
+        assert_eq!(eslint_files(&eslint), [(0, 1..2), (3, 4..5)]);
+        let mut e = vec![0.1, 1.5, 0.0, 0.1, 1.5];
+        named_file_diagnostics(&eslint, &["src/duration.js"], &mut e);
+        assert_eq!(e, [0.1 + NAMED_FILE, 1.5 + NAMED_FILE, 0.0, 0.1, 1.5]);
         // A query that names every file with diagnostics (the compiler's command line)
         // points at none of them.
         named_file_diagnostics(

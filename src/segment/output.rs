@@ -189,7 +189,7 @@ impl Counts {
         self.diagnostic +=
             count(is_rust_diagnostic(t) || t.starts_with("error TS") || is_lint_head(t));
         self.arrow += count(t.starts_with("--> ") && has_line_col(&t[4..]));
-        self.gcc += count(is_gcc_diagnostic(t));
+        self.gcc += count(is_gcc_diagnostic(t) || eslint_level(t).is_some());
         self.gcc_context += count(
             said_at_place(t, ": note: ")
                 || (line.starts_with(|c: char| c == ' ' || c.is_ascii_digit())
@@ -649,6 +649,23 @@ pub(crate) fn level_of(t: &str) -> Option<Level> {
         })
 }
 
+/// The level of ESLint's problem line (its default report, under the file's path): `
+/// 288:13  error    Expected '===' and instead saw '=='  eqeqeq`, a place in that file, a
+/// level, a message and a rule.
+pub(crate) fn eslint_level(t: &str) -> Option<Level> {
+    let (place, rest) = t.split_once(' ')?;
+    let (line, col) = place.split_once(':')?;
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !number(line) || !number(col) {
+        return None;
+    }
+    match rest.trim_start().split_once("  ")?.0 {
+        "error" => Some(Level::Error),
+        "warning" => Some(Level::Warning),
+        _ => None,
+    }
+}
+
 /// A Rust panic's first line: `thread 'main' panicked at src/x.rs:3:5:`, or with the
 /// thread's id that newer toolchains print, `thread 'tests::a' (76) panicked at …`.
 pub fn is_panic(t: &str) -> bool {
@@ -855,6 +872,33 @@ Found 3 errors.
         );
         assert_eq!(lint_place("note: F821 is pyflakes' code"), None);
         assert_eq!(lint_place("src/a.py:3:1: error: x"), None);
+    }
+
+    #[test]
+    fn eslints_report_is_compiler_output() {
+        // ESLint 9 on luxon's sources, as it prints them (its default report).
+        let report = "
+/w/luxon/src/duration.js
+  288:13  error    Expected '===' and instead saw '=='                             eqeqeq
+  539:3   warning  Method 'toISO' has a complexity of 16. Maximum allowed is 10    complexity
+
+/w/luxon/src/impl/diff.js
+  46:9   warning  Assignment to function parameter 'cursor'               no-param-reassign
+
+✖ 3 problems (1 error, 2 warnings)
+";
+        assert_eq!(detect(report), Some(OutputKind::Compiler));
+        let level = |t: &str| eslint_level(t.trim());
+        assert_eq!(
+            level("  288:13  error    Expected '===' and instead saw '=='  eqeqeq"),
+            Some(Level::Error)
+        );
+        assert_eq!(
+            level("46:9   warning  Assignment to function parameter 'cursor'  no-param-reassign"),
+            Some(Level::Warning)
+        );
+        assert_eq!(level("12:30  errors were found"), None);
+        assert_eq!(level("at 12:30  error  on the way"), None);
     }
 
     #[test]

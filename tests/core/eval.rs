@@ -431,7 +431,7 @@ fn toolout_kinds_are_told_from_content() {
                     DocKind::Output(OutputKind::Traceback),
                     DocKind::Output(OutputKind::TestRun),
                 ],
-                "rustc" | "mypy" | "gcc" | "tsc" | "ruff" => {
+                "rustc" | "mypy" | "gcc" | "tsc" | "ruff" | "eslint" => {
                     &[DocKind::Output(OutputKind::Compiler)]
                 }
                 "grep" => &[DocKind::Output(OutputKind::Search)],

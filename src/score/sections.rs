@@ -90,9 +90,11 @@ pub(crate) fn note_owners(units: &[&str]) -> Vec<Option<usize>> {
 }
 
 /// How much more a diagnostic in a file the query names is worth (on the scale of
-/// composed values): above the other files' diagnostics of its level, not above a worse
-/// level (a warning in the asked file stays below an error elsewhere).
-const NAMED_FILE: f64 = 0.375;
+/// composed values): salience's whole weight, so it ranks above every other file's
+/// diagnostic whatever their levels. A task about one file (`what does eslint still
+/// report for src/duration.js?`) asks for its warnings too; with a quarter of that weight
+/// they stayed below other files' errors, and ESLint's cases lost them.
+const NAMED_FILE: f64 = crate::score::compose::SALIENCE;
 
 /// A compiler's diagnostics in a file the query names (`what does tsc still report for
 /// src/internal/Subject.ts?`, `I changed keys.py`) are the ones asked about: worth
@@ -437,7 +439,10 @@ mod tests {
         let mut v = vec![1.74, 1.70, 0.7, 0.1];
         named_file_diagnostics(&units, &["src/internal/Subject.ts"], &mut v);
         assert!(v[1] > v[0], "{v:?}");
-        assert!(v[2] < v[0], "a warning stays below an error: {v:?}");
+        assert!(
+            v[2] > v[0],
+            "a warning in the named file is above an error elsewhere: {v:?}"
+        );
         assert_eq!(v[3], 0.1);
         let mut w = vec![1.74, 1.70, 0.7, 0.1];
         named_file_diagnostics(&units, &[], &mut w);

@@ -367,10 +367,12 @@ fn toolout_finds_the_asked_commit_hunk_and_doc_entry() {
     // And vitest's failure headers, errors and places in the test (`FAIL  a.test.ts > x`,
     // `❯ a.test.ts:18:11`), half lost to its list of passed tests before the thirteenth
     // round.
+    // And ESLint's problems in the file a task names with the path line over them (other
+    // files' errors came first, and the problems came without their path, before it).
     let checks: [(f64, &[&str], f64); 4] = [
         (4.0, &["git-log", "git-diff", "html"], 0.9),
         (8.0, &["git-log", "html", "pytest-v"], 0.95),
-        (4.0, &["mypy", "gcc", "vitest"], 1.0),
+        (4.0, &["mypy", "gcc", "vitest", "eslint"], 1.0),
         (8.0, &["mypy"], 1.0),
     ];
     for (ratio, kinds, least) in checks {

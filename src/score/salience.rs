@@ -7,31 +7,21 @@
 use rustc_hash::FxHashSet;
 
 use crate::score::details::{
-    HEADER, LOCATION, go_messages, pytest_details, restated, table_header, tap_messages,
+    LOCATION, go_messages, pytest_details, restated, table_header, tap_messages,
 };
-use crate::score::names::{
-    asks_for_tests, defines, is_test_file, names_file, query_names, quoted_names,
-};
+use crate::score::names::{asks_for_tests, defines, names_file, query_names, quoted_names};
 
 use crate::segment::output::{
-    Level, OutputKind, eslint_level, hit_split, is_frame, is_go_test_log, is_jest_verdict,
-    is_lint_head, is_panic, is_pointer, is_run_summary, is_rust_diagnostic, is_source_quote,
-    is_tap_result, is_test_count, is_traceback_head, is_tsc_diagnostic, is_vitest_frame,
-    is_vitest_header, level_of, lint_place, place_file, template, unmargin,
+    OutputKind, hit_split, is_frame, is_lint_head, is_panic, is_pointer, is_rust_diagnostic,
+    is_source_quote, template, unmargin,
 };
+
+mod status;
+use status::{WARNING, is_exception, status_line};
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
 /// values it introduces.
 const GENERIC: f64 = 0.05;
-
-/// Salience of unittest's `Ran 216 tests in 0.09s`: below the verdict under it.
-const COUNT: f64 = 0.9;
-
-/// Salience of a warning (see [`status_line`]).
-const WARNING: f64 = 0.45;
-
-/// Salience of go test's verdict on a package that passed (see [`status_line`]).
-const PASSED_PACKAGE: f64 = 0.5;
 
 /// Extra value of the first line of each shape (see [`template`]): the exemplar a run of
 /// alike lines keeps, next to the marker that counts the rest.
@@ -130,162 +120,6 @@ pub fn discount_repeats(units: &[&str], values: &mut [f64]) {
             *v *= REPEAT_SHARE;
         }
     }
-}
-
-/// What a line says about how the run went, whatever the kind of program.
-fn status_line(t: &str) -> f64 {
-    if t.is_empty() {
-        return 0.0;
-    }
-    // A compiler's closing count of its errors is below the errors it counts, even when
-    // it names the crate the query names.
-    if t.starts_with("error: could not compile") || t.starts_with("error: aborting due to") {
-        return 0.7;
-    }
-    let level = level_of(t).or_else(|| eslint_level(t));
-    // Failures and errors, and the details an agent fixes them by.
-    let failure = t.starts_with("FAILED ")
-        || (t.starts_with("not ok ") && is_tap_result(t))
-        || ((t.starts_with("✕ ") || t.starts_with("FAIL ")) && is_jest_verdict(t))
-        || is_vitest_header(t)
-        || t.starts_with("ERROR ")
-        || t.starts_with("FAIL: ")
-        || t.starts_with("ERROR: ")
-        || t.starts_with("--- FAIL")
-        || t.ends_with(" FAILED")
-        || t.ends_with(" ERROR")
-        || (t.contains(" FAILED ") && t.contains("::"))
-        || (t.contains(" ERROR ") && t.contains("::"))
-        || is_exception(t)
-        || (is_rust_diagnostic(t) && t.starts_with("error"))
-        || t.contains(": error: ")
-        || t.contains(": fatal error: ")
-        || t.starts_with("error TS")
-        || (is_tsc_diagnostic(t) && !t.contains(" warning TS"))
-        // A linter's one-line diagnostic (`src/a.py:4:5: F821 Undefined name `x``).
-        || lint_place(t).is_some()
-        || t.contains("Caused by: ")
-        || level == Some(Level::Error);
-    if failure {
-        return 1.0;
-    }
-    // pytest's `E` lines say what went wrong in a failure the lines above name; a Go
-    // test's logged line says it with where.
-    if t.starts_with("E ") || is_go_test_log(t) {
-        return 0.9;
-    }
-    // unittest's count of the tests it ran is below its verdict (`FAILED (failures=2)`).
-    if is_test_count(t) {
-        return COUNT;
-    }
-    // go test's `ok  \tpkg\t0.01s`: a package that passed, said once per package.
-    if t.starts_with("ok  \t") && is_run_summary(t) {
-        return PASSED_PACKAGE;
-    }
-    let summary = is_run_summary(t) || is_chain_line(t);
-    if summary {
-        return 1.0;
-    }
-    // Where it failed: `tests/test_x.py:12: AssertionError`, `--> src/lib.rs:3:5`.
-    let location = (t.starts_with("--> ") && t.contains(':'))
-        // jest's values: `Expected: 3`, `Received: -1`.
-        || t.starts_with("Expected: ")
-        || t.starts_with("Received: ")
-        // TAP's YAML block: `location: '/w/math.test.js:5:3'`.
-        || (t.starts_with("location: '") && t.ends_with('\''))
-        || is_test_location(t)
-        // vitest's place in the test that failed: `❯ src/a.test.ts:147:18`.
-        || (is_vitest_frame(t)
-            && t.rsplit(' ').next().and_then(place_file).is_some_and(is_test_file))
-        || t.starts_with("left: ")
-        || t.starts_with("right: ")
-        || t.starts_with("assertion `left == right` failed")
-        || t.starts_with("assertion failed");
-    if location {
-        return LOCATION;
-    }
-    // A failure's own header (`____ test_x ____`, `---- tests::x stdout ----`) repeats
-    // the id its verdict line gives: below the details it heads, even when the query
-    // matches the id they share.
-    // jest's `● adds 0 + 2` over a failure's details, as pytest's header.
-    let header = t.starts_with("● ")
-        || t.starts_with("____") && t.ends_with("____")
-        || t.starts_with("---- ") && t.ends_with(" ----");
-    if header {
-        return HEADER;
-    }
-    let context = t.starts_with("> ")
-        || (t.starts_with('=') && t.ends_with('=') && t.contains(" FAILURES "))
-        || (t.starts_with('=') && t.ends_with('=') && t.contains(" ERRORS "))
-        // The banner over pytest's summary lines: they say it all, it announces them.
-        || t.contains("short test summary info")
-        || is_progress_with_failure(t)
-        // vitest's list of a run: a failed test's `× adds 0 + 2 12ms` and a file's `❯
-        // src/a.test.ts (42 tests | 1 failed) 233ms`, said again by its failures' headers.
-        || t.starts_with("× ")
-        || (t.starts_with("❯ ") && t.ends_with("ms") && t.contains(" failed)"));
-    if context {
-        return 0.7;
-    }
-    let warning = (is_rust_diagnostic(t) && t.starts_with("warning"))
-        || t.contains(": warning: ")
-        || t.contains("Warning: ")
-        || level == Some(Level::Warning);
-    if warning {
-        return WARNING;
-    }
-    if is_traceback_head(t) {
-        return 0.4;
-    }
-    if is_frame(t) {
-        return 0.3;
-    }
-    0.0
-}
-
-/// `ValueError: bad`, `requests.exceptions.ConnectionError: …`, `KeyboardInterrupt`.
-fn is_exception(t: &str) -> bool {
-    let name_end = t
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .unwrap_or(t.len());
-    let name = &t[..name_end];
-    let rest = &t[name_end..];
-    let last = name.rsplit('.').next().unwrap_or("");
-    !last.is_empty()
-        && last.starts_with(|c: char| c.is_ascii_uppercase())
-        && [
-            "Error",
-            "Exception",
-            "Exit",
-            "Interrupt",
-            "Failure",
-            "Warning",
-        ]
-        .iter()
-        .any(|s| last.ends_with(s))
-        && (rest.is_empty() || rest.starts_with(':'))
-}
-
-/// pytest's `tests/test_x.py:123: AssertionError` (a path, a line number, a word).
-fn is_test_location(t: &str) -> bool {
-    let Some((path, at)) = hit_split(t) else {
-        return false;
-    };
-    let rest = &t[at..];
-    !path.contains(' ')
-        && t.as_bytes().get(at - 1) == Some(&b':')
-        && rest.starts_with(' ')
-        && rest.split_whitespace().count() <= 3
-        && rest.trim().starts_with(|c: char| c.is_ascii_alphabetic())
-}
-
-/// pytest -q's `tests/test_x.py ..F.. [ 12%]`: a progress line with a failure in it.
-fn is_progress_with_failure(t: &str) -> bool {
-    let mut words = t.split_whitespace();
-    let (Some(_), Some(marks)) = (words.next(), words.next()) else {
-        return false;
-    };
-    marks.bytes().all(|b| b".FEsxX".contains(&b)) && (marks.contains('F') || marks.contains('E'))
 }
 
 /// Lines that carry a diff's or a log's structure.
@@ -437,9 +271,10 @@ fn context(kind: OutputKind, units: &[&str], values: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
+    use super::status::PASSED_PACKAGE;
     use super::*;
-    use crate::score::details::{GO_DETAIL, RESTATED};
-    use crate::segment::output::is_tap_count;
+    use crate::score::details::{GO_DETAIL, HEADER, RESTATED};
+    use crate::segment::output::{is_go_test_log, is_tap_count};
 
     #[test]
     fn a_compilers_bare_pointer_is_no_exemplar() {

@@ -289,6 +289,17 @@ def replace_once(path: Path, old: str, new: str):
     path.write_text(text.replace(old, new))
 
 
+def before_and_after(cmd, root: Path, env: dict, bug) -> tuple[str, str, int]:
+    """Run `cmd` on the sources as they are, then with `bug` (file, old, new) put in, if
+    any: (the first run's output, the second's, its exit code). A checker's new
+    diagnostics are what the second prints and the first did not."""
+    base, _ = run(cmd, root, env)
+    if bug:
+        replace_once(root / bug[0], bug[1], bug[2])
+    out, rc = run(cmd, root, env)
+    return base, out, rc
+
+
 def clean_caches(root: Path):
     for p in sorted(root.rglob(".pytest_cache")):
         shutil.rmtree(p, ignore_errors=True)
@@ -1878,10 +1889,7 @@ def gen_mypy():
     for k, (proj, split, tag, folder, focus, bug, story) in enumerate(MYPY_CASES):
         root = unpack(proj, SCRATCH / "mypy")
         cmd = ["python", "-m", "mypy", "--strict", "--no-incremental", folder]
-        base, _ = run(cmd, root, env_for(v))
-        if bug:
-            replace_once(root / bug[0], bug[1], bug[2])
-        out, rc = run(cmd, root, env_for(v))
+        base, out, rc = before_and_after(cmd, root, env_for(v), bug)
         log(f"mypy {proj}/{tag}: rc={rc}")
         lines = out.split("\n")
         final = [l for l in lines if RE_MYPY_FINAL.match(l)]
@@ -2009,6 +2017,18 @@ def npm_tools(name: str, packages: list[str]) -> Path:
     check(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--save-exact", *packages], cwd=d)
     stamp.write_text(want)
     return d
+
+
+def link_tools(root: Path, tools: Path) -> Path:
+    """`root`'s node_modules with the packages of `tools` (see `npm_tools`) linked in, for
+    a tool that resolves its plugins and the project's imports from there (ESM does not
+    read NODE_PATH); what the project ships stays."""
+    modules = root / "node_modules"
+    modules.mkdir(exist_ok=True)
+    for entry in sorted((tools / "node_modules").iterdir()):
+        if not (modules / entry.name).exists():
+            (modules / entry.name).symlink_to(entry)
+    return modules
 
 
 def gen_tap():
@@ -3371,10 +3391,7 @@ def gen_tsc():
             config = "tsconfig.json"
             (root / config).write_text(json.dumps(TSC_OWN_CONFIG, indent=2) + "\n")
         args = ["-p", config, "--noEmit", *TSC_FLAGS]
-        base, _ = run(["node", tsc, *args], root, env_for())
-        if bug:
-            replace_once(root / bug[0], bug[1], bug[2])
-        out, rc = run(["node", tsc, *args], root, env_for())
+        base, out, rc = before_and_after(["node", tsc, *args], root, env_for(), bug)
         log(f"tsc {spec}/{tag}: rc={rc}")
         if focus:
             gold = list(dict.fromkeys(l for l in out.split("\n") if l.startswith(focus + "(")))
@@ -3484,10 +3501,7 @@ def gen_vitest():
         root = npm_unpack(ZOD, work)
         # The tests import zod by its name and the tools from node_modules: the tools'
         # packages are linked in, and zod's own name resolves to its TypeScript sources.
-        modules = root / "node_modules"
-        modules.mkdir()
-        for entry in sorted((tools / "node_modules").iterdir()):
-            (modules / entry.name).symlink_to(entry)
+        modules = link_tools(root, tools)
         (modules / "zod").symlink_to(root)
         exclude = ", ".join(json.dumps(f"{folder}/{f}.test.ts") for f in skip)
         (root / "vitest.config.mjs").write_text(
@@ -3585,10 +3599,7 @@ def gen_ruff():
         cmd = ["ruff", "check", "--isolated", "--no-cache", "--select", RUFF_RULES]
         cmd += ["--output-format", "concise"] if concise else []
         cmd += [folder]
-        base, _ = run(cmd, root, env_for(v))
-        if bug:
-            replace_once(root / bug[0], bug[1], bug[2])
-        out, rc = run(cmd, root, env_for(v))
+        base, out, rc = before_and_after(cmd, root, env_for(v), bug)
         log(f"ruff {proj}/{tag}: rc={rc}")
         final = [l for l in out.split("\n") if RE_RUFF_FINAL.match(l)]
         assert rc != 0 and final, out[-2000:]
@@ -3685,11 +3696,7 @@ def gen_eslint():
     for k, (spec, tag, focus, bug, story) in enumerate(ESLINT_CASES):
         split, folder, system = ESLINT_PROJECTS[spec]
         root = npm_unpack(spec, work)
-        modules = root / "node_modules"
-        modules.mkdir(exist_ok=True)
-        for entry in sorted((tools / "node_modules").iterdir()):
-            if not (modules / entry.name).exists():
-                (modules / entry.name).symlink_to(entry)
+        modules = link_tools(root, tools)
         (root / "eslint.config.mjs").write_text(
             'import js from "@eslint/js";\n'
             'import globals from "globals";\n'
@@ -3700,10 +3707,7 @@ def gen_eslint():
             f"    rules: {json.dumps(ESLINT_RULES)} }},\n"
             "];\n")
         cmd = ["node", str(modules / "eslint" / "bin" / "eslint.js"), folder]
-        base, _ = run(cmd, root, env_for())
-        if bug:
-            replace_once(root / bug[0], bug[1], bug[2])
-        out, rc = run(cmd, root, env_for())
+        base, out, rc = before_and_after(cmd, root, env_for(), bug)
         log(f"eslint {spec}/{tag}: rc={rc}")
         final = [l for l in out.split("\n") if RE_ESLINT_FINAL.match(l)]
         assert rc != 0 and final, out[-2000:]

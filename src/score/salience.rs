@@ -17,7 +17,7 @@ use crate::segment::output::{
 };
 
 mod status;
-use status::{WARNING, is_exception, status_line};
+use status::{WARNING, is_chain_line, is_exception, status_line};
 
 /// How far a panic's generic message (`assertion `left == right` failed`) ranks below the
 /// values it introduces.
@@ -182,13 +182,6 @@ pub(crate) fn raised_at(units: &[&str]) -> Vec<(usize, usize)> {
             (is_exception(t) || t.starts_with("E ") || ends_traceback).then_some((i, frame))
         })
         .collect()
-}
-
-/// Python's line between chained tracebacks: `The above exception was the direct cause
-/// of the following exception:`, `During handling of the above exception, …`.
-fn is_chain_line(t: &str) -> bool {
-    t.starts_with("The above exception was the direct cause")
-        || t.starts_with("During handling of the above exception")
 }
 
 /// Per line, for a chaining line (`The above exception was the direct cause of the

@@ -13,12 +13,14 @@
 pub use super::shape::template;
 
 mod diagnostics;
+mod level;
 use super::{Chunk, ChunkKind, Chunker};
 pub(crate) use diagnostics::{
     eslint_level, is_lint_head, is_pointer, is_rust_diagnostic, is_source_quote, is_tsc_diagnostic,
     lint_place, place_file,
 };
 use diagnostics::{has_line_col, is_gcc_diagnostic, said_at_place};
+pub(crate) use level::{Level, level_of};
 
 /// What kind of tool output a text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -488,34 +490,6 @@ fn starts_with_time(t: &str) -> bool {
                 .next()
                 .is_some_and(|w| w.trim_end_matches(']').parse::<f64>().is_ok())
             && t.contains(']'))
-}
-
-/// Log levels, most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Level {
-    /// `ERROR`, `FATAL`, `CRITICAL`, …
-    Error,
-    /// `WARN`, `WARNING`.
-    Warning,
-    /// `INFO`, `DEBUG`, `TRACE`, `NOTICE`.
-    Info,
-}
-
-/// The level word among the first few words of a log line, in upper case (`ERROR`,
-/// `[WARN]`, `level=error` is left to the scorer's other rules).
-pub(crate) fn level_of(t: &str) -> Option<Level> {
-    t.split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | ':' | '|'))
-        .filter(|w| !w.is_empty())
-        .take(5)
-        .find_map(|w| match w {
-            // npm prints `npm ERR! code E404`.
-            "ERROR" | "FATAL" | "CRITICAL" | "ERR" | "ERR!" | "PANIC" | "SEVERE" => {
-                Some(Level::Error)
-            }
-            "WARN" | "WARNING" => Some(Level::Warning),
-            "INFO" | "DEBUG" | "TRACE" | "NOTICE" => Some(Level::Info),
-            _ => None,
-        })
 }
 
 /// A Rust panic's first line: `thread 'main' panicked at src/x.rs:3:5:`, or with the

@@ -1,7 +1,6 @@
 //! What one line of a program's output says about how the run went, whatever the program
 //! and whatever the query: a failure, an error's location, a verdict, a warning.
 
-use super::is_chain_line;
 use crate::score::details::{HEADER, LOCATION};
 use crate::score::names::is_test_file;
 use crate::segment::output::{
@@ -173,4 +172,11 @@ fn is_progress_with_failure(t: &str) -> bool {
         return false;
     };
     marks.bytes().all(|b| b".FEsxX".contains(&b)) && (marks.contains('F') || marks.contains('E'))
+}
+
+/// Python's line between chained tracebacks: `The above exception was the direct cause
+/// of the following exception:`, `During handling of the above exception, …`.
+pub(super) fn is_chain_line(t: &str) -> bool {
+    t.starts_with("The above exception was the direct cause")
+        || t.starts_with("During handling of the above exception")
 }

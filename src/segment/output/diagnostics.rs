@@ -2,7 +2,7 @@
 //! (rustc, gcc and clang, tsc, ruff, ESLint), the source it quotes and the pointer under
 //! it, and the place (`file:line:col`) it is at.
 
-use super::Level;
+use super::level::Level;
 
 /// `error[E0308]: …`, `warning: …`, `error: …` as rustc and cargo print them.
 pub(crate) fn is_rust_diagnostic(t: &str) -> bool {

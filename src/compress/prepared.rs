@@ -458,6 +458,11 @@ impl Prepared {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let mut salience = self.salience()[range.clone()].to_vec();
+                // Errors, warnings and exceptions, repeats included.
+                let salient: Vec<bool> = salience
+                    .iter()
+                    .map(|&s| s >= crate::score::signature::SALIENT)
+                    .collect();
                 discount_repeats(&texts[range.clone()], &mut salience);
                 // An exception is about what the frame that raised it is about: a query
                 // that points at the frame points at it too, so what raised never ranks
@@ -500,6 +505,14 @@ impl Prepared {
                     &relevance,
                     &mut values[range.clone()],
                 );
+                if let Some(q) = &self.query {
+                    crate::score::signature::parameter_diagnostics(
+                        texts_d,
+                        &salient,
+                        q,
+                        &mut values[range.clone()],
+                    );
+                }
                 if kind == crate::segment::OutputKind::Compiler {
                     crate::score::sections::named_file_diagnostics(
                         texts_d,

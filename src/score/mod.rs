@@ -10,6 +10,7 @@ pub(crate) mod names;
 pub mod salience;
 pub(crate) mod sections;
 pub mod selfinfo;
+pub(crate) mod signature;
 pub mod terms;
 
 pub use bm25::Bm25;

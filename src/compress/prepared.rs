@@ -529,23 +529,23 @@ impl Prepared {
                 }
                 // A test run is read top-down, a traceback bottom-up: each later failure,
                 // each frame further above the one that raised, is worth a little less.
-                use crate::score::sections::{
-                    FAILURE_DECAY, FRAME_DECAY, failure_order, frame_depth,
-                };
-                let order = match kind {
-                    crate::segment::OutputKind::TestRun => {
-                        Some((failure_order(texts_d), FAILURE_DECAY))
-                    }
-                    crate::segment::OutputKind::Traceback => {
-                        Some((frame_depth(texts_d), FRAME_DECAY))
-                    }
+                use crate::score::sections::{FRAME_DECAY, failure_decay, frame_depth};
+                let decays = match kind {
+                    crate::segment::OutputKind::TestRun => Some(failure_decay(texts_d)),
+                    crate::segment::OutputKind::Traceback => Some(
+                        frame_depth(texts_d)
+                            .into_iter()
+                            .map(|k| k.map(|k| FRAME_DECAY * k as f64))
+                            .collect(),
+                    ),
                     _ => None,
                 };
-                if let Some((order, decay)) = order {
-                    for (v, k) in values[range.clone()].iter_mut().zip(order) {
-                        if let Some(k) = k {
-                            *v /= 1.0 + decay * k as f64;
-                        }
+                for (v, d) in values[range.clone()]
+                    .iter_mut()
+                    .zip(decays.unwrap_or_default())
+                {
+                    if let Some(d) = d {
+                        *v /= 1.0 + d;
                     }
                 }
                 // A run's verdict (`FAILED (failures=51)`, `6 failed, 26 passed in 0.2s`)

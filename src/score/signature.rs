@@ -13,16 +13,22 @@ use crate::score::compose::QUERY_SHARE;
 /// [`crate::score::salience`]), errors and exceptions above it.
 pub(crate) const SALIENT: f64 = 0.45;
 
-/// Whether the query is about a function's parameters: it says `parameter`, `argument`,
-/// `signature` (or `param`, `arg`), or gives something `a … flag` (one flag is a
-/// parameter; `the strict flags` of a command line are not).
-pub(crate) fn asks_about_parameters(query: &str) -> bool {
+/// What a query says changed: a function's parameters (it says `parameter`, `argument`,
+/// `signature`, `param` or `arg`, or gives something `a … flag`: one flag is a parameter,
+/// `the strict flags` of a command line are not), and whether by a rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Change {
+    pub parameters: bool,
+    pub renamed: bool,
+}
+
+pub(crate) fn change(query: &str) -> Change {
     let words: Vec<String> = query
         .split(|c: char| !c.is_alphanumeric() && c != '_')
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    words.iter().enumerate().any(|(i, w)| match w.as_str() {
+    let parameters = words.iter().enumerate().any(|(i, w)| match w.as_str() {
         "parameter" | "parameters" | "param" | "params" | "argument" | "arguments" | "arg"
         | "args" | "signature" => true,
         // `a deep flag`, `a flag`: the article at most two words before.
@@ -30,11 +36,18 @@ pub(crate) fn asks_about_parameters(query: &str) -> bool {
             .iter()
             .any(|a| a == "a" || a == "an"),
         _ => false,
-    })
+    });
+    let renamed = words.iter().any(|w| w == "renamed" || w == "rename");
+    Change {
+        parameters,
+        renamed,
+    }
 }
 
-/// What a diagnostic's message says when a call no longer fits its function's parameters.
-const ARITY: [&str; 10] = [
+/// What a diagnostic's message says when a call no longer fits its function's parameters
+/// (lower-cased: mypy's `Too few arguments for "f"` and gcc's `too few arguments to
+/// function` are one message).
+const ARITY: [&str; 12] = [
     "arguments, but got",
     "argument, but got",
     "required positional argument",
@@ -43,49 +56,59 @@ const ARITY: [&str; 10] = [
     "unexpected keyword argument",
     "too few arguments to",
     "too many arguments to",
+    "too few arguments for",
+    "too many arguments for",
     "not enough arguments in call",
     "too many arguments in call",
 ];
 
-/// … and when a name changed in one place and not in the other.
-const NAMES: [&str; 8] = [
-    "is not defined",
-    "undefined name",
-    "cannot find name",
-    "cannot find value",
+/// … when a parameter is no longer read (a new one the body does not use yet, or the old
+/// name of a renamed one) …
+const UNUSED: [&str; 5] = [
     "is defined but never used",
     "is declared but its value is never read",
     "is assigned a value but never used",
     "unused variable",
+    "unused argument",
 ];
 
-/// Whether a line's message is one a change of parameters causes (see the module's doc).
-/// Lower-cased: mypy's `Too few arguments for "f"` and gcc's `too few arguments to
-/// function` are one message.
-pub(crate) fn is_parameter_diagnostic(line: &str) -> bool {
+/// … and when the body still reads a renamed parameter's old name.
+const UNDEFINED: [&str; 4] = [
+    "is not defined",
+    "undefined name",
+    "cannot find name",
+    "cannot find value",
+];
+
+/// Whether a line's message is one that `change` causes (see the module's doc).
+pub(crate) fn caused_by(line: &str, change: Change) -> bool {
+    if !change.parameters {
+        return false;
+    }
     let t = line.to_lowercase();
-    ARITY.iter().chain(&NAMES).any(|m| t.contains(m))
-        || t.contains("too few arguments for")
-        || t.contains("too many arguments for")
+    let any = |messages: &[&str]| messages.iter().any(|m| t.contains(m));
+    any(&ARITY)
         || (t.contains("this function takes") && t.contains("supplied"))
+        || any(&UNUSED)
+        || (change.renamed && any(&UNDEFINED))
 }
 
-/// Lifts each diagnostic of `units` a parameter change causes by the query's whole share,
-/// as if it matched the query word for word, when the query is about parameters. Only
-/// lines `salient` already marks (errors, warnings, exceptions): a source line quoting
-/// `undefined` is no diagnostic.
+/// Lifts each diagnostic of `units` that the query's change causes by the query's whole
+/// share, as if it matched the query word for word. Only lines `salient` already marks
+/// (errors, warnings, exceptions): a source line quoting `undefined` is no diagnostic.
 pub(crate) fn parameter_diagnostics(
     units: &[&str],
     salient: &[bool],
     query: &str,
     values: &mut [f64],
 ) {
-    if !asks_about_parameters(query) {
+    let change = change(query);
+    if !change.parameters {
         return;
     }
     let mut lifted = vec![false; units.len()];
     for (i, u) in units.iter().enumerate() {
-        if salient[i] && is_parameter_diagnostic(u) {
+        if salient[i] && caused_by(u, change) {
             lifted[i] = true;
             // rustc and ruff give the place on a line of its own under the message: a
             // repeated message (`F821 Undefined name `value``) is told apart by it.
@@ -109,22 +132,35 @@ mod tests {
 
     #[test]
     fn parameter_tasks() {
-        assert!(asks_about_parameters(
-            "I gave immer's isDraftable a deep flag. Did that break the types?"
-        ));
-        assert!(asks_about_parameters(
-            "I renamed the parameter of click's make_str."
-        ));
-        assert!(asks_about_parameters("I changed the signature of parse"));
+        let added = change("I gave immer's isDraftable a deep flag. Did that break the types?");
+        assert_eq!(
+            added,
+            Change {
+                parameters: true,
+                renamed: false
+            }
+        );
+        let renamed = change("I renamed the parameter of click's make_str.");
+        assert!(renamed.parameters && renamed.renamed);
+        assert!(change("I changed the signature of parse").parameters);
         // A command line's flags and a camel-case option are no parameter of a function.
-        assert!(!asks_about_parameters(
-            "Run tsc with the strict flags and check. npx tsc --noUnusedParameters"
-        ));
-        assert!(!asks_about_parameters("Which tests fail and why?"));
+        assert!(
+            !change("Run tsc with the strict flags and check. npx tsc --noUnusedParameters")
+                .parameters
+        );
+        assert_eq!(
+            change("I renamed a variable. Which tests fail?"),
+            Change {
+                parameters: false,
+                renamed: true
+            }
+        );
     }
 
     #[test]
     fn parameter_messages() {
+        let added = change("I added a parameter");
+        let renamed = change("I renamed a parameter");
         for line in [
             "src/core/current.ts(21,7): error TS2554: Expected 2 arguments, but got 1.",
             "src/a.py:3: error: Too few arguments for \"f\"  [call-arg]",
@@ -132,19 +168,34 @@ mod tests {
             "TypeError: f() missing 1 required positional argument: 'deep'",
             "./a.go:9:8: not enough arguments in call to f",
             "error[E0061]: this function takes 2 arguments but 1 argument was supplied",
-            "  228:27  error    'arg' is not defined    no-undef",
-            "F821 Undefined name `value`",
             "src/utils/common.ts(25,41): error TS6133: 'deep' is declared but its value is never read.",
         ] {
-            assert!(is_parameter_diagnostic(line), "{line}");
+            assert!(caused_by(line, added) && caused_by(line, renamed), "{line}");
+        }
+        // A name no longer defined comes of a rename; an added parameter leaves the
+        // missing names of the rest of the run (`Cannot find name 'process'`) as they are.
+        for line in [
+            "  228:27  error    'arg' is not defined    no-undef",
+            "F821 Undefined name `value`",
+            "src/utils/errors.ts(2,2): error TS2580: Cannot find name 'process'.",
+        ] {
+            assert!(
+                caused_by(line, renamed) && !caused_by(line, added),
+                "{line}"
+            );
         }
         for line in [
             "PLR0913 Too many arguments in function definition (9 > 5)",
             "src/a.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.",
             "FAILED test_a.py::test_x - AssertionError: assert 1 == 2",
         ] {
-            assert!(!is_parameter_diagnostic(line), "{line}");
+            assert!(!caused_by(line, renamed), "{line}");
         }
+        // Without parameters in the task, nothing is.
+        assert!(!caused_by(
+            "F821 Undefined name `value`",
+            change("I renamed a variable")
+        ));
     }
 
     #[test]

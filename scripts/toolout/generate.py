@@ -3372,6 +3372,21 @@ TSC_CASES = [
      "I'm turning on stricter compiler flags in mobx, one file at a time"),
     ("mobx@6.13.5", "derivation", "src/core/derivation.ts", None,
      "I'm making mobx's core pass the stricter compiler flags"),
+    # (fourteenth round) The same changed signatures, the task naming the file it changed:
+    # its own old errors against the calls the change broke elsewhere.
+    ("rxjs@7.8.2", "pop-scheduler-named", None,
+     ("src/internal/util/args.ts",
+      "export function popScheduler(args: any[]): SchedulerLike | undefined {",
+      "export function popScheduler(args: any[], strict: boolean): SchedulerLike | undefined {"),
+     "I added a strict flag to popScheduler in rxjs's src/internal/util/args.ts"),
+    ("immer@10.1.1", "draftable-deep-named", None,
+     ("src/utils/common.ts", "export function isDraftable(value: any): boolean {",
+      "export function isDraftable(value: any, deep: boolean): boolean {"),
+     "I gave isDraftable in immer's src/utils/common.ts a deep flag"),
+    ("mobx@6.13.5", "administration-named", None,
+     ("src/types/type-utils.ts", "export function getAdministration(thing: any, property?: string) {",
+      "export function getAdministration(thing: any, property: string) {"),
+     "I made the property argument of getAdministration in mobx's src/types/type-utils.ts required"),
 ]
 TSC_TASKS = [
     "{story}. Run the type checker with the strict flags and tell me what it still reports for {focus}.",

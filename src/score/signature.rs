@@ -2,10 +2,11 @@
 //! parameter of make_str`) is answered by the diagnostics such a change causes, and those
 //! rarely share a word with it: a parameter added or removed shows at each call as a count
 //! of arguments (`Expected 2 arguments, but got 1.`, `missing 1 required positional
-//! argument`, `too few arguments to function`), a parameter renamed as names that are no
-//! longer defined or no longer used (`'arg' is not defined`, ``F821 Undefined name
-//! `value` ``, `'deep' is declared but its value is never read`). Every checker words them
-//! alike, so the messages are what is matched, not the tool.
+//! argument`, `too few arguments to function`); a new parameter, or a renamed one's new
+//! name, as one never read (`'deep' is declared but its value is never read`); and a
+//! renamed one's old name as a name no longer defined (`'arg' is not defined`, ``F821
+//! Undefined name `value` ``). Every checker words them alike, so the messages are what
+//! is matched, not the tool.
 
 use crate::score::compose::{QUERY_SHARE, SALIENCE};
 
@@ -31,6 +32,7 @@ pub(crate) struct Change {
     pub renamed: bool,
 }
 
+/// What `query` says changed (see [`Change`]).
 pub(crate) fn change(query: &str) -> Change {
     let words: Vec<String> = query
         .split(|c: char| !c.is_alphanumeric() && c != '_')
@@ -40,7 +42,7 @@ pub(crate) fn change(query: &str) -> Change {
     let parameters = words.iter().enumerate().any(|(i, w)| match w.as_str() {
         "parameter" | "parameters" | "param" | "params" | "argument" | "arguments" | "arg"
         | "args" | "signature" => true,
-        // `a deep flag`, `a flag`: the article at most two words before.
+        // `a deep flag`, `a flag`: the article among the three words before.
         "flag" => words[i.saturating_sub(3)..i]
             .iter()
             .any(|a| a == "a" || a == "an"),

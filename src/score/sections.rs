@@ -211,18 +211,13 @@ pub(crate) fn unittest_sections(units: &[&str]) -> Vec<(usize, std::ops::Range<u
 
 /// How much less each later failure of a test run is worth than the one before it (the
 /// values of the k-th failure's lines are divided by `1 + FAILURE_DECAY × k`, see
-/// [`failure_order`]): a run is read top-down. With 111 failures of one assertion, the
+/// [`failure_decay`]): a run is read top-down. With 111 failures of one assertion, the
 /// first failures' sections (where, and what was expected) say why they fail, and the
 /// hundredth `FAILED test_x - AssertionError` line says only that one more did: without
 /// the decay those names filled an 8x budget and not one line said why.
 pub(crate) const FAILURE_DECAY: f64 = 0.02;
 
-/// Per line of a test run, the place of the failure it is about (0 for the first), or
-/// `None`. A failure's section opens at its header (pytest's `____ test_x ____`, cargo's
-/// `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`, vitest's `FAIL  a.test.ts > x`) and ends at the next, at a
-/// banner (`=== short test summary info ===`), at cargo's `failures:` list or at the run's
-/// closing lines. Outside the sections, a line that names one failure (`FAILED x - …`,
-/// `test x ... FAILED`, `not ok 3 …`) is placed among the lines of its shape.
+/// Per line of a test run, the place of the failure it is about (see [`failure_places`]).
 #[cfg(test)]
 pub(crate) fn failure_order(units: &[&str]) -> Vec<Option<usize>> {
     failure_places(units)
@@ -261,8 +256,13 @@ pub(crate) fn failure_decay(units: &[&str]) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// [`failure_order`], each place marked when it is a line outside the sections that names
-/// a failure, with the number of sections.
+/// Per line of a test run, the place of the failure it is about (0 for the first), or
+/// `None`, and the number of sections. A failure's section opens at its header (pytest's
+/// `____ test_x ____`, cargo's `---- x stdout ----`, unittest's `FAIL: …`, jest's `● …`,
+/// vitest's `FAIL  a.test.ts > x`) and ends at the next, at a banner (`=== short test
+/// summary info ===`), at cargo's `failures:` list or at the run's closing lines. Outside
+/// the sections, a line that names one failure (`FAILED x - …`, `test x ... FAILED`, `not
+/// ok 3 …`) is placed among the lines of its shape, and marked as such a name.
 fn failure_places(units: &[&str]) -> (Vec<Option<(usize, bool)>>, usize) {
     let (mut opened, mut current) = (0, None);
     let mut named = [0usize; 4];

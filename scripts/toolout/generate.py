@@ -3242,6 +3242,19 @@ def new_diagnostics(base: str, out: str, pattern: re.Pattern) -> list[str]:
     return list(dict.fromkeys(l for l in out.split("\n") if l not in before and pattern.match(l)))[:GOLD_CAP]
 
 
+def report_gold(groups, base_groups, in_focus, final: list[str]) -> list[str]:
+    """Gold of a linter's report whose diagnostics are groups of lines (ruff's head and
+    places, ESLint's path and problem line): the groups `in_focus` keeps when a task asks
+    about one file, else what the change added (the groups the run before it did not
+    print); each line once, at most GOLD_CAP with the report's last closing line."""
+    if in_focus:
+        chosen = [g for g in groups if in_focus(g)]
+    else:
+        before = set(base_groups)
+        chosen = [g for g in groups if g not in before]
+    return list(dict.fromkeys(l for g in chosen for l in g))[: GOLD_CAP - 1] + final[-1:]
+
+
 # The warnings a project with strict C flags turns on.
 GCC_FLAGS = ["-fsyntax-only", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-Wshadow",
              "-Wcast-qual"]
@@ -3618,13 +3631,8 @@ def gen_ruff():
         log(f"ruff {proj}/{tag}: rc={rc}")
         final = [l for l in out.split("\n") if RE_RUFF_FINAL.match(l)]
         assert rc != 0 and final, out[-2000:]
-        if focus:
-            diags = [d for d in ruff_diagnostics(out) if ruff_file(d) == focus]
-        else:
-            # what the change added: the diagnostics the run before it did not print
-            before = set(ruff_diagnostics(base))
-            diags = [d for d in ruff_diagnostics(out) if d not in before]
-        gold = list(dict.fromkeys(l for d in diags for l in d))[: GOLD_CAP - 1] + final[-1:]
+        gold = report_gold(ruff_diagnostics(out), ruff_diagnostics(base),
+                           focus and (lambda d: ruff_file(d) == focus), final)
         assert len(gold) > 1, out[-2000:]
         add_case(
             id=f"ruff/{proj}-{tag}",
@@ -3726,13 +3734,8 @@ def gen_eslint():
         log(f"eslint {spec}/{tag}: rc={rc}")
         final = [l for l in out.split("\n") if RE_ESLINT_FINAL.match(l)]
         assert rc != 0 and final, out[-2000:]
-        if focus:
-            problems = [p for p in eslint_problems(out) if p[0].endswith("/" + focus)]
-        else:
-            # what the change added: the problems the run before it did not report
-            before = set(eslint_problems(base))
-            problems = [p for p in eslint_problems(out) if p not in before]
-        gold = list(dict.fromkeys(l for p in problems for l in p))[: GOLD_CAP - 1] + final[-1:]
+        gold = report_gold(eslint_problems(out), eslint_problems(base),
+                           focus and (lambda p: p[0].endswith("/" + focus)), final)
         assert len(gold) > 2, out[-2000:]
         add_case(
             id=f"eslint/{spec.replace('@', '-')}-{tag}",

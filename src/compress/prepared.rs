@@ -458,11 +458,6 @@ impl Prepared {
             if let crate::DocKind::Output(kind) = doc.kind {
                 let range = self.first[d]..self.first[d] + self.chunks(d).len();
                 let mut salience = self.salience()[range.clone()].to_vec();
-                // Errors, warnings and exceptions, repeats included.
-                let salient: Vec<bool> = salience
-                    .iter()
-                    .map(|&s| s >= crate::score::signature::SALIENT)
-                    .collect();
                 discount_repeats(&texts[range.clone()], &mut salience);
                 // An exception is about what the frame that raised it is about: a query
                 // that points at the frame points at it too, so what raised never ranks
@@ -506,23 +501,26 @@ impl Prepared {
                     &mut values[range.clone()],
                 );
                 if let Some(q) = &self.query {
+                    // Salience before repeats are discounted: a repeated error is one.
                     crate::score::signature::parameter_diagnostics(
                         texts_d,
-                        &salient,
+                        &self.salience()[range.clone()],
                         q,
                         &mut values[range.clone()],
                     );
                 }
                 if kind == crate::segment::OutputKind::Compiler {
+                    let eslint = crate::score::sections::eslint_files(texts_d);
                     crate::score::sections::named_file_diagnostics(
                         texts_d,
+                        &eslint,
                         &paths,
                         &mut values[range.clone()],
                     );
                     crate::score::sections::diagnostic_notes(texts_d, &mut values[range.clone()]);
                     // ESLint's path over a file's problems is where they are: without it
                     // they are places in no file, so it is worth what they are.
-                    for (h, problems) in crate::score::sections::eslint_files(texts_d) {
+                    for (h, problems) in eslint {
                         let best = problems.map(|i| values[at + i]).fold(0.0, f64::max);
                         values[at + h] = values[at + h].max(best);
                     }

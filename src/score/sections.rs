@@ -104,7 +104,14 @@ const NAMED_FILE: f64 = crate::score::compose::SALIENCE;
 ///
 /// A query that names most of the files with diagnostics lists what was compiled (`gcc
 /// lz4.c lz4hc.c lz4frame.c`, the tool call is part of the query): it points at none.
-pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mut [f64]) {
+///
+/// `eslint` is [`eslint_files`] of `units`, which the caller needs too.
+pub(crate) fn named_file_diagnostics(
+    units: &[&str],
+    eslint: &[(usize, std::ops::Range<usize>)],
+    paths: &[&str],
+    values: &mut [f64],
+) {
     if paths.is_empty() {
         return;
     }
@@ -122,9 +129,9 @@ pub(crate) fn named_file_diagnostics(units: &[&str], paths: &[&str], values: &mu
         }
     }
     // ESLint names the file once, on a line of its own over its problems.
-    for (h, problems) in eslint_files(units) {
-        let file = units[h].trim();
-        for i in std::iter::once(h).chain(problems) {
+    for (h, problems) in eslint {
+        let file = units[*h].trim();
+        for i in std::iter::once(*h).chain(problems.clone()) {
             files[i] = Some(file);
         }
     }
@@ -478,7 +485,12 @@ mod tests {
         assert_eq!(file("md/core.py:12: note: see"), None);
         // Composed values: the other file's error matches the query's words a little more.
         let mut v = vec![1.74, 1.70, 0.7, 0.1];
-        named_file_diagnostics(&units, &["src/internal/Subject.ts"], &mut v);
+        named_file_diagnostics(
+            &units,
+            &eslint_files(&units),
+            &["src/internal/Subject.ts"],
+            &mut v,
+        );
         assert!(v[1] > v[0], "{v:?}");
         assert!(
             v[2] > v[0],
@@ -486,7 +498,7 @@ mod tests {
         );
         assert_eq!(v[3], 0.1);
         let mut w = vec![1.74, 1.70, 0.7, 0.1];
-        named_file_diagnostics(&units, &[], &mut w);
+        named_file_diagnostics(&units, &eslint_files(&units), &[], &mut w);
         assert_eq!(w, [1.74, 1.70, 0.7, 0.1]);
         // rustc's diagnostic and the line under it that names its file.
         let rustc = [
@@ -497,7 +509,7 @@ mod tests {
             "    |\n",
         ];
         let mut r = vec![0.7, 0.7, 1.5, 1.2, 0.0];
-        named_file_diagnostics(&rustc, &["src/parse.rs"], &mut r);
+        named_file_diagnostics(&rustc, &eslint_files(&rustc), &["src/parse.rs"], &mut r);
         assert_eq!(r, [0.7, 0.7, 1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 0.0]);
         // ruff's head and place, and its concise line.
         let ruff = [
@@ -508,7 +520,7 @@ mod tests {
         ];
         assert_eq!(file(ruff[2].trim()), Some("src/click/core.py"));
         let mut f = vec![1.5, 1.2, 1.5, 1.5];
-        named_file_diagnostics(&ruff, &["src/click/utils.py"], &mut f);
+        named_file_diagnostics(&ruff, &eslint_files(&ruff), &["src/click/utils.py"], &mut f);
         assert_eq!(
             f,
             [1.5 + NAMED_FILE, 1.2 + NAMED_FILE, 1.5, 1.5 + NAMED_FILE]
@@ -523,12 +535,18 @@ mod tests {
         ];
         assert_eq!(eslint_files(&eslint), [(0, 1..2), (3, 4..5)]);
         let mut e = vec![0.1, 1.5, 0.0, 0.1, 1.5];
-        named_file_diagnostics(&eslint, &["src/duration.js"], &mut e);
+        named_file_diagnostics(
+            &eslint,
+            &eslint_files(&eslint),
+            &["src/duration.js"],
+            &mut e,
+        );
         assert_eq!(e, [0.1 + NAMED_FILE, 1.5 + NAMED_FILE, 0.0, 0.1, 1.5]);
         // A query that names every file with diagnostics (the compiler's command line)
         // points at none of them.
         named_file_diagnostics(
             &units,
+            &eslint_files(&units),
             &["src/internal/Subject.ts", "src/internal/AsyncSubject.ts"],
             &mut w,
         );

@@ -21,7 +21,7 @@ const LIFT: f64 = SALIENCE + QUERY_SHARE;
 
 /// Salience from which a line is a diagnostic: a warning's (see
 /// [`crate::score::salience`]), errors and exceptions above it.
-pub(crate) const SALIENT: f64 = 0.45;
+const SALIENT: f64 = 0.45;
 
 /// What a query says changed: a function's parameters (it says `parameter`, `argument`,
 /// `signature`, `param` or `arg`, or gives something `a … flag`: one flag is a parameter,
@@ -105,11 +105,11 @@ pub(crate) fn caused_by(line: &str, change: Change) -> bool {
 }
 
 /// Lifts each diagnostic of `units` that the query's change causes by [`LIFT`]. Only
-/// lines `salient` already marks (errors, warnings, exceptions): a source line quoting
-/// `undefined` is no diagnostic.
+/// lines whose `salience` makes them diagnostics (errors, warnings, exceptions): a source
+/// line quoting `undefined` is no diagnostic.
 pub(crate) fn parameter_diagnostics(
     units: &[&str],
-    salient: &[bool],
+    salience: &[f64],
     query: &str,
     values: &mut [f64],
 ) {
@@ -119,7 +119,7 @@ pub(crate) fn parameter_diagnostics(
     }
     let mut lifted = vec![false; units.len()];
     for (i, u) in units.iter().enumerate() {
-        if salient[i] && caused_by(u, change) {
+        if salience[i] >= SALIENT && caused_by(u, change) {
             lifted[i] = true;
             // rustc and ruff give the place on a line of its own under the message: a
             // repeated message (`F821 Undefined name `value``) is told apart by it.
@@ -216,9 +216,9 @@ mod tests {
             "x",
         ];
         let mut values = vec![1.0, 0.0];
-        parameter_diagnostics(&units, &[true, false], "Which tests fail?", &mut values);
+        parameter_diagnostics(&units, &[1.0, 0.0], "Which tests fail?", &mut values);
         assert_eq!(values, [1.0, 0.0]);
-        parameter_diagnostics(&units, &[true, true], "I added a parameter", &mut values);
+        parameter_diagnostics(&units, &[1.0, 1.0], "I added a parameter", &mut values);
         assert_eq!(values, [1.0 + LIFT, 0.0]);
     }
 }
